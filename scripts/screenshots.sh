@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Regenerates screenshots/*.png from the real program: starts the lesson's GBK server on
+# loopback, opens Socket Workbench under Xvfb connected to it, types a few Chinese and English
+# messages with xdotool, and captures the window in English and in Chinese.
+#
+# Needs: xvfb, xdotool, imagemagick, python3  (apt-get install -y xvfb xdotool imagemagick)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+for tool in Xvfb xdotool import python3; do
+    command -v "$tool" >/dev/null || { echo "screenshots.sh: $tool is missing (apt-get install -y xvfb xdotool imagemagick)" >&2; exit 1; }
+done
+
+cargo build --release
+BIN=target/release/socket-workbench
+DISP=":${SCREENSHOT_DISPLAY:-91}"
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+Xvfb "$DISP" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
+PIDS+=($!)
+export DISPLAY="$DISP"
+
+python3 scripts/lesson_server.py 0 >"$WORK/server.out" 2>&1 &
+PIDS+=($!)
+PORT=""
+for _ in $(seq 50); do
+    PORT=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$WORK/server.out")
+    [ -n "$PORT" ] && break
+    sleep 0.1
+done
+[ -n "$PORT" ] || { echo "screenshots.sh: the lesson server did not start" >&2; exit 1; }
+
+# Types text one character at a time: xdotool drops CJK characters typed in a burst.
+type_slowly() {
+    local text=$1 i
+    for ((i = 0; i < ${#text}; i++)); do
+        xdotool type --delay 60 "${text:i:1}"
+        sleep 0.05
+    done
+}
+
+# shoot LANG NAME MESSAGE...
+shoot() {
+    local lang=$1 name=$2
+    shift 2
+    # A fresh home each time, so remembered settings never leak into the pictures.
+    local home="$WORK/home-$name"
+    mkdir -p "$home"
+    HOME="$home" XDG_DATA_HOME="$home/.local/share" XDG_CONFIG_HOME="$home/.config" \
+        "$BIN" --lang "$lang" --encoding gbk --connect "127.0.0.1:$PORT" >"$WORK/$name.log" 2>&1 &
+    local app=$!
+    PIDS+=("$app")
+    local win=""
+    for _ in $(seq 100); do
+        win=$(xdotool search --name "Socket Workbench" 2>/dev/null | head -1 || true)
+        [ -n "$win" ] && break
+        sleep 0.1
+    done
+    [ -n "$win" ] || { echo "screenshots.sh: no window appeared" >&2; cat "$WORK/$name.log" >&2; exit 1; }
+    sleep 1.5
+    xdotool windowfocus --sync "$win"
+    local height
+    height=$(xdotool getwindowgeometry "$win" | sed -n 's/.*Geometry: [0-9]*x\([0-9]*\)/\1/p')
+    for message in "$@"; do
+        # The message box sits about 150 px above the window's bottom edge.
+        xdotool mousemove --window "$win" 600 $((height - 150)) click 1
+        xdotool key ctrl+a BackSpace
+        type_slowly "$message"
+        xdotool key ctrl+Return
+        sleep 0.6
+    done
+    sleep 0.5
+    import -window "$win" "screenshots/$name.png"
+    kill "$app"
+    wait "$app" 2>/dev/null || true
+    echo "wrote screenshots/$name.png"
+}
+
+mkdir -p screenshots
+shoot en tcp-client-en "你好，老师！" "Hello from Socket Workbench" "第二条消息"
+shoot zh tcp-client-zh "你好，世界！" "学生甲：收到了吗？"

@@ -1,0 +1,310 @@
+//! The eframe application: the top bar (panels, language, theme, zoom), the status bar, and
+//! the wiring of panels to engines. Persisted settings live in [`Settings`]; live handles live
+//! in the panels and are never serialized.
+
+use egui::{RichText, Ui};
+use serde::{Deserialize, Serialize};
+
+use crate::i18n::{Lang, Msg};
+use crate::ui::{ClientPanel, ClientSettings};
+
+/// Key under which settings are stored by eframe.
+pub const STORAGE_KEY: &str = "socket-workbench-settings";
+
+pub const MIN_ZOOM: f32 = 0.5;
+pub const MAX_ZOOM: f32 = 3.0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ThemeChoice {
+    #[default]
+    Light,
+    Dark,
+}
+
+/// The panels. More join as the TCP server, UDP and file panels land.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Tab {
+    #[default]
+    TcpClient,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 1] = [Tab::TcpClient];
+
+    fn title(self) -> Msg {
+        match self {
+            Tab::TcpClient => Msg::TabTcpClient,
+        }
+    }
+}
+
+/// Everything remembered between runs (window size is eframe's own).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub lang: Lang,
+    pub theme: ThemeChoice,
+    pub zoom: f32,
+    pub tab: Tab,
+    pub client: ClientSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            lang: Lang::En,
+            theme: ThemeChoice::Light,
+            zoom: 1.0,
+            tab: Tab::TcpClient,
+            client: ClientSettings::default(),
+        }
+    }
+}
+
+/// What the command line asks of the window at start-up.
+#[derive(Debug, Clone, Default)]
+pub struct StartOptions {
+    /// `--lang`: wins over the remembered language.
+    pub lang: Option<Lang>,
+    /// `--connect HOST:PORT`: open on the client panel and connect.
+    pub connect: Option<(String, u16)>,
+    /// `--encoding`: text encoding for sending and display.
+    pub encoding: Option<crate::proto::TextEncoding>,
+}
+
+pub struct WorkbenchApp {
+    pub lang: Lang,
+    pub theme: ThemeChoice,
+    pub zoom: f32,
+    pub tab: Tab,
+    pub client: ClientPanel,
+    applied: Option<(ThemeChoice, f32, Lang)>,
+}
+
+impl WorkbenchApp {
+    /// Restores settings, installs the bundled font and carries out the start-up flags.
+    pub fn new(cc: &eframe::CreationContext<'_>, start: StartOptions) -> Self {
+        crate::fonts::install(&cc.egui_ctx);
+        let settings: Settings = cc
+            .storage
+            .and_then(|s| eframe::get_value(s, STORAGE_KEY))
+            .unwrap_or_default();
+        Self::start(&cc.egui_ctx, settings, start)
+    }
+
+    /// Applies start-up flags on top of remembered settings.
+    pub fn start(ctx: &egui::Context, mut settings: Settings, start: StartOptions) -> Self {
+        if let Some(lang) = start.lang {
+            settings.lang = lang;
+        }
+        if let Some(enc) = start.encoding {
+            settings.client.composer.encoding = enc;
+            settings.client.log.encoding = enc;
+        }
+        let connect = start.connect.is_some();
+        if let Some((host, port)) = start.connect {
+            settings.tab = Tab::TcpClient;
+            settings.client.host = host;
+            settings.client.port = port.to_string();
+        }
+        let mut app = Self::with_settings(settings);
+        if connect {
+            app.client.connect(ctx);
+        }
+        app
+    }
+
+    pub fn with_settings(settings: Settings) -> Self {
+        Self {
+            lang: settings.lang,
+            theme: settings.theme,
+            zoom: settings.zoom.clamp(MIN_ZOOM, MAX_ZOOM),
+            tab: settings.tab,
+            client: ClientPanel::new(settings.client),
+            applied: None,
+        }
+    }
+
+    pub fn settings(&self) -> Settings {
+        Settings {
+            lang: self.lang,
+            theme: self.theme,
+            zoom: self.zoom,
+            tab: self.tab,
+            client: self.client.settings.clone(),
+        }
+    }
+
+    /// Work that must happen even while the window is hidden: applying engine events.
+    pub fn drain_events(&mut self) {
+        self.client.drain_events();
+    }
+
+    fn apply_look(&mut self, ctx: &egui::Context) {
+        // Ctrl+plus/minus change egui's zoom directly; keep our copy in step with it.
+        let now = ctx.zoom_factor();
+        if self
+            .applied
+            .is_some_and(|(_, z, _)| (z - now).abs() > f32::EPSILON)
+        {
+            self.zoom = now.clamp(MIN_ZOOM, MAX_ZOOM);
+        }
+        let wanted = (self.theme, self.zoom, self.lang);
+        if self.applied == Some(wanted) {
+            return;
+        }
+        ctx.set_theme(match self.theme {
+            ThemeChoice::Light => egui::Theme::Light,
+            ThemeChoice::Dark => egui::Theme::Dark,
+        });
+        ctx.set_zoom_factor(self.zoom);
+        let title = match self.lang {
+            Lang::En => "Socket Workbench".to_owned(),
+            Lang::Zh => format!("Socket Workbench — {}", self.lang.t(Msg::AppTitle)),
+        };
+        ctx.send_viewport_cmd(egui::ViewportCommand::Title(title));
+        self.applied = Some(wanted);
+    }
+
+    /// The whole window's contents.
+    pub fn ui(&mut self, ui: &mut Ui) {
+        self.apply_look(ui.ctx());
+        self.drain_events();
+        let lang = self.lang;
+        egui::Panel::top("top_bar").show(ui, |ui| {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(RichText::new(lang.t(Msg::AppTitle)).heading().strong());
+                ui.separator();
+                for tab in Tab::ALL {
+                    ui.selectable_value(
+                        &mut self.tab,
+                        tab,
+                        RichText::new(lang.t(tab.title())).strong(),
+                    );
+                }
+                ui.separator();
+                self.settings_ui(ui);
+            });
+        });
+        egui::Panel::bottom("status_bar").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                let status = match self.tab {
+                    Tab::TcpClient => self.client.status_line(lang),
+                };
+                ui.label(status);
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    ui.weak(format!("v{}", env!("CARGO_PKG_VERSION")));
+                });
+            });
+        });
+        egui::CentralPanel::default().show(ui, |ui| match self.tab {
+            Tab::TcpClient => self.client.ui(ui, lang),
+        });
+    }
+
+    fn settings_ui(&mut self, ui: &mut Ui) {
+        let lang = self.lang;
+        let lang_label = ui.label(lang.t(Msg::Language)).id;
+        egui::ComboBox::from_id_salt("language")
+            .selected_text(self.lang.native_name())
+            .show_ui(ui, |ui| {
+                for l in Lang::ALL {
+                    ui.selectable_value(&mut self.lang, l, l.native_name());
+                }
+            })
+            .response
+            .labelled_by(lang_label);
+        let theme_label = ui.label(lang.t(Msg::Theme)).id;
+        egui::ComboBox::from_id_salt("theme")
+            .selected_text(match self.theme {
+                ThemeChoice::Light => lang.t(Msg::ThemeLight),
+                ThemeChoice::Dark => lang.t(Msg::ThemeDark),
+            })
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut self.theme, ThemeChoice::Light, lang.t(Msg::ThemeLight));
+                ui.selectable_value(&mut self.theme, ThemeChoice::Dark, lang.t(Msg::ThemeDark));
+            })
+            .response
+            .labelled_by(theme_label);
+        ui.label(lang.t(Msg::Zoom));
+        if ui.button("−").on_hover_text(lang.t(Msg::ZoomOut)).clicked() {
+            self.zoom = (self.zoom - 0.1).max(MIN_ZOOM);
+        }
+        if ui
+            .button(format!("{:.0}%", self.zoom * 100.0))
+            .on_hover_text(lang.t(Msg::ZoomReset))
+            .clicked()
+        {
+            self.zoom = 1.0;
+        }
+        if ui.button("+").on_hover_text(lang.t(Msg::ZoomIn)).clicked() {
+            self.zoom = (self.zoom + 0.1).min(MAX_ZOOM);
+        }
+    }
+}
+
+impl eframe::App for WorkbenchApp {
+    fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.drain_events();
+    }
+
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        WorkbenchApp::ui(self, ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, STORAGE_KEY, &self.settings());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eframe::Storage;
+    use std::collections::HashMap;
+
+    #[derive(Default)]
+    struct MemoryStorage(HashMap<String, String>);
+
+    impl eframe::Storage for MemoryStorage {
+        fn get_string(&self, key: &str) -> Option<String> {
+            self.0.get(key).cloned()
+        }
+        fn set_string(&mut self, key: &str, value: String) {
+            self.0.insert(key.to_owned(), value);
+        }
+        fn remove_string(&mut self, key: &str) {
+            self.0.remove(key);
+        }
+        fn flush(&mut self) {}
+    }
+
+    #[test]
+    fn settings_survive_a_restart() {
+        let mut settings = Settings {
+            lang: Lang::Zh,
+            theme: ThemeChoice::Dark,
+            zoom: 1.5,
+            ..Settings::default()
+        };
+        settings.client.host = "::1".into();
+        settings.client.port = "7890".into();
+        settings.client.host_history = vec!["::1".into(), "localhost".into()];
+        settings.client.composer.encoding = crate::proto::TextEncoding::Gbk;
+        settings.client.composer.text = "你好".into();
+        settings.client.log.mode = crate::ui::log_view::ViewMode::Hex;
+        let mut storage = MemoryStorage::default();
+        eframe::set_value(&mut storage, STORAGE_KEY, &settings);
+        let restored: Settings = eframe::get_value(&storage, STORAGE_KEY).unwrap();
+        assert_eq!(restored, settings);
+    }
+
+    #[test]
+    fn settings_from_an_older_version_fill_in_defaults() {
+        let mut storage = MemoryStorage::default();
+        storage.set_string(STORAGE_KEY, "(lang: Zh)".into());
+        let restored: Settings = eframe::get_value(&storage, STORAGE_KEY).unwrap();
+        assert_eq!(restored.lang, Lang::Zh);
+        assert_eq!(restored.client, ClientSettings::default());
+    }
+}

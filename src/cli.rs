@@ -1,0 +1,351 @@
+//! Headless commands: the same engines as the panels, driven from a terminal. This is how
+//! scripts, teachers' shortcuts and the end-to-end tests use the program.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::i18n::{Lang, Msg, describe_error, describe_outcome, describe_payload_error};
+use crate::net::tcp_client::{
+    ClientCommand, ClientConfig, ClientEvent, CloseReason, normalize_host, spawn_client,
+};
+use crate::net::{NetError, NetErrorKind, Waker};
+use crate::proto::{LineEnding, PayloadMode, Segment, StreamDecoder, TextEncoding, build_payload};
+
+/// Exit code for a network failure (refused, reset, ...).
+pub const EXIT_NETWORK: u8 = 1;
+/// Exit code for bad input (address, hex, encoding).
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "socket-workbench",
+    version,
+    about = "TCP and UDP sockets made point-and-click, for teaching, testing and debugging.",
+    long_about = "Socket Workbench. Without a command it opens the window; with a command it runs \
+                  that command in the terminal, on the same engines the window uses."
+)]
+pub struct Cli {
+    /// Language of the window and of messages: en or zh.
+    #[arg(long, global = true, value_parser = parse_lang)]
+    pub lang: Option<Lang>,
+
+    /// Open the window on the TCP client panel and connect to HOST:PORT at once
+    /// (for a teacher's desktop shortcut).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub connect: Option<String>,
+
+    /// Open the window with this text encoding for sending and for display (e.g. gbk).
+    #[arg(long = "encoding", value_name = "ENCODING", value_parser = parse_encoding)]
+    pub gui_encoding: Option<TextEncoding>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Connect to a TCP server, send payloads in order, print what comes back.
+    ///
+    /// Exits 0 when the peer closes the connection or after --wait seconds of silence;
+    /// a non-zero exit (1: network error, 2: bad input) comes with a message on stderr.
+    TcpClient(TcpClientArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TcpClientArgs {
+    /// Server address: HOST:PORT, e.g. 127.0.0.1:7890, localhost:7890 or [::1]:7890.
+    pub target: String,
+    /// Text to send (encoded with --encoding, --eol appended). Repeatable; payloads are
+    /// sent in the order given, mixed freely with --send-hex.
+    #[arg(long = "send", value_name = "TEXT")]
+    pub send: Vec<String>,
+    /// Bytes to send, in hex: "48 65 6c", "48656c" or "0x48,0x65". Repeatable.
+    #[arg(long = "send-hex", value_name = "HEX")]
+    pub send_hex: Vec<String>,
+    /// Text encoding for --send and for printing what is received.
+    #[arg(long, default_value = "utf-8", value_parser = parse_encoding)]
+    pub encoding: TextEncoding,
+    /// Line ending appended to each --send payload: none, lf, crlf or cr.
+    #[arg(long, default_value = "none", value_parser = parse_eol)]
+    pub eol: LineEnding,
+    /// Print received bytes as a hex dump instead of text.
+    #[arg(long)]
+    pub hex: bool,
+    /// Seconds of silence after which to close and exit 0.
+    #[arg(long, default_value_t = 2.0, value_name = "SECS")]
+    pub wait: f64,
+    /// Seconds to wait for the connection to be set up.
+    #[arg(long, default_value_t = 5.0, value_name = "SECS")]
+    pub timeout: f64,
+    /// Print every socket call to stderr as it happens.
+    #[arg(long)]
+    pub trace: bool,
+}
+
+fn parse_lang(s: &str) -> Result<Lang, String> {
+    Lang::from_code(s).ok_or_else(|| format!("unknown language '{s}' (use en or zh)"))
+}
+
+fn parse_encoding(s: &str) -> Result<TextEncoding, String> {
+    TextEncoding::from_label(s).ok_or_else(|| {
+        let known: Vec<&str> = TextEncoding::ALL.iter().map(|e| e.label()).collect();
+        format!("unknown encoding '{s}' (known: {})", known.join(", "))
+    })
+}
+
+fn parse_eol(s: &str) -> Result<LineEnding, String> {
+    LineEnding::from_label(s)
+        .ok_or_else(|| format!("unknown line ending '{s}' (none, lf, crlf, cr)"))
+}
+
+/// Splits `HOST:PORT` (IPv6 literals in brackets, or bare when unambiguous).
+pub fn split_host_port(target: &str) -> Result<(String, u16), NetError> {
+    let target = target.trim();
+    let (host, port) = if let Some(rest) = target.strip_prefix('[') {
+        let (host, port) = rest
+            .split_once("]:")
+            .ok_or_else(|| NetError::new(NetErrorKind::InvalidPort, target))?;
+        (host, port)
+    } else {
+        target
+            .rsplit_once(':')
+            .ok_or_else(|| NetError::new(NetErrorKind::InvalidPort, target))?
+    };
+    let host = normalize_host(host);
+    if host.is_empty() {
+        return Err(NetError::new(NetErrorKind::EmptyHost, target));
+    }
+    let port = port
+        .parse::<u16>()
+        .ok()
+        .filter(|p| *p != 0)
+        .ok_or_else(|| NetError::new(NetErrorKind::InvalidPort, port))?;
+    Ok((host.to_owned(), port))
+}
+
+/// Runs a headless command and returns the process exit code.
+pub fn run(command: Command, lang: Lang, matches: &clap::ArgMatches) -> ExitCode {
+    match command {
+        Command::TcpClient(args) => {
+            let sub = matches.subcommand_matches("tcp-client");
+            tcp_client(args, lang, sub)
+        }
+    }
+}
+
+/// The payloads of `--send` and `--send-hex`, in the order they were given.
+fn ordered_payloads(
+    args: &TcpClientArgs,
+    matches: Option<&clap::ArgMatches>,
+) -> Vec<(PayloadMode, String)> {
+    let mut items: Vec<(usize, PayloadMode, String)> = Vec::new();
+    let indices = |id: &str| -> Vec<usize> {
+        matches
+            .and_then(|m| m.indices_of(id))
+            .map(|i| i.collect())
+            .unwrap_or_default()
+    };
+    let send_idx = indices("send");
+    let hex_idx = indices("send_hex");
+    for (i, text) in args.send.iter().enumerate() {
+        items.push((
+            send_idx.get(i).copied().unwrap_or(i),
+            PayloadMode::Text,
+            text.clone(),
+        ));
+    }
+    for (i, text) in args.send_hex.iter().enumerate() {
+        let at = hex_idx.get(i).copied().unwrap_or(usize::MAX / 2 + i);
+        items.push((at, PayloadMode::Hex, text.clone()));
+    }
+    items.sort_by_key(|(at, _, _)| *at);
+    items
+        .into_iter()
+        .map(|(_, mode, text)| (mode, text))
+        .collect()
+}
+
+fn tcp_client(args: TcpClientArgs, lang: Lang, matches: Option<&clap::ArgMatches>) -> ExitCode {
+    let (host, port) = match split_host_port(&args.target) {
+        Ok(hp) => hp,
+        Err(err) => {
+            eprintln!("socket-workbench: {}", describe_error(lang, &err));
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let mut payloads = Vec::new();
+    for (mode, text) in ordered_payloads(&args, matches) {
+        let eol = match mode {
+            PayloadMode::Text => args.eol,
+            PayloadMode::Hex => LineEnding::None,
+        };
+        match build_payload(&text, mode, args.encoding, eol) {
+            Ok(bytes) => payloads.push(bytes),
+            Err(err) => {
+                eprintln!("socket-workbench: {}", describe_payload_error(lang, &err));
+                eprintln!("socket-workbench: {}", lang.t(Msg::NothingSent));
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+    }
+
+    let mut config = ClientConfig::new(host, port);
+    config.connect_timeout = Duration::from_secs_f64(args.timeout.clamp(0.01, 3600.0));
+    let (tx, rx) = flume::unbounded();
+    let handle = match spawn_client(config, tx, Waker::noop()) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!(
+                "socket-workbench: {}",
+                describe_error(lang, &NetError::from_io(&e))
+            );
+            return ExitCode::from(EXIT_NETWORK);
+        }
+    };
+    let wait = Duration::from_secs_f64(args.wait.clamp(0.0, 86_400.0));
+    let mut printer = Printer::new(args.encoding, args.hex);
+    let mut last_activity = Instant::now();
+    let mut connected = false;
+    let code = loop {
+        // Before the connection is up the connect timeout governs; after, the silence timer.
+        let timeout = if connected {
+            wait.saturating_sub(last_activity.elapsed())
+        } else {
+            Duration::from_secs(3600)
+        };
+        match rx.recv_timeout(timeout) {
+            Ok(msg) => match msg.event {
+                ClientEvent::Call(call) if args.trace => {
+                    eprintln!(
+                        "[trace] {} {} → {}",
+                        crate::ui::log_view::format_time(call.at),
+                        call.call_text(),
+                        describe_outcome(lang, &call.kind, &call.outcome)
+                    );
+                }
+                ClientEvent::Connected { .. } => {
+                    connected = true;
+                    last_activity = Instant::now();
+                    for bytes in payloads.drain(..) {
+                        handle.command(ClientCommand::Send(bytes));
+                    }
+                }
+                ClientEvent::Sent { .. } => last_activity = Instant::now(),
+                ClientEvent::Received { data } => {
+                    last_activity = Instant::now();
+                    printer.print(&data);
+                }
+                ClientEvent::Warning(err) => {
+                    eprintln!("socket-workbench: {}", describe_error(lang, &err));
+                }
+                ClientEvent::Closed { reason } => {
+                    printer.finish();
+                    break match reason {
+                        CloseReason::Local | CloseReason::Peer => ExitCode::SUCCESS,
+                        CloseReason::Failed(err) => {
+                            eprintln!("socket-workbench: {}", describe_error(lang, &err));
+                            ExitCode::from(EXIT_NETWORK)
+                        }
+                    };
+                }
+                _ => {}
+            },
+            Err(flume::RecvTimeoutError::Timeout) => {
+                // Silence: close politely and let the Closed event end the loop.
+                handle.command(ClientCommand::Disconnect);
+                last_activity = Instant::now() + Duration::from_secs(3600);
+            }
+            Err(flume::RecvTimeoutError::Disconnected) => {
+                printer.finish();
+                break ExitCode::SUCCESS;
+            }
+        }
+    };
+    handle.join();
+    code
+}
+
+/// Prints received bytes as text (decoded across chunk boundaries) or as a hex dump.
+struct Printer {
+    decoder: StreamDecoder,
+    hex: bool,
+    offset: usize,
+}
+
+impl Printer {
+    fn new(encoding: TextEncoding, hex: bool) -> Self {
+        Self {
+            decoder: StreamDecoder::new(encoding),
+            hex,
+            offset: 0,
+        }
+    }
+
+    fn print(&mut self, data: &[u8]) {
+        let mut out = std::io::stdout().lock();
+        if self.hex {
+            for line in crate::proto::hex_dump_lines(data, self.offset) {
+                let _ = writeln!(out, "{:08X}  {}  {}", line.offset, line.hex, line.ascii);
+            }
+            self.offset += data.len();
+        } else {
+            let segments = self.decoder.push(data);
+            write_segments(&mut out, &segments);
+        }
+        let _ = out.flush();
+    }
+
+    fn finish(&mut self) {
+        if !self.hex {
+            let segments = self.decoder.finish();
+            let mut out = std::io::stdout().lock();
+            write_segments(&mut out, &segments);
+            let _ = out.flush();
+        }
+    }
+}
+
+fn write_segments(out: &mut impl Write, segments: &[Segment]) {
+    for segment in segments {
+        let _ = match segment {
+            Segment::Text(text) => out.write_all(text.as_bytes()),
+            Segment::Invalid(bytes) => bytes.iter().try_for_each(|b| write!(out, "\\x{b:02X}")),
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_split_into_host_and_port() {
+        let ok = [
+            ("127.0.0.1:7890", "127.0.0.1", 7890),
+            ("localhost:80", "localhost", 80),
+            ("[::1]:7890", "::1", 7890),
+            (" example.com:65535 ", "example.com", 65535),
+        ];
+        for (input, host, port) in ok {
+            assert_eq!(
+                split_host_port(input).unwrap(),
+                (host.to_owned(), port),
+                "{input}"
+            );
+        }
+        let bad = [
+            ("127.0.0.1", NetErrorKind::InvalidPort),
+            ("127.0.0.1:0", NetErrorKind::InvalidPort),
+            ("127.0.0.1:65536", NetErrorKind::InvalidPort),
+            ("127.0.0.1:http", NetErrorKind::InvalidPort),
+            (":80", NetErrorKind::EmptyHost),
+            ("[::1]7890", NetErrorKind::InvalidPort),
+        ];
+        for (input, kind) in bad {
+            assert_eq!(split_host_port(input).unwrap_err().kind, kind, "{input}");
+        }
+    }
+}

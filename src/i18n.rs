@@ -1,0 +1,446 @@
+//! Every string a user sees, in English and Simplified Chinese.
+//!
+//! Strings are keys of [`Msg`]; the `messages!` table below requires both languages for every
+//! key, so a missing translation does not compile, and the tests check that none is left empty
+//! or untranslated. Placeholders are written `{name}` and filled by [`Lang::fmt`]. Socket call
+//! names (`connect()`, `recv()`) are code and stay as they are in both languages.
+
+use std::fmt::Display;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{ClientStatus, LogNote};
+use crate::net::tcp_client::CloseReason;
+use crate::net::{CallKind, CallOutcome, NetError, NetErrorKind};
+use crate::proto::{PayloadError, hex::HexErrorKind};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum Lang {
+    #[default]
+    En,
+    Zh,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::Zh];
+
+    /// The language's own name, as shown in the language picker.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Lang::En => "English",
+            Lang::Zh => "简体中文",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        match code.trim().to_ascii_lowercase().as_str() {
+            "en" | "english" => Some(Lang::En),
+            "zh" | "zh-cn" | "zh_cn" | "cn" | "chinese" => Some(Lang::Zh),
+            _ => None,
+        }
+    }
+
+    pub fn t(self, msg: Msg) -> &'static str {
+        match self {
+            Lang::En => msg.en(),
+            Lang::Zh => msg.zh(),
+        }
+    }
+
+    /// The message with each `{name}` replaced by its value.
+    pub fn fmt(self, msg: Msg, args: &[(&str, &dyn Display)]) -> String {
+        let mut out = self.t(msg).to_owned();
+        for (name, value) in args {
+            out = out.replace(&format!("{{{name}}}"), &value.to_string());
+        }
+        out
+    }
+}
+
+macro_rules! messages {
+    ($($key:ident => $en:literal, $zh:literal;)*) => {
+        /// A user-visible string.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Msg { $($key,)* }
+
+        impl Msg {
+            pub const ALL: &'static [Msg] = &[$(Msg::$key,)*];
+
+            pub fn en(self) -> &'static str {
+                match self { $(Msg::$key => $en,)* }
+            }
+
+            pub fn zh(self) -> &'static str {
+                match self { $(Msg::$key => $zh,)* }
+            }
+        }
+    };
+}
+
+messages! {
+    AppTitle => "Socket Workbench", "套接字工作台";
+    TabTcpClient => "TCP client", "TCP 客户端";
+    Language => "Language", "语言";
+    Theme => "Theme", "主题";
+    ThemeLight => "Light", "浅色";
+    ThemeDark => "Dark", "深色";
+    Zoom => "Zoom", "缩放";
+    ZoomIn => "Zoom in", "放大";
+    ZoomOut => "Zoom out", "缩小";
+    ZoomReset => "Reset zoom", "重置缩放";
+    Recent => "Recent", "最近";
+    RecentHint => "Pick an address you used before", "选择以前用过的地址";
+    Browse => "Browse…", "浏览…";
+    NoFileChosen => "No file chosen — you can also type the path.", "未选择文件——也可以直接输入路径。";
+    ShowAs => "Show as", "显示为";
+    ViewText => "Text", "文本";
+    ViewHexDump => "Hex dump", "十六进制转储";
+    DecodeAs => "Decode as", "解码为";
+    ModeText => "Text", "文本";
+    ModeHex => "Hex", "十六进制";
+    Encoding => "Encoding", "编码";
+    ShowTx => "Sent", "已发送";
+    ShowRx => "Received", "已接收";
+    ShowEvents => "Events", "事件";
+    Filter => "Filter", "筛选";
+    FilterHint => "text to find", "要查找的文本";
+    Autoscroll => "Follow new entries", "跟随最新";
+    AutoscrollHint => "Untick to pause scrolling and read older entries", "取消勾选可暂停滚动，查看较早的记录";
+    Clear => "Clear", "清空";
+    CapturingTo => "Saving received bytes to {path}", "正在把接收的数据保存到 {path}";
+    StopCapture => "Stop saving", "停止保存";
+    CaptureFile => "Receive to file", "接收到文件";
+    StartCapture => "Start saving", "开始保存";
+    CaptureHint => "Append every received byte, raw, to this file", "把收到的每个字节原样追加到这个文件";
+    CaptureNeedsConnection => "Connect first: received bytes are saved while connected.", "请先连接：连接期间才会保存接收的数据。";
+    FileOptions => "Save / receive to file…", "保存 / 接收到文件…";
+    FileOptionsHint => "Save the log to a file, or append received bytes to a file as they arrive", "把日志保存到文件，或把收到的数据实时追加到文件";
+    SaveLogTo => "Save log to", "日志保存到";
+    SaveLog => "Save log", "保存日志";
+    LogSaved => "Log saved to {path}", "日志已保存到 {path}";
+    LogSaveFailed => "Could not save the log: {error}", "无法保存日志：{error}";
+    TxCounter => "TX {bytes} in {n} messages", "发送 {bytes}，共 {n} 条";
+    RxCounter => "RX {bytes} in {n} messages", "接收 {bytes}，共 {n} 条";
+    ResetCounters => "Reset counters", "计数清零";
+    EntriesHeld => "{n} entries ({bytes}) in the log", "日志中 {n} 条（{bytes}）";
+    OlderDropped => "{n} older entries dropped to save memory", "为节省内存，已丢弃 {n} 条较早的记录";
+    LogEmpty => "Nothing yet. Connect, then send something — both directions show up here.", "暂无内容。连接后发送数据，收发两个方向都会显示在这里。";
+    CopyText => "Copy as text", "复制为文本";
+    CopyHex => "Copy as hex", "复制为十六进制";
+    SocketCalls => "Socket calls", "套接字调用";
+    SocketCallsHint => "Each call the program makes, in order, with what it returned.", "程序依次执行的每个调用及其返回值。";
+    NoCallsYet => "No calls yet.", "还没有调用。";
+    SendHeading => "Send data", "发送数据";
+    SendAs => "Send as", "发送格式";
+    LineEnding => "Line ending", "行尾";
+    EolNone => "None", "无";
+    Message => "Message", "消息";
+    TextHint => "Type text to send. Ctrl+Enter sends.", "输入要发送的文本，Ctrl+Enter 发送。";
+    HexHint => "Hex bytes, e.g. 48 65 6C 6C 6F or 0x48,0x65", "十六进制字节，例如 48 65 6C 6C 6F 或 0x48,0x65";
+    PayloadSize => "{n} bytes will be sent", "将发送 {n} 字节";
+    Send => "Send", "发送";
+    SendDisabledHint => "Connect first, and fix the message if it is marked red.", "请先连接；如果消息有红色标记，请先改正。";
+    StartRepeat => "Start repeat", "开始定时发送";
+    StopRepeat => "Stop repeat", "停止定时发送";
+    RepeatRunning => "Repeating: {n} sent", "定时发送中：已发 {n} 次";
+    RepeatEvery => "Repeat every", "间隔";
+    RepeatTimes => "times", "次数";
+    RepeatTimesHint => "0 = until stopped", "0 表示一直发送直到停止";
+    FileToSend => "File", "文件";
+    SendFile => "Send file", "发送文件";
+    Cancel => "Cancel", "取消";
+    History => "Sent before ({n})", "发送历史（{n}）";
+    Resend => "Send again", "再次发送";
+    ResendHint => "Send this payload again as it was", "按原样再次发送这条消息";
+    Edit => "Edit", "编辑";
+    Host => "Host", "主机";
+    HostHint => "A host name, an IPv4 address (127.0.0.1) or an IPv6 address (::1)", "主机名、IPv4 地址（127.0.0.1）或 IPv6 地址（::1）";
+    Port => "Port", "端口";
+    Timeout => "Timeout", "超时";
+    Connect => "Connect", "连接";
+    Disconnect => "Disconnect", "断开";
+    ShutdownSend => "Shutdown (send)", "关闭发送 (shutdown)";
+    ShutdownSendHint => "shutdown(Write): send FIN and keep receiving — the first half of the four-way close", "shutdown(Write)：发送 FIN 但继续接收——四次挥手的前一半";
+    CloseWhenPeerCloses => "Close when the peer closes", "对方关闭时也关闭";
+    CloseWhenPeerClosesHint => "When the peer's FIN arrives (recv() → 0), close our side too. Untick to keep sending on a half-closed connection.", "收到对方的 FIN（recv() → 0）时也关闭本端。取消勾选可在半关闭的连接上继续发送。";
+    ShowSocketCalls => "Show socket calls", "显示套接字调用";
+    ErrEmptyHost => "Type the server's address (host) first.", "请先输入服务器地址（主机）。";
+    ErrInvalidPort => "The port must be a whole number from 1 to 65535.", "端口必须是 1 到 65535 之间的整数。";
+    StatusDisconnected => "Disconnected", "未连接";
+    StatusConnecting => "Connecting to {target}…", "正在连接 {target}…";
+    StatusConnectingAddr => "Connecting to {target} ({addr})…", "正在连接 {target}（{addr}）…";
+    StatusConnected => "Connected to {peer} from local {local}", "已连接到 {peer}，本地地址 {local}";
+    StatusWriteShut => "we sent FIN (shutdown), still receiving", "本端已发送 FIN（shutdown），仍在接收";
+    StatusPeerShut => "the peer closed its side (FIN received), we can still send", "对方已关闭发送（收到 FIN），本端仍可发送";
+    StatusClosing => "Closing…", "正在关闭…";
+    StatusClosedLocal => "Disconnected (we closed the connection)", "已断开（本端关闭了连接）";
+    StatusClosedPeer => "Closed by peer", "对方已关闭连接";
+    StatusError => "Error: {error}", "错误：{error}";
+    ErrKindRefused => "Connection refused: nothing is listening on that port (or a firewall said no).", "连接被拒绝：该端口上没有程序在监听（或被防火墙拒绝）。";
+    ErrKindTimedOut => "Timed out: the other side did not answer in time.", "超时：对方没有及时应答。";
+    ErrKindNoRoute => "No route to the host: it is switched off or unreachable from here.", "没有到该主机的路由：对方未开机或从这里无法到达。";
+    ErrKindNetUnreachable => "The network is unreachable from this machine.", "从本机无法到达该网络。";
+    ErrKindNameNotResolved => "Could not find that host name. Check the spelling, or type an IP address.", "找不到该主机名。请检查拼写，或直接输入 IP 地址。";
+    ErrKindReset => "Connection reset by the peer: it aborted the connection (RST).", "连接被对方重置：对方异常终止了连接（RST）。";
+    ErrKindBrokenPipe => "The connection is closed for sending.", "该连接已不能发送数据。";
+    ErrKindInvalidPort => "The port must be a whole number from 1 to 65535.", "端口必须是 1 到 65535 之间的整数。";
+    ErrKindEmptyHost => "Type the server's address (host) first.", "请先输入服务器地址（主机）。";
+    ErrKindAddrInUse => "That address and port are already in use by another socket.", "该地址和端口已被其他套接字占用。";
+    ErrKindAddrNotAvailable => "That address does not belong to this machine.", "该地址不属于本机。";
+    ErrKindPermission => "Permission denied by the operating system.", "操作系统拒绝了此操作（权限不足）。";
+    ErrKindTooManyFiles => "Too many open files: the program has run out of descriptors.", "打开的文件过多：程序的文件描述符已用完。";
+    ErrKindFileRead => "Could not read the file.", "无法读取文件。";
+    ErrKindFileWrite => "Could not write the file.", "无法写入文件。";
+    ErrKindOther => "Network error.", "网络错误。";
+    NoteConnecting => "connecting to {addr}", "正在连接 {addr}";
+    NoteConnected => "connected to {peer} from {local}", "已连接到 {peer}（本地 {local}）";
+    NotePeerClosed => "the peer closed its side (recv() → 0)", "对方关闭了发送（recv() → 0）";
+    NoteWriteShut => "we sent FIN: shutdown(Write)", "本端发送了 FIN：shutdown(Write)";
+    NoteClosedLocal => "closed by us", "本端关闭";
+    NoteClosedPeer => "connection closed", "连接已关闭";
+    NoteClosedFailed => "closed: {error}", "已关闭：{error}";
+    NoteRepeat => "repeat {n} of {of}", "定时发送 第 {n}/{of} 次";
+    NoteRepeatForever => "repeat {n}", "定时发送 第 {n} 次";
+    NoteFileComplete => "file {path}", "文件 {path}";
+    NoteFilePartial => "file {path} (stopped before the end)", "文件 {path}（未发送完）";
+    NoteCaptureStarted => "saving received bytes to {path}", "开始把接收的数据保存到 {path}";
+    NoteCaptureStopped => "stopped saving received bytes ({bytes} written)", "停止保存接收的数据（已写入 {bytes}）";
+    OutcomeOk => "ok", "成功";
+    OutcomeBytes => "{n} bytes", "{n} 字节";
+    OutcomePeerClosed => "0 (peer closed)", "0（对方已关闭）";
+    OutcomeDescriptor => "fd {n}", "描述符 {n}";
+    OutcomeConnected => "ok, local address {local}", "成功，本地地址 {local}";
+    OutcomeFailed => "failed: {error}", "失败：{error}";
+    ErrHexInvalidChar => "Not hex: '{ch}' at column {pos}. Use 0-9 and A-F, e.g. 48 65 6C.", "不是十六进制：第 {pos} 列的“{ch}”。请使用 0-9 和 A-F，例如 48 65 6C。";
+    ErrHexOddDigits => "Odd number of hex digits at column {pos}: each byte needs two digits.", "第 {pos} 列的十六进制位数为奇数：每个字节需要两位。";
+    ErrHexEmptyPrefix => "'0x' without digits at column {pos}.", "第 {pos} 列的“0x”后面没有数字。";
+    ErrUnmappable => "'{ch}' at column {pos} cannot be written in {encoding}. Choose UTF-8 or GB18030, or remove it.", "第 {pos} 列的“{ch}”无法用 {encoding} 编码。请改用 UTF-8 或 GB18030，或删除该字符。";
+    NothingSent => "Nothing was sent.", "未发送任何数据。";
+}
+
+/// Plain words for an error, with the OS's own message after it.
+pub fn describe_error(lang: Lang, err: &NetError) -> String {
+    let plain = lang.t(error_msg(err.kind));
+    if err.detail.is_empty() {
+        plain.to_owned()
+    } else {
+        format!("{plain} ({})", err.detail)
+    }
+}
+
+pub fn error_msg(kind: NetErrorKind) -> Msg {
+    match kind {
+        NetErrorKind::Refused => Msg::ErrKindRefused,
+        NetErrorKind::TimedOut => Msg::ErrKindTimedOut,
+        NetErrorKind::NoRoute => Msg::ErrKindNoRoute,
+        NetErrorKind::NetworkUnreachable => Msg::ErrKindNetUnreachable,
+        NetErrorKind::NameNotResolved => Msg::ErrKindNameNotResolved,
+        NetErrorKind::Reset => Msg::ErrKindReset,
+        NetErrorKind::BrokenPipe => Msg::ErrKindBrokenPipe,
+        NetErrorKind::InvalidPort => Msg::ErrKindInvalidPort,
+        NetErrorKind::EmptyHost => Msg::ErrKindEmptyHost,
+        NetErrorKind::AddrInUse => Msg::ErrKindAddrInUse,
+        NetErrorKind::AddrNotAvailable => Msg::ErrKindAddrNotAvailable,
+        NetErrorKind::PermissionDenied => Msg::ErrKindPermission,
+        NetErrorKind::TooManyOpenFiles => Msg::ErrKindTooManyFiles,
+        NetErrorKind::FileRead => Msg::ErrKindFileRead,
+        NetErrorKind::FileWrite => Msg::ErrKindFileWrite,
+        NetErrorKind::Other => Msg::ErrKindOther,
+    }
+}
+
+pub fn describe_status(lang: Lang, status: &ClientStatus) -> String {
+    match status {
+        ClientStatus::Disconnected => lang.t(Msg::StatusDisconnected).to_owned(),
+        ClientStatus::Connecting { target, addr: None } => {
+            lang.fmt(Msg::StatusConnecting, &[("target", target)])
+        }
+        ClientStatus::Connecting {
+            target,
+            addr: Some(addr),
+        } => lang.fmt(
+            Msg::StatusConnectingAddr,
+            &[("target", target), ("addr", addr)],
+        ),
+        ClientStatus::Connected {
+            local,
+            peer,
+            write_shut,
+            peer_closed,
+        } => {
+            let mut s = lang.fmt(Msg::StatusConnected, &[("peer", peer), ("local", local)]);
+            let sep = match lang {
+                Lang::En => "; ",
+                Lang::Zh => "；",
+            };
+            if *write_shut {
+                s.push_str(sep);
+                s.push_str(lang.t(Msg::StatusWriteShut));
+            }
+            if *peer_closed {
+                s.push_str(sep);
+                s.push_str(lang.t(Msg::StatusPeerShut));
+            }
+            s
+        }
+        ClientStatus::Closing => lang.t(Msg::StatusClosing).to_owned(),
+        ClientStatus::Closed(CloseReason::Local) => lang.t(Msg::StatusClosedLocal).to_owned(),
+        ClientStatus::Closed(CloseReason::Peer) => lang.t(Msg::StatusClosedPeer).to_owned(),
+        ClientStatus::Closed(CloseReason::Failed(err)) => {
+            lang.fmt(Msg::StatusError, &[("error", &describe_error(lang, err))])
+        }
+    }
+}
+
+pub fn describe_note(lang: Lang, note: &LogNote) -> String {
+    match note {
+        LogNote::Connecting { addr } => lang.fmt(Msg::NoteConnecting, &[("addr", addr)]),
+        LogNote::Connected { local, peer } => {
+            lang.fmt(Msg::NoteConnected, &[("peer", peer), ("local", local)])
+        }
+        LogNote::PeerClosed => lang.t(Msg::NotePeerClosed).to_owned(),
+        LogNote::WriteShut => lang.t(Msg::NoteWriteShut).to_owned(),
+        LogNote::Closed(CloseReason::Local) => lang.t(Msg::NoteClosedLocal).to_owned(),
+        LogNote::Closed(CloseReason::Peer) => lang.t(Msg::NoteClosedPeer).to_owned(),
+        LogNote::Closed(CloseReason::Failed(err)) => lang.fmt(
+            Msg::NoteClosedFailed,
+            &[("error", &describe_error(lang, err))],
+        ),
+        LogNote::Warning(err) => describe_error(lang, err),
+        LogNote::Repeat { n, of: Some(of) } => lang.fmt(Msg::NoteRepeat, &[("n", n), ("of", of)]),
+        LogNote::Repeat { n, of: None } => lang.fmt(Msg::NoteRepeatForever, &[("n", n)]),
+        LogNote::File { path, complete } => {
+            let msg = if *complete {
+                Msg::NoteFileComplete
+            } else {
+                Msg::NoteFilePartial
+            };
+            lang.fmt(msg, &[("path", &path.display())])
+        }
+        LogNote::CaptureStarted(path) => {
+            lang.fmt(Msg::NoteCaptureStarted, &[("path", &path.display())])
+        }
+        LogNote::CaptureStopped { written } => lang.fmt(
+            Msg::NoteCaptureStopped,
+            &[("bytes", &crate::ui::widgets::human_bytes(*written))],
+        ),
+    }
+}
+
+/// What a socket call returned, in words.
+pub fn describe_outcome(lang: Lang, kind: &CallKind, outcome: &CallOutcome) -> String {
+    match outcome {
+        CallOutcome::Done => match kind {
+            CallKind::Close | CallKind::Shutdown(_) | CallKind::SetOption { .. } => "0".to_owned(),
+            _ => lang.t(Msg::OutcomeOk).to_owned(),
+        },
+        CallOutcome::Bytes(0) if matches!(kind, CallKind::Recv { .. }) => {
+            lang.t(Msg::OutcomePeerClosed).to_owned()
+        }
+        CallOutcome::Bytes(n) => lang.fmt(Msg::OutcomeBytes, &[("n", n)]),
+        CallOutcome::Addrs(addrs) => addrs
+            .iter()
+            .map(|a| a.ip().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        CallOutcome::Descriptor(fd) => lang.fmt(Msg::OutcomeDescriptor, &[("n", fd)]),
+        CallOutcome::Connected { local } => lang.fmt(Msg::OutcomeConnected, &[("local", local)]),
+        CallOutcome::Failed(err) => {
+            lang.fmt(Msg::OutcomeFailed, &[("error", &describe_error(lang, err))])
+        }
+    }
+}
+
+pub fn describe_payload_error(lang: Lang, err: &PayloadError) -> String {
+    match err {
+        PayloadError::Hex(e) => {
+            let pos = e.char_index + 1;
+            match e.kind {
+                HexErrorKind::InvalidChar(ch) => {
+                    lang.fmt(Msg::ErrHexInvalidChar, &[("ch", &ch), ("pos", &pos)])
+                }
+                HexErrorKind::OddDigits => lang.fmt(Msg::ErrHexOddDigits, &[("pos", &pos)]),
+                HexErrorKind::EmptyPrefix => lang.fmt(Msg::ErrHexEmptyPrefix, &[("pos", &pos)]),
+            }
+        }
+        PayloadError::Encode(crate::proto::EncodeError::Unmappable {
+            ch,
+            char_index,
+            encoding,
+        }) => lang.fmt(
+            Msg::ErrUnmappable,
+            &[
+                ("ch", ch),
+                ("pos", &(char_index + 1)),
+                ("encoding", encoding),
+            ],
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Strings that are the same in both languages on purpose.
+    const SAME_IN_BOTH: &[Msg] = &[];
+
+    fn placeholders(s: &str) -> Vec<String> {
+        let mut out: Vec<String> = s
+            .split('{')
+            .skip(1)
+            .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.to_owned()))
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn every_string_has_both_languages() {
+        for &msg in Msg::ALL {
+            let (en, zh) = (msg.en(), msg.zh());
+            assert!(!en.trim().is_empty(), "{msg:?} has no English");
+            assert!(!zh.trim().is_empty(), "{msg:?} has no Chinese");
+            if !SAME_IN_BOTH.contains(&msg) {
+                assert_ne!(en, zh, "{msg:?} is not translated");
+                assert!(
+                    zh.chars().any(|c| ('\u{4E00}'..='\u{9FFF}').contains(&c)),
+                    "{msg:?}: the Chinese text has no Chinese in it: {zh}"
+                );
+            }
+            assert_eq!(
+                placeholders(en),
+                placeholders(zh),
+                "{msg:?}: placeholders differ"
+            );
+        }
+    }
+
+    #[test]
+    fn every_chinese_character_is_in_the_bundled_font() {
+        let font = include_bytes!("../assets/fonts/NotoSansSC-GB2312.otf");
+        let covered = crate::fonts::covered_chars(font);
+        for &msg in Msg::ALL {
+            for ch in msg.zh().chars().filter(|c| !c.is_ascii()) {
+                assert!(
+                    covered.contains(&ch),
+                    "{msg:?}: {ch:?} is not in the bundled font"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn fmt_fills_placeholders() {
+        assert_eq!(
+            Lang::En.fmt(Msg::PayloadSize, &[("n", &5)]),
+            "5 bytes will be sent"
+        );
+        assert_eq!(
+            Lang::Zh.fmt(Msg::PayloadSize, &[("n", &5)]),
+            "将发送 5 字节"
+        );
+        assert_eq!(Lang::from_code("zh"), Some(Lang::Zh));
+        assert_eq!(Lang::from_code("fr"), None);
+    }
+}

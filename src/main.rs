@@ -1,0 +1,67 @@
+//! Opens the window, or runs a headless command (`socket-workbench --help`).
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches};
+use socket_workbench::app::{StartOptions, WorkbenchApp};
+use socket_workbench::cli::{Cli, run, split_host_port};
+use socket_workbench::i18n::describe_error;
+
+fn main() -> ExitCode {
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    match cli.command {
+        Some(command) => run(command, cli.lang.unwrap_or_default(), &matches),
+        None => {
+            let connect = match cli.connect.as_deref().map(split_host_port).transpose() {
+                Ok(c) => c,
+                Err(err) => {
+                    let lang = cli.lang.unwrap_or_default();
+                    eprintln!(
+                        "socket-workbench: --connect: {}",
+                        describe_error(lang, &err)
+                    );
+                    return ExitCode::from(socket_workbench::cli::EXIT_USAGE);
+                }
+            };
+            open_window(StartOptions {
+                lang: cli.lang,
+                connect,
+                encoding: cli.gui_encoding,
+            })
+        }
+    }
+}
+
+fn open_window(start: StartOptions) -> ExitCode {
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("Socket Workbench")
+        .with_app_id("socket-workbench")
+        .with_inner_size([1240.0, 800.0])
+        .with_min_inner_size([760.0, 520.0]);
+    match eframe::icon_data::from_png_bytes(include_bytes!("../assets/icon.png")) {
+        Ok(icon) => viewport = viewport.with_icon(icon),
+        Err(e) => eprintln!("socket-workbench: the window icon could not be loaded: {e}"),
+    }
+    let options = eframe::NativeOptions {
+        viewport,
+        renderer: eframe::Renderer::Glow,
+        ..Default::default()
+    };
+    let result = eframe::run_native(
+        "socket-workbench",
+        options,
+        Box::new(move |cc| Ok(Box::new(WorkbenchApp::new(cc, start)))),
+    );
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // There is no window to show this in, so the terminal is the only place left.
+            eprintln!("socket-workbench: could not open the window: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! The TCP client panel's state, reduced from engine events.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use super::{Direction, LogBook, LogNote, TraceBook};
+use crate::net::SessionId;
+use crate::net::tcp_client::{ClientEvent, ClientMsg, CloseReason, SendOrigin};
+
+/// What the status line says. It always tells the truth about the socket.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ClientStatus {
+    #[default]
+    Disconnected,
+    Connecting {
+        target: String,
+        addr: Option<SocketAddr>,
+    },
+    Connected {
+        local: SocketAddr,
+        peer: SocketAddr,
+        /// We sent FIN (`shutdown(Write)`).
+        write_shut: bool,
+        /// The peer sent FIN (`recv() → 0`).
+        peer_closed: bool,
+    },
+    /// Disconnect was asked for; waiting for the worker to confirm.
+    Closing,
+    Closed(CloseReason),
+}
+
+impl ClientStatus {
+    /// A session is under way (connecting, connected or closing).
+    pub fn active(&self) -> bool {
+        matches!(
+            self,
+            Self::Connecting { .. } | Self::Connected { .. } | Self::Closing
+        )
+    }
+
+    pub fn connected(&self) -> bool {
+        matches!(self, Self::Connected { .. })
+    }
+}
+
+/// A file transfer in progress (or just finished).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileTransfer {
+    pub path: PathBuf,
+    pub sent: u64,
+    pub total: Option<u64>,
+    pub done: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct ClientModel {
+    /// The session whose events are applied; events of any other are dropped.
+    pub session: Option<SessionId>,
+    pub status: ClientStatus,
+    pub log: LogBook,
+    pub trace: TraceBook,
+    /// Sends done by the running repeat, or None when no repeat runs.
+    pub repeating: Option<u64>,
+    pub file: Option<FileTransfer>,
+    pub capture: Option<PathBuf>,
+    /// The last warning, shown in the panel until the next action.
+    pub last_warning: Option<crate::net::NetError>,
+}
+
+impl ClientModel {
+    /// A new session begins; what the old one still sends is ignored from now on.
+    pub fn begin(&mut self, session: SessionId, target: String) {
+        self.session = Some(session);
+        self.status = ClientStatus::Connecting { target, addr: None };
+        self.repeating = None;
+        self.file = None;
+        self.capture = None;
+        self.last_warning = None;
+    }
+
+    pub fn apply(&mut self, msg: ClientMsg) {
+        if self.session != Some(msg.session) {
+            return;
+        }
+        match msg.event {
+            ClientEvent::Call(call) => self.trace.push(call),
+            ClientEvent::Connecting { addr } => {
+                if let ClientStatus::Connecting { addr: a, .. } = &mut self.status {
+                    *a = Some(addr);
+                }
+                self.log
+                    .push_note(Direction::Info, LogNote::Connecting { addr });
+            }
+            ClientEvent::Connected { local, peer } => {
+                self.status = ClientStatus::Connected {
+                    local,
+                    peer,
+                    write_shut: false,
+                    peer_closed: false,
+                };
+                self.log
+                    .push_note(Direction::Info, LogNote::Connected { local, peer });
+            }
+            ClientEvent::Sent { data, len, origin } => {
+                let note = match origin {
+                    SendOrigin::Typed => None,
+                    SendOrigin::Repeat { n, of } => {
+                        self.repeating = self.repeating.map(|_| n);
+                        Some(LogNote::Repeat { n, of })
+                    }
+                    SendOrigin::File { path, complete } => Some(LogNote::File { path, complete }),
+                };
+                self.log.push_data(Direction::Tx, data, len, note);
+            }
+            ClientEvent::Received { data } => {
+                let len = data.len() as u64;
+                self.log.push_data(Direction::Rx, data, len, None);
+            }
+            ClientEvent::PeerClosed => {
+                if let ClientStatus::Connected { peer_closed, .. } = &mut self.status {
+                    *peer_closed = true;
+                }
+                self.log.push_note(Direction::Info, LogNote::PeerClosed);
+            }
+            ClientEvent::WriteShut => {
+                if let ClientStatus::Connected { write_shut, .. } = &mut self.status {
+                    *write_shut = true;
+                }
+                self.log.push_note(Direction::Info, LogNote::WriteShut);
+            }
+            ClientEvent::Repeating { running, sent } => {
+                self.repeating = running.then_some(sent);
+            }
+            ClientEvent::FileProgress {
+                path,
+                sent,
+                total,
+                done,
+            } => {
+                self.file = Some(FileTransfer {
+                    path,
+                    sent,
+                    total,
+                    done,
+                });
+            }
+            ClientEvent::Capturing { path, written } => {
+                match &path {
+                    Some(p) => self
+                        .log
+                        .push_note(Direction::Info, LogNote::CaptureStarted(p.clone())),
+                    None => self
+                        .log
+                        .push_note(Direction::Info, LogNote::CaptureStopped { written }),
+                }
+                self.capture = path;
+            }
+            ClientEvent::Warning(err) => {
+                self.log
+                    .push_note(Direction::Error, LogNote::Warning(err.clone()));
+                self.last_warning = Some(err);
+            }
+            ClientEvent::Closed { reason } => {
+                let dir = match reason {
+                    CloseReason::Failed(_) => Direction::Error,
+                    _ => Direction::Info,
+                };
+                self.log.push_note(dir, LogNote::Closed(reason.clone()));
+                self.status = ClientStatus::Closed(reason);
+                self.repeating = None;
+                self.capture = None;
+            }
+        }
+    }
+
+    /// The user asked to disconnect; the worker will confirm with `Closed`.
+    pub fn closing(&mut self) {
+        if self.status.active() {
+            self.status = ClientStatus::Closing;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::Tagged;
+    use std::sync::Arc;
+
+    fn msg(session: SessionId, event: ClientEvent) -> ClientMsg {
+        Tagged { session, event }
+    }
+
+    #[test]
+    fn events_of_an_old_session_are_dropped() {
+        let mut m = ClientModel::default();
+        m.begin(1, "a".into());
+        m.begin(2, "b".into());
+        let local: SocketAddr = "127.0.0.1:1000".parse().unwrap();
+        let peer: SocketAddr = "127.0.0.1:2000".parse().unwrap();
+        m.apply(msg(1, ClientEvent::Connected { local, peer }));
+        assert!(matches!(m.status, ClientStatus::Connecting { .. }));
+        m.apply(msg(2, ClientEvent::Connected { local, peer }));
+        assert!(m.status.connected());
+        m.apply(msg(
+            2,
+            ClientEvent::Received {
+                data: Arc::from(&b"hi"[..]),
+            },
+        ));
+        m.apply(msg(2, ClientEvent::PeerClosed));
+        assert_eq!(
+            m.status,
+            ClientStatus::Connected {
+                local,
+                peer,
+                write_shut: false,
+                peer_closed: true
+            }
+        );
+        m.apply(msg(
+            2,
+            ClientEvent::Closed {
+                reason: CloseReason::Peer,
+            },
+        ));
+        assert_eq!(m.status, ClientStatus::Closed(CloseReason::Peer));
+        assert_eq!(m.log.counters.rx_bytes, 2);
+    }
+}

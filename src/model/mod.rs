@@ -1,0 +1,11 @@
+//! Plain state that panels draw: the log, the socket-call trace, and each panel's model,
+//! reduced from engine events by pure functions. Nothing here draws or touches a socket, so
+//! tests drive it without a window or a network.
+
+pub mod client;
+pub mod log;
+pub mod trace_book;
+
+pub use client::{ClientModel, ClientStatus};
+pub use log::{Direction, LogBook, LogEntry, LogNote};
+pub use trace_book::TraceBook;

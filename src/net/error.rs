@@ -1,0 +1,125 @@
+//! Network errors sorted into the cases a student can act on.
+//!
+//! The UI and the command line turn a [`NetErrorKind`] into plain words (see `i18n`); the OS
+//! message is kept underneath for the curious.
+
+use std::io;
+
+/// What went wrong, in the terms the lesson and the panels use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NetErrorKind {
+    /// Nothing is listening on that port (the peer answered with RST).
+    Refused,
+    /// The connection attempt got no answer within the time limit.
+    TimedOut,
+    /// No route to the host, or the host is unreachable.
+    NoRoute,
+    /// The network itself is unreachable from here.
+    NetworkUnreachable,
+    /// The host name could not be turned into an address.
+    NameNotResolved,
+    /// The peer aborted the connection (RST).
+    Reset,
+    /// Writing to a connection the peer has already closed.
+    BrokenPipe,
+    /// The port number is not a number from 1 to 65535.
+    InvalidPort,
+    /// The host field is empty.
+    EmptyHost,
+    /// The local address is already in use.
+    AddrInUse,
+    /// The local address does not belong to this machine.
+    AddrNotAvailable,
+    /// The OS refused (privileged port, firewall, ...).
+    PermissionDenied,
+    /// The process has run out of file descriptors.
+    TooManyOpenFiles,
+    /// A file to send could not be opened or read.
+    FileRead,
+    /// A file to write received data to could not be written.
+    FileWrite,
+    /// Anything else; the OS message says what.
+    Other,
+}
+
+/// An error with its kind and the OS's own words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind:?}: {detail}")]
+pub struct NetError {
+    pub kind: NetErrorKind,
+    /// The OS message (or other detail), shown in small print under the plain words.
+    pub detail: String,
+}
+
+impl NetError {
+    pub fn new(kind: NetErrorKind, detail: impl Into<String>) -> Self {
+        Self {
+            kind,
+            detail: detail.into(),
+        }
+    }
+
+    /// Classifies an I/O error from a socket call.
+    pub fn from_io(err: &io::Error) -> Self {
+        Self::new(classify(err), err.to_string())
+    }
+
+    /// Classifies an I/O error from opening or reading a file.
+    pub fn file_read(path: &std::path::Path, err: &io::Error) -> Self {
+        Self::new(NetErrorKind::FileRead, format!("{}: {err}", path.display()))
+    }
+
+    /// Classifies an I/O error from writing a file.
+    pub fn file_write(path: &std::path::Path, err: &io::Error) -> Self {
+        Self::new(
+            NetErrorKind::FileWrite,
+            format!("{}: {err}", path.display()),
+        )
+    }
+}
+
+/// Maps an OS error onto a [`NetErrorKind`].
+pub fn classify(err: &io::Error) -> NetErrorKind {
+    use io::ErrorKind as K;
+    match err.kind() {
+        K::ConnectionRefused => NetErrorKind::Refused,
+        K::TimedOut | K::WouldBlock => NetErrorKind::TimedOut,
+        K::HostUnreachable => NetErrorKind::NoRoute,
+        K::NetworkUnreachable => NetErrorKind::NetworkUnreachable,
+        K::ConnectionReset | K::ConnectionAborted => NetErrorKind::Reset,
+        K::BrokenPipe => NetErrorKind::BrokenPipe,
+        K::AddrInUse => NetErrorKind::AddrInUse,
+        K::AddrNotAvailable => NetErrorKind::AddrNotAvailable,
+        K::PermissionDenied => NetErrorKind::PermissionDenied,
+        _ => match err.raw_os_error() {
+            // EMFILE / ENFILE on Linux and macOS.
+            Some(24) | Some(23) => NetErrorKind::TooManyOpenFiles,
+            _ => NetErrorKind::Other,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_kinds_map_to_plain_cases() {
+        let cases = [
+            (io::ErrorKind::ConnectionRefused, NetErrorKind::Refused),
+            (io::ErrorKind::TimedOut, NetErrorKind::TimedOut),
+            (io::ErrorKind::ConnectionReset, NetErrorKind::Reset),
+            (io::ErrorKind::BrokenPipe, NetErrorKind::BrokenPipe),
+            (io::ErrorKind::AddrInUse, NetErrorKind::AddrInUse),
+            (io::ErrorKind::HostUnreachable, NetErrorKind::NoRoute),
+            (io::ErrorKind::Other, NetErrorKind::Other),
+        ];
+        for (io_kind, expected) in cases {
+            assert_eq!(classify(&io::Error::from(io_kind)), expected, "{io_kind:?}");
+        }
+        assert_eq!(
+            classify(&io::Error::from_raw_os_error(24)),
+            NetErrorKind::TooManyOpenFiles
+        );
+    }
+}

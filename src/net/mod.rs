@@ -1,0 +1,41 @@
+//! Socket engines. Each engine runs its sockets on named background threads and talks to the
+//! rest of the program only through flume channels: `XxxCommand`s in, [`Event`]s out. Nothing
+//! under `net/` knows about egui; the UI hands an engine a [`Waker`] so it can be woken after
+//! events are sent.
+//!
+//! Every event carries the id of the session it belongs to, so a panel that starts a new
+//! connection while the old one is still winding down can tell the two apart.
+
+pub mod error;
+pub mod tcp_client;
+pub mod trace;
+pub mod waker;
+
+pub use error::{NetError, NetErrorKind};
+pub use trace::{CallKind, CallOutcome, ShutdownHow, SocketCall};
+pub use waker::Waker;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Identifies one run of an engine (one connection attempt, one listener, ...).
+pub type SessionId = u64;
+
+static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
+
+/// A process-wide unique session id.
+pub fn next_session_id() -> SessionId {
+    NEXT_SESSION.fetch_add(1, Ordering::Relaxed)
+}
+
+/// An engine's event, tagged with the session it belongs to.
+#[derive(Debug, Clone)]
+pub struct Tagged<E> {
+    pub session: SessionId,
+    pub event: E,
+}
+
+/// Size of the buffer handed to each `recv()` call.
+///
+/// The lesson uses `recv(1024)`; 64 KiB lets a flood be read in few calls while a small
+/// message is still returned as soon as it arrives.
+pub const RECV_BUFFER: usize = 64 * 1024;

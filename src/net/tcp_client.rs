@@ -1,0 +1,889 @@
+//! The TCP client engine: the lesson's client steps (socket → connect → send/recv → shutdown
+//! → close) on background threads.
+//!
+//! A session has two threads. The *worker* resolves the host, connects, then carries out
+//! commands (send, repeat, send a file, half-close, disconnect); the *reader* does nothing but
+//! `recv()` so data is reported the moment it arrives, whatever the worker is doing. A peer that
+//! stops reading cannot wedge the worker: writes use a short send timeout and look at the
+//! command channel between attempts, so Disconnect always gets through.
+//!
+//! The handle does not join the worker on drop: the UI thread must never wait, and a connect in
+//! progress can take up to its timeout to give up. The worker ends by itself as soon as it sees
+//! the command channel closed (or the connect attempt finishes); [`ClientHandle::join`] waits
+//! for it where waiting is fine (command line, tests).
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use flume::{Receiver, RecvTimeoutError, Sender, TryRecvError};
+use socket2::{Domain, Protocol, Socket, Type};
+
+use super::trace::Family;
+use super::{
+    CallKind, CallOutcome, NetError, NetErrorKind, RECV_BUFFER, SessionId, ShutdownHow, SocketCall,
+    Tagged, Waker, next_session_id,
+};
+
+/// How long one blocked `send()` waits before the worker looks at its commands again.
+const WRITE_SLICE: Duration = Duration::from_millis(100);
+/// How often a file transfer reports progress.
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+/// How many bytes of a sent file the log keeps (the counters still count every byte).
+pub const FILE_PREVIEW: usize = 4096;
+
+/// What to connect to and how.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Host name, IPv4 literal or IPv6 literal (with or without brackets).
+    pub host: String,
+    pub port: u16,
+    pub connect_timeout: Duration,
+    /// Close our side as soon as the peer closes its side (what most clients do). When false,
+    /// the connection stays half-open so we can still send after the peer's FIN.
+    pub close_when_peer_closes: bool,
+    /// Append every received byte to this file.
+    pub capture: Option<PathBuf>,
+}
+
+impl ClientConfig {
+    pub fn new(host: impl Into<String>, port: u16) -> Self {
+        Self {
+            host: host.into(),
+            port,
+            connect_timeout: Duration::from_secs(5),
+            close_when_peer_closes: true,
+            capture: None,
+        }
+    }
+}
+
+/// UI → worker.
+#[derive(Debug, Clone)]
+pub enum ClientCommand {
+    /// Send these bytes once.
+    Send(Vec<u8>),
+    /// Send these bytes every `interval`, `count` times (or until stopped).
+    Repeat {
+        bytes: Vec<u8>,
+        interval: Duration,
+        count: Option<u64>,
+    },
+    StopRepeat,
+    /// Stream a file's bytes to the peer.
+    SendFile(PathBuf),
+    CancelFile,
+    /// Start (or stop, with `None`) appending received bytes to a file.
+    Capture(Option<PathBuf>),
+    /// `shutdown(Write)`: send FIN, keep receiving.
+    ShutdownWrite,
+    /// `close()` the connection.
+    Disconnect,
+}
+
+/// Why a send happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOrigin {
+    Typed,
+    Repeat { n: u64, of: Option<u64> },
+    File { path: PathBuf, complete: bool },
+}
+
+/// Why the session ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The user asked to disconnect.
+    Local,
+    /// The peer closed and we closed in response.
+    Peer,
+    /// Connecting failed, or the connection broke.
+    Failed(NetError),
+}
+
+/// Worker → UI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientEvent {
+    /// A socket call was made (the trace).
+    Call(SocketCall),
+    /// Trying this address (after name resolution).
+    Connecting {
+        addr: SocketAddr,
+    },
+    Connected {
+        local: SocketAddr,
+        peer: SocketAddr,
+    },
+    /// Bytes went out. `len` counts every byte; `data` may be a preview (file sends).
+    Sent {
+        data: Arc<[u8]>,
+        len: u64,
+        origin: SendOrigin,
+    },
+    Received {
+        data: Arc<[u8]>,
+    },
+    /// `recv()` returned 0: the peer sent FIN and will send nothing more.
+    PeerClosed,
+    /// Our `shutdown(Write)` went through.
+    WriteShut,
+    /// A repeat run started or stopped.
+    Repeating {
+        running: bool,
+        sent: u64,
+    },
+    FileProgress {
+        path: PathBuf,
+        sent: u64,
+        total: Option<u64>,
+        done: bool,
+    },
+    /// Received bytes are (or are no longer) appended to a file.
+    Capturing {
+        path: Option<PathBuf>,
+        written: u64,
+    },
+    /// Something failed but the connection lives on (a file could not be read, ...).
+    Warning(NetError),
+    /// The last event of a session.
+    Closed {
+        reason: CloseReason,
+    },
+}
+
+/// Events as they travel on the channel.
+pub type ClientMsg = Tagged<ClientEvent>;
+
+enum WorkerMsg {
+    User(ClientCommand),
+    ReaderEnded(Option<NetError>),
+}
+
+/// The UI's grip on one session.
+pub struct ClientHandle {
+    session: SessionId,
+    commands: Sender<WorkerMsg>,
+    join: Option<JoinHandle<()>>,
+}
+
+impl ClientHandle {
+    pub fn session(&self) -> SessionId {
+        self.session
+    }
+
+    /// Sends a command; false when the session has already ended.
+    pub fn command(&self, command: ClientCommand) -> bool {
+        self.commands.send(WorkerMsg::User(command)).is_ok()
+    }
+
+    /// Asks the session to close and waits until its threads have ended.
+    pub fn join(mut self) {
+        let _ = self
+            .commands
+            .send(WorkerMsg::User(ClientCommand::Disconnect));
+        if let Some(join) = self.join.take() {
+            let _ = join.join();
+        }
+    }
+}
+
+impl Drop for ClientHandle {
+    fn drop(&mut self) {
+        // Dropping the sender below also tells the worker to stop; the explicit Disconnect just
+        // makes it happen before any queued commands.
+        let _ = self
+            .commands
+            .send(WorkerMsg::User(ClientCommand::Disconnect));
+    }
+}
+
+/// Starts a session: resolve, connect, then serve commands until closed.
+pub fn spawn_client(
+    config: ClientConfig,
+    events: Sender<ClientMsg>,
+    waker: Waker,
+) -> io::Result<ClientHandle> {
+    let session = next_session_id();
+    let (tx, rx) = flume::unbounded();
+    let emitter = Emitter {
+        session,
+        events,
+        waker,
+    };
+    let reader_tx = tx.clone();
+    let join = std::thread::Builder::new()
+        .name(format!("tcp-client-{session}"))
+        .spawn(move || {
+            let reason = run(config, &emitter, rx, reader_tx);
+            emitter.emit(ClientEvent::Closed { reason });
+        })?;
+    Ok(ClientHandle {
+        session,
+        commands: tx,
+        join: Some(join),
+    })
+}
+
+#[derive(Clone)]
+struct Emitter {
+    session: SessionId,
+    events: Sender<ClientMsg>,
+    waker: Waker,
+}
+
+impl Emitter {
+    fn emit(&self, event: ClientEvent) {
+        // A closed event channel means nobody is listening; the worker notices through its
+        // command channel, which closes at the same time.
+        let _ = self.events.send(Tagged {
+            session: self.session,
+            event,
+        });
+        self.waker.wake();
+    }
+
+    fn call(&self, kind: CallKind, outcome: CallOutcome) {
+        self.emit(ClientEvent::Call(SocketCall::now(kind, outcome)));
+    }
+}
+
+/// Strips the brackets users type around IPv6 literals (`[::1]`).
+pub fn normalize_host(host: &str) -> &str {
+    let host = host.trim();
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+}
+
+fn resolve(config: &ClientConfig, emitter: &Emitter) -> Result<Vec<SocketAddr>, NetError> {
+    let host = normalize_host(&config.host);
+    if host.is_empty() {
+        return Err(NetError::new(NetErrorKind::EmptyHost, ""));
+    }
+    if config.port == 0 {
+        return Err(NetError::new(NetErrorKind::InvalidPort, "0"));
+    }
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, config.port)]);
+    }
+    let kind = CallKind::Resolve {
+        host: host.to_owned(),
+        port: config.port,
+    };
+    match (host, config.port).to_socket_addrs() {
+        Ok(addrs) => {
+            let addrs: Vec<SocketAddr> = addrs.collect();
+            if addrs.is_empty() {
+                let err = NetError::new(NetErrorKind::NameNotResolved, host);
+                emitter.call(kind, CallOutcome::Failed(err.clone()));
+                return Err(err);
+            }
+            emitter.call(kind, CallOutcome::Addrs(addrs.clone()));
+            Ok(addrs)
+        }
+        Err(e) => {
+            let err = NetError::new(NetErrorKind::NameNotResolved, format!("{host}: {e}"));
+            emitter.call(kind, CallOutcome::Failed(err.clone()));
+            Err(err)
+        }
+    }
+}
+
+#[cfg(unix)]
+fn descriptor(socket: &Socket) -> CallOutcome {
+    use std::os::fd::AsRawFd;
+    CallOutcome::Descriptor(i64::from(socket.as_raw_fd()))
+}
+
+#[cfg(not(unix))]
+fn descriptor(_socket: &Socket) -> CallOutcome {
+    CallOutcome::Done
+}
+
+fn connect(config: &ClientConfig, emitter: &Emitter) -> Result<TcpStream, NetError> {
+    let addrs = resolve(config, emitter)?;
+    let mut last_err = None;
+    for addr in addrs {
+        emitter.emit(ClientEvent::Connecting { addr });
+        let family = Family::of(&addr);
+        let socket = match Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+        {
+            Ok(s) => s,
+            Err(e) => {
+                let err = NetError::from_io(&e);
+                emitter.call(
+                    CallKind::Socket { family },
+                    CallOutcome::Failed(err.clone()),
+                );
+                last_err = Some(err);
+                continue;
+            }
+        };
+        emitter.call(CallKind::Socket { family }, descriptor(&socket));
+        match socket.connect_timeout(&addr.into(), config.connect_timeout) {
+            Ok(()) => {
+                let stream: TcpStream = socket.into();
+                let local = match stream.local_addr() {
+                    Ok(local) => local,
+                    Err(e) => {
+                        let err = NetError::from_io(&e);
+                        emitter.call(CallKind::Connect { addr }, CallOutcome::Failed(err.clone()));
+                        emitter.call(CallKind::Close, CallOutcome::Done);
+                        last_err = Some(err);
+                        continue;
+                    }
+                };
+                emitter.call(CallKind::Connect { addr }, CallOutcome::Connected { local });
+                return Ok(stream);
+            }
+            Err(e) => {
+                let mut err = NetError::from_io(&e);
+                if err.kind == NetErrorKind::TimedOut {
+                    err.detail = format!("{} ms", config.connect_timeout.as_millis());
+                }
+                emitter.call(CallKind::Connect { addr }, CallOutcome::Failed(err.clone()));
+                drop(socket);
+                emitter.call(CallKind::Close, CallOutcome::Done);
+                last_err = Some(err);
+            }
+        }
+    }
+    Err(last_err.unwrap_or_else(|| NetError::new(NetErrorKind::NameNotResolved, &config.host)))
+}
+
+/// Where received bytes are appended, shared by the worker (which opens it) and the reader.
+type CaptureSlot = Arc<Mutex<Option<Capture>>>;
+
+struct Capture {
+    path: PathBuf,
+    file: File,
+    written: u64,
+}
+
+fn run(
+    config: ClientConfig,
+    emitter: &Emitter,
+    commands: Receiver<WorkerMsg>,
+    reader_tx: Sender<WorkerMsg>,
+) -> CloseReason {
+    let stream = match connect(&config, emitter) {
+        Ok(stream) => stream,
+        Err(err) => return CloseReason::Failed(err),
+    };
+    let (local, peer) = match (stream.local_addr(), stream.peer_addr()) {
+        (Ok(l), Ok(p)) => (l, p),
+        (Err(e), _) | (_, Err(e)) => return CloseReason::Failed(NetError::from_io(&e)),
+    };
+    // A disconnect queued while we were connecting wins over everything else.
+    let mut pending = VecDeque::new();
+    for msg in commands.try_iter() {
+        if let WorkerMsg::User(ClientCommand::Disconnect) = msg {
+            emitter.call(CallKind::Close, CallOutcome::Done);
+            return CloseReason::Local;
+        }
+        pending.push_back(msg);
+    }
+    emitter.emit(ClientEvent::Connected { local, peer });
+
+    let capture: CaptureSlot = Arc::new(Mutex::new(None));
+    let mut session = Session {
+        emitter: emitter.clone(),
+        stream,
+        commands,
+        pending,
+        closing: Arc::new(AtomicBool::new(false)),
+        capture: capture.clone(),
+        reader: None,
+        write_shut: false,
+        peer_closed: false,
+        repeat: None,
+        close_when_peer_closes: config.close_when_peer_closes,
+    };
+    if let Some(path) = config.capture {
+        session.set_capture(Some(path));
+    }
+    if let Err(err) = session.start_reader(reader_tx) {
+        return session.close(CloseReason::Failed(err));
+    }
+    let reason = session.serve();
+    session.close(reason)
+}
+
+struct RepeatRun {
+    bytes: Vec<u8>,
+    interval: Duration,
+    count: Option<u64>,
+    sent: u64,
+    next: Instant,
+}
+
+struct Session {
+    emitter: Emitter,
+    stream: TcpStream,
+    commands: Receiver<WorkerMsg>,
+    /// Commands that arrived while a write was blocked, to be handled next.
+    pending: VecDeque<WorkerMsg>,
+    /// Set before we shut the socket ourselves, so the reader's last `recv() → 0` is not
+    /// mistaken for the peer closing.
+    closing: Arc<AtomicBool>,
+    capture: CaptureSlot,
+    reader: Option<JoinHandle<()>>,
+    write_shut: bool,
+    peer_closed: bool,
+    repeat: Option<RepeatRun>,
+    close_when_peer_closes: bool,
+}
+
+/// How a blocking operation inside the session ended.
+enum Flow {
+    Continue,
+    /// Stop serving: close with this reason.
+    Stop(CloseReason),
+}
+
+impl Session {
+    fn start_reader(&mut self, worker: Sender<WorkerMsg>) -> Result<(), NetError> {
+        let stream = self.stream.try_clone().map_err(|e| NetError::from_io(&e))?;
+        self.stream
+            .set_write_timeout(Some(WRITE_SLICE))
+            .map_err(|e| NetError::from_io(&e))?;
+        let emitter = self.emitter.clone();
+        let closing = self.closing.clone();
+        let capture = self.capture.clone();
+        let join = std::thread::Builder::new()
+            .name(format!("tcp-client-{}-recv", self.emitter.session))
+            .spawn(move || read_loop(stream, &emitter, &closing, &capture, &worker))
+            .map_err(|e| NetError::from_io(&e))?;
+        self.reader = Some(join);
+        Ok(())
+    }
+
+    fn next_msg(&mut self) -> Result<WorkerMsg, RecvTimeoutError> {
+        if let Some(msg) = self.pending.pop_front() {
+            return Ok(msg);
+        }
+        match &self.repeat {
+            Some(run) => {
+                let wait = run.next.saturating_duration_since(Instant::now());
+                self.commands.recv_timeout(wait)
+            }
+            None => self
+                .commands
+                .recv()
+                .map_err(|_| RecvTimeoutError::Disconnected),
+        }
+    }
+
+    fn serve(&mut self) -> CloseReason {
+        loop {
+            let flow = match self.next_msg() {
+                Ok(WorkerMsg::User(cmd)) => self.handle(cmd),
+                Ok(WorkerMsg::ReaderEnded(None)) => {
+                    self.peer_closed = true;
+                    if self.close_when_peer_closes || self.write_shut {
+                        Flow::Stop(CloseReason::Peer)
+                    } else {
+                        Flow::Continue
+                    }
+                }
+                Ok(WorkerMsg::ReaderEnded(Some(err))) => Flow::Stop(CloseReason::Failed(err)),
+                Err(RecvTimeoutError::Timeout) => self.repeat_tick(),
+                Err(RecvTimeoutError::Disconnected) => Flow::Stop(CloseReason::Local),
+            };
+            if let Flow::Stop(reason) = flow {
+                return reason;
+            }
+        }
+    }
+
+    fn handle(&mut self, cmd: ClientCommand) -> Flow {
+        match cmd {
+            ClientCommand::Send(bytes) => self.send_payload(bytes, SendOrigin::Typed),
+            ClientCommand::Repeat {
+                bytes,
+                interval,
+                count,
+            } => {
+                self.repeat = Some(RepeatRun {
+                    bytes,
+                    interval: interval.max(Duration::from_millis(1)),
+                    count,
+                    sent: 0,
+                    next: Instant::now(),
+                });
+                self.emitter.emit(ClientEvent::Repeating {
+                    running: true,
+                    sent: 0,
+                });
+                Flow::Continue
+            }
+            ClientCommand::StopRepeat => {
+                self.stop_repeat();
+                Flow::Continue
+            }
+            ClientCommand::SendFile(path) => self.send_file(path),
+            // Nothing to cancel outside a transfer.
+            ClientCommand::CancelFile => Flow::Continue,
+            ClientCommand::Capture(path) => {
+                self.set_capture(path);
+                Flow::Continue
+            }
+            ClientCommand::ShutdownWrite => {
+                self.shutdown_write();
+                Flow::Continue
+            }
+            ClientCommand::Disconnect => Flow::Stop(CloseReason::Local),
+        }
+    }
+
+    fn stop_repeat(&mut self) {
+        if let Some(run) = self.repeat.take() {
+            self.emitter.emit(ClientEvent::Repeating {
+                running: false,
+                sent: run.sent,
+            });
+        }
+    }
+
+    fn repeat_tick(&mut self) -> Flow {
+        let Some(run) = &mut self.repeat else {
+            return Flow::Continue;
+        };
+        run.sent += 1;
+        let origin = SendOrigin::Repeat {
+            n: run.sent,
+            of: run.count,
+        };
+        let bytes = run.bytes.clone();
+        // Schedule from the planned time, not from now, so the rate does not drift; but never
+        // try to catch up a backlog in a burst after a stall.
+        run.next = (run.next + run.interval).max(Instant::now());
+        let finished = run.count.is_some_and(|c| run.sent >= c);
+        let flow = self.send_payload(bytes, origin);
+        if finished {
+            self.stop_repeat();
+        }
+        flow
+    }
+
+    fn shutdown_write(&mut self) {
+        if self.write_shut {
+            return;
+        }
+        match self.stream.shutdown(Shutdown::Write) {
+            Ok(()) => {
+                self.write_shut = true;
+                self.stop_repeat();
+                self.emitter
+                    .call(CallKind::Shutdown(ShutdownHow::Write), CallOutcome::Done);
+                self.emitter.emit(ClientEvent::WriteShut);
+            }
+            Err(e) => {
+                let err = NetError::from_io(&e);
+                self.emitter.call(
+                    CallKind::Shutdown(ShutdownHow::Write),
+                    CallOutcome::Failed(err.clone()),
+                );
+                self.emitter.emit(ClientEvent::Warning(err));
+            }
+        }
+    }
+
+    fn send_payload(&mut self, bytes: Vec<u8>, origin: SendOrigin) -> Flow {
+        if self.write_shut {
+            self.emitter.emit(ClientEvent::Warning(NetError::new(
+                NetErrorKind::BrokenPipe,
+                "shutdown(Write) was called",
+            )));
+            self.stop_repeat();
+            return Flow::Continue;
+        }
+        match self.write_all(&bytes, false) {
+            WriteEnd::Done => {
+                let len = bytes.len() as u64;
+                self.emitter.emit(ClientEvent::Sent {
+                    data: bytes.into(),
+                    len,
+                    origin,
+                });
+                Flow::Continue
+            }
+            WriteEnd::Cancelled => Flow::Continue,
+            WriteEnd::Stop(reason) => Flow::Stop(reason),
+        }
+    }
+
+    /// Writes everything, one `send()` per call the kernel accepts, while watching for
+    /// Disconnect (and, for files, CancelFile).
+    fn write_all(&mut self, mut buf: &[u8], cancellable: bool) -> WriteEnd {
+        while !buf.is_empty() {
+            match self.stream.write(buf) {
+                Ok(n) => {
+                    self.emitter
+                        .call(CallKind::Send { len: buf.len() }, CallOutcome::Bytes(n));
+                    buf = &buf[n..];
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    // The peer is not reading and the buffers are full: look at commands.
+                    loop {
+                        match self.commands.try_recv() {
+                            Ok(WorkerMsg::User(ClientCommand::Disconnect))
+                            | Err(TryRecvError::Disconnected) => {
+                                return WriteEnd::Stop(CloseReason::Local);
+                            }
+                            Ok(WorkerMsg::User(ClientCommand::CancelFile)) if cancellable => {
+                                return WriteEnd::Cancelled;
+                            }
+                            Ok(WorkerMsg::User(ClientCommand::StopRepeat)) => {
+                                self.stop_repeat();
+                            }
+                            Ok(WorkerMsg::ReaderEnded(Some(err))) => {
+                                return WriteEnd::Stop(CloseReason::Failed(err));
+                            }
+                            Ok(msg) => self.pending.push_back(msg),
+                            Err(TryRecvError::Empty) => break,
+                        }
+                    }
+                }
+                Err(e) => {
+                    let err = NetError::from_io(&e);
+                    self.emitter.call(
+                        CallKind::Send { len: buf.len() },
+                        CallOutcome::Failed(err.clone()),
+                    );
+                    return WriteEnd::Stop(CloseReason::Failed(err));
+                }
+            }
+        }
+        WriteEnd::Done
+    }
+
+    fn send_file(&mut self, path: PathBuf) -> Flow {
+        if self.write_shut {
+            return self.send_payload(Vec::new(), SendOrigin::Typed);
+        }
+        let mut file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) => {
+                self.emitter
+                    .emit(ClientEvent::Warning(NetError::file_read(&path, &e)));
+                return Flow::Continue;
+            }
+        };
+        let total = file.metadata().ok().map(|m| m.len());
+        let mut buf = vec![0u8; RECV_BUFFER];
+        let mut preview = Vec::new();
+        let mut sent = 0u64;
+        let mut last_report = Instant::now();
+        let complete = loop {
+            let n = match file.read(&mut buf) {
+                Ok(0) => break true,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.emitter
+                        .emit(ClientEvent::Warning(NetError::file_read(&path, &e)));
+                    break false;
+                }
+            };
+            match self.write_all(&buf[..n], true) {
+                WriteEnd::Done => {}
+                WriteEnd::Cancelled => break false,
+                WriteEnd::Stop(reason) => {
+                    self.report_file(&path, &preview, sent, total, false);
+                    return Flow::Stop(reason);
+                }
+            }
+            if preview.len() < FILE_PREVIEW {
+                let take = (FILE_PREVIEW - preview.len()).min(n);
+                preview.extend_from_slice(&buf[..take]);
+            }
+            sent += n as u64;
+            if last_report.elapsed() >= PROGRESS_EVERY {
+                last_report = Instant::now();
+                self.emitter.emit(ClientEvent::FileProgress {
+                    path: path.clone(),
+                    sent,
+                    total,
+                    done: false,
+                });
+            }
+            // A cancel that arrived while writes were flowing freely.
+            if self
+                .pending
+                .iter()
+                .any(|m| matches!(m, WorkerMsg::User(ClientCommand::CancelFile)))
+                || self.take_cancel()
+            {
+                break false;
+            }
+        };
+        self.pending
+            .retain(|m| !matches!(m, WorkerMsg::User(ClientCommand::CancelFile)));
+        self.report_file(&path, &preview, sent, total, complete);
+        Flow::Continue
+    }
+
+    /// Looks for a CancelFile among waiting commands without losing the others.
+    fn take_cancel(&mut self) -> bool {
+        let mut cancel = false;
+        for msg in self.commands.try_iter() {
+            match msg {
+                WorkerMsg::User(ClientCommand::CancelFile) => cancel = true,
+                other => self.pending.push_back(other),
+            }
+        }
+        // A Disconnect must not wait behind the rest of a large file.
+        cancel
+            || self
+                .pending
+                .iter()
+                .any(|m| matches!(m, WorkerMsg::User(ClientCommand::Disconnect)))
+    }
+
+    fn report_file(
+        &self,
+        path: &std::path::Path,
+        preview: &[u8],
+        sent: u64,
+        total: Option<u64>,
+        complete: bool,
+    ) {
+        self.emitter.emit(ClientEvent::FileProgress {
+            path: path.to_path_buf(),
+            sent,
+            total,
+            done: true,
+        });
+        self.emitter.emit(ClientEvent::Sent {
+            data: preview.into(),
+            len: sent,
+            origin: SendOrigin::File {
+                path: path.to_path_buf(),
+                complete,
+            },
+        });
+    }
+
+    fn set_capture(&mut self, path: Option<PathBuf>) {
+        let mut slot = match self.capture.lock() {
+            Ok(slot) => slot,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(old) = slot.take() {
+            self.emitter.emit(ClientEvent::Capturing {
+                path: None,
+                written: old.written,
+            });
+        }
+        let Some(path) = path else { return };
+        match File::options().create(true).append(true).open(&path) {
+            Ok(file) => {
+                self.emitter.emit(ClientEvent::Capturing {
+                    path: Some(path.clone()),
+                    written: 0,
+                });
+                *slot = Some(Capture {
+                    path,
+                    file,
+                    written: 0,
+                });
+            }
+            Err(e) => self
+                .emitter
+                .emit(ClientEvent::Warning(NetError::file_write(&path, &e))),
+        }
+    }
+
+    fn close(mut self, reason: CloseReason) -> CloseReason {
+        self.stop_repeat();
+        self.closing.store(true, Ordering::SeqCst);
+        // Wakes the reader's blocked recv() (it returns 0). This sends nothing on the wire,
+        // so it is not part of the lesson's trace.
+        let _ = self.stream.shutdown(Shutdown::Read);
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        self.set_capture(None);
+        drop(self.stream);
+        self.emitter.call(CallKind::Close, CallOutcome::Done);
+        reason
+    }
+}
+
+enum WriteEnd {
+    Done,
+    Cancelled,
+    Stop(CloseReason),
+}
+
+fn read_loop(
+    mut stream: TcpStream,
+    emitter: &Emitter,
+    closing: &AtomicBool,
+    capture: &CaptureSlot,
+    worker: &Sender<WorkerMsg>,
+) {
+    let mut buf = vec![0u8; RECV_BUFFER];
+    let kind = CallKind::Recv { buf: buf.len() };
+    let end = loop {
+        match stream.read(&mut buf) {
+            Ok(0) => {
+                if closing.load(Ordering::SeqCst) {
+                    return;
+                }
+                emitter.call(kind, CallOutcome::Bytes(0));
+                emitter.emit(ClientEvent::PeerClosed);
+                break None;
+            }
+            Ok(n) => {
+                let data: Arc<[u8]> = buf[..n].into();
+                write_capture(capture, &data, emitter);
+                emitter.call(kind.clone(), CallOutcome::Bytes(n));
+                emitter.emit(ClientEvent::Received { data });
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                if closing.load(Ordering::SeqCst) {
+                    return;
+                }
+                let err = NetError::from_io(&e);
+                emitter.call(kind, CallOutcome::Failed(err.clone()));
+                break Some(err);
+            }
+        }
+    };
+    let _ = worker.send(WorkerMsg::ReaderEnded(end));
+}
+
+fn write_capture(capture: &CaptureSlot, data: &[u8], emitter: &Emitter) {
+    let mut slot = match capture.lock() {
+        Ok(slot) => slot,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    let Some(cap) = slot.as_mut() else { return };
+    match cap.file.write_all(data) {
+        Ok(()) => cap.written += data.len() as u64,
+        Err(e) => {
+            let err = NetError::file_write(&cap.path, &e);
+            let written = cap.written;
+            *slot = None;
+            emitter.emit(ClientEvent::Warning(err));
+            emitter.emit(ClientEvent::Capturing {
+                path: None,
+                written,
+            });
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! The socket-call trace: every call an engine makes, in the lesson's vocabulary, with its
+//! result and a timestamp. Panels show it as a list; a later view draws the connection's
+//! lifecycle from it, so engines record every call in the order they make it.
+
+use std::net::SocketAddr;
+use std::time::SystemTime;
+
+use super::NetError;
+
+/// Address family of a new socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    pub fn of(addr: &SocketAddr) -> Self {
+        if addr.is_ipv4() { Self::V4 } else { Self::V6 }
+    }
+
+    pub fn constant(self) -> &'static str {
+        match self {
+            Self::V4 => "AF_INET",
+            Self::V6 => "AF_INET6",
+        }
+    }
+}
+
+/// Which direction `shutdown()` closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShutdownHow {
+    Read,
+    Write,
+    Both,
+}
+
+impl ShutdownHow {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Read => "Read",
+            Self::Write => "Write",
+            Self::Both => "Both",
+        }
+    }
+}
+
+/// The call that was made, with its arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallKind {
+    /// Name resolution before `socket()` (`getaddrinfo`).
+    Resolve { host: String, port: u16 },
+    /// `socket(family, SOCK_STREAM)`.
+    Socket { family: Family },
+    /// `setsockopt(name, value)`.
+    SetOption { name: &'static str, value: String },
+    /// `connect(addr)`.
+    Connect { addr: SocketAddr },
+    /// `send(len bytes)`.
+    Send { len: usize },
+    /// `recv(buffer size)`.
+    Recv { buf: usize },
+    /// `shutdown(how)`.
+    Shutdown(ShutdownHow),
+    /// `close()`.
+    Close,
+}
+
+/// What the call returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallOutcome {
+    /// Returned without a value worth showing.
+    Done,
+    /// `send`/`recv` returned this many bytes (`recv` → 0 means the peer closed).
+    Bytes(usize),
+    /// Name resolution gave these addresses.
+    Addrs(Vec<SocketAddr>),
+    /// `socket()` returned this descriptor (where the OS has small-integer descriptors).
+    Descriptor(i64),
+    /// `connect()` succeeded; the OS picked this local address.
+    Connected { local: SocketAddr },
+    /// The call failed.
+    Failed(NetError),
+}
+
+/// One entry of the trace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketCall {
+    pub at: SystemTime,
+    pub kind: CallKind,
+    pub outcome: CallOutcome,
+}
+
+impl SocketCall {
+    pub fn now(kind: CallKind, outcome: CallOutcome) -> Self {
+        Self {
+            at: SystemTime::now(),
+            kind,
+            outcome,
+        }
+    }
+
+    pub fn failed(&self) -> bool {
+        matches!(self.outcome, CallOutcome::Failed(_))
+    }
+
+    /// The call as a student would write it, e.g. `connect(127.0.0.1:7890)`.
+    /// Function names are code, so they are the same in every language.
+    pub fn call_text(&self) -> String {
+        match &self.kind {
+            CallKind::Resolve { host, port } => format!("getaddrinfo(\"{host}\", {port})"),
+            CallKind::Socket { family } => format!("socket({}, SOCK_STREAM)", family.constant()),
+            CallKind::SetOption { name, value } => format!("setsockopt({name}, {value})"),
+            CallKind::Connect { addr } => format!("connect({addr})"),
+            CallKind::Send { len } => format!("send({len} bytes)"),
+            CallKind::Recv { buf } => format!("recv({buf})"),
+            CallKind::Shutdown(how) => format!("shutdown({})", how.name()),
+            CallKind::Close => "close()".to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_read_like_the_lesson() {
+        let addr: SocketAddr = "127.0.0.1:7890".parse().unwrap();
+        let cases = [
+            (
+                CallKind::Socket { family: Family::V4 },
+                "socket(AF_INET, SOCK_STREAM)",
+            ),
+            (CallKind::Connect { addr }, "connect(127.0.0.1:7890)"),
+            (CallKind::Send { len: 5 }, "send(5 bytes)"),
+            (CallKind::Recv { buf: 1024 }, "recv(1024)"),
+            (CallKind::Shutdown(ShutdownHow::Write), "shutdown(Write)"),
+            (CallKind::Close, "close()"),
+        ];
+        for (kind, text) in cases {
+            assert_eq!(SocketCall::now(kind, CallOutcome::Done).call_text(), text);
+        }
+    }
+}

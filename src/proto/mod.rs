@@ -1,0 +1,14 @@
+//! Protocol-level data handling shared by the UI and the socket code: text
+//! encodings, hex input/output and turning what the user typed into the
+//! bytes that go on the wire.
+
+pub mod encoding;
+pub mod hex;
+pub mod payload;
+
+pub use encoding::{EncodeError, Segment, StreamDecoder, TextEncoding, decode_segments};
+pub use hex::{
+    HexDumpLine, HexError, HexErrorKind, format_hex, hex_dump_line, hex_dump_line_count,
+    hex_dump_lines, parse_hex,
+};
+pub use payload::{LineEnding, PayloadError, PayloadMode, build_payload};

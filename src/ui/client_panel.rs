@@ -1,0 +1,351 @@
+//! The TCP client panel: the lesson's client, step by step — type a server's address,
+//! connect, send and receive, half-close, close — with every socket call on show.
+
+use std::time::Duration;
+
+use egui::{RichText, Ui};
+use flume::{Receiver, Sender};
+use serde::{Deserialize, Serialize};
+
+use super::composer::{Composer, ComposerAction, ComposerSettings, SendState};
+use super::log_view::{LogAction, LogView, LogViewSettings};
+use super::trace_view::trace_ui;
+use super::widgets::{history_button, labelled_text, remember};
+use crate::i18n::{Lang, Msg, describe_status};
+use crate::model::{ClientModel, ClientStatus};
+use crate::net::Waker;
+use crate::net::tcp_client::{ClientCommand, ClientConfig, ClientHandle, ClientMsg, spawn_client};
+
+/// Recent hosts kept for the host field.
+pub const HOST_HISTORY_MAX: usize = 10;
+
+/// What the client panel remembers between runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClientSettings {
+    pub host: String,
+    pub port: String,
+    pub host_history: Vec<String>,
+    pub timeout_secs: f32,
+    pub close_when_peer_closes: bool,
+    pub show_trace: bool,
+    pub composer: ComposerSettings,
+    pub log: LogViewSettings,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: "7890".into(),
+            host_history: Vec::new(),
+            timeout_secs: 5.0,
+            close_when_peer_closes: true,
+            show_trace: true,
+            composer: ComposerSettings::default(),
+            log: LogViewSettings::default(),
+        }
+    }
+}
+
+/// A port typed by the user: 1–65535.
+pub fn parse_port(text: &str) -> Option<u16> {
+    text.trim().parse::<u16>().ok().filter(|p| *p != 0)
+}
+
+pub struct ClientPanel {
+    pub settings: ClientSettings,
+    pub model: ClientModel,
+    handle: Option<ClientHandle>,
+    events_tx: Sender<ClientMsg>,
+    events_rx: Receiver<ClientMsg>,
+    waker: Option<Waker>,
+    composer: Composer,
+    log_view: LogView,
+    /// A problem with the form itself (bad port, empty host), shown until fixed.
+    form_error: Option<Msg>,
+}
+
+impl ClientPanel {
+    pub fn new(settings: ClientSettings) -> Self {
+        let (events_tx, events_rx) = flume::unbounded();
+        Self {
+            settings,
+            model: ClientModel::default(),
+            handle: None,
+            events_tx,
+            events_rx,
+            waker: None,
+            composer: Composer::default(),
+            log_view: LogView::default(),
+            form_error: None,
+        }
+    }
+
+    /// Applies every event that has arrived. Cheap when nothing has; runs every frame, and
+    /// also while the window is hidden (eframe's `logic`), so the channel never piles up.
+    pub fn drain_events(&mut self) {
+        for msg in self.events_rx.try_iter() {
+            self.model.apply(msg);
+        }
+        if !self.model.status.active() {
+            self.handle = None;
+        }
+    }
+
+    fn waker(&mut self, ctx: &egui::Context) -> Waker {
+        self.waker
+            .get_or_insert_with(|| {
+                let ctx = ctx.clone();
+                Waker::new(move |delay| {
+                    if delay.is_zero() {
+                        ctx.request_repaint();
+                    } else {
+                        ctx.request_repaint_after(delay);
+                    }
+                })
+            })
+            .clone()
+    }
+
+    /// Starts connecting to what the form says. The form's errors are shown, not thrown.
+    pub fn connect(&mut self, ctx: &egui::Context) {
+        let host = self.settings.host.trim().to_owned();
+        if host.is_empty() {
+            self.form_error = Some(Msg::ErrEmptyHost);
+            return;
+        }
+        let Some(port) = parse_port(&self.settings.port) else {
+            self.form_error = Some(Msg::ErrInvalidPort);
+            return;
+        };
+        self.form_error = None;
+        remember(&mut self.settings.host_history, &host, HOST_HISTORY_MAX);
+        let mut config = ClientConfig::new(host.clone(), port);
+        config.connect_timeout =
+            Duration::from_secs_f32(self.settings.timeout_secs.clamp(0.1, 600.0));
+        config.close_when_peer_closes = self.settings.close_when_peer_closes;
+        let waker = self.waker(ctx);
+        // A session still winding down keeps its threads until it ends; its events are ignored.
+        self.handle = None;
+        match spawn_client(config, self.events_tx.clone(), waker) {
+            Ok(handle) => {
+                let target = if host.contains(':') {
+                    format!("[{}]:{port}", crate::net::tcp_client::normalize_host(&host))
+                } else {
+                    format!("{host}:{port}")
+                };
+                self.model.begin(handle.session(), target);
+                self.handle = Some(handle);
+            }
+            Err(e) => {
+                self.model.last_warning = Some(crate::net::NetError::from_io(&e));
+            }
+        }
+    }
+
+    pub fn disconnect(&mut self) {
+        if let Some(handle) = &self.handle {
+            handle.command(ClientCommand::Disconnect);
+            self.model.closing();
+        }
+    }
+
+    fn command(&mut self, cmd: ClientCommand) {
+        self.model.last_warning = None;
+        if let Some(handle) = &self.handle {
+            handle.command(cmd);
+        }
+    }
+
+    /// Waits up to `timeout` for one engine event and applies it (plus any others already
+    /// queued). For the command line and tests, which have no frames to wait for; the window
+    /// never calls it. Returns false if nothing arrived in time.
+    pub fn wait_event(&mut self, timeout: Duration) -> bool {
+        match self.events_rx.recv_timeout(timeout) {
+            Ok(msg) => {
+                self.model.apply(msg);
+                self.drain_events();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// One line for the status bar.
+    pub fn status_line(&self, lang: Lang) -> String {
+        describe_status(lang, &self.model.status)
+    }
+
+    pub fn ui(&mut self, ui: &mut Ui, lang: Lang) {
+        self.drain_events();
+        self.connection_ui(ui, lang);
+        ui.separator();
+
+        let can_send = matches!(
+            self.model.status,
+            ClientStatus::Connected {
+                write_shut: false,
+                ..
+            }
+        );
+        let state = SendState {
+            can_send,
+            repeating: self.model.repeating,
+            file: self
+                .model
+                .file
+                .as_ref()
+                .filter(|f| !f.done)
+                .map(|f| (f.sent, f.total)),
+        };
+        egui::Panel::bottom("client_composer")
+            .resizable(true)
+            .default_size(230.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical()
+                    .id_salt("composer_scroll")
+                    .show(ui, |ui| {
+                        ui.add_space(4.0);
+                        ui.strong(lang.t(Msg::SendHeading));
+                        if let Some(action) =
+                            self.composer
+                                .ui(ui, lang, &mut self.settings.composer, state)
+                        {
+                            let cmd = match action {
+                                ComposerAction::Send(bytes) => ClientCommand::Send(bytes),
+                                ComposerAction::Repeat {
+                                    bytes,
+                                    interval,
+                                    count,
+                                } => ClientCommand::Repeat {
+                                    bytes,
+                                    interval,
+                                    count,
+                                },
+                                ComposerAction::StopRepeat => ClientCommand::StopRepeat,
+                                ComposerAction::SendFile(path) => ClientCommand::SendFile(path),
+                                ComposerAction::CancelFile => ClientCommand::CancelFile,
+                            };
+                            self.command(cmd);
+                        }
+                    });
+            });
+        if self.settings.show_trace {
+            egui::Panel::right("client_trace")
+                .resizable(true)
+                .default_size(380.0)
+                .show(ui, |ui| {
+                    trace_ui(ui, lang, &mut self.model.trace, self.settings.log.follow);
+                });
+        }
+        egui::CentralPanel::no_frame().show(ui, |ui| {
+            let capturing = self.model.capture.clone();
+            if let Some(LogAction::Capture(path)) = self.log_view.ui(
+                ui,
+                lang,
+                &mut self.settings.log,
+                &mut self.model.log,
+                capturing.as_ref(),
+            ) {
+                if self.handle.is_some() {
+                    self.command(ClientCommand::Capture(path));
+                } else {
+                    self.model.last_warning = Some(crate::net::NetError::new(
+                        crate::net::NetErrorKind::Other,
+                        lang.t(Msg::CaptureNeedsConnection),
+                    ));
+                }
+            }
+        });
+    }
+
+    fn connection_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        let active = self.model.status.active();
+        ui.horizontal_wrapped(|ui| {
+            ui.add_enabled_ui(!active, |ui| {
+                let host = labelled_text(ui, lang.t(Msg::Host), &mut self.settings.host, 200.0)
+                    .on_hover_text(lang.t(Msg::HostHint));
+                history_button(
+                    ui,
+                    lang,
+                    &self.settings.host_history,
+                    &mut self.settings.host,
+                );
+                let port = labelled_text(ui, lang.t(Msg::Port), &mut self.settings.port, 60.0);
+                let timeout_label = ui.label(lang.t(Msg::Timeout)).id;
+                ui.add(
+                    egui::DragValue::new(&mut self.settings.timeout_secs)
+                        .range(0.1..=600.0)
+                        .speed(0.1)
+                        .suffix(" s"),
+                )
+                .labelled_by(timeout_label);
+                let enter = (host.lost_focus() || port.lost_focus())
+                    && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                if enter && !active {
+                    self.connect(ui.ctx());
+                }
+            });
+            if !active {
+                if ui
+                    .button(RichText::new(lang.t(Msg::Connect)).strong())
+                    .clicked()
+                {
+                    self.connect(ui.ctx());
+                }
+            } else if ui
+                .button(RichText::new(lang.t(Msg::Disconnect)).strong())
+                .clicked()
+            {
+                self.disconnect();
+            }
+            let can_shut = matches!(
+                self.model.status,
+                ClientStatus::Connected {
+                    write_shut: false,
+                    ..
+                }
+            );
+            if ui
+                .add_enabled(can_shut, egui::Button::new(lang.t(Msg::ShutdownSend)))
+                .on_hover_text(lang.t(Msg::ShutdownSendHint))
+                .clicked()
+            {
+                self.command(ClientCommand::ShutdownWrite);
+            }
+            ui.checkbox(
+                &mut self.settings.close_when_peer_closes,
+                lang.t(Msg::CloseWhenPeerCloses),
+            )
+            .on_hover_text(lang.t(Msg::CloseWhenPeerClosesHint));
+            ui.checkbox(&mut self.settings.show_trace, lang.t(Msg::ShowSocketCalls));
+        });
+        ui.horizontal_wrapped(|ui| {
+            let (color, text) = self.status_view(ui, lang);
+            ui.label(RichText::new("●").color(color));
+            ui.label(RichText::new(text).color(color).strong());
+        });
+        if let Some(err) = self.form_error {
+            ui.colored_label(ui.visuals().error_fg_color, lang.t(err));
+        }
+        if let Some(err) = &self.model.last_warning {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                crate::i18n::describe_error(lang, err),
+            );
+        }
+    }
+
+    fn status_view(&self, ui: &Ui, lang: Lang) -> (egui::Color32, String) {
+        let color = match &self.model.status {
+            ClientStatus::Connected { .. } => egui::Color32::from_rgb(40, 170, 70),
+            ClientStatus::Connecting { .. } | ClientStatus::Closing => ui.visuals().warn_fg_color,
+            ClientStatus::Closed(crate::net::tcp_client::CloseReason::Failed(_)) => {
+                ui.visuals().error_fg_color
+            }
+            _ => ui.visuals().weak_text_color(),
+        };
+        (color, describe_status(lang, &self.model.status))
+    }
+}

@@ -1,0 +1,720 @@
+//! The log view: draws a [`LogBook`] as text or as a hex dump, switchable after the fact
+//! because the bytes are kept.
+//!
+//! Entries are flattened into display lines (an entry may span several) and only the lines in
+//! view are laid out, so a log at its cap draws as fast as an empty one. The line index is
+//! kept up to date incrementally; it is rebuilt only when the view mode, encoding or filter
+//! changes.
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use egui::text::LayoutJob;
+use egui::{Color32, FontId, RichText, TextFormat, Ui};
+use serde::{Deserialize, Serialize};
+
+use super::widgets::{FilePicker, PickKind, human_bytes, path_field};
+use crate::i18n::{Lang, Msg, describe_note};
+use crate::model::{Direction, LogBook, LogEntry};
+use crate::proto::{Segment, TextEncoding, format_hex, hex_dump_line, hex_dump_line_count};
+
+/// Long text lines are broken after this many characters, so every display line has the same
+/// height and a 64 KiB line without newlines does not have to be laid out whole.
+pub const WRAP_CHARS: usize = 160;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ViewMode {
+    #[default]
+    Text,
+    Hex,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogViewSettings {
+    pub mode: ViewMode,
+    pub encoding: TextEncoding,
+    pub show_tx: bool,
+    pub show_rx: bool,
+    pub show_info: bool,
+    pub follow: bool,
+    pub filter: String,
+    pub save_path: String,
+}
+
+impl Default for LogViewSettings {
+    fn default() -> Self {
+        Self {
+            mode: ViewMode::Text,
+            encoding: TextEncoding::Utf8,
+            show_tx: true,
+            show_rx: true,
+            show_info: true,
+            follow: true,
+            filter: String::new(),
+            save_path: String::new(),
+        }
+    }
+}
+
+/// One piece of a display line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Span {
+    Text(String),
+    /// Bytes that are not text in the chosen encoding, or control characters, shown as `\xNN`.
+    Escaped(String),
+}
+
+/// Splits decoded bytes into display lines: breaks at `\n` (a `\r` before it is dropped),
+/// marks undecodable bytes and control characters, and wraps at [`WRAP_CHARS`].
+pub fn text_lines(data: &[u8], encoding: TextEncoding) -> Vec<Vec<Span>> {
+    let mut lines: Vec<Vec<Span>> = vec![Vec::new()];
+    let mut width = 0usize;
+    let push = |lines: &mut Vec<Vec<Span>>, width: &mut usize, span: Span, chars: usize| {
+        if *width + chars > WRAP_CHARS && *width > 0 {
+            lines.push(Vec::new());
+            *width = 0;
+        }
+        *width += chars;
+        let line = lines.last_mut().expect("lines is never empty");
+        match (line.last_mut(), span) {
+            (Some(Span::Text(s)), Span::Text(t)) => s.push_str(&t),
+            (Some(Span::Escaped(s)), Span::Escaped(t)) => s.push_str(&t),
+            (_, span) => line.push(span),
+        }
+    };
+    for segment in encoding.decode_segments(data) {
+        match segment {
+            Segment::Text(text) => {
+                let mut chars = text.chars().peekable();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\n' => {
+                            lines.push(Vec::new());
+                            width = 0;
+                        }
+                        '\r' if chars.peek() == Some(&'\n') => {}
+                        '\t' => push(&mut lines, &mut width, Span::Text("    ".into()), 4),
+                        c if c.is_control() => {
+                            let esc = if (c as u32) < 0x100 {
+                                format!("\\x{:02X}", c as u32)
+                            } else {
+                                format!("\\u{{{:04X}}}", c as u32)
+                            };
+                            let n = esc.len();
+                            push(&mut lines, &mut width, Span::Escaped(esc), n);
+                        }
+                        c => push(&mut lines, &mut width, Span::Text(c.to_string()), 1),
+                    }
+                }
+            }
+            Segment::Invalid(bytes) => {
+                for b in bytes {
+                    push(
+                        &mut lines,
+                        &mut width,
+                        Span::Escaped(format!("\\x{b:02X}")),
+                        4,
+                    );
+                }
+            }
+        }
+    }
+    // "hello\n" is one line, not a line and an empty one.
+    if lines.len() > 1 && lines.last().is_some_and(Vec::is_empty) {
+        lines.pop();
+    }
+    lines
+}
+
+/// Plain text of the spans (for filtering and copying).
+fn spans_text(lines: &[Vec<Span>]) -> String {
+    let mut out = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        for span in line {
+            match span {
+                Span::Text(s) | Span::Escaped(s) => out.push_str(s),
+            }
+        }
+    }
+    out
+}
+
+/// Which entries are shown and how, so the index knows when to rebuild.
+#[derive(Debug, Clone, PartialEq)]
+struct IndexKey {
+    mode: ViewMode,
+    encoding: TextEncoding,
+    show: [bool; 3],
+    filter: String,
+    lang: Lang,
+}
+
+/// Display lines as (entry seq, line within entry).
+#[derive(Default)]
+struct LineIndex {
+    key: Option<IndexKey>,
+    lines: VecDeque<(u64, u32)>,
+    next_seq: u64,
+}
+
+fn entry_line_count(entry: &LogEntry, mode: ViewMode, encoding: TextEncoding) -> usize {
+    match (entry.dir, mode) {
+        (Direction::Info | Direction::Error, _) => 1,
+        (_, ViewMode::Hex) => hex_dump_line_count(entry.data.len()).max(1),
+        (_, ViewMode::Text) => text_lines(&entry.data, encoding).len().max(1),
+    }
+}
+
+fn entry_matches(entry: &LogEntry, key: &IndexKey) -> bool {
+    let shown = match entry.dir {
+        Direction::Tx => key.show[0],
+        Direction::Rx => key.show[1],
+        Direction::Info | Direction::Error => key.show[2],
+    };
+    if !shown {
+        return false;
+    }
+    if key.filter.is_empty() {
+        return true;
+    }
+    let needle = key.filter.to_lowercase();
+    let mut hay = match &entry.note {
+        Some(note) => describe_note(key.lang, note),
+        None => String::new(),
+    };
+    match key.mode {
+        ViewMode::Text => hay.push_str(&spans_text(&text_lines(&entry.data, key.encoding))),
+        ViewMode::Hex => hay.push_str(&format_hex(&entry.data)),
+    }
+    hay.to_lowercase().contains(&needle)
+}
+
+impl LineIndex {
+    fn update(&mut self, book: &LogBook, key: IndexKey) {
+        if self.key.as_ref() != Some(&key) || self.next_seq > book.next_seq() {
+            self.lines.clear();
+            self.next_seq = book.first_seq();
+            self.key = Some(key);
+        }
+        let Some(key) = &self.key else { return };
+        let first = book.first_seq();
+        while self.lines.front().is_some_and(|(seq, _)| *seq < first) {
+            self.lines.pop_front();
+        }
+        let start = self.next_seq.max(first);
+        for seq in start..book.next_seq() {
+            let Some(entry) = book.get(seq) else { continue };
+            if !entry_matches(entry, key) {
+                continue;
+            }
+            let n = entry_line_count(entry, key.mode, key.encoding);
+            for line in 0..n {
+                self.lines.push_back((seq, line as u32));
+            }
+        }
+        self.next_seq = book.next_seq();
+    }
+}
+
+/// What the log view asked for this frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogAction {
+    /// Start (Some) or stop (None) appending received bytes to a file.
+    Capture(Option<PathBuf>),
+}
+
+/// The log view widget with its toolbar.
+#[derive(Default)]
+pub struct LogView {
+    index: LineIndex,
+    save_picker: FilePicker,
+    capture_picker: FilePicker,
+    /// Result of the last save: Ok(path) or Err(message).
+    save_result: Option<Result<PathBuf, String>>,
+    saving: Option<flume::Receiver<Result<PathBuf, String>>>,
+    /// Last decoded entry, so an entry spanning several visible rows is decoded once a frame.
+    decoded: Option<(u64, ViewMode, TextEncoding, Vec<Vec<Span>>)>,
+    pub capture_path: String,
+    /// The row with "receive to file" and "save log" is open.
+    pub show_files: bool,
+}
+
+/// Colours per direction, readable in light and dark themes.
+pub fn dir_color(ui: &Ui, dir: Direction) -> Color32 {
+    let dark = ui.visuals().dark_mode;
+    match (dir, dark) {
+        (Direction::Tx, true) => Color32::from_rgb(110, 170, 255),
+        (Direction::Tx, false) => Color32::from_rgb(20, 90, 200),
+        (Direction::Rx, true) => Color32::from_rgb(120, 220, 120),
+        (Direction::Rx, false) => Color32::from_rgb(10, 130, 40),
+        (Direction::Info, _) => ui.visuals().weak_text_color(),
+        (Direction::Error, _) => ui.visuals().error_fg_color,
+    }
+}
+
+pub fn format_time(at: SystemTime) -> String {
+    let local: chrono::DateTime<chrono::Local> = at.into();
+    local.format("%H:%M:%S%.3f").to_string()
+}
+
+impl LogView {
+    /// Draws toolbar, counters and the entries. `capturing` is the file received bytes are
+    /// appended to now, if any.
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        lang: Lang,
+        settings: &mut LogViewSettings,
+        book: &mut LogBook,
+        capturing: Option<&PathBuf>,
+    ) -> Option<LogAction> {
+        let mut action = None;
+        self.toolbar_ui(ui, lang, settings);
+        self.counters_ui(ui, lang, settings, book);
+        if self.show_files || capturing.is_some() {
+            ui.horizontal_wrapped(|ui| {
+                action = self.capture_ui(ui, lang, capturing);
+            });
+            ui.horizontal_wrapped(|ui| {
+                self.save_ui(ui, lang, settings, book);
+            });
+        }
+        ui.separator();
+        self.entries_ui(ui, lang, settings, book);
+        action
+    }
+
+    fn toolbar_ui(&mut self, ui: &mut Ui, lang: Lang, s: &mut LogViewSettings) {
+        ui.horizontal_wrapped(|ui| {
+            ui.label(lang.t(Msg::ShowAs));
+            ui.selectable_value(&mut s.mode, ViewMode::Text, lang.t(Msg::ViewText));
+            ui.selectable_value(&mut s.mode, ViewMode::Hex, lang.t(Msg::ViewHexDump));
+            let enc_label = ui.label(lang.t(Msg::DecodeAs)).id;
+            egui::ComboBox::from_id_salt("log_encoding")
+                .selected_text(s.encoding.label())
+                .show_ui(ui, |ui| {
+                    for enc in TextEncoding::ALL {
+                        ui.selectable_value(&mut s.encoding, enc, enc.label());
+                    }
+                })
+                .response
+                .labelled_by(enc_label);
+            ui.separator();
+            ui.checkbox(&mut s.show_tx, lang.t(Msg::ShowTx));
+            ui.checkbox(&mut s.show_rx, lang.t(Msg::ShowRx));
+            ui.checkbox(&mut s.show_info, lang.t(Msg::ShowEvents));
+            let filter_label = ui.label(lang.t(Msg::Filter)).id;
+            ui.add(
+                egui::TextEdit::singleline(&mut s.filter)
+                    .desired_width(120.0)
+                    .hint_text(lang.t(Msg::FilterHint)),
+            )
+            .labelled_by(filter_label);
+        });
+    }
+
+    fn capture_ui(
+        &mut self,
+        ui: &mut Ui,
+        lang: Lang,
+        capturing: Option<&PathBuf>,
+    ) -> Option<LogAction> {
+        let mut action = None;
+        if let Some(path) = capturing {
+            ui.label(
+                RichText::new(lang.fmt(Msg::CapturingTo, &[("path", &path.display())]))
+                    .color(ui.visuals().warn_fg_color),
+            );
+            if ui.button(lang.t(Msg::StopCapture)).clicked() {
+                action = Some(LogAction::Capture(None));
+            }
+        } else {
+            path_field(
+                ui,
+                lang,
+                lang.t(Msg::CaptureFile),
+                &mut self.capture_path,
+                &mut self.capture_picker,
+                PickKind::Save,
+            );
+            let ok = !self.capture_path.trim().is_empty();
+            if ui
+                .add_enabled(ok, egui::Button::new(lang.t(Msg::StartCapture)))
+                .on_hover_text(lang.t(Msg::CaptureHint))
+                .clicked()
+            {
+                action = Some(LogAction::Capture(Some(PathBuf::from(
+                    self.capture_path.trim(),
+                ))));
+            }
+        }
+        action
+    }
+
+    fn save_ui(&mut self, ui: &mut Ui, lang: Lang, s: &mut LogViewSettings, book: &LogBook) {
+        path_field(
+            ui,
+            lang,
+            lang.t(Msg::SaveLogTo),
+            &mut s.save_path,
+            &mut self.save_picker,
+            PickKind::Save,
+        );
+        let can_save = !s.save_path.trim().is_empty() && self.saving.is_none();
+        if ui
+            .add_enabled(can_save, egui::Button::new(lang.t(Msg::SaveLog)))
+            .clicked()
+        {
+            self.start_save(ui.ctx(), lang, s, book);
+        }
+        if let Some(rx) = &self.saving {
+            match rx.try_recv() {
+                Ok(result) => {
+                    self.save_result = Some(result);
+                    self.saving = None;
+                }
+                Err(flume::TryRecvError::Empty) => {
+                    ui.spinner();
+                }
+                Err(flume::TryRecvError::Disconnected) => self.saving = None,
+            }
+        }
+        match &self.save_result {
+            Some(Ok(path)) => {
+                ui.label(lang.fmt(Msg::LogSaved, &[("path", &path.display())]));
+            }
+            Some(Err(err)) => {
+                ui.colored_label(
+                    ui.visuals().error_fg_color,
+                    lang.fmt(Msg::LogSaveFailed, &[("error", err)]),
+                );
+            }
+            None => {}
+        }
+    }
+
+    /// Formats and writes the log on a background thread: the entries share their bytes, so
+    /// the snapshot is cheap, and the UI never waits on the disk.
+    fn start_save(&mut self, ctx: &egui::Context, lang: Lang, s: &LogViewSettings, book: &LogBook) {
+        let entries: Vec<LogEntry> = book.entries().iter().cloned().collect();
+        let path = PathBuf::from(s.save_path.trim());
+        let mode = s.mode;
+        let encoding = s.encoding;
+        let (tx, rx) = flume::bounded(1);
+        let ctx = ctx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("save-log".into())
+            .spawn(move || {
+                let result = write_log(&path, &entries, lang, mode, encoding)
+                    .map(|()| path.clone())
+                    .map_err(|e| format!("{}: {e}", path.display()));
+                let _ = tx.send(result);
+                ctx.request_repaint();
+            });
+        match spawned {
+            Ok(_) => {
+                self.saving = Some(rx);
+                self.save_result = None;
+            }
+            Err(e) => self.save_result = Some(Err(e.to_string())),
+        }
+    }
+
+    fn counters_ui(
+        &mut self,
+        ui: &mut Ui,
+        lang: Lang,
+        s: &mut LogViewSettings,
+        book: &mut LogBook,
+    ) {
+        ui.horizontal_wrapped(|ui| {
+            ui.checkbox(&mut s.follow, lang.t(Msg::Autoscroll))
+                .on_hover_text(lang.t(Msg::AutoscrollHint));
+            if ui.button(lang.t(Msg::Clear)).clicked() {
+                book.clear();
+                self.index = LineIndex::default();
+                self.decoded = None;
+            }
+            ui.toggle_value(&mut self.show_files, lang.t(Msg::FileOptions))
+                .on_hover_text(lang.t(Msg::FileOptionsHint));
+            ui.separator();
+            let c = book.counters;
+            ui.label(
+                RichText::new(lang.fmt(
+                    Msg::TxCounter,
+                    &[("bytes", &human_bytes(c.tx_bytes)), ("n", &c.tx_msgs)],
+                ))
+                .color(dir_color(ui, Direction::Tx)),
+            )
+            .on_hover_text(format!("{} B", c.tx_bytes));
+            ui.label(
+                RichText::new(lang.fmt(
+                    Msg::RxCounter,
+                    &[("bytes", &human_bytes(c.rx_bytes)), ("n", &c.rx_msgs)],
+                ))
+                .color(dir_color(ui, Direction::Rx)),
+            )
+            .on_hover_text(format!("{} B", c.rx_bytes));
+            if ui.button(lang.t(Msg::ResetCounters)).clicked() {
+                book.reset_counters();
+            }
+            ui.weak(lang.fmt(
+                Msg::EntriesHeld,
+                &[
+                    ("n", &book.len()),
+                    ("bytes", &human_bytes(book.bytes_held() as u64)),
+                ],
+            ));
+            if book.dropped > 0 {
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    lang.fmt(Msg::OlderDropped, &[("n", &book.dropped)]),
+                );
+            }
+        });
+    }
+
+    fn entries_ui(&mut self, ui: &mut Ui, lang: Lang, s: &LogViewSettings, book: &LogBook) {
+        let key = IndexKey {
+            mode: s.mode,
+            encoding: s.encoding,
+            show: [s.show_tx, s.show_rx, s.show_info],
+            filter: s.filter.trim().to_owned(),
+            lang,
+        };
+        self.index.update(book, key);
+        let font = FontId::monospace(13.0);
+        let row_height = ui.fonts_mut(|f| f.row_height(&font));
+        let total = self.index.lines.len();
+        if total == 0 {
+            ui.weak(lang.t(Msg::LogEmpty));
+        }
+        egui::ScrollArea::both()
+            .id_salt("log_rows")
+            .auto_shrink([false, false])
+            .stick_to_bottom(s.follow)
+            .show_rows(ui, row_height, total, |ui, rows| {
+                for row in rows {
+                    let Some(&(seq, line)) = self.index.lines.get(row) else {
+                        continue;
+                    };
+                    let Some(entry) = book.get(seq) else { continue };
+                    let job = self.row_job(ui, lang, s, entry, line as usize, &font);
+                    let response =
+                        ui.add(egui::Label::new(job).extend().sense(egui::Sense::click()));
+                    response.context_menu(|ui| {
+                        if ui.button(lang.t(Msg::CopyText)).clicked() {
+                            let text = spans_text(&text_lines(&entry.data, s.encoding));
+                            ui.ctx().copy_text(text);
+                            ui.close();
+                        }
+                        if ui.button(lang.t(Msg::CopyHex)).clicked() {
+                            ui.ctx().copy_text(format_hex(&entry.data));
+                            ui.close();
+                        }
+                    });
+                }
+            });
+    }
+
+    fn row_job(
+        &mut self,
+        ui: &Ui,
+        lang: Lang,
+        s: &LogViewSettings,
+        entry: &LogEntry,
+        line: usize,
+        font: &FontId,
+    ) -> LayoutJob {
+        let mut job = LayoutJob::default();
+        let weak = ui.visuals().weak_text_color();
+        let normal = ui.visuals().text_color();
+        let color = dir_color(ui, entry.dir);
+        let fmt = |c: Color32| TextFormat::simple(font.clone(), c);
+        let prefix = if line == 0 {
+            let (arrow, word) = match entry.dir {
+                Direction::Tx => ("→", "TX"),
+                Direction::Rx => ("←", "RX"),
+                Direction::Info => ("·", "  "),
+                Direction::Error => ("!", "  "),
+            };
+            let size = match entry.dir {
+                Direction::Tx | Direction::Rx => human_bytes(entry.len),
+                _ => String::new(),
+            };
+            job.append(&format_time(entry.at), 0.0, fmt(weak));
+            format!(" {arrow} {word} {size:>9} │ ")
+        } else {
+            format!("{:12} {:>14} │ ", "", "")
+        };
+        job.append(&prefix, 0.0, fmt(color));
+        if let Some(note) = &entry.note {
+            if line == 0 {
+                let text = describe_note(lang, note);
+                let c = if matches!(entry.dir, Direction::Tx | Direction::Rx) {
+                    weak
+                } else {
+                    color
+                };
+                job.append(&text, 0.0, fmt(c));
+                if !entry.data.is_empty() {
+                    job.append(" ", 0.0, fmt(weak));
+                }
+            }
+            if matches!(entry.dir, Direction::Info | Direction::Error) {
+                return job;
+            }
+        }
+        match s.mode {
+            ViewMode::Hex => {
+                if let Some(dump) = hex_dump_line(&entry.data, line) {
+                    job.append(&format!("{:08X}  ", dump.offset), 0.0, fmt(weak));
+                    job.append(&dump.hex, 0.0, fmt(normal));
+                    job.append("  ", 0.0, fmt(weak));
+                    job.append(&dump.ascii, 0.0, fmt(weak));
+                }
+            }
+            ViewMode::Text => {
+                let fresh = !matches!(&self.decoded, Some((seq, m, e, _)) if *seq == entry.seq && *m == s.mode && *e == s.encoding);
+                if fresh {
+                    self.decoded = Some((
+                        entry.seq,
+                        s.mode,
+                        s.encoding,
+                        text_lines(&entry.data, s.encoding),
+                    ));
+                }
+                if let Some((_, _, _, lines)) = &self.decoded
+                    && let Some(spans) = lines.get(line)
+                {
+                    let escaped = ui.visuals().warn_fg_color;
+                    for span in spans {
+                        match span {
+                            Span::Text(t) => job.append(t, 0.0, fmt(normal)),
+                            Span::Escaped(t) => {
+                                let mut f = fmt(escaped);
+                                f.background = ui.visuals().faint_bg_color;
+                                job.append(t, 0.0, f);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        job
+    }
+}
+
+/// Writes the log as text, one entry per block, in the chosen view mode.
+pub fn write_log(
+    path: &std::path::Path,
+    entries: &[LogEntry],
+    lang: Lang,
+    mode: ViewMode,
+    encoding: TextEncoding,
+) -> std::io::Result<()> {
+    let file = std::fs::File::create(path)?;
+    let mut out = std::io::BufWriter::new(file);
+    for entry in entries {
+        let dir = match entry.dir {
+            Direction::Tx => "TX",
+            Direction::Rx => "RX",
+            Direction::Info => "--",
+            Direction::Error => "!!",
+        };
+        write!(out, "{} {dir} {:>8} B", format_time(entry.at), entry.len)?;
+        if let Some(note) = &entry.note {
+            write!(out, " [{}]", describe_note(lang, note))?;
+        }
+        writeln!(out)?;
+        if entry.data.is_empty() {
+            continue;
+        }
+        match mode {
+            ViewMode::Text => {
+                for line in text_lines(&entry.data, encoding) {
+                    let text: String = line
+                        .iter()
+                        .map(|s| match s {
+                            Span::Text(t) | Span::Escaped(t) => t.as_str(),
+                        })
+                        .collect();
+                    writeln!(out, "    {text}")?;
+                }
+            }
+            ViewMode::Hex => {
+                for line in crate::proto::hex_dump_lines(&entry.data, 0) {
+                    writeln!(out, "    {:08X}  {}  {}", line.offset, line.hex, line.ascii)?;
+                }
+            }
+        }
+    }
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(lines: &[Vec<Span>]) -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| spans_text(std::slice::from_ref(l)))
+            .collect()
+    }
+
+    #[test]
+    fn text_lines_mark_invalid_and_controls() {
+        let cases: &[(&[u8], TextEncoding, &[&str])] = &[
+            (b"hello\r\nworld\n", TextEncoding::Utf8, &["hello", "world"]),
+            (b"a\x00b", TextEncoding::Utf8, &["a\\x00b"]),
+            (b"ok\xFF", TextEncoding::Utf8, &["ok\\xFF"]),
+            (&[0xC4, 0xE3, 0xBA, 0xC3], TextEncoding::Gbk, &["你好"]),
+            (b"", TextEncoding::Utf8, &[""]),
+        ];
+        for (data, enc, want) in cases {
+            assert_eq!(plain(&text_lines(data, *enc)), *want, "{data:?}");
+        }
+        let invalid = text_lines(b"\xFF", TextEncoding::Utf8);
+        assert_eq!(invalid[0], vec![Span::Escaped("\\xFF".into())]);
+    }
+
+    #[test]
+    fn long_lines_wrap() {
+        let data = vec![b'x'; WRAP_CHARS * 2 + 1];
+        assert_eq!(text_lines(&data, TextEncoding::Utf8).len(), 3);
+    }
+
+    #[test]
+    fn index_follows_caps_and_filters() {
+        let mut book = LogBook::with_caps(10, 1 << 20);
+        let mut index = LineIndex::default();
+        let key = |filter: &str| IndexKey {
+            mode: ViewMode::Text,
+            encoding: TextEncoding::Utf8,
+            show: [true, true, true],
+            filter: filter.into(),
+            lang: Lang::En,
+        };
+        for i in 0..25 {
+            let text = format!("line {i}\nsecond");
+            book.push_data(
+                Direction::Rx,
+                text.as_bytes().into(),
+                text.len() as u64,
+                None,
+            );
+            index.update(&book, key(""));
+        }
+        assert_eq!(index.lines.len(), 20, "10 entries of 2 lines each");
+        assert_eq!(index.lines.front(), Some(&(15, 0)));
+        index.update(&book, key("line 2"));
+        assert_eq!(index.lines.len(), 2 * 5, "entries 20..=24 match");
+    }
+}

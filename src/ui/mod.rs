@@ -1,0 +1,11 @@
+//! Panels and the widgets they share. Panels hold plain models (`crate::model`) and talk to
+//! engines (`crate::net`) through handles; drawing functions take `&mut Ui` and are named `ui`
+//! or `*_ui`.
+
+pub mod client_panel;
+pub mod composer;
+pub mod log_view;
+pub mod trace_view;
+pub mod widgets;
+
+pub use client_panel::{ClientPanel, ClientSettings};

@@ -1,0 +1,178 @@
+//! Small widgets shared by the panels: labelled fields, a history button, and file pickers
+//! that never block the UI thread.
+
+use std::path::PathBuf;
+
+use egui::{Response, Ui};
+use flume::Receiver;
+
+use crate::i18n::{Lang, Msg};
+
+/// A single-line text field tied to a visible label, so tests and screen readers find it by
+/// that label.
+pub fn labelled_text(ui: &mut Ui, label: &str, value: &mut String, width: f32) -> Response {
+    let label_id = ui.label(label).id;
+    ui.add(egui::TextEdit::singleline(value).desired_width(width))
+        .labelled_by(label_id)
+}
+
+/// Keeps the most recent entries first, without duplicates, at most `max`.
+pub fn remember(history: &mut Vec<String>, entry: &str, max: usize) {
+    let entry = entry.trim();
+    if entry.is_empty() {
+        return;
+    }
+    history.retain(|h| h != entry);
+    history.insert(0, entry.to_owned());
+    history.truncate(max);
+}
+
+/// A button listing recent entries; picking one replaces `value`. Returns true if picked.
+pub fn history_button(ui: &mut Ui, lang: Lang, history: &[String], value: &mut String) -> bool {
+    let mut picked = false;
+    ui.add_enabled_ui(!history.is_empty(), |ui| {
+        ui.menu_button(lang.t(Msg::Recent), |ui| {
+            for entry in history {
+                if ui.button(entry).clicked() {
+                    *value = entry.clone();
+                    picked = true;
+                    ui.close();
+                }
+            }
+        })
+        .response
+        .on_hover_text(lang.t(Msg::RecentHint));
+    });
+    picked
+}
+
+/// What a file dialog is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PickKind {
+    Open,
+    Save,
+}
+
+/// Runs an rfd dialog on its own thread (a dialog blocks its caller until it closes) and hands
+/// back the answer on a later frame.
+#[derive(Default)]
+pub struct FilePicker {
+    waiting: Option<Receiver<Option<PathBuf>>>,
+    /// The dialog came back without a file: cancelled, or no dialog service on this machine.
+    pub came_back_empty: bool,
+}
+
+impl FilePicker {
+    pub fn open(&mut self, ctx: &egui::Context, kind: PickKind, start: &str) {
+        if self.waiting.is_some() {
+            return;
+        }
+        let (tx, rx) = flume::bounded(1);
+        let ctx = ctx.clone();
+        let start = PathBuf::from(start);
+        let spawned = std::thread::Builder::new()
+            .name("file-dialog".into())
+            .spawn(move || {
+                let mut dialog = rfd::FileDialog::new();
+                if let Some(dir) = start.parent().filter(|d| d.is_dir()) {
+                    dialog = dialog.set_directory(dir);
+                }
+                if let Some(name) = start.file_name().and_then(|n| n.to_str()) {
+                    dialog = dialog.set_file_name(name);
+                }
+                let picked = match kind {
+                    PickKind::Open => dialog.pick_file(),
+                    PickKind::Save => dialog.save_file(),
+                };
+                let _ = tx.send(picked);
+                ctx.request_repaint();
+            });
+        if spawned.is_ok() {
+            self.waiting = Some(rx);
+            self.came_back_empty = false;
+        } else {
+            self.came_back_empty = true;
+        }
+    }
+
+    pub fn busy(&self) -> bool {
+        self.waiting.is_some()
+    }
+
+    /// The picked path, once the dialog has closed with one.
+    pub fn poll(&mut self) -> Option<PathBuf> {
+        let rx = self.waiting.as_ref()?;
+        match rx.try_recv() {
+            Ok(Some(path)) => {
+                self.waiting = None;
+                Some(path)
+            }
+            Ok(None) | Err(flume::TryRecvError::Disconnected) => {
+                self.waiting = None;
+                self.came_back_empty = true;
+                None
+            }
+            Err(flume::TryRecvError::Empty) => None,
+        }
+    }
+}
+
+/// A typed path with a Browse… button beside it. The typed path always works, so a machine
+/// without a dialog service loses nothing.
+pub fn path_field(
+    ui: &mut Ui,
+    lang: Lang,
+    label: &str,
+    path: &mut String,
+    picker: &mut FilePicker,
+    kind: PickKind,
+) -> Response {
+    if let Some(p) = picker.poll() {
+        *path = p.display().to_string();
+    }
+    let response = labelled_text(ui, label, path, 260.0);
+    let browse = ui.add_enabled(!picker.busy(), egui::Button::new(lang.t(Msg::Browse)));
+    if browse.clicked() {
+        picker.open(ui.ctx(), kind, path);
+    }
+    if picker.came_back_empty {
+        ui.weak(lang.t(Msg::NoFileChosen));
+    }
+    response
+}
+
+/// Human-readable byte count: "512 B", "1.5 KiB", "3.2 MiB".
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_keeps_recent_first_without_duplicates() {
+        let mut h = vec![];
+        for e in ["a", "b", "a", " ", "c"] {
+            remember(&mut h, e, 2);
+        }
+        assert_eq!(h, vec!["c".to_string(), "a".to_string()]);
+    }
+
+    #[test]
+    fn bytes_read_well() {
+        assert_eq!(human_bytes(5), "5 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(10 * 1024 * 1024), "10.0 MiB");
+    }
+}

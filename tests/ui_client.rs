@@ -1,0 +1,201 @@
+//! The real TCP client panel, driven through egui_kittest against loopback servers: type an
+//! address, click Connect, send GBK text, see the reply, switch to hex, break the hex, close.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{LessonServer, NI_HAO_GBK, closed_port};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use socket_workbench::app::{Settings, WorkbenchApp};
+use socket_workbench::i18n::Lang;
+use socket_workbench::model::ClientStatus;
+
+const LIMIT: Duration = Duration::from_secs(10);
+
+fn harness(settings: Settings) -> Harness<'static, WorkbenchApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 860.0))
+        .with_context_setup(socket_workbench::fonts::install)
+        .with_max_steps(30)
+        .build_ui_state(
+            |ui, app: &mut WorkbenchApp| app.ui(ui),
+            WorkbenchApp::with_settings(settings),
+        )
+}
+
+/// Applies engine events until `done` holds, then draws. Bounded by [`LIMIT`].
+fn wait_until(
+    h: &mut Harness<'static, WorkbenchApp>,
+    what: &str,
+    done: impl Fn(&WorkbenchApp) -> bool,
+) {
+    let deadline = Instant::now() + LIMIT;
+    while !done(h.state()) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            !left.is_zero(),
+            "timed out waiting for {what}; status {:?}",
+            h.state().client.model.status
+        );
+        h.state_mut()
+            .client
+            .wait_event(left.min(Duration::from_millis(200)));
+    }
+    h.run();
+}
+
+/// Some node's label contains `text`.
+fn shows(h: &Harness<'static, WorkbenchApp>, text: &str) -> bool {
+    h.query_all_by_label_contains(text).next().is_some()
+}
+
+fn type_into(h: &mut Harness<'static, WorkbenchApp>, label: &str, text: &str) {
+    let field = h.get_by_label(label);
+    field.focus();
+    field.type_text(text);
+    h.run();
+}
+
+fn clear_field(h: &mut Harness<'static, WorkbenchApp>, label: &str) {
+    // Select all, then delete.
+    h.get_by_label(label).focus();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.key_press(egui::Key::Backspace);
+    h.run();
+}
+
+fn lesson_settings(port: u16) -> Settings {
+    let mut s = Settings::default();
+    s.client.host = String::new();
+    s.client.port = String::new();
+    let _ = port;
+    s
+}
+
+#[test]
+fn gbk_round_trip_hex_view_bad_hex_and_disconnect() {
+    let server = LessonServer::start();
+    let mut h = harness(lesson_settings(server.addr.port()));
+    h.run();
+
+    // Type the server's address by hand, as a student would.
+    type_into(&mut h, "Host", "127.0.0.1");
+    type_into(&mut h, "Port", &server.addr.port().to_string());
+    h.get_by_label("Connect").click();
+    h.run();
+    wait_until(&mut h, "the connection", |a| {
+        a.client.model.status.connected()
+    });
+    assert!(shows(
+        &h,
+        &format!("Connected to 127.0.0.1:{}", server.addr.port())
+    ));
+
+    // The lesson's server speaks GBK.
+    h.state_mut().client.settings.composer.encoding = socket_workbench::proto::TextEncoding::Gbk;
+    h.state_mut().client.settings.log.encoding = socket_workbench::proto::TextEncoding::Gbk;
+    h.run();
+    type_into(&mut h, "Message", "你好");
+    h.get_by_label("Send").click();
+    h.run();
+    let got = server
+        .chunks
+        .recv_timeout(LIMIT)
+        .expect("server got our message");
+    assert_eq!(got, NI_HAO_GBK, "sent as GBK");
+    wait_until(&mut h, "the reply", |a| {
+        a.client.model.log.counters.rx_bytes >= 10
+    });
+    assert!(shows(&h, "收到：你好"), "the GBK reply is shown decoded");
+
+    // The same bytes as hex, after the fact.
+    h.get_by_label("Hex dump").click();
+    h.run();
+    assert!(shows(&h, "C4 E3 BA C3"), "hex dump shows 你好's GBK bytes");
+    assert!(!shows(&h, "收到：你好"));
+
+    // Invalid hex: flagged, and nothing is sent.
+    clear_field(&mut h, "Message");
+    h.get_by_label("Hex").click();
+    h.run();
+    type_into(&mut h, "Message", "48 6g");
+    assert!(shows(&h, "Not hex: 'g' at column 5"), "inline error");
+    let tx_before = h.state().client.model.log.counters.tx_msgs;
+    h.get_by_label("Send").click();
+    h.run();
+    assert_eq!(
+        h.state().client.model.log.counters.tx_msgs,
+        tx_before,
+        "nothing sent"
+    );
+
+    // Disconnect: the status line follows.
+    h.get_by_label("Disconnect").click();
+    h.run();
+    wait_until(&mut h, "the close", |a| {
+        matches!(a.client.model.status, ClientStatus::Closed(_))
+    });
+    assert!(shows(&h, "Disconnected (we closed the connection)"));
+    let seen = server.finish();
+    assert_eq!(
+        seen.received, NI_HAO_GBK,
+        "the invalid hex never reached the server"
+    );
+}
+
+#[test]
+fn refused_connection_is_explained_in_the_panel() {
+    let port = closed_port();
+    let mut settings = Settings::default();
+    settings.client.host = "127.0.0.1".into();
+    settings.client.port = port.to_string();
+    let mut h = harness(settings);
+    h.run();
+    h.get_by_label("Connect").click();
+    h.run();
+    wait_until(&mut h, "the refusal", |a| {
+        matches!(a.client.model.status, ClientStatus::Closed(_))
+    });
+    assert!(shows(&h, "Connection refused: nothing is listening"));
+}
+
+#[test]
+fn invalid_port_is_explained_and_nothing_starts() {
+    let mut settings = Settings::default();
+    settings.client.port = "70000".into();
+    let mut h = harness(settings);
+    h.run();
+    h.get_by_label("Connect").click();
+    h.run();
+    assert!(shows(&h, "The port must be a whole number from 1 to 65535"));
+    assert_eq!(h.state().client.model.status, ClientStatus::Disconnected);
+}
+
+#[test]
+fn chinese_interface_shows_chinese_labels() {
+    let settings = Settings {
+        lang: Lang::Zh,
+        ..Settings::default()
+    };
+    let mut h = harness(settings);
+    h.run();
+    for label in [
+        "连接",
+        "主机",
+        "端口",
+        "消息",
+        "发送",
+        "关闭发送 (shutdown)",
+        "套接字调用",
+    ] {
+        assert!(h.query_by_label(label).is_some(), "no {label}");
+    }
+    assert!(h.query_by_label("Connect").is_none());
+    // Switching language at run time, without a restart.
+    h.state_mut().lang = Lang::En;
+    h.run();
+    assert!(h.query_by_label("Connect").is_some());
+}
