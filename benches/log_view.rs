@@ -30,8 +30,12 @@ const FRAME_DT: f64 = 1.0 / 60.0;
 /// The `i`th entry of a deterministic mix: ASCII requests and replies, GBK Chinese,
 /// invalid bytes and control characters, multi-line messages and a few connection events.
 fn push_entry(book: &mut LogBook, i: u64) {
-    if i % 997 == 0 {
-        book.push_note(Direction::Info, LogNote::PeerClosed);
+    if i.is_multiple_of(997) {
+        book.push_note(
+            std::time::SystemTime::now(),
+            Direction::Info,
+            LogNote::PeerClosed,
+        );
         return;
     }
     let gbk = |s: &str| {
@@ -60,7 +64,13 @@ fn push_entry(book: &mut LogBook, i: u64) {
         _ => (Direction::Tx, gbk(&format!("你好，服务器 {i}"))),
     };
     let len = data.len() as u64;
-    book.push_data(dir, Arc::from(data), len, None);
+    book.push_data(
+        std::time::SystemTime::now(),
+        dir,
+        Arc::from(data),
+        len,
+        None,
+    );
 }
 
 struct Bench {

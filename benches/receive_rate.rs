@@ -215,7 +215,7 @@ fn run_pass(per_frame: bool, batched: bool, messages: u64) -> std::io::Result<Pa
             let Some(left) = DEADLINE.checked_sub(start.elapsed()) else {
                 break;
             };
-            if report.events % 64 == 0 {
+            if report.events.is_multiple_of(64) {
                 report.max_pending = report.max_pending.max(rx.len());
             }
             match rx.recv_timeout(left) {

@@ -122,9 +122,10 @@ messages! {
     TxCounter => "TX {bytes} in {n} messages", "发送 {bytes}，共 {n} 条";
     RxCounter => "RX {bytes} in {n} messages", "接收 {bytes}，共 {n} 条";
     ResetCounters => "Reset counters", "计数清零";
-    EntriesHeld => "{n} entries ({bytes}) in the log", "日志中 {n} 条（{bytes}）";
+    EntriesHeld => "{n} entries ({bytes})", "共 {n} 条（{bytes}）";
     OlderDropped => "{n} older entries dropped to save memory", "为节省内存，已丢弃 {n} 条较早的记录";
     LogEmpty => "Nothing yet. Connect, then send something — both directions show up here.", "暂无内容。连接后发送数据，收发两个方向都会显示在这里。";
+    Reindexing => "Re-reading the log… {pct}%", "正在重新整理日志…{pct}%";
     CopyText => "Copy as text", "复制为文本";
     CopyHex => "Copy as hex", "复制为十六进制";
     SocketCalls => "Socket calls", "套接字调用";
@@ -210,6 +211,8 @@ messages! {
     OutcomePeerClosed => "0 (peer closed)", "0（对方已关闭）";
     OutcomeDescriptor => "fd {n}", "描述符 {n}";
     OutcomeConnected => "ok, local address {local}", "成功，本地地址 {local}";
+    OutcomeBound => "ok, bound to {local}", "成功，绑定到 {local}";
+    OutcomeAccepted => "new socket fd {fd} for client {peer}", "为客户端 {peer} 新建的套接字，描述符 {fd}";
     OutcomeFailed => "failed: {error}", "失败：{error}";
     ErrHexInvalidChar => "Not hex: '{ch}' at column {pos}. Use 0-9 and A-F, e.g. 48 65 6C.", "不是十六进制：第 {pos} 列的“{ch}”。请使用 0-9 和 A-F，例如 48 65 6C。";
     ErrHexOddDigits => "Odd number of hex digits at column {pos}: each byte needs two digits.", "第 {pos} 列的十六进制位数为奇数：每个字节需要两位。";
@@ -331,7 +334,11 @@ pub fn describe_note(lang: Lang, note: &LogNote) -> String {
 pub fn describe_outcome(lang: Lang, kind: &CallKind, outcome: &CallOutcome) -> String {
     match outcome {
         CallOutcome::Done => match kind {
-            CallKind::Close | CallKind::Shutdown(_) | CallKind::SetOption { .. } => "0".to_owned(),
+            CallKind::Close
+            | CallKind::Shutdown(_)
+            | CallKind::SetOption { .. }
+            | CallKind::Bind { .. }
+            | CallKind::Listen { .. } => "0".to_owned(),
             _ => lang.t(Msg::OutcomeOk).to_owned(),
         },
         CallOutcome::Bytes(0) if matches!(kind, CallKind::Recv { .. }) => {
@@ -345,6 +352,10 @@ pub fn describe_outcome(lang: Lang, kind: &CallKind, outcome: &CallOutcome) -> S
             .join(", "),
         CallOutcome::Descriptor(fd) => lang.fmt(Msg::OutcomeDescriptor, &[("n", fd)]),
         CallOutcome::Connected { local } => lang.fmt(Msg::OutcomeConnected, &[("local", local)]),
+        CallOutcome::Bound { local } => lang.fmt(Msg::OutcomeBound, &[("local", local)]),
+        CallOutcome::Accepted { fd, peer } => {
+            lang.fmt(Msg::OutcomeAccepted, &[("fd", fd), ("peer", peer)])
+        }
         CallOutcome::Failed(err) => {
             lang.fmt(Msg::OutcomeFailed, &[("error", &describe_error(lang, err))])
         }

@@ -484,14 +484,22 @@ fn half_close_client_side() {
     assert_eq!(c.join(), CloseReason::Peer);
     assert_eq!(peer.join(), b"abc");
 
-    let shut = c.position(|e| matches!(e, ClientEvent::WriteShut)).unwrap();
+    // The peer wrote "after-fin" only once it had read our FIN, so the data did arrive after
+    // the half-close. (The engine may *report* it before WriteShut: the reader and the worker
+    // emit independently; see `trace_keeps_cause_before_effect`.)
     let recv = c
         .position(|e| matches!(e, ClientEvent::Received { .. }))
         .unwrap();
     let peer_closed = c
         .position(|e| matches!(e, ClientEvent::PeerClosed))
         .unwrap();
-    assert!(shut < recv && recv < peer_closed, "{}", listing(&c.log));
+    assert!(recv < peer_closed, "{}", listing(&c.log));
+    assert_eq!(
+        c.events()
+            .filter(|e| matches!(e, ClientEvent::WriteShut))
+            .count(),
+        1
+    );
     assert!(c.calls().iter().any(|call| call.kind
         == CallKind::Shutdown(socket_workbench::net::ShutdownHow::Write)
         && call.outcome == CallOutcome::Done));
@@ -1077,8 +1085,8 @@ fn capture_to_file() {
 /// Threads and descriptors an engine session leaves behind after `join()`.
 ///
 /// Other tests run in parallel in this process, so whole-process counts would be noise:
-/// threads are recognised by the names the engine gives them (`tcp-client-{session}` and
-/// `tcp-client-{session}-recv`, cut to the kernel's 15 bytes) and descriptors by the socket
+/// threads are recognised by the names the engine gives them (`tcpc-{session}` and
+/// `tcpc-{session}-rx`, cut to the kernel's 15 bytes) and descriptors by the socket
 /// they refer to (a TCP socket whose remote port is this test's listener).
 #[cfg(target_os = "linux")]
 #[test]
@@ -1095,12 +1103,7 @@ fn threads_end() {
     fn engine_threads(sessions: &[SessionId]) -> usize {
         let names: HashSet<String> = sessions
             .iter()
-            .flat_map(|s| {
-                [
-                    comm(format!("tcp-client-{s}")),
-                    comm(format!("tcp-client-{s}-recv")),
-                ]
-            })
+            .flat_map(|s| [comm(format!("tcpc-{s}")), comm(format!("tcpc-{s}-rx"))])
             .collect();
         let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
             return 0;
@@ -1185,8 +1188,8 @@ fn threads_end() {
     for _ in 0..CYCLES {
         let mut c = Client::start(ClientConfig::new("127.0.0.1", port));
         assert!(
-            c.id < 1000,
-            "names of sessions 1000+ can be cut to look alike"
+            c.id < 1_000_000,
+            "names of sessions 1,000,000+ can be cut to look alike"
         );
         c.connected();
         // Check the counting itself: both threads and both descriptors (the stream and the
@@ -1214,7 +1217,6 @@ fn threads_end() {
 /// engine closes with `Peer`). The engine sets `Session::peer_closed` but never reads it, so
 /// here the session stays "connected" forever with nothing left to send or receive.
 #[test]
-#[ignore = "engine bug: ShutdownWrite after PeerClosed (close_when_peer_closes = false) never ends the session"]
 fn half_close_both_sides_peer_first() {
     let (listener, port) = listen_v4();
     let peer = peer_on(listener, |mut s| {
@@ -1237,7 +1239,6 @@ fn half_close_both_sides_peer_first() {
 /// callers hit this): `repeat_tick` increments `sent` before comparing with the count, so the
 /// first tick always sends.
 #[test]
-#[ignore = "engine bug: Repeat with count Some(0) sends once"]
 fn repeat_count_zero_sends_nothing() {
     let (listener, port) = listen_v4();
     let peer = peer_on(listener, |mut s| read_to_eof(&mut s));
@@ -1257,6 +1258,77 @@ fn repeat_count_zero_sends_nothing() {
     assert!(!c.has(is_sent), "{}", listing(&c.log));
 }
 
+/// The trace is meant to list calls in the order they happen, and a lesson view draws the
+/// connection's lifecycle from it. But the worker and the reader each emit a call's event
+/// only after the syscall returns, so when the reader's `recv()` returns data that the
+/// worker's own call caused (the echo of what we just sent, or the reply a peer sends once it
+/// sees our FIN), the reader can emit first: the trace then shows `recv()` getting the echo
+/// before the `send()`, or the reply arriving before `shutdown(Write)` / `WriteShut`. Seen in
+/// about 1 run in 10 of `half_close_client_side` before it stopped asserting that order.
+#[test]
+fn trace_keeps_cause_before_effect() {
+    let mut bad = Vec::new();
+    let (mut echo_first, mut reply_first) = (0, 0);
+    for _ in 0..200 {
+        let (listener, port) = listen_v4();
+        let peer = peer_on(listener, |mut s| {
+            let ping = read_exactly(&mut s, 4);
+            s.write_all(&ping).unwrap();
+            read_to_eof(&mut s);
+            s.write_all(b"after-fin").unwrap();
+        });
+        let mut c = Client::start(ClientConfig::new("127.0.0.1", port));
+        c.connected();
+        c.command(ClientCommand::Send(b"ping".to_vec()));
+        c.wait_received(4);
+        c.command(ClientCommand::ShutdownWrite);
+        assert_eq!(c.closed(), CloseReason::Peer);
+        c.join();
+        peer.join();
+
+        let is_send_call = |e: &ClientEvent| {
+            matches!(
+                e,
+                ClientEvent::Call(SocketCall {
+                    kind: CallKind::Send { .. },
+                    ..
+                })
+            )
+        };
+        let is_data_recv_call = |e: &ClientEvent| {
+            matches!(e, ClientEvent::Call(SocketCall {
+                kind: CallKind::Recv { .. },
+                outcome: CallOutcome::Bytes(n),
+                ..
+            }) if *n > 0)
+        };
+        let send = c.position(is_send_call).unwrap();
+        let first_recv = c.position(is_data_recv_call).unwrap();
+        let shut = c.position(|e| matches!(e, ClientEvent::WriteShut)).unwrap();
+        let last_received = c
+            .log
+            .iter()
+            .rposition(|m| matches!(m.event, ClientEvent::Received { .. }))
+            .unwrap();
+        if send > first_recv {
+            echo_first += 1;
+        }
+        if shut > last_received {
+            reply_first += 1;
+        }
+        if send > first_recv || shut > last_received {
+            bad.push(listing(&c.log));
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "{} of 200 traces out of order ({echo_first} with the echo's recv() before send(), \
+         {reply_first} with the reply to our FIN before WriteShut); the first:\n{}",
+        bad.len(),
+        bad[0]
+    );
+}
+
 /// A peer that resets the connection the moment it accepts it. Whatever the timing, the
 /// session should end as `Failed(Reset)` with a trace that ends in `close()`. About 1 run in
 /// 100 on a 2-CPU machine, the RST lands between the engine's `connect()` and its
@@ -1265,7 +1337,6 @@ fn repeat_count_zero_sends_nothing() {
 /// `connect()`, and with no `close()` in the trace. Looped so the race shows up; it is a race,
 /// so a single pass can miss it.
 #[test]
-#[ignore = "engine bug: RST right after connect ends as Failed(Other) ENOTCONN without close() in the trace"]
 fn reset_right_after_connect() {
     for _ in 0..1000 {
         let (listener, port) = listen_v4();

@@ -82,6 +82,7 @@ impl ClientModel {
         if self.session != Some(msg.session) {
             return;
         }
+        let at = msg.at;
         match msg.event {
             ClientEvent::Call(call) => self.trace.push(call),
             ClientEvent::Connecting { addr } => {
@@ -89,7 +90,7 @@ impl ClientModel {
                     *a = Some(addr);
                 }
                 self.log
-                    .push_note(Direction::Info, LogNote::Connecting { addr });
+                    .push_note(at, Direction::Info, LogNote::Connecting { addr });
             }
             ClientEvent::Connected { local, peer } => {
                 self.status = ClientStatus::Connected {
@@ -99,7 +100,7 @@ impl ClientModel {
                     peer_closed: false,
                 };
                 self.log
-                    .push_note(Direction::Info, LogNote::Connected { local, peer });
+                    .push_note(at, Direction::Info, LogNote::Connected { local, peer });
             }
             ClientEvent::Sent { data, len, origin } => {
                 let note = match origin {
@@ -110,23 +111,23 @@ impl ClientModel {
                     }
                     SendOrigin::File { path, complete } => Some(LogNote::File { path, complete }),
                 };
-                self.log.push_data(Direction::Tx, data, len, note);
+                self.log.push_data(at, Direction::Tx, data, len, note);
             }
             ClientEvent::Received { data } => {
                 let len = data.len() as u64;
-                self.log.push_data(Direction::Rx, data, len, None);
+                self.log.push_data(at, Direction::Rx, data, len, None);
             }
             ClientEvent::PeerClosed => {
                 if let ClientStatus::Connected { peer_closed, .. } = &mut self.status {
                     *peer_closed = true;
                 }
-                self.log.push_note(Direction::Info, LogNote::PeerClosed);
+                self.log.push_note(at, Direction::Info, LogNote::PeerClosed);
             }
             ClientEvent::WriteShut => {
                 if let ClientStatus::Connected { write_shut, .. } = &mut self.status {
                     *write_shut = true;
                 }
-                self.log.push_note(Direction::Info, LogNote::WriteShut);
+                self.log.push_note(at, Direction::Info, LogNote::WriteShut);
             }
             ClientEvent::Repeating { running, sent } => {
                 self.repeating = running.then_some(sent);
@@ -146,18 +147,20 @@ impl ClientModel {
             }
             ClientEvent::Capturing { path, written } => {
                 match &path {
-                    Some(p) => self
-                        .log
-                        .push_note(Direction::Info, LogNote::CaptureStarted(p.clone())),
-                    None => self
-                        .log
-                        .push_note(Direction::Info, LogNote::CaptureStopped { written }),
+                    Some(p) => {
+                        self.log
+                            .push_note(at, Direction::Info, LogNote::CaptureStarted(p.clone()))
+                    }
+                    None => {
+                        self.log
+                            .push_note(at, Direction::Info, LogNote::CaptureStopped { written })
+                    }
                 }
                 self.capture = path;
             }
             ClientEvent::Warning(err) => {
                 self.log
-                    .push_note(Direction::Error, LogNote::Warning(err.clone()));
+                    .push_note(at, Direction::Error, LogNote::Warning(err.clone()));
                 self.last_warning = Some(err);
             }
             ClientEvent::Closed { reason } => {
@@ -165,7 +168,7 @@ impl ClientModel {
                     CloseReason::Failed(_) => Direction::Error,
                     _ => Direction::Info,
                 };
-                self.log.push_note(dir, LogNote::Closed(reason.clone()));
+                self.log.push_note(at, dir, LogNote::Closed(reason.clone()));
                 self.status = ClientStatus::Closed(reason);
                 self.repeating = None;
                 self.capture = None;
@@ -188,7 +191,7 @@ mod tests {
     use std::sync::Arc;
 
     fn msg(session: SessionId, event: ClientEvent) -> ClientMsg {
-        Tagged { session, event }
+        Tagged::now(session, event)
     }
 
     #[test]

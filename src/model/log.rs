@@ -95,7 +95,14 @@ impl LogBook {
         }
     }
 
-    pub fn push_data(&mut self, dir: Direction, data: Arc<[u8]>, len: u64, note: Option<LogNote>) {
+    pub fn push_data(
+        &mut self,
+        at: SystemTime,
+        dir: Direction,
+        data: Arc<[u8]>,
+        len: u64,
+        note: Option<LogNote>,
+    ) {
         match dir {
             Direction::Tx => {
                 self.counters.tx_bytes += len;
@@ -107,18 +114,25 @@ impl LogBook {
             }
             Direction::Info | Direction::Error => {}
         }
-        self.push(dir, data, len, note);
+        self.push(at, dir, data, len, note);
     }
 
-    pub fn push_note(&mut self, dir: Direction, note: LogNote) {
-        self.push(dir, Arc::from(&[][..]), 0, Some(note));
+    pub fn push_note(&mut self, at: SystemTime, dir: Direction, note: LogNote) {
+        self.push(at, dir, Arc::from(&[][..]), 0, Some(note));
     }
 
-    fn push(&mut self, dir: Direction, data: Arc<[u8]>, len: u64, note: Option<LogNote>) {
+    fn push(
+        &mut self,
+        at: SystemTime,
+        dir: Direction,
+        data: Arc<[u8]>,
+        len: u64,
+        note: Option<LogNote>,
+    ) {
         self.bytes += data.len();
         self.entries.push_back(LogEntry {
             seq: self.next_seq,
-            at: SystemTime::now(),
+            at,
             dir,
             len,
             data,
@@ -189,7 +203,13 @@ mod tests {
     fn caps_drop_oldest_and_count_them() {
         let mut log = LogBook::with_caps(3, 1_000);
         for i in 0..5u8 {
-            log.push_data(Direction::Rx, Arc::from(&[i][..]), 1, None);
+            log.push_data(
+                SystemTime::now(),
+                Direction::Rx,
+                Arc::from(&[i][..]),
+                1,
+                None,
+            );
         }
         assert_eq!(log.len(), 3);
         assert_eq!(log.dropped, 2);
@@ -205,7 +225,13 @@ mod tests {
     fn byte_cap_holds() {
         let mut log = LogBook::with_caps(1_000, 100);
         for _ in 0..50 {
-            log.push_data(Direction::Tx, Arc::from(&[0u8; 30][..]), 30, None);
+            log.push_data(
+                SystemTime::now(),
+                Direction::Tx,
+                Arc::from(&[0u8; 30][..]),
+                30,
+                None,
+            );
         }
         assert!(log.bytes_held() <= 100);
         assert_eq!(log.counters.tx_bytes, 1_500);

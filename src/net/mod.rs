@@ -31,7 +31,19 @@ pub fn next_session_id() -> SessionId {
 #[derive(Debug, Clone)]
 pub struct Tagged<E> {
     pub session: SessionId,
+    /// When the worker sent it: the log shows this time, not when the UI got round to it.
+    pub at: std::time::SystemTime,
     pub event: E,
+}
+
+impl<E> Tagged<E> {
+    pub fn now(session: SessionId, event: E) -> Self {
+        Self {
+            session,
+            at: std::time::SystemTime::now(),
+            event,
+        }
+    }
 }
 
 /// Size of the buffer handed to each `recv()` call.

@@ -217,7 +217,7 @@ pub fn spawn_client(
     };
     let reader_tx = tx.clone();
     let join = std::thread::Builder::new()
-        .name(format!("tcp-client-{session}"))
+        .name(format!("tcpc-{session}"))
         .spawn(move || {
             let reason = run(config, &emitter, rx, reader_tx);
             emitter.emit(ClientEvent::Closed { reason });
@@ -240,10 +240,7 @@ impl Emitter {
     fn emit(&self, event: ClientEvent) {
         // A closed event channel means nobody is listening; the worker notices through its
         // command channel, which closes at the same time.
-        let _ = self.events.send(Tagged {
-            session: self.session,
-            event,
-        });
+        let _ = self.events.send(Tagged::now(self.session, event));
         self.waker.wake();
     }
 
@@ -305,7 +302,10 @@ fn descriptor(_socket: &Socket) -> CallOutcome {
     CallOutcome::Done
 }
 
-fn connect(config: &ClientConfig, emitter: &Emitter) -> Result<TcpStream, NetError> {
+fn connect(
+    config: &ClientConfig,
+    emitter: &Emitter,
+) -> Result<(TcpStream, SocketAddr, SocketAddr), NetError> {
     let addrs = resolve(config, emitter)?;
     let mut last_err = None;
     for addr in addrs {
@@ -339,7 +339,7 @@ fn connect(config: &ClientConfig, emitter: &Emitter) -> Result<TcpStream, NetErr
                     }
                 };
                 emitter.call(CallKind::Connect { addr }, CallOutcome::Connected { local });
-                return Ok(stream);
+                return Ok((stream, local, addr));
             }
             Err(e) => {
                 let mut err = NetError::from_io(&e);
@@ -371,13 +371,11 @@ fn run(
     commands: Receiver<WorkerMsg>,
     reader_tx: Sender<WorkerMsg>,
 ) -> CloseReason {
-    let stream = match connect(&config, emitter) {
-        Ok(stream) => stream,
+    // The addresses come from connect() itself: asking the socket again fails if the peer
+    // has already reset it, which must be reported as a reset, not as a strange error.
+    let (stream, local, peer) = match connect(&config, emitter) {
+        Ok(connected) => connected,
         Err(err) => return CloseReason::Failed(err),
-    };
-    let (local, peer) = match (stream.local_addr(), stream.peer_addr()) {
-        (Ok(l), Ok(p)) => (l, p),
-        (Err(e), _) | (_, Err(e)) => return CloseReason::Failed(NetError::from_io(&e)),
     };
     // A disconnect queued while we were connecting wins over everything else.
     let mut pending = VecDeque::new();
@@ -397,6 +395,7 @@ fn run(
         commands,
         pending,
         closing: Arc::new(AtomicBool::new(false)),
+        order: Arc::new(Mutex::new(())),
         capture: capture.clone(),
         reader: None,
         write_shut: false,
@@ -431,6 +430,9 @@ struct Session {
     /// Set before we shut the socket ourselves, so the reader's last `recv() → 0` is not
     /// mistaken for the peer closing.
     closing: Arc<AtomicBool>,
+    /// Held across a call and its report, by this thread and by the reader, so the trace
+    /// shows cause before effect: our send() before the recv() of the peer's answer to it.
+    order: Arc<Mutex<()>>,
     capture: CaptureSlot,
     reader: Option<JoinHandle<()>>,
     write_shut: bool,
@@ -455,9 +457,10 @@ impl Session {
         let emitter = self.emitter.clone();
         let closing = self.closing.clone();
         let capture = self.capture.clone();
+        let order = self.order.clone();
         let join = std::thread::Builder::new()
-            .name(format!("tcp-client-{}-recv", self.emitter.session))
-            .spawn(move || read_loop(stream, &emitter, &closing, &capture, &worker))
+            .name(format!("tcpc-{}-rx", self.emitter.session))
+            .spawn(move || read_loop(stream, &emitter, &closing, &order, &capture, &worker))
             .map_err(|e| NetError::from_io(&e))?;
         self.reader = Some(join);
         Ok(())
@@ -504,11 +507,19 @@ impl Session {
     fn handle(&mut self, cmd: ClientCommand) -> Flow {
         match cmd {
             ClientCommand::Send(bytes) => self.send_payload(bytes, SendOrigin::Typed),
+            ClientCommand::Repeat { count: Some(0), .. } => {
+                self.emitter.emit(ClientEvent::Repeating {
+                    running: false,
+                    sent: 0,
+                });
+                Flow::Continue
+            }
             ClientCommand::Repeat {
                 bytes,
                 interval,
                 count,
             } => {
+                self.stop_repeat();
                 self.repeat = Some(RepeatRun {
                     bytes,
                     interval: interval.max(Duration::from_millis(1)),
@@ -535,7 +546,12 @@ impl Session {
             }
             ClientCommand::ShutdownWrite => {
                 self.shutdown_write();
-                Flow::Continue
+                if self.write_shut && self.peer_closed {
+                    // Both directions are closed now: the four-way close is complete.
+                    Flow::Stop(CloseReason::Peer)
+                } else {
+                    Flow::Continue
+                }
             }
             ClientCommand::Disconnect => Flow::Stop(CloseReason::Local),
         }
@@ -575,6 +591,8 @@ impl Session {
         if self.write_shut {
             return;
         }
+        let order = self.order.clone();
+        let _order = lock(&order);
         match self.stream.shutdown(Shutdown::Write) {
             Ok(()) => {
                 self.write_shut = true;
@@ -622,6 +640,8 @@ impl Session {
     /// Disconnect (and, for files, CancelFile).
     fn write_all(&mut self, mut buf: &[u8], cancellable: bool) -> WriteEnd {
         while !buf.is_empty() {
+            let order = self.order.clone();
+            let _order = lock(&order);
             match self.stream.write(buf) {
                 Ok(n) => {
                     self.emitter
@@ -822,6 +842,11 @@ impl Session {
     }
 }
 
+/// Takes a lock whose data is `()`, so a poisoned one is as good as any.
+fn lock(m: &Mutex<()>) -> std::sync::MutexGuard<'_, ()> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 enum WriteEnd {
     Done,
     Cancelled,
@@ -832,13 +857,16 @@ fn read_loop(
     mut stream: TcpStream,
     emitter: &Emitter,
     closing: &AtomicBool,
+    order: &Mutex<()>,
     capture: &CaptureSlot,
     worker: &Sender<WorkerMsg>,
 ) {
     let mut buf = vec![0u8; RECV_BUFFER];
     let kind = CallKind::Recv { buf: buf.len() };
     let end = loop {
-        match stream.read(&mut buf) {
+        let result = stream.read(&mut buf);
+        let _order = lock(order);
+        match result {
             Ok(0) => {
                 if closing.load(Ordering::SeqCst) {
                     return;

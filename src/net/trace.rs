@@ -52,6 +52,12 @@ pub enum CallKind {
     Resolve { host: String, port: u16 },
     /// `socket(family, SOCK_STREAM)`.
     Socket { family: Family },
+    /// `bind(addr)`.
+    Bind { addr: SocketAddr },
+    /// `listen(backlog)`.
+    Listen { backlog: i32 },
+    /// `accept()`: yields a new socket just for one client, plus the client's address.
+    Accept,
     /// `setsockopt(name, value)`.
     SetOption { name: &'static str, value: String },
     /// `connect(addr)`.
@@ -79,6 +85,10 @@ pub enum CallOutcome {
     Descriptor(i64),
     /// `connect()` succeeded; the OS picked this local address.
     Connected { local: SocketAddr },
+    /// `bind()` succeeded on this address (the real port when 0 was asked for).
+    Bound { local: SocketAddr },
+    /// `accept()` returned a new socket (descriptor, where the OS has them) for this client.
+    Accepted { fd: i64, peer: SocketAddr },
     /// The call failed.
     Failed(NetError),
 }
@@ -112,6 +122,9 @@ impl SocketCall {
             CallKind::Socket { family } => format!("socket({}, SOCK_STREAM)", family.constant()),
             CallKind::SetOption { name, value } => format!("setsockopt({name}, {value})"),
             CallKind::Connect { addr } => format!("connect({addr})"),
+            CallKind::Bind { addr } => format!("bind({addr})"),
+            CallKind::Listen { backlog } => format!("listen({backlog})"),
+            CallKind::Accept => "accept()".to_owned(),
             CallKind::Send { len } => format!("send({len} bytes)"),
             CallKind::Recv { buf } => format!("recv({buf})"),
             CallKind::Shutdown(how) => format!("shutdown({})", how.name()),

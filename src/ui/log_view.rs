@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use egui::text::LayoutJob;
 use egui::{Color32, FontId, RichText, TextFormat, Ui};
@@ -23,6 +23,9 @@ use crate::proto::{Segment, TextEncoding, format_hex, hex_dump_line, hex_dump_li
 /// Long text lines are broken after this many characters, so every display line has the same
 /// height and a 64 KiB line without newlines does not have to be laid out whole.
 pub const WRAP_CHARS: usize = 160;
+
+/// Time a frame may spend catching the line index up with the log.
+pub const INDEX_BUDGET: Duration = Duration::from_millis(6);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum ViewMode {
@@ -70,63 +73,91 @@ pub enum Span {
 /// Splits decoded bytes into display lines: breaks at `\n` (a `\r` before it is dropped),
 /// marks undecodable bytes and control characters, and wraps at [`WRAP_CHARS`].
 pub fn text_lines(data: &[u8], encoding: TextEncoding) -> Vec<Vec<Span>> {
-    let mut lines: Vec<Vec<Span>> = vec![Vec::new()];
-    let mut width = 0usize;
-    let push = |lines: &mut Vec<Vec<Span>>, width: &mut usize, span: Span, chars: usize| {
-        if *width + chars > WRAP_CHARS && *width > 0 {
-            lines.push(Vec::new());
-            *width = 0;
-        }
-        *width += chars;
-        let line = lines.last_mut().expect("lines is never empty");
-        match (line.last_mut(), span) {
-            (Some(Span::Text(s)), Span::Text(t)) => s.push_str(&t),
-            (Some(Span::Escaped(s)), Span::Escaped(t)) => s.push_str(&t),
-            (_, span) => line.push(span),
-        }
-    };
+    let mut out = LineBuilder::default();
     for segment in encoding.decode_segments(data) {
         match segment {
             Segment::Text(text) => {
                 let mut chars = text.chars().peekable();
                 while let Some(c) = chars.next() {
                     match c {
-                        '\n' => {
-                            lines.push(Vec::new());
-                            width = 0;
-                        }
+                        '\n' => out.newline(),
                         '\r' if chars.peek() == Some(&'\n') => {}
-                        '\t' => push(&mut lines, &mut width, Span::Text("    ".into()), 4),
+                        '\t' => out.text_str("    ", 4),
                         c if c.is_control() => {
                             let esc = if (c as u32) < 0x100 {
                                 format!("\\x{:02X}", c as u32)
                             } else {
                                 format!("\\u{{{:04X}}}", c as u32)
                             };
-                            let n = esc.len();
-                            push(&mut lines, &mut width, Span::Escaped(esc), n);
+                            out.escaped(&esc);
                         }
-                        c => push(&mut lines, &mut width, Span::Text(c.to_string()), 1),
+                        c => out.text_char(c),
                     }
                 }
             }
             Segment::Invalid(bytes) => {
                 for b in bytes {
-                    push(
-                        &mut lines,
-                        &mut width,
-                        Span::Escaped(format!("\\x{b:02X}")),
-                        4,
-                    );
+                    out.escaped(&format!("\\x{b:02X}"));
                 }
             }
         }
     }
-    // "hello\n" is one line, not a line and an empty one.
-    if lines.len() > 1 && lines.last().is_some_and(Vec::is_empty) {
-        lines.pop();
+    out.finish()
+}
+
+/// Collects spans into display lines, wrapping at [`WRAP_CHARS`]. Appends to the current span
+/// instead of allocating one per character: a full log is re-read whenever the view changes.
+#[derive(Default)]
+struct LineBuilder {
+    lines: Vec<Vec<Span>>,
+    line: Vec<Span>,
+    width: usize,
+}
+
+impl LineBuilder {
+    fn make_room(&mut self, chars: usize) {
+        if self.width + chars > WRAP_CHARS && self.width > 0 {
+            self.newline();
+        }
+        self.width += chars;
     }
-    lines
+
+    fn newline(&mut self) {
+        self.lines.push(std::mem::take(&mut self.line));
+        self.width = 0;
+    }
+
+    fn text_char(&mut self, c: char) {
+        self.make_room(1);
+        match self.line.last_mut() {
+            Some(Span::Text(s)) => s.push(c),
+            _ => self.line.push(Span::Text(c.to_string())),
+        }
+    }
+
+    fn text_str(&mut self, t: &str, chars: usize) {
+        self.make_room(chars);
+        match self.line.last_mut() {
+            Some(Span::Text(s)) => s.push_str(t),
+            _ => self.line.push(Span::Text(t.to_owned())),
+        }
+    }
+
+    fn escaped(&mut self, t: &str) {
+        self.make_room(t.len());
+        match self.line.last_mut() {
+            Some(Span::Escaped(s)) => s.push_str(t),
+            _ => self.line.push(Span::Escaped(t.to_owned())),
+        }
+    }
+
+    fn finish(mut self) -> Vec<Vec<Span>> {
+        // "hello\n" is one line, not a line and an empty one; "" is one empty line.
+        if !self.line.is_empty() || self.lines.is_empty() {
+            self.lines.push(self.line);
+        }
+        self.lines
+    }
 }
 
 /// Plain text of the spans (for filtering and copying).
@@ -171,7 +202,7 @@ fn entry_line_count(entry: &LogEntry, mode: ViewMode, encoding: TextEncoding) ->
     }
 }
 
-fn entry_matches(entry: &LogEntry, key: &IndexKey) -> bool {
+fn entry_matches(entry: &LogEntry, key: &IndexKey, needle: &str) -> bool {
     let shown = match entry.dir {
         Direction::Tx => key.show[0],
         Direction::Rx => key.show[1],
@@ -180,10 +211,9 @@ fn entry_matches(entry: &LogEntry, key: &IndexKey) -> bool {
     if !shown {
         return false;
     }
-    if key.filter.is_empty() {
+    if needle.is_empty() {
         return true;
     }
-    let needle = key.filter.to_lowercase();
     let mut hay = match &entry.note {
         Some(note) => describe_note(key.lang, note),
         None => String::new(),
@@ -192,25 +222,34 @@ fn entry_matches(entry: &LogEntry, key: &IndexKey) -> bool {
         ViewMode::Text => hay.push_str(&spans_text(&text_lines(&entry.data, key.encoding))),
         ViewMode::Hex => hay.push_str(&format_hex(&entry.data)),
     }
-    hay.to_lowercase().contains(&needle)
+    hay.to_lowercase().contains(needle)
 }
 
 impl LineIndex {
-    fn update(&mut self, book: &LogBook, key: IndexKey) {
+    /// Brings the index up to date with the book, spending at most `budget` on it; returns
+    /// false if it ran out of time (the caller asks for another frame to carry on). A rebuild
+    /// of a full log is spread over several frames instead of freezing one.
+    fn update(&mut self, book: &LogBook, key: IndexKey, budget: Duration) -> bool {
+        let started = Instant::now();
         if self.key.as_ref() != Some(&key) || self.next_seq > book.next_seq() {
             self.lines.clear();
             self.next_seq = book.first_seq();
             self.key = Some(key);
         }
-        let Some(key) = &self.key else { return };
+        let Some(key) = &self.key else { return true };
         let first = book.first_seq();
         while self.lines.front().is_some_and(|(seq, _)| *seq < first) {
             self.lines.pop_front();
         }
+        let needle = key.filter.to_lowercase();
         let start = self.next_seq.max(first);
         for seq in start..book.next_seq() {
+            if seq % 256 == 0 && started.elapsed() > budget {
+                self.next_seq = seq;
+                return false;
+            }
             let Some(entry) = book.get(seq) else { continue };
-            if !entry_matches(entry, key) {
+            if !entry_matches(entry, key, &needle) {
                 continue;
             }
             let n = entry_line_count(entry, key.mode, key.encoding);
@@ -219,6 +258,14 @@ impl LineIndex {
             }
         }
         self.next_seq = book.next_seq();
+        true
+    }
+
+    /// How far a rebuild has got, 0.0 to 1.0.
+    fn progress(&self, book: &LogBook) -> f32 {
+        let first = book.first_seq();
+        let total = book.next_seq().saturating_sub(first).max(1);
+        self.next_seq.saturating_sub(first) as f32 / total as f32
     }
 }
 
@@ -488,7 +535,17 @@ impl LogView {
             filter: s.filter.trim().to_owned(),
             lang,
         };
-        self.index.update(book, key);
+        let complete = self.index.update(book, key, INDEX_BUDGET);
+        if !complete {
+            ui.ctx().request_repaint();
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.weak(lang.fmt(
+                    Msg::Reindexing,
+                    &[("pct", &format!("{:.0}", self.index.progress(book) * 100.0))],
+                ));
+            });
+        }
         let font = FontId::monospace(13.0);
         let row_height = ui.fonts_mut(|f| f.row_height(&font));
         let total = self.index.lines.len();
@@ -705,16 +762,17 @@ mod tests {
         for i in 0..25 {
             let text = format!("line {i}\nsecond");
             book.push_data(
+                SystemTime::now(),
                 Direction::Rx,
                 text.as_bytes().into(),
                 text.len() as u64,
                 None,
             );
-            index.update(&book, key(""));
+            assert!(index.update(&book, key(""), Duration::from_secs(60)));
         }
         assert_eq!(index.lines.len(), 20, "10 entries of 2 lines each");
         assert_eq!(index.lines.front(), Some(&(15, 0)));
-        index.update(&book, key("line 2"));
+        assert!(index.update(&book, key("line 2"), Duration::from_secs(60)));
         assert_eq!(index.lines.len(), 2 * 5, "entries 20..=24 match");
     }
 }
