@@ -45,15 +45,15 @@ type_slowly() {
     done
 }
 
-# shoot LANG NAME MESSAGE...
+# shoot LANG NAME "FLAGS" MESSAGE...
 shoot() {
-    local lang=$1 name=$2
-    shift 2
+    local lang=$1 name=$2 flags=$3
+    shift 3
     # A fresh home each time, so remembered settings never leak into the pictures.
     local home="$WORK/home-$name"
     mkdir -p "$home"
     HOME="$home" XDG_DATA_HOME="$home/.local/share" XDG_CONFIG_HOME="$home/.config" \
-        "$BIN" --lang "$lang" --encoding gbk --connect "127.0.0.1:$PORT" >"$WORK/$name.log" 2>&1 &
+        "$BIN" --lang "$lang" --encoding gbk $flags >"$WORK/$name.log" 2>&1 &
     local app=$!
     PIDS+=("$app")
     local win=""
@@ -64,6 +64,9 @@ shoot() {
     done
     [ -n "$win" ] || { echo "screenshots.sh: no window appeared" >&2; cat "$WORK/$name.log" >&2; exit 1; }
     sleep 1.5
+    if [ -n "${BEFORE_TYPING:-}" ]; then
+        eval "$BEFORE_TYPING"
+    fi
     xdotool windowfocus --sync "$win"
     local height
     height=$(xdotool getwindowgeometry "$win" | sed -n 's/.*Geometry: [0-9]*x\([0-9]*\)/\1/p')
@@ -82,6 +85,18 @@ shoot() {
     echo "wrote screenshots/$name.png"
 }
 
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
 mkdir -p screenshots
-shoot en tcp-client-en "你好，老师！" "Hello from Socket Workbench" "第二条消息"
-shoot zh tcp-client-zh "你好，世界！" "学生甲：收到了吗？"
+shoot en tcp-client-en "--connect 127.0.0.1:$PORT" "你好，老师！" "Hello from Socket Workbench" "第二条消息"
+shoot zh tcp-client-zh "--connect 127.0.0.1:$PORT" "你好，世界！" "学生甲：收到了吗？"
+
+# The server panel with a class of lesson-style clients connected.
+for lang in en zh; do
+    SPORT=$(free_port)
+    BEFORE_TYPING="python3 scripts/lesson_clients.py $SPORT 20 >/dev/null 2>&1 & PIDS+=(\$!); sleep 2.5"
+    shoot "$lang" "tcp-server-$lang" "--listen 127.0.0.1:$SPORT" "同学们好，欢迎来到网络编程课！"
+done
+unset BEFORE_TYPING

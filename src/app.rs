@@ -6,7 +6,7 @@ use egui::{RichText, Ui};
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::{Lang, Msg};
-use crate::ui::{ClientPanel, ClientSettings};
+use crate::ui::{ClientPanel, ClientSettings, ServerPanel, ServerSettings};
 
 /// Key under which settings are stored by eframe.
 pub const STORAGE_KEY: &str = "socket-workbench-settings";
@@ -26,14 +26,16 @@ pub enum ThemeChoice {
 pub enum Tab {
     #[default]
     TcpClient,
+    TcpServer,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 1] = [Tab::TcpClient];
+    pub const ALL: [Tab; 2] = [Tab::TcpClient, Tab::TcpServer];
 
     fn title(self) -> Msg {
         match self {
             Tab::TcpClient => Msg::TabTcpClient,
+            Tab::TcpServer => Msg::TabTcpServer,
         }
     }
 }
@@ -47,6 +49,7 @@ pub struct Settings {
     pub zoom: f32,
     pub tab: Tab,
     pub client: ClientSettings,
+    pub server: ServerSettings,
 }
 
 impl Default for Settings {
@@ -57,6 +60,7 @@ impl Default for Settings {
             zoom: 1.0,
             tab: Tab::TcpClient,
             client: ClientSettings::default(),
+            server: ServerSettings::default(),
         }
     }
 }
@@ -70,6 +74,8 @@ pub struct StartOptions {
     pub connect: Option<(String, u16)>,
     /// `--encoding`: text encoding for sending and display.
     pub encoding: Option<crate::proto::TextEncoding>,
+    /// `--listen ADDR:PORT`: open on the server panel, already listening.
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 pub struct WorkbenchApp {
@@ -78,6 +84,7 @@ pub struct WorkbenchApp {
     pub zoom: f32,
     pub tab: Tab,
     pub client: ClientPanel,
+    pub server: ServerPanel,
     applied: Option<(ThemeChoice, f32, Lang)>,
 }
 
@@ -100,6 +107,14 @@ impl WorkbenchApp {
         if let Some(enc) = start.encoding {
             settings.client.composer.encoding = enc;
             settings.client.log.encoding = enc;
+            settings.server.composer.encoding = enc;
+            settings.server.log.encoding = enc;
+        }
+        let listen = start.listen.is_some();
+        if let Some(addr) = start.listen {
+            settings.tab = Tab::TcpServer;
+            settings.server.bind_ip = addr.ip().to_string();
+            settings.server.port = addr.port().to_string();
         }
         let connect = start.connect.is_some();
         if let Some((host, port)) = start.connect {
@@ -110,6 +125,13 @@ impl WorkbenchApp {
         let mut app = Self::with_settings(settings);
         if connect {
             app.client.connect(ctx);
+            app.tab = Tab::TcpClient;
+        }
+        if listen {
+            app.server.start(ctx);
+            if !connect {
+                app.tab = Tab::TcpServer;
+            }
         }
         app
     }
@@ -121,6 +143,7 @@ impl WorkbenchApp {
             zoom: settings.zoom.clamp(MIN_ZOOM, MAX_ZOOM),
             tab: settings.tab,
             client: ClientPanel::new(settings.client),
+            server: ServerPanel::new(settings.server),
             applied: None,
         }
     }
@@ -132,12 +155,14 @@ impl WorkbenchApp {
             zoom: self.zoom,
             tab: self.tab,
             client: self.client.settings.clone(),
+            server: self.server.settings.clone(),
         }
     }
 
     /// Work that must happen even while the window is hidden: applying engine events.
     pub fn drain_events(&mut self) {
         self.client.drain_events();
+        self.server.drain_events();
     }
 
     fn apply_look(&mut self, ctx: &egui::Context) {
@@ -190,6 +215,7 @@ impl WorkbenchApp {
             ui.horizontal(|ui| {
                 let status = match self.tab {
                     Tab::TcpClient => self.client.status_line(lang),
+                    Tab::TcpServer => self.server.status_line(lang),
                 };
                 ui.label(status);
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
@@ -199,6 +225,7 @@ impl WorkbenchApp {
         });
         egui::CentralPanel::default().show(ui, |ui| match self.tab {
             Tab::TcpClient => self.client.ui(ui, lang),
+            Tab::TcpServer => self.server.ui(ui, lang),
         });
     }
 

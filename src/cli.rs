@@ -12,7 +12,10 @@ use crate::net::tcp_client::{
     ClientCommand, ClientConfig, ClientEvent, CloseReason, normalize_host, spawn_client,
 };
 use crate::net::{NetError, NetErrorKind, Waker};
-use crate::proto::{LineEnding, PayloadMode, Segment, StreamDecoder, TextEncoding, build_payload};
+use crate::proto::{
+    LineEnding, PayloadError, PayloadMode, Segment, StreamDecoder, TextEncoding, build_payload,
+};
+use std::net::SocketAddr;
 
 /// Exit code for a network failure (refused, reset, ...).
 pub const EXIT_NETWORK: u8 = 1;
@@ -37,6 +40,11 @@ pub struct Cli {
     #[arg(long, value_name = "HOST:PORT")]
     pub connect: Option<String>,
 
+    /// Open the window on the TCP server panel, already listening on ADDR:PORT
+    /// (0.0.0.0:7890 for every address; port 0 lets the system choose).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
+
     /// Open the window with this text encoding for sending and for display (e.g. gbk).
     #[arg(long = "encoding", value_name = "ENCODING", value_parser = parse_encoding)]
     pub gui_encoding: Option<TextEncoding>,
@@ -52,6 +60,36 @@ pub enum Command {
     /// Exits 0 when the peer closes the connection or after --wait seconds of silence;
     /// a non-zero exit (1: network error, 2: bad input) comes with a message on stderr.
     TcpClient(TcpClientArgs),
+    /// Listen for TCP clients and serve each for as long as it stays (the lesson's exercise 1).
+    ///
+    /// The first line on stdout is `listening on ADDR:PORT` (the real port when 0 was given);
+    /// then one line per event. Runs until Ctrl+C (SIGINT) or SIGTERM, then closes every
+    /// connection and exits 0.
+    TcpServer(TcpServerArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TcpServerArgs {
+    /// Address and port to listen on: 0.0.0.0:7890, [::]:7890, 127.0.0.1:0, or just a port.
+    pub listen: String,
+    /// Send every chunk received back to its client unchanged.
+    #[arg(long, conflicts_with = "reply")]
+    pub echo: bool,
+    /// Answer every chunk received with this text (encoded with --encoding).
+    #[arg(long, value_name = "TEXT")]
+    pub reply: Option<String>,
+    /// Text encoding for --reply and for printing what is received.
+    #[arg(long, default_value = "utf-8", value_parser = parse_encoding)]
+    pub encoding: TextEncoding,
+    /// listen() backlog: how many connections may wait to be accepted.
+    #[arg(long, default_value_t = 128)]
+    pub backlog: i32,
+    /// Accept at most this many clients at once; later ones are closed at once.
+    #[arg(long, value_name = "N")]
+    pub max_clients: Option<usize>,
+    /// Print every socket call to stderr as it happens.
+    #[arg(long)]
+    pub trace: bool,
 }
 
 #[derive(Debug, Args)]
@@ -126,6 +164,27 @@ pub fn split_host_port(target: &str) -> Result<(String, u16), NetError> {
     Ok((host.to_owned(), port))
 }
 
+/// Parses a listen address: `ADDR:PORT`, `[V6]:PORT`, or a bare port (all IPv4 addresses).
+pub fn parse_listen_addr(text: &str) -> Result<SocketAddr, NetError> {
+    let text = text.trim();
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(SocketAddr::from(([0, 0, 0, 0], port)));
+    }
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let (host, port) = text
+        .rsplit_once(':')
+        .ok_or_else(|| NetError::new(NetErrorKind::InvalidPort, text))?;
+    let port = port
+        .parse::<u16>()
+        .map_err(|_| NetError::new(NetErrorKind::InvalidPort, port))?;
+    let ip = normalize_host(host)
+        .parse::<std::net::IpAddr>()
+        .map_err(|_| NetError::new(NetErrorKind::AddrNotAvailable, host))?;
+    Ok(SocketAddr::new(ip, port))
+}
+
 /// Runs a headless command and returns the process exit code.
 pub fn run(command: Command, lang: Lang, matches: &clap::ArgMatches) -> ExitCode {
     match command {
@@ -133,7 +192,146 @@ pub fn run(command: Command, lang: Lang, matches: &clap::ArgMatches) -> ExitCode
             let sub = matches.subcommand_matches("tcp-client");
             tcp_client(args, lang, sub)
         }
+        Command::TcpServer(args) => tcp_server(args, lang),
     }
+}
+
+/// Decoded text on one line: control characters and undecodable bytes escaped.
+fn one_line(encoding: TextEncoding, data: &[u8]) -> String {
+    let mut out = String::new();
+    for segment in encoding.decode_segments(data) {
+        match segment {
+            Segment::Text(text) => {
+                for c in text.chars() {
+                    match c {
+                        '\n' => out.push_str("\\n"),
+                        '\r' => out.push_str("\\r"),
+                        '\t' => out.push_str("\\t"),
+                        '\\' => out.push_str("\\\\"),
+                        c if c.is_control() => out.push_str(&format!("\\x{:02X}", c as u32)),
+                        c => out.push(c),
+                    }
+                }
+            }
+            Segment::Invalid(bytes) => {
+                for b in bytes {
+                    out.push_str(&format!("\\x{b:02X}"));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn tcp_server(args: TcpServerArgs, lang: Lang) -> ExitCode {
+    use crate::net::tcp_server::{AutoReply, ServerConfig, ServerEnd, ServerEvent, spawn_server};
+    let bind = match parse_listen_addr(&args.listen) {
+        Ok(addr) => addr,
+        Err(err) => {
+            eprintln!("socket-workbench: {}", describe_error(lang, &err));
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let reply = match (&args.reply, args.echo) {
+        (_, true) => AutoReply::Echo,
+        (Some(text), false) => match args.encoding.encode(text) {
+            Ok(bytes) => AutoReply::Fixed(bytes),
+            Err(err) => {
+                let err = PayloadError::Encode(err);
+                eprintln!("socket-workbench: {}", describe_payload_error(lang, &err));
+                return ExitCode::from(EXIT_USAGE);
+            }
+        },
+        (None, false) => AutoReply::Off,
+    };
+    let mut config = ServerConfig::new(bind);
+    config.backlog = args.backlog;
+    config.max_clients = args.max_clients;
+    config.reply = reply;
+    let (tx, rx) = flume::unbounded();
+    let handle = match spawn_server(config, tx, Waker::noop()) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!(
+                "socket-workbench: {}",
+                describe_error(lang, &NetError::from_io(&e))
+            );
+            return ExitCode::from(EXIT_NETWORK);
+        }
+    };
+    let stopper = handle.stopper();
+    if let Err(e) = ctrlc::set_handler(move || stopper.stop()) {
+        eprintln!("socket-workbench: cannot catch Ctrl+C: {e}");
+    }
+    let mut peers = std::collections::HashMap::new();
+    let mut out = std::io::stdout();
+    let code = loop {
+        let Ok(msg) = rx.recv() else {
+            break ExitCode::SUCCESS;
+        };
+        let line = match msg.event {
+            ServerEvent::Call { call, .. } => {
+                if args.trace {
+                    let conn = call.conn.map(|c| format!("#{c} ")).unwrap_or_default();
+                    eprintln!(
+                        "[trace] {} {conn}{} → {}",
+                        crate::ui::log_view::format_time(call.at),
+                        call.call_text(),
+                        describe_outcome(lang, &call.kind, &call.outcome)
+                    );
+                }
+                None
+            }
+            ServerEvent::Listening { local } => Some(format!("listening on {local}")),
+            ServerEvent::Accepted { client, peer } => {
+                peers.insert(client, peer);
+                Some(format!("client #{client} {peer} connected"))
+            }
+            ServerEvent::Refused { peer, limit } => Some(format!(
+                "client {peer} refused: {}",
+                lang.fmt(Msg::NoteRefused, &[("peer", &peer), ("limit", &limit)])
+            )),
+            ServerEvent::Received { client, data } => {
+                let peer = peers
+                    .get(&client)
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                Some(format!(
+                    "#{client} {peer} received {} bytes: {}",
+                    data.len(),
+                    one_line(args.encoding, &data)
+                ))
+            }
+            ServerEvent::ClientClosed { client, end } => {
+                let peer = peers
+                    .remove(&client)
+                    .map(|p| p.to_string())
+                    .unwrap_or_default();
+                Some(format!(
+                    "client #{client} {peer} disconnected: {}",
+                    crate::i18n::describe_client_end(lang, &end)
+                ))
+            }
+            ServerEvent::Warning(err) => {
+                eprintln!("socket-workbench: {}", describe_error(lang, &err));
+                None
+            }
+            ServerEvent::Stopped { end } => match end {
+                ServerEnd::Stopped => break ExitCode::SUCCESS,
+                ServerEnd::Failed(err) => {
+                    eprintln!("socket-workbench: {}", describe_error(lang, &err));
+                    break ExitCode::from(EXIT_NETWORK);
+                }
+            },
+            _ => None,
+        };
+        if let Some(line) = line {
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
+        }
+    };
+    handle.join();
+    code
 }
 
 /// The payloads of `--send` and `--send-hex`, in the order they were given.

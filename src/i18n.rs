@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{ClientStatus, LogNote};
 use crate::net::tcp_client::CloseReason;
+use crate::net::tcp_server::{ClientEnd, KickHow, ServerEnd};
 use crate::net::{CallKind, CallOutcome, NetError, NetErrorKind};
 use crate::proto::{PayloadError, hex::HexErrorKind};
 
@@ -80,6 +81,64 @@ macro_rules! messages {
 messages! {
     AppTitle => "Socket Workbench", "套接字工作台";
     TabTcpClient => "TCP client", "TCP 客户端";
+    TabTcpServer => "TCP server", "TCP 服务器";
+    ToSelected => "To selected clients ({n})", "发给选中的客户端（{n}）";
+    ToAll => "To all connected ({n})", "发给所有已连接的客户端（{n}）";
+    ErrReplyEncoding => "The auto-reply cannot be written in the chosen encoding.", "自动回复无法用所选编码表示。";
+    ErrBadRegex => "That regular expression is not valid.", "该正则表达式无效。";
+    ErrBadBindAddress => "Choose an address of this machine to listen on (0.0.0.0 means all).", "请选择本机的一个地址来监听（0.0.0.0 表示全部）。";
+    ErrListenPort => "The port must be a whole number from 0 to 65535 (0 lets the system choose).", "端口必须是 0 到 65535 之间的整数（0 表示由系统选择）。";
+    BindAddress => "Listen on", "监听地址";
+    BindAddressHint => "bind(): which of this machine's addresses accepts connections. 0.0.0.0 (or ::) means every address; 127.0.0.1 only this machine.", "bind()：本机的哪个地址接受连接。0.0.0.0（或 ::）表示所有地址；127.0.0.1 只接受本机连接。";
+    ListenPortHint => "0 lets the system choose a free port; the real one is shown once listening", "0 表示由系统选择空闲端口，开始监听后会显示实际端口";
+    Backlog => "Backlog", "等待队列";
+    BacklogHint => "listen(backlog): how many connections may wait to be accepted (the lesson uses 128)", "listen(backlog)：最多可以有多少个连接排队等待 accept（课程中使用 128）";
+    MaxClients => "Limit clients", "限制客户端数量";
+    MaxClientsCount => "at most", "最多";
+    StartListening => "Start listening", "开始监听";
+    StopListening => "Stop", "停止";
+    StudentsConnectTo => "Clients connect to:", "客户端请连接：";
+    CopyAddresses => "Copy addresses", "复制地址";
+    AutoReply => "Auto-reply", "自动回复";
+    ReplyOff => "Off", "关闭";
+    ReplyEcho => "Echo", "回显";
+    ReplyFixed => "Fixed text", "固定文本";
+    ReplyRules => "Rules", "规则";
+    ReplyText => "Reply", "回复内容";
+    ReplyEncodingNote => "(sent in {encoding}, the encoding chosen under Send data)", "（按“发送数据”中选择的 {encoding} 编码发送）";
+    RuleContains => "Contains", "包含";
+    RuleRegex => "Regex", "正则";
+    RulePattern => "Pattern", "匹配内容";
+    RuleReply => "Answer", "应答";
+    Remove => "Remove", "删除";
+    AddRule => "Add rule", "添加规则";
+    RulesHint => "The first rule that matches answers; no match, no answer.", "按顺序匹配，第一条匹配的规则作答；都不匹配则不回复。";
+    ClientsHeading => "Clients: {n} connected ({total} listed)", "客户端：已连接 {n} 个（列出 {total} 个）";
+    RefusedCount => "{n} refused over the limit", "{n} 个因超出上限被拒绝";
+    SelectAll => "Select all", "全选";
+    SelectNone => "Select none", "全不选";
+    KickGraceful => "Disconnect (FIN)", "断开（FIN）";
+    KickGracefulHint => "close(): the orderly four-way close; the client's recv() returns 0", "close()：正常的四次挥手；客户端的 recv() 返回 0";
+    KickAbortive => "Reset (RST)", "重置（RST）";
+    KickAbortiveHint => "SO_LINGER 0 then close(): an abortive close; the client sees \"connection reset\"", "设置 SO_LINGER 0 后 close()：异常关闭；客户端会看到“连接被重置”";
+    HideClosed => "Hide closed", "隐藏已关闭";
+    LogOnlySelected => "Log shows only selected clients", "日志只显示选中的客户端";
+    NoClientsYet => "No clients yet. Start listening, then connect a client to one of the addresses above.", "还没有客户端。开始监听后，用客户端连接上面的某个地址。";
+    ColClient => "Client", "客户端";
+    ColAddress => "Address", "地址";
+    ColConnectedAt => "Connected at", "连接时间";
+    ColIn => "In (bytes / msgs)", "收到（字节/条）";
+    ColOut => "Out (bytes / msgs)", "发出（字节/条）";
+    ColState => "State", "状态";
+    StateConnected => "connected", "已连接";
+    StatePeerClosed => "client sent FIN; closing", "客户端已发送 FIN，正在关闭";
+    BindAll => "(every address)", "（所有地址）";
+    BindLoopback => "(this machine only)", "（仅本机）";
+    BindInterface => "(one interface)", "（某个网卡）";
+    ServerStopped => "Not listening", "未监听";
+    ServerStarting => "Starting on {bind}…", "正在 {bind} 上启动…";
+    ServerListening => "Listening on {local} — {n} clients connected", "正在监听 {local}——已连接 {n} 个客户端";
+    ServerStopping => "Stopping…", "正在停止…";
     Language => "Language", "语言";
     Theme => "Theme", "主题";
     ThemeLight => "Light", "浅色";
@@ -206,6 +265,18 @@ messages! {
     NoteFilePartial => "file {path} (stopped before the end)", "文件 {path}（未发送完）";
     NoteCaptureStarted => "saving received bytes to {path}", "开始把接收的数据保存到 {path}";
     NoteCaptureStopped => "stopped saving received bytes ({bytes} written)", "停止保存接收的数据（已写入 {bytes}）";
+    NoteListening => "listening on {local}", "正在监听 {local}";
+    NoteAccepted => "client connected (accept() gave it a socket of its own)", "客户端已连接（accept() 为它新建了一个套接字）";
+    NoteRefused => "{peer} refused: the limit of {limit} clients is reached (accepted and closed at once)", "拒绝 {peer}：已达到 {limit} 个客户端的上限（接受后立即关闭）";
+    NoteSendDropped => "not sent: this client is not reading and its queue is full", "未发送：该客户端没有读取数据，发送队列已满";
+    NoteServerStopped => "server stopped: every client socket and the listening socket are closed", "服务器已停止：所有客户端套接字和监听套接字均已关闭";
+    NoteServerFailed => "the server could not start: {error}", "服务器无法启动：{error}";
+    NoteAutoReply => "auto-reply", "自动回复";
+    EndPeerClosed => "the client closed the connection (recv() → 0), so we closed ours", "客户端关闭了连接（recv() → 0），本端随之关闭";
+    EndKickedGraceful => "disconnected by us: close() sent FIN", "由本端断开：close() 发送了 FIN";
+    EndKickedAbortive => "reset by us: SO_LINGER 0 then close() sent RST", "由本端重置：设置 SO_LINGER 0 后 close() 发送了 RST";
+    EndFailed => "connection lost: {error}", "连接中断：{error}";
+    EndServerStopped => "closed because the server stopped", "服务器停止，连接已关闭";
     OutcomeOk => "ok", "成功";
     OutcomeBytes => "{n} bytes", "{n} 字节";
     OutcomePeerClosed => "0 (peer closed)", "0（对方已关闭）";
@@ -327,6 +398,32 @@ pub fn describe_note(lang: Lang, note: &LogNote) -> String {
             Msg::NoteCaptureStopped,
             &[("bytes", &crate::ui::widgets::human_bytes(*written))],
         ),
+        LogNote::Listening { local } => lang.fmt(Msg::NoteListening, &[("local", local)]),
+        LogNote::Accepted => lang.t(Msg::NoteAccepted).to_owned(),
+        LogNote::Refused { peer, limit } => {
+            lang.fmt(Msg::NoteRefused, &[("peer", peer), ("limit", limit)])
+        }
+        LogNote::ClientEnd(end) => describe_client_end(lang, end),
+        LogNote::SendDropped => lang.t(Msg::NoteSendDropped).to_owned(),
+        LogNote::ServerEnd(ServerEnd::Stopped) => lang.t(Msg::NoteServerStopped).to_owned(),
+        LogNote::ServerEnd(ServerEnd::Failed(err)) => lang.fmt(
+            Msg::NoteServerFailed,
+            &[("error", &describe_error(lang, err))],
+        ),
+        LogNote::AutoReply => lang.t(Msg::NoteAutoReply).to_owned(),
+    }
+}
+
+/// How one of the server's clients went away.
+pub fn describe_client_end(lang: Lang, end: &ClientEnd) -> String {
+    match end {
+        ClientEnd::PeerClosed => lang.t(Msg::EndPeerClosed).to_owned(),
+        ClientEnd::Kicked(KickHow::Graceful) => lang.t(Msg::EndKickedGraceful).to_owned(),
+        ClientEnd::Kicked(KickHow::Abortive) => lang.t(Msg::EndKickedAbortive).to_owned(),
+        ClientEnd::Failed(err) => {
+            lang.fmt(Msg::EndFailed, &[("error", &describe_error(lang, err))])
+        }
+        ClientEnd::ServerStopped => lang.t(Msg::EndServerStopped).to_owned(),
     }
 }
 

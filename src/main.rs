@@ -27,10 +27,24 @@ fn main() -> ExitCode {
                     return ExitCode::from(socket_workbench::cli::EXIT_USAGE);
                 }
             };
+            let listen = match cli
+                .listen
+                .as_deref()
+                .map(socket_workbench::cli::parse_listen_addr)
+                .transpose()
+            {
+                Ok(l) => l,
+                Err(err) => {
+                    let lang = cli.lang.unwrap_or_default();
+                    eprintln!("socket-workbench: --listen: {}", describe_error(lang, &err));
+                    return ExitCode::from(socket_workbench::cli::EXIT_USAGE);
+                }
+            };
             open_window(StartOptions {
                 lang: cli.lang,
                 connect,
                 encoding: cli.gui_encoding,
+                listen,
             })
         }
     }

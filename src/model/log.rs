@@ -8,6 +8,7 @@ use std::time::SystemTime;
 
 use crate::net::NetError;
 use crate::net::tcp_client::CloseReason;
+use crate::net::tcp_server::{ClientEnd, ServerEnd};
 
 /// Default cap on the number of entries.
 pub const MAX_ENTRIES: usize = 100_000;
@@ -40,6 +41,20 @@ pub enum LogNote {
     File { path: PathBuf, complete: bool },
     CaptureStarted(PathBuf),
     CaptureStopped { written: u64 },
+    Listening { local: SocketAddr },
+    Accepted,
+    Refused { peer: SocketAddr, limit: usize },
+    ClientEnd(ClientEnd),
+    SendDropped,
+    ServerEnd(ServerEnd),
+    AutoReply,
+}
+
+/// The connection an entry belongs to, on panels with several (a server's clients).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PeerTag {
+    pub id: u64,
+    pub addr: SocketAddr,
 }
 
 #[derive(Debug, Clone)]
@@ -52,6 +67,7 @@ pub struct LogEntry {
     pub len: u64,
     pub data: Arc<[u8]>,
     pub note: Option<LogNote>,
+    pub peer: Option<PeerTag>,
 }
 
 /// TX/RX totals, reset independently of the log.
@@ -103,6 +119,19 @@ impl LogBook {
         len: u64,
         note: Option<LogNote>,
     ) {
+        self.push_peer_data(at, dir, None, data, len, note);
+    }
+
+    /// Like [`Self::push_data`], for an entry that belongs to one connection.
+    pub fn push_peer_data(
+        &mut self,
+        at: SystemTime,
+        dir: Direction,
+        peer: Option<PeerTag>,
+        data: Arc<[u8]>,
+        len: u64,
+        note: Option<LogNote>,
+    ) {
         match dir {
             Direction::Tx => {
                 self.counters.tx_bytes += len;
@@ -114,17 +143,28 @@ impl LogBook {
             }
             Direction::Info | Direction::Error => {}
         }
-        self.push(at, dir, data, len, note);
+        self.push(at, dir, peer, data, len, note);
     }
 
     pub fn push_note(&mut self, at: SystemTime, dir: Direction, note: LogNote) {
-        self.push(at, dir, Arc::from(&[][..]), 0, Some(note));
+        self.push(at, dir, None, Arc::from(&[][..]), 0, Some(note));
+    }
+
+    pub fn push_peer_note(
+        &mut self,
+        at: SystemTime,
+        dir: Direction,
+        peer: Option<PeerTag>,
+        note: LogNote,
+    ) {
+        self.push(at, dir, peer, Arc::from(&[][..]), 0, Some(note));
     }
 
     fn push(
         &mut self,
         at: SystemTime,
         dir: Direction,
+        peer: Option<PeerTag>,
         data: Arc<[u8]>,
         len: u64,
         note: Option<LogNote>,
@@ -137,6 +177,7 @@ impl LogBook {
             len,
             data,
             note,
+            peer,
         });
         self.next_seq += 1;
         while self.entries.len() > self.max_entries

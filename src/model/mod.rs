@@ -4,8 +4,10 @@
 
 pub mod client;
 pub mod log;
+pub mod server;
 pub mod trace_book;
 
 pub use client::{ClientModel, ClientStatus};
-pub use log::{Direction, LogBook, LogEntry, LogNote};
+pub use log::{Direction, LogBook, LogEntry, LogNote, PeerTag};
+pub use server::{ClientRow, ClientState, ServerModel, ServerStatus};
 pub use trace_book::TraceBook;

@@ -7,7 +7,9 @@
 //! connection while the old one is still winding down can tell the two apart.
 
 pub mod error;
+pub mod ifaces;
 pub mod tcp_client;
+pub mod tcp_server;
 pub mod trace;
 pub mod waker;
 

@@ -99,6 +99,9 @@ pub struct SocketCall {
     pub at: SystemTime,
     pub kind: CallKind,
     pub outcome: CallOutcome,
+    /// Which connection the call was made on, where an engine has several (a server's
+    /// clients); None for the engine's own socket.
+    pub conn: Option<u64>,
 }
 
 impl SocketCall {
@@ -107,7 +110,14 @@ impl SocketCall {
             at: SystemTime::now(),
             kind,
             outcome,
+            conn: None,
         }
+    }
+
+    /// The same call, marked as made on connection `conn`.
+    pub fn on(mut self, conn: Option<u64>) -> Self {
+        self.conn = conn;
+        self
     }
 
     pub fn failed(&self) -> bool {

@@ -95,16 +95,7 @@ impl ClientPanel {
 
     fn waker(&mut self, ctx: &egui::Context) -> Waker {
         self.waker
-            .get_or_insert_with(|| {
-                let ctx = ctx.clone();
-                Waker::new(move |delay| {
-                    if delay.is_zero() {
-                        ctx.request_repaint();
-                    } else {
-                        ctx.request_repaint_after(delay);
-                    }
-                })
-            })
+            .get_or_insert_with(|| super::widgets::ui_waker(ctx))
             .clone()
     }
 

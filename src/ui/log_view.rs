@@ -184,6 +184,7 @@ struct IndexKey {
     show: [bool; 3],
     filter: String,
     lang: Lang,
+    peers: Option<Vec<u64>>,
 }
 
 /// Display lines as (entry seq, line within entry).
@@ -203,6 +204,13 @@ fn entry_line_count(entry: &LogEntry, mode: ViewMode, encoding: TextEncoding) ->
 }
 
 fn entry_matches(entry: &LogEntry, key: &IndexKey, needle: &str) -> bool {
+    if let Some(peers) = &key.peers
+        && entry
+            .peer
+            .is_none_or(|p| peers.binary_search(&p.id).is_err())
+    {
+        return false;
+    }
     let shown = match entry.dir {
         Direction::Tx => key.show[0],
         Direction::Rx => key.show[1],
@@ -288,6 +296,11 @@ pub struct LogView {
     /// Last decoded entry, so an entry spanning several visible rows is decoded once a frame.
     decoded: Option<(u64, ViewMode, TextEncoding, Vec<Vec<Span>>)>,
     pub capture_path: String,
+    /// This panel has no single stream to append to a file (a server's clients would
+    /// interleave), so the "receive to file" row is left out.
+    pub no_capture: bool,
+    /// Show only entries of these connections (sorted ids); None shows all.
+    pub peer_filter: Option<Vec<u64>>,
     /// The row with "receive to file" and "save log" is open.
     pub show_files: bool,
 }
@@ -305,12 +318,31 @@ pub fn dir_color(ui: &Ui, dir: Direction) -> Color32 {
     }
 }
 
+/// A colour of its own for each connection, spread around the hue circle.
+pub fn peer_color(ui: &Ui, id: u64) -> Color32 {
+    let hue = (id as f32 * 0.618_034).fract();
+    let (s, v) = if ui.visuals().dark_mode {
+        (0.55, 0.95)
+    } else {
+        (0.85, 0.6)
+    };
+    egui::ecolor::Hsva::new(hue, s, v, 1.0).into()
+}
+
 pub fn format_time(at: SystemTime) -> String {
     let local: chrono::DateTime<chrono::Local> = at.into();
     local.format("%H:%M:%S%.3f").to_string()
 }
 
 impl LogView {
+    /// A log view without the "receive to file" row.
+    pub fn without_capture() -> Self {
+        Self {
+            no_capture: true,
+            ..Self::default()
+        }
+    }
+
     /// Draws toolbar, counters and the entries. `capturing` is the file received bytes are
     /// appended to now, if any.
     pub fn ui(
@@ -325,9 +357,11 @@ impl LogView {
         self.toolbar_ui(ui, lang, settings);
         self.counters_ui(ui, lang, settings, book);
         if self.show_files || capturing.is_some() {
-            ui.horizontal_wrapped(|ui| {
-                action = self.capture_ui(ui, lang, capturing);
-            });
+            if !self.no_capture {
+                ui.horizontal_wrapped(|ui| {
+                    action = self.capture_ui(ui, lang, capturing);
+                });
+            }
             ui.horizontal_wrapped(|ui| {
                 self.save_ui(ui, lang, settings, book);
             });
@@ -534,6 +568,7 @@ impl LogView {
             show: [s.show_tx, s.show_rx, s.show_info],
             filter: s.filter.trim().to_owned(),
             lang,
+            peers: self.peer_filter.clone(),
         };
         let complete = self.index.update(book, key, INDEX_BUDGET);
         if !complete {
@@ -611,6 +646,12 @@ impl LogView {
             format!("{:12} {:>14} │ ", "", "")
         };
         job.append(&prefix, 0.0, fmt(color));
+        if line == 0
+            && let Some(peer) = entry.peer
+        {
+            let tag = format!("#{} {} ", peer.id, peer.addr);
+            job.append(&tag, 0.0, fmt(peer_color(ui, peer.id)));
+        }
         if let Some(note) = &entry.note {
             if line == 0 {
                 let text = describe_note(lang, note);
@@ -758,6 +799,7 @@ mod tests {
             show: [true, true, true],
             filter: filter.into(),
             lang: Lang::En,
+            peers: None,
         };
         for i in 0..25 {
             let text = format!("line {i}\nsecond");

@@ -5,7 +5,9 @@
 pub mod client_panel;
 pub mod composer;
 pub mod log_view;
+pub mod server_panel;
 pub mod trace_view;
 pub mod widgets;
 
 pub use client_panel::{ClientPanel, ClientSettings};
+pub use server_panel::{ServerPanel, ServerSettings};

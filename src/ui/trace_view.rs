@@ -41,6 +41,10 @@ pub fn trace_ui(ui: &mut Ui, lang: Lang, trace: &mut TraceBook, follow: bool) {
                 let fmt = |c| TextFormat::simple(font.clone(), c);
                 job.append(&format_time(call.at), 0.0, fmt(weak));
                 job.append("  ", 0.0, fmt(weak));
+                if let Some(conn) = call.conn {
+                    let color = super::log_view::peer_color(ui, conn);
+                    job.append(&format!("#{conn} "), 0.0, fmt(color));
+                }
                 job.append(&call.call_text(), 0.0, fmt(normal));
                 job.append(" → ", 0.0, fmt(weak));
                 let outcome = describe_outcome(lang, &call.kind, &call.outcome);

@@ -16,6 +16,18 @@ pub fn labelled_text(ui: &mut Ui, label: &str, value: &mut String, width: f32) -
         .labelled_by(label_id)
 }
 
+/// A waker that asks egui for a frame: now, or after the given delay.
+pub fn ui_waker(ctx: &egui::Context) -> crate::net::Waker {
+    let ctx = ctx.clone();
+    crate::net::Waker::new(move |delay| {
+        if delay.is_zero() {
+            ctx.request_repaint();
+        } else {
+            ctx.request_repaint_after(delay);
+        }
+    })
+}
+
 /// Keeps the most recent entries first, without duplicates, at most `max`.
 pub fn remember(history: &mut Vec<String>, entry: &str, max: usize) {
     let entry = entry.trim();

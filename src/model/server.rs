@@ -1,0 +1,342 @@
+//! The TCP server panel's state, reduced from engine events: the listener's status, a row per
+//! client, the log and the trace.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use super::client::FileTransfer;
+use super::{Direction, LogBook, LogNote, PeerTag, TraceBook};
+use crate::net::tcp_server::{
+    ClientEnd, ClientId, ServerEnd, ServerEvent, ServerMsg, ServerSendOrigin,
+};
+use crate::net::{NetError, SessionId};
+
+/// Closed clients kept in the table (the oldest closed rows go first).
+pub const MAX_CLOSED_ROWS: usize = 1_000;
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ServerStatus {
+    #[default]
+    Stopped,
+    Starting {
+        bind: SocketAddr,
+    },
+    Listening {
+        local: SocketAddr,
+    },
+    Stopping,
+    Ended(ServerEnd),
+}
+
+impl ServerStatus {
+    /// A session is under way.
+    pub fn active(&self) -> bool {
+        matches!(
+            self,
+            Self::Starting { .. } | Self::Listening { .. } | Self::Stopping
+        )
+    }
+
+    pub fn listening(&self) -> Option<SocketAddr> {
+        match self {
+            Self::Listening { local } => Some(*local),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientState {
+    Connected,
+    /// The client sent FIN; we close once its answer is out.
+    PeerClosed,
+    Closed(ClientEnd),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRow {
+    pub id: ClientId,
+    pub peer: SocketAddr,
+    pub connected_at: SystemTime,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub msgs_in: u64,
+    pub msgs_out: u64,
+    pub state: ClientState,
+}
+
+impl ClientRow {
+    pub fn open(&self) -> bool {
+        !matches!(self.state, ClientState::Closed(_))
+    }
+
+    pub fn tag(&self) -> PeerTag {
+        PeerTag {
+            id: self.id,
+            addr: self.peer,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct ServerModel {
+    pub session: Option<SessionId>,
+    pub status: ServerStatus,
+    pub clients: BTreeMap<ClientId, ClientRow>,
+    /// Clients currently connected.
+    pub connected: usize,
+    /// Connections refused over the client limit.
+    pub refused: u64,
+    pub selected: BTreeSet<ClientId>,
+    pub log: LogBook,
+    pub trace: TraceBook,
+    pub repeating: Option<u64>,
+    pub file: Option<FileTransfer>,
+    pub last_warning: Option<NetError>,
+    /// Changes whenever rows are added or removed, so views can cache their row lists.
+    pub generation: u64,
+    closed_order: std::collections::VecDeque<ClientId>,
+}
+
+impl ServerModel {
+    pub fn begin(&mut self, session: SessionId, bind: SocketAddr) {
+        self.session = Some(session);
+        self.status = ServerStatus::Starting { bind };
+        self.clients.clear();
+        self.closed_order.clear();
+        self.selected.clear();
+        self.connected = 0;
+        self.refused = 0;
+        self.repeating = None;
+        self.file = None;
+        self.last_warning = None;
+        self.generation += 1;
+    }
+
+    pub fn stopping(&mut self) {
+        if self.status.active() {
+            self.status = ServerStatus::Stopping;
+        }
+    }
+
+    fn tag(&self, id: ClientId) -> Option<PeerTag> {
+        self.clients.get(&id).map(ClientRow::tag)
+    }
+
+    /// Ids of the selected clients that are still connected.
+    pub fn selected_open(&self) -> Vec<ClientId> {
+        self.selected
+            .iter()
+            .copied()
+            .filter(|id| self.clients.get(id).is_some_and(ClientRow::open))
+            .collect()
+    }
+
+    pub fn apply(&mut self, msg: ServerMsg) {
+        if self.session != Some(msg.session) {
+            return;
+        }
+        let at = msg.at;
+        match msg.event {
+            ServerEvent::Call { call, .. } => self.trace.push(call),
+            ServerEvent::Listening { local } => {
+                self.status = ServerStatus::Listening { local };
+                self.log
+                    .push_note(at, Direction::Info, LogNote::Listening { local });
+            }
+            ServerEvent::Accepted { client, peer } => {
+                self.clients.insert(
+                    client,
+                    ClientRow {
+                        id: client,
+                        peer,
+                        connected_at: at,
+                        bytes_in: 0,
+                        bytes_out: 0,
+                        msgs_in: 0,
+                        msgs_out: 0,
+                        state: ClientState::Connected,
+                    },
+                );
+                self.connected += 1;
+                self.generation += 1;
+                let tag = self.tag(client);
+                self.log
+                    .push_peer_note(at, Direction::Info, tag, LogNote::Accepted);
+            }
+            ServerEvent::Refused { peer, limit } => {
+                self.refused += 1;
+                self.log
+                    .push_note(at, Direction::Error, LogNote::Refused { peer, limit });
+            }
+            ServerEvent::Received { client, data } => {
+                let len = data.len() as u64;
+                if let Some(row) = self.clients.get_mut(&client) {
+                    row.bytes_in += len;
+                    row.msgs_in += 1;
+                }
+                let tag = self.tag(client);
+                self.log
+                    .push_peer_data(at, Direction::Rx, tag, data, len, None);
+            }
+            ServerEvent::Sent {
+                client,
+                data,
+                len,
+                origin,
+            } => {
+                if let Some(row) = self.clients.get_mut(&client) {
+                    row.bytes_out += len;
+                    row.msgs_out += 1;
+                }
+                let note = match origin {
+                    ServerSendOrigin::Typed => None,
+                    ServerSendOrigin::AutoReply => Some(LogNote::AutoReply),
+                    ServerSendOrigin::Repeat { n, of } => {
+                        self.repeating = self.repeating.map(|_| n);
+                        Some(LogNote::Repeat { n, of })
+                    }
+                    ServerSendOrigin::File { path } => Some(LogNote::File {
+                        path,
+                        complete: false,
+                    }),
+                };
+                let tag = self.tag(client);
+                self.log
+                    .push_peer_data(at, Direction::Tx, tag, data, len, note);
+            }
+            ServerEvent::PeerClosed { client } => {
+                if let Some(row) = self.clients.get_mut(&client) {
+                    row.state = ClientState::PeerClosed;
+                }
+                let tag = self.tag(client);
+                self.log
+                    .push_peer_note(at, Direction::Info, tag, LogNote::PeerClosed);
+            }
+            ServerEvent::ClientClosed { client, end } => {
+                let tag = self.tag(client);
+                if let Some(row) = self.clients.get_mut(&client) {
+                    if row.open() {
+                        self.connected = self.connected.saturating_sub(1);
+                    }
+                    row.state = ClientState::Closed(end.clone());
+                    self.closed_order.push_back(client);
+                }
+                while self.closed_order.len() > MAX_CLOSED_ROWS {
+                    if let Some(old) = self.closed_order.pop_front() {
+                        self.clients.remove(&old);
+                        self.selected.remove(&old);
+                    }
+                }
+                self.generation += 1;
+                let dir = match end {
+                    ClientEnd::Failed(_) => Direction::Error,
+                    _ => Direction::Info,
+                };
+                self.log
+                    .push_peer_note(at, dir, tag, LogNote::ClientEnd(end));
+            }
+            ServerEvent::Repeating { running, sent } => {
+                self.repeating = running.then_some(sent);
+            }
+            ServerEvent::FileProgress {
+                path,
+                sent,
+                total,
+                done,
+            } => {
+                self.file = Some(FileTransfer {
+                    path,
+                    sent,
+                    total,
+                    done,
+                });
+            }
+            ServerEvent::Warning(err) => {
+                self.log
+                    .push_note(at, Direction::Error, LogNote::Warning(err.clone()));
+                self.last_warning = Some(err);
+            }
+            ServerEvent::SendDropped { client, .. } => {
+                let tag = self.tag(client);
+                self.log
+                    .push_peer_note(at, Direction::Error, tag, LogNote::SendDropped);
+            }
+            ServerEvent::Stopped { end } => {
+                for row in self.clients.values_mut() {
+                    if row.open() {
+                        row.state = ClientState::Closed(ClientEnd::ServerStopped);
+                    }
+                }
+                self.connected = 0;
+                self.generation += 1;
+                let dir = match end {
+                    ServerEnd::Failed(_) => Direction::Error,
+                    ServerEnd::Stopped => Direction::Info,
+                };
+                self.log.push_note(at, dir, LogNote::ServerEnd(end.clone()));
+                self.status = ServerStatus::Ended(end);
+                self.repeating = None;
+            }
+        }
+    }
+
+    /// The file of a finished transfer, for the composer.
+    pub fn file_path(&self) -> Option<&PathBuf> {
+        self.file.as_ref().map(|f| &f.path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::Tagged;
+    use std::sync::Arc;
+
+    #[test]
+    fn rows_counters_and_limits() {
+        let mut m = ServerModel::default();
+        let bind: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        m.begin(7, bind);
+        let ev = |e| Tagged::now(7, e);
+        let peer: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        m.apply(ev(ServerEvent::Listening {
+            local: "127.0.0.1:7890".parse().unwrap(),
+        }));
+        m.apply(ev(ServerEvent::Accepted { client: 1, peer }));
+        m.apply(ev(ServerEvent::Received {
+            client: 1,
+            data: Arc::from(&b"abc"[..]),
+        }));
+        m.apply(ev(ServerEvent::Sent {
+            client: 1,
+            data: Arc::from(&b"abc"[..]),
+            len: 3,
+            origin: ServerSendOrigin::AutoReply,
+        }));
+        let row = &m.clients[&1];
+        assert_eq!(
+            (row.bytes_in, row.msgs_in, row.bytes_out, row.msgs_out),
+            (3, 1, 3, 1)
+        );
+        assert_eq!(m.connected, 1);
+        m.apply(ev(ServerEvent::ClientClosed {
+            client: 1,
+            end: ClientEnd::PeerClosed,
+        }));
+        assert_eq!(m.connected, 0);
+        // An old session's events change nothing.
+        m.apply(Tagged::now(6, ServerEvent::Accepted { client: 9, peer }));
+        assert!(!m.clients.contains_key(&9));
+        for id in 10..(10 + MAX_CLOSED_ROWS as u64 + 5) {
+            m.apply(ev(ServerEvent::Accepted { client: id, peer }));
+            m.apply(ev(ServerEvent::ClientClosed {
+                client: id,
+                end: ClientEnd::PeerClosed,
+            }));
+        }
+        assert_eq!(m.clients.len(), MAX_CLOSED_ROWS, "closed rows are capped");
+    }
+}

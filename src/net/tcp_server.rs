@@ -1,0 +1,1057 @@
+//! The TCP server engine: the lesson's server steps (socket → bind → listen → accept →
+//! recv/send → close) for many clients at once, each served for as long as it stays.
+//!
+//! # Why one readiness loop
+//!
+//! A classroom is thirty clients, but the panel must stay fast with ten thousand. One thread per
+//! client would cost ten thousand stacks and context switches; instead a single background
+//! thread runs a mio readiness loop (epoll on Linux, kqueue on macOS, IOCP via wepoll on
+//! Windows) over the listener and every client socket. Reads go into one shared buffer and
+//! only what arrived is copied out, so an idle client costs a socket and a small struct. Writes
+//! that the kernel cannot take at once are queued per client and flushed when the socket turns
+//! writable; a client that stops reading has its queue capped (and its reading paused, so an
+//! echo cannot grow without bound), which is TCP's own back-pressure, made visible.
+//!
+//! Commands arrive on a flume channel and a `mio::Waker` interrupts the poll, so the UI's
+//! "send to all" is acted on at once. Events go out tagged with the session, and every
+//! client-related event carries the client's id.
+
+use std::collections::{HashMap, VecDeque};
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use flume::{Receiver, Sender, TryRecvError};
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token};
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
+
+use super::trace::Family;
+use super::{
+    CallKind, CallOutcome, NetError, RECV_BUFFER, SessionId, SocketCall, Tagged, Waker,
+    next_session_id,
+};
+use crate::proto::TextEncoding;
+
+/// A client of one server session: 1, 2, 3, ... in order of arrival.
+pub type ClientId = u64;
+
+const LISTENER: Token = Token(usize::MAX);
+const WAKER: Token = Token(usize::MAX - 1);
+
+/// Bytes queued for a client that is not reading, before new sends to it are refused.
+pub const MAX_QUEUED: usize = 4 * 1024 * 1024;
+/// Reads per client per readiness event, so one flooding client cannot starve the others.
+const READS_PER_TURN: usize = 8;
+/// A file transfer feeds each target's queue up to this much before reading more.
+const FILE_FEED: usize = 256 * 1024;
+/// How long accepting pauses after the process ran out of descriptors.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// What the server answers by itself.
+#[derive(Debug, Clone, Default)]
+pub enum AutoReply {
+    #[default]
+    Off,
+    /// Send every chunk back unchanged.
+    Echo,
+    /// Answer every chunk with these bytes.
+    Fixed(Vec<u8>),
+    /// The first rule whose matcher fits the chunk answers; no match, no answer.
+    Rules {
+        rules: Vec<ReplyRule>,
+        encoding: TextEncoding,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct ReplyRule {
+    pub matcher: Matcher,
+    pub reply: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Matcher {
+    /// The chunk contains these bytes (the pattern, encoded in the rules' encoding).
+    Contains(Vec<u8>),
+    /// The chunk, decoded in the rules' encoding, matches this regular expression.
+    Regex(regex::Regex),
+}
+
+impl AutoReply {
+    /// The answer to one received chunk, if any.
+    pub fn answer(&self, data: &[u8]) -> Option<Vec<u8>> {
+        match self {
+            AutoReply::Off => None,
+            AutoReply::Echo => Some(data.to_vec()),
+            AutoReply::Fixed(bytes) => Some(bytes.clone()),
+            AutoReply::Rules { rules, encoding } => {
+                let mut text = None;
+                rules.iter().find_map(|rule| {
+                    let hit = match &rule.matcher {
+                        Matcher::Contains(needle) => {
+                            needle.is_empty()
+                                || data.windows(needle.len()).any(|w| w == needle.as_slice())
+                        }
+                        Matcher::Regex(re) => {
+                            let text = text.get_or_insert_with(|| encoding.decode_display(data));
+                            re.is_match(text)
+                        }
+                    };
+                    hit.then(|| rule.reply.clone())
+                })
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub bind: SocketAddr,
+    pub backlog: i32,
+    /// Clients over this many are accepted and closed at once (and the log says so).
+    pub max_clients: Option<usize>,
+    pub reply: AutoReply,
+}
+
+impl ServerConfig {
+    pub fn new(bind: SocketAddr) -> Self {
+        Self {
+            bind,
+            backlog: 128,
+            max_clients: None,
+            reply: AutoReply::Off,
+        }
+    }
+}
+
+/// Which clients a send goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    All,
+    Clients(Vec<ClientId>),
+}
+
+/// How to disconnect a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KickHow {
+    /// `close()`: FIN, the orderly four-way close.
+    Graceful,
+    /// `SO_LINGER 0` then `close()`: RST, the peer sees "connection reset".
+    Abortive,
+}
+
+#[derive(Debug, Clone)]
+pub enum ServerCommand {
+    Send {
+        to: Target,
+        bytes: Vec<u8>,
+    },
+    Repeat {
+        to: Target,
+        bytes: Vec<u8>,
+        interval: Duration,
+        count: Option<u64>,
+    },
+    StopRepeat,
+    SendFile {
+        to: Target,
+        path: PathBuf,
+    },
+    CancelFile,
+    Kick {
+        clients: Vec<ClientId>,
+        how: KickHow,
+    },
+    SetAutoReply(AutoReply),
+    SetMaxClients(Option<usize>),
+    Stop,
+}
+
+/// Why bytes went to a client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerSendOrigin {
+    Typed,
+    AutoReply,
+    Repeat { n: u64, of: Option<u64> },
+    File { path: PathBuf },
+}
+
+/// Why one client's connection ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientEnd {
+    /// The client closed (recv → 0) and we closed our side in turn.
+    PeerClosed,
+    /// We disconnected it.
+    Kicked(KickHow),
+    /// The client reset the connection, or it broke.
+    Failed(NetError),
+    /// The server stopped.
+    ServerStopped,
+}
+
+/// Why the whole server session ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerEnd {
+    Stopped,
+    Failed(NetError),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerEvent {
+    /// A socket call; `client` is None for the listening socket.
+    Call {
+        client: Option<ClientId>,
+        call: SocketCall,
+    },
+    Listening {
+        local: SocketAddr,
+    },
+    Accepted {
+        client: ClientId,
+        peer: SocketAddr,
+    },
+    /// Over the client limit: accepted and closed at once.
+    Refused {
+        peer: SocketAddr,
+        limit: usize,
+    },
+    Received {
+        client: ClientId,
+        data: Arc<[u8]>,
+    },
+    /// Bytes queued to a client (they leave as fast as it reads).
+    Sent {
+        client: ClientId,
+        data: Arc<[u8]>,
+        len: u64,
+        origin: ServerSendOrigin,
+    },
+    /// The client sent FIN (`recv() → 0`).
+    PeerClosed {
+        client: ClientId,
+    },
+    ClientClosed {
+        client: ClientId,
+        end: ClientEnd,
+    },
+    Repeating {
+        running: bool,
+        sent: u64,
+    },
+    FileProgress {
+        path: PathBuf,
+        sent: u64,
+        total: Option<u64>,
+        done: bool,
+    },
+    /// Something failed but the server lives on.
+    Warning(NetError),
+    /// A client's queue is full because it does not read; this send was not queued for it.
+    SendDropped {
+        client: ClientId,
+        len: u64,
+    },
+    /// The last event of a session.
+    Stopped {
+        end: ServerEnd,
+    },
+}
+
+pub type ServerMsg = Tagged<ServerEvent>;
+
+/// The UI's grip on one listening session.
+pub struct ServerHandle {
+    session: SessionId,
+    commands: Sender<ServerCommand>,
+    wake: Arc<mio::Waker>,
+    join: Option<JoinHandle<()>>,
+}
+
+impl ServerHandle {
+    pub fn session(&self) -> SessionId {
+        self.session
+    }
+
+    /// Sends a command; false when the session has already ended.
+    pub fn command(&self, command: ServerCommand) -> bool {
+        let sent = self.commands.send(command).is_ok();
+        let _ = self.wake.wake();
+        sent
+    }
+
+    /// Something that can stop this server from another thread (a signal handler).
+    pub fn stopper(&self) -> ServerStopper {
+        ServerStopper {
+            commands: self.commands.clone(),
+            wake: self.wake.clone(),
+        }
+    }
+
+    /// Stops the server and waits until its thread has ended (every client closed).
+    pub fn join(mut self) {
+        let _ = self.commands.send(ServerCommand::Stop);
+        let _ = self.wake.wake();
+        if let Some(join) = self.join.take() {
+            let _ = join.join();
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        // The loop stops within one poll; it is not joined here so the UI never waits.
+        let _ = self.commands.send(ServerCommand::Stop);
+        let _ = self.wake.wake();
+    }
+}
+
+/// Stops a server from anywhere (it is `Send` and `Clone`).
+#[derive(Clone)]
+pub struct ServerStopper {
+    commands: Sender<ServerCommand>,
+    wake: Arc<mio::Waker>,
+}
+
+impl ServerStopper {
+    pub fn stop(&self) {
+        let _ = self.commands.send(ServerCommand::Stop);
+        let _ = self.wake.wake();
+    }
+}
+
+/// Starts listening; `Listening` (with the real port) or `Stopped { Failed }` follows.
+pub fn spawn_server(
+    config: ServerConfig,
+    events: Sender<ServerMsg>,
+    waker: Waker,
+) -> io::Result<ServerHandle> {
+    let session = next_session_id();
+    let poll = Poll::new()?;
+    let wake = Arc::new(mio::Waker::new(poll.registry(), WAKER)?);
+    let (tx, rx) = flume::unbounded();
+    let emitter = Emitter {
+        session,
+        events,
+        waker,
+    };
+    let join = std::thread::Builder::new()
+        .name(format!("tcps-{session}"))
+        .spawn(move || {
+            let end = match Server::start(config, poll, rx, emitter.clone()) {
+                Ok(mut server) => server.run(),
+                Err(err) => ServerEnd::Failed(err),
+            };
+            emitter.emit(ServerEvent::Stopped { end });
+        })?;
+    Ok(ServerHandle {
+        session,
+        commands: tx,
+        wake,
+        join: Some(join),
+    })
+}
+
+#[derive(Clone)]
+struct Emitter {
+    session: SessionId,
+    events: Sender<ServerMsg>,
+    waker: Waker,
+}
+
+impl Emitter {
+    fn emit(&self, event: ServerEvent) {
+        let _ = self.events.send(Tagged::now(self.session, event));
+        self.waker.wake();
+    }
+
+    fn call(&self, client: Option<ClientId>, kind: CallKind, outcome: CallOutcome) {
+        self.emit(ServerEvent::Call {
+            client,
+            call: SocketCall::now(kind, outcome).on(client),
+        });
+    }
+}
+
+#[cfg(unix)]
+fn raw_fd<T: std::os::fd::AsRawFd>(s: &T) -> i64 {
+    i64::from(s.as_raw_fd())
+}
+
+#[cfg(not(unix))]
+fn raw_fd<T>(_s: &T) -> i64 {
+    -1
+}
+
+struct Conn {
+    stream: TcpStream,
+    /// The client sent FIN; we close once what is queued for it has gone out.
+    closing: bool,
+    out: VecDeque<(Arc<[u8]>, usize)>,
+    queued: usize,
+    interest: Interest,
+    /// Reading is paused because the client is not reading what we send (back-pressure).
+    paused: bool,
+}
+
+struct RepeatRun {
+    to: Target,
+    bytes: Arc<[u8]>,
+    interval: Duration,
+    count: Option<u64>,
+    sent: u64,
+    next: Instant,
+}
+
+struct FileJob {
+    path: PathBuf,
+    file: File,
+    targets: Vec<ClientId>,
+    sent: u64,
+    total: Option<u64>,
+    last_report: Instant,
+}
+
+struct Server {
+    poll: Poll,
+    listener: TcpListener,
+    commands: Receiver<ServerCommand>,
+    emitter: Emitter,
+    conns: HashMap<ClientId, Conn>,
+    next_id: ClientId,
+    reply: AutoReply,
+    max_clients: Option<usize>,
+    accept_paused_until: Option<Instant>,
+    repeat: Option<RepeatRun>,
+    file: Option<FileJob>,
+    buf: Vec<u8>,
+}
+
+impl Server {
+    fn start(
+        config: ServerConfig,
+        poll: Poll,
+        commands: Receiver<ServerCommand>,
+        emitter: Emitter,
+    ) -> Result<Self, NetError> {
+        let addr = config.bind;
+        let family = Family::of(&addr);
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+            .map_err(|e| {
+                let err = NetError::from_io(&e);
+                emitter.call(
+                    None,
+                    CallKind::Socket { family },
+                    CallOutcome::Failed(err.clone()),
+                );
+                err
+            })?;
+        emitter.call(
+            None,
+            CallKind::Socket { family },
+            CallOutcome::Descriptor(raw_fd(&socket)),
+        );
+        // So the port can be listened on again at once after Stop, even while old
+        // connections sit in TIME_WAIT.
+        #[cfg(unix)]
+        {
+            let outcome = match socket.set_reuse_address(true) {
+                Ok(()) => CallOutcome::Done,
+                Err(e) => CallOutcome::Failed(NetError::from_io(&e)),
+            };
+            emitter.call(
+                None,
+                CallKind::SetOption {
+                    name: "SO_REUSEADDR",
+                    value: "1".into(),
+                },
+                outcome,
+            );
+        }
+        let fail = |kind: CallKind, e: io::Error| {
+            let err = NetError::from_io(&e);
+            emitter.call(None, kind, CallOutcome::Failed(err.clone()));
+            emitter.call(None, CallKind::Close, CallOutcome::Done);
+            err
+        };
+        socket
+            .bind(&addr.into())
+            .map_err(|e| fail(CallKind::Bind { addr }, e))?;
+        let local = socket
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
+            .unwrap_or(addr);
+        emitter.call(None, CallKind::Bind { addr }, CallOutcome::Bound { local });
+        let backlog = config.backlog.max(0);
+        socket
+            .listen(backlog)
+            .map_err(|e| fail(CallKind::Listen { backlog }, e))?;
+        emitter.call(None, CallKind::Listen { backlog }, CallOutcome::Done);
+        socket
+            .set_nonblocking(true)
+            .map_err(|e| fail(CallKind::Listen { backlog }, e))?;
+        let mut listener = TcpListener::from_std(socket.into());
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)
+            .map_err(|e| NetError::from_io(&e))?;
+        emitter.emit(ServerEvent::Listening { local });
+        Ok(Self {
+            poll,
+            listener,
+            commands,
+            emitter,
+            conns: HashMap::new(),
+            next_id: 1,
+            reply: config.reply,
+            max_clients: config.max_clients,
+            accept_paused_until: None,
+            repeat: None,
+            file: None,
+            buf: vec![0; RECV_BUFFER],
+        })
+    }
+
+    fn run(&mut self) -> ServerEnd {
+        let mut events = Events::with_capacity(1024);
+        loop {
+            let timeout = self
+                .next_deadline()
+                .map(|d| d.saturating_duration_since(Instant::now()));
+            if let Err(e) = self.poll.poll(&mut events, timeout)
+                && e.kind() != io::ErrorKind::Interrupted
+            {
+                let err = NetError::from_io(&e);
+                self.stop_all();
+                return ServerEnd::Failed(err);
+            }
+            for event in events.iter() {
+                match event.token() {
+                    LISTENER => self.accept_all(),
+                    WAKER => {}
+                    Token(id) => {
+                        let id = id as ClientId;
+                        if event.is_readable() || event.is_read_closed() || event.is_error() {
+                            self.read_client(id);
+                        }
+                        if event.is_writable() {
+                            self.flush_client(id);
+                        }
+                    }
+                }
+            }
+            // Commands are looked at every turn, not only on the waker's token: a busy loop
+            // must still hear Stop promptly.
+            loop {
+                match self.commands.try_recv() {
+                    Ok(ServerCommand::Stop) | Err(TryRecvError::Disconnected) => {
+                        self.stop_all();
+                        return ServerEnd::Stopped;
+                    }
+                    Ok(cmd) => self.handle(cmd),
+                    Err(TryRecvError::Empty) => break,
+                }
+            }
+            self.timers();
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let mut next = self.accept_paused_until;
+        if let Some(run) = &self.repeat {
+            next = Some(next.map_or(run.next, |n| n.min(run.next)));
+        }
+        if self.file.is_some() {
+            // A transfer waits for queues to drain; look again soon even without events.
+            let soon = Instant::now() + Duration::from_millis(20);
+            next = Some(next.map_or(soon, |n| n.min(soon)));
+        }
+        next
+    }
+
+    fn timers(&mut self) {
+        if self
+            .accept_paused_until
+            .is_some_and(|t| t <= Instant::now())
+        {
+            self.accept_paused_until = None;
+            if let Err(e) =
+                self.poll
+                    .registry()
+                    .reregister(&mut self.listener, LISTENER, Interest::READABLE)
+            {
+                self.emitter
+                    .emit(ServerEvent::Warning(NetError::from_io(&e)));
+            }
+            self.accept_all();
+        }
+        if let Some(run) = &mut self.repeat
+            && run.next <= Instant::now()
+        {
+            run.sent += 1;
+            let origin = ServerSendOrigin::Repeat {
+                n: run.sent,
+                of: run.count,
+            };
+            let (to, bytes) = (run.to.clone(), run.bytes.clone());
+            run.next = (run.next + run.interval).max(Instant::now());
+            let finished = run.count.is_some_and(|c| run.sent >= c);
+            self.send_to(&to, bytes, origin);
+            if finished {
+                self.stop_repeat();
+            }
+        }
+        self.pump_file();
+    }
+
+    fn accept_all(&mut self) {
+        if self.accept_paused_until.is_some() {
+            return;
+        }
+        loop {
+            match self.listener.accept() {
+                Ok((mut stream, peer)) => {
+                    let over = self.max_clients.filter(|max| self.conns.len() >= *max);
+                    let id = self.next_id;
+                    self.next_id += 1;
+                    self.emitter.call(
+                        Some(id),
+                        CallKind::Accept,
+                        CallOutcome::Accepted {
+                            fd: raw_fd(&stream),
+                            peer,
+                        },
+                    );
+                    if let Some(limit) = over {
+                        drop(stream);
+                        self.emitter
+                            .call(Some(id), CallKind::Close, CallOutcome::Done);
+                        self.emitter.emit(ServerEvent::Refused { peer, limit });
+                        continue;
+                    }
+                    let token = Token(id as usize);
+                    if let Err(e) =
+                        self.poll
+                            .registry()
+                            .register(&mut stream, token, Interest::READABLE)
+                    {
+                        self.emitter
+                            .emit(ServerEvent::Warning(NetError::from_io(&e)));
+                        self.emitter
+                            .call(Some(id), CallKind::Close, CallOutcome::Done);
+                        continue;
+                    }
+                    self.conns.insert(
+                        id,
+                        Conn {
+                            stream,
+                            closing: false,
+                            out: VecDeque::new(),
+                            queued: 0,
+                            interest: Interest::READABLE,
+                            paused: false,
+                        },
+                    );
+                    self.emitter
+                        .emit(ServerEvent::Accepted { client: id, peer });
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if matches!(e.kind(), io::ErrorKind::ConnectionAborted) => {}
+                Err(e) => {
+                    let err = NetError::from_io(&e);
+                    self.emitter
+                        .call(None, CallKind::Accept, CallOutcome::Failed(err.clone()));
+                    self.emitter.emit(ServerEvent::Warning(err));
+                    // Out of descriptors: the listener stays readable, so stop asking for a
+                    // moment instead of spinning.
+                    let _ = self.poll.registry().deregister(&mut self.listener);
+                    self.accept_paused_until = Some(Instant::now() + ACCEPT_BACKOFF);
+                    break;
+                }
+            }
+        }
+    }
+
+    fn read_client(&mut self, id: ClientId) {
+        for _ in 0..READS_PER_TURN {
+            let Some(conn) = self.conns.get_mut(&id) else {
+                return;
+            };
+            if conn.paused || conn.closing {
+                return;
+            }
+            let kind = CallKind::Recv {
+                buf: self.buf.len(),
+            };
+            match conn.stream.read(&mut self.buf) {
+                Ok(0) => {
+                    self.emitter.call(Some(id), kind, CallOutcome::Bytes(0));
+                    self.emitter.emit(ServerEvent::PeerClosed { client: id });
+                    // The lesson's server closes when recv() returns 0. A half-closed client
+                    // may still be waiting for its answer, so what is queued goes out first.
+                    conn.closing = true;
+                    self.flush_client(id);
+                    return;
+                }
+                Ok(n) => {
+                    let data: Arc<[u8]> = self.buf[..n].into();
+                    self.emitter.call(Some(id), kind, CallOutcome::Bytes(n));
+                    let answer = self.reply.answer(&data);
+                    self.emitter.emit(ServerEvent::Received {
+                        client: id,
+                        data: data.clone(),
+                    });
+                    if let Some(answer) = answer {
+                        let bytes: Arc<[u8]> = match &self.reply {
+                            AutoReply::Echo => data,
+                            _ => answer.into(),
+                        };
+                        self.queue(id, bytes, ServerSendOrigin::AutoReply);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let err = NetError::from_io(&e);
+                    self.emitter
+                        .call(Some(id), kind, CallOutcome::Failed(err.clone()));
+                    self.close_client(id, ClientEnd::Failed(err), None);
+                    return;
+                }
+            }
+        }
+        // More may be waiting: mio is edge-triggered, so come back to this client soon.
+        // A zero-length write interest poke would be wasteful; re-registering re-arms it.
+        if let Some(conn) = self.conns.get_mut(&id) {
+            let interest = conn.interest;
+            let _ = self
+                .poll
+                .registry()
+                .reregister(&mut conn.stream, Token(id as usize), interest);
+        }
+    }
+
+    /// Queues bytes for a client and writes what the kernel takes now.
+    fn queue(&mut self, id: ClientId, bytes: Arc<[u8]>, origin: ServerSendOrigin) {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        let len = bytes.len() as u64;
+        if conn.queued + bytes.len() > MAX_QUEUED && conn.queued > 0 {
+            self.emitter
+                .emit(ServerEvent::SendDropped { client: id, len });
+            if matches!(origin, ServerSendOrigin::AutoReply) && !conn.paused {
+                // An echo to a client that does not read: stop reading it until it does.
+                conn.paused = true;
+            }
+            return;
+        }
+        conn.queued += bytes.len();
+        conn.out.push_back((bytes.clone(), 0));
+        self.emitter.emit(ServerEvent::Sent {
+            client: id,
+            data: bytes,
+            len,
+            origin,
+        });
+        self.flush_client(id);
+    }
+
+    fn flush_client(&mut self, id: ClientId) {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        let mut failed = None;
+        while let Some((chunk, offset)) = conn.out.front_mut() {
+            let rest = &chunk[*offset..];
+            match conn.stream.write(rest) {
+                Ok(n) => {
+                    self.emitter.call(
+                        Some(id),
+                        CallKind::Send { len: rest.len() },
+                        CallOutcome::Bytes(n),
+                    );
+                    *offset += n;
+                    conn.queued -= n;
+                    if *offset >= chunk.len() {
+                        conn.out.pop_front();
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let err = NetError::from_io(&e);
+                    self.emitter.call(
+                        Some(id),
+                        CallKind::Send { len: rest.len() },
+                        CallOutcome::Failed(err.clone()),
+                    );
+                    failed = Some(err);
+                    break;
+                }
+            }
+        }
+        if let Some(err) = failed {
+            self.close_client(id, ClientEnd::Failed(err), None);
+            return;
+        }
+        if conn.closing && conn.out.is_empty() {
+            self.close_client(id, ClientEnd::PeerClosed, None);
+            return;
+        }
+        let resume = conn.paused && conn.queued < MAX_QUEUED / 2;
+        if resume {
+            conn.paused = false;
+        }
+        let wanted = if conn.out.is_empty() {
+            Interest::READABLE
+        } else {
+            Interest::READABLE | Interest::WRITABLE
+        };
+        if wanted != conn.interest || resume {
+            conn.interest = wanted;
+            let _ = self
+                .poll
+                .registry()
+                .reregister(&mut conn.stream, Token(id as usize), wanted);
+        }
+    }
+
+    fn close_client(&mut self, id: ClientId, end: ClientEnd, how: Option<KickHow>) {
+        let Some(mut conn) = self.conns.remove(&id) else {
+            return;
+        };
+        let _ = self.poll.registry().deregister(&mut conn.stream);
+        if how == Some(KickHow::Abortive) {
+            let outcome = match SockRef::from(&conn.stream).set_linger(Some(Duration::ZERO)) {
+                Ok(()) => CallOutcome::Done,
+                Err(e) => CallOutcome::Failed(NetError::from_io(&e)),
+            };
+            self.emitter.call(
+                Some(id),
+                CallKind::SetOption {
+                    name: "SO_LINGER",
+                    value: "{on, 0 s}".into(),
+                },
+                outcome,
+            );
+        }
+        drop(conn);
+        self.emitter
+            .call(Some(id), CallKind::Close, CallOutcome::Done);
+        self.emitter
+            .emit(ServerEvent::ClientClosed { client: id, end });
+    }
+
+    fn targets(&self, to: &Target) -> Vec<ClientId> {
+        match to {
+            Target::All => {
+                let mut ids: Vec<ClientId> = self.conns.keys().copied().collect();
+                ids.sort_unstable();
+                ids
+            }
+            Target::Clients(ids) => ids
+                .iter()
+                .copied()
+                .filter(|id| self.conns.contains_key(id))
+                .collect(),
+        }
+    }
+
+    fn send_to(&mut self, to: &Target, bytes: Arc<[u8]>, origin: ServerSendOrigin) {
+        for id in self.targets(to) {
+            self.queue(id, bytes.clone(), origin.clone());
+        }
+    }
+
+    fn handle(&mut self, cmd: ServerCommand) {
+        match cmd {
+            ServerCommand::Send { to, bytes } => {
+                self.send_to(&to, bytes.into(), ServerSendOrigin::Typed);
+            }
+            ServerCommand::Repeat {
+                to,
+                bytes,
+                interval,
+                count,
+            } => {
+                self.stop_repeat();
+                if count == Some(0) {
+                    return;
+                }
+                self.repeat = Some(RepeatRun {
+                    to,
+                    bytes: bytes.into(),
+                    interval: interval.max(Duration::from_millis(1)),
+                    count,
+                    sent: 0,
+                    next: Instant::now(),
+                });
+                self.emitter.emit(ServerEvent::Repeating {
+                    running: true,
+                    sent: 0,
+                });
+            }
+            ServerCommand::StopRepeat => self.stop_repeat(),
+            ServerCommand::SendFile { to, path } => self.start_file(&to, path),
+            ServerCommand::CancelFile => self.finish_file(),
+            ServerCommand::Kick { clients, how } => {
+                for id in clients {
+                    self.close_client(id, ClientEnd::Kicked(how), Some(how));
+                }
+            }
+            ServerCommand::SetAutoReply(reply) => self.reply = reply,
+            ServerCommand::SetMaxClients(max) => self.max_clients = max,
+            ServerCommand::Stop => {}
+        }
+    }
+
+    fn stop_repeat(&mut self) {
+        if let Some(run) = self.repeat.take() {
+            self.emitter.emit(ServerEvent::Repeating {
+                running: false,
+                sent: run.sent,
+            });
+        }
+    }
+
+    fn start_file(&mut self, to: &Target, path: PathBuf) {
+        self.finish_file();
+        match File::open(&path) {
+            Ok(file) => {
+                let total = file.metadata().ok().map(|m| m.len());
+                self.file = Some(FileJob {
+                    path,
+                    file,
+                    targets: self.targets(to),
+                    sent: 0,
+                    total,
+                    last_report: Instant::now(),
+                });
+                self.pump_file();
+            }
+            Err(e) => self
+                .emitter
+                .emit(ServerEvent::Warning(NetError::file_read(&path, &e))),
+        }
+    }
+
+    /// Feeds the next chunks of a file to its targets while their queues are short.
+    fn pump_file(&mut self) {
+        loop {
+            let Some(job) = &mut self.file else { return };
+            job.targets.retain(|id| self.conns.contains_key(id));
+            if job.targets.is_empty() {
+                self.finish_file();
+                return;
+            }
+            let ready = job
+                .targets
+                .iter()
+                .all(|id| self.conns.get(id).is_some_and(|c| c.queued < FILE_FEED));
+            if !ready {
+                return;
+            }
+            let mut chunk = vec![0u8; RECV_BUFFER];
+            let n = match job.file.read(&mut chunk) {
+                Ok(0) => {
+                    self.finish_file();
+                    return;
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let err = NetError::file_read(&job.path, &e);
+                    self.emitter.emit(ServerEvent::Warning(err));
+                    self.finish_file();
+                    return;
+                }
+            };
+            chunk.truncate(n);
+            job.sent += n as u64;
+            let origin = ServerSendOrigin::File {
+                path: job.path.clone(),
+            };
+            let targets = job.targets.clone();
+            if job.last_report.elapsed() >= Duration::from_millis(100) {
+                job.last_report = Instant::now();
+                self.emitter.emit(ServerEvent::FileProgress {
+                    path: job.path.clone(),
+                    sent: job.sent,
+                    total: job.total,
+                    done: false,
+                });
+            }
+            let bytes: Arc<[u8]> = chunk.into();
+            for id in targets {
+                self.queue(id, bytes.clone(), origin.clone());
+            }
+        }
+    }
+
+    fn finish_file(&mut self) {
+        if let Some(job) = self.file.take() {
+            self.emitter.emit(ServerEvent::FileProgress {
+                path: job.path,
+                sent: job.sent,
+                total: job.total,
+                done: true,
+            });
+        }
+    }
+
+    /// Closes every client, then the listening socket.
+    fn stop_all(&mut self) {
+        self.stop_repeat();
+        self.finish_file();
+        let mut ids: Vec<ClientId> = self.conns.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            if let Some(conn) = self.conns.get_mut(&id) {
+                let _ = conn.stream.shutdown(Shutdown::Write);
+            }
+            self.close_client(id, ClientEnd::ServerStopped, None);
+        }
+        let _ = self.poll.registry().deregister(&mut self.listener);
+        self.emitter.call(None, CallKind::Close, CallOutcome::Done);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_reply_rules() {
+        let rules = AutoReply::Rules {
+            rules: vec![
+                ReplyRule {
+                    matcher: Matcher::Contains(b"ping".to_vec()),
+                    reply: b"pong".to_vec(),
+                },
+                ReplyRule {
+                    matcher: Matcher::Regex(regex::Regex::new("^你好").unwrap()),
+                    reply: b"hi".to_vec(),
+                },
+            ],
+            encoding: TextEncoding::Gbk,
+        };
+        type Case<'a> = (&'a AutoReply, &'a [u8], Option<&'a [u8]>);
+        let cases: &[Case] = &[
+            (&AutoReply::Off, b"x", None),
+            (&AutoReply::Echo, b"x", Some(b"x")),
+            (&AutoReply::Fixed(b"ok".to_vec()), b"x", Some(b"ok")),
+            (&rules, b"a ping b", Some(b"pong")),
+            (&rules, &[0xC4, 0xE3, 0xBA, 0xC3, b'!'], Some(b"hi")),
+            (&rules, b"nothing", None),
+        ];
+        for (reply, input, want) in cases {
+            assert_eq!(reply.answer(input).as_deref(), *want, "{input:?}");
+        }
+    }
+}

@@ -1,0 +1,727 @@
+//! The TCP server panel: exercise 1 at classroom scale. Start a listener, watch students'
+//! clients arrive in the table, talk to one, some or all of them, and disconnect them
+//! gracefully (FIN) or abortively (RST).
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use egui::{RichText, Ui};
+use flume::{Receiver, Sender};
+use serde::{Deserialize, Serialize};
+
+use super::composer::{Composer, ComposerAction, ComposerSettings, SendState};
+use super::log_view::{LogView, LogViewSettings, format_time, peer_color};
+use super::trace_view::trace_ui;
+use super::widgets::{human_bytes, labelled_text, ui_waker};
+use crate::i18n::{Lang, Msg, describe_client_end, describe_error};
+use crate::model::{ClientState, ServerModel, ServerStatus};
+use crate::net::tcp_server::{
+    AutoReply, KickHow, Matcher, ReplyRule, ServerCommand, ServerConfig, ServerHandle, ServerMsg,
+    Target, spawn_server,
+};
+use crate::net::{NetError, Waker, ifaces};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum ReplyMode {
+    #[default]
+    Off,
+    Echo,
+    Fixed,
+    Rules,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum RuleKind {
+    #[default]
+    Contains,
+    Regex,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct RuleSettings {
+    pub kind: RuleKind,
+    pub pattern: String,
+    pub reply: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum SendTarget {
+    #[default]
+    Selected,
+    All,
+}
+
+/// What the server panel remembers between runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServerSettings {
+    pub bind_ip: String,
+    pub port: String,
+    pub backlog: i32,
+    pub limit_clients: bool,
+    pub max_clients: usize,
+    pub reply_mode: ReplyMode,
+    pub reply_text: String,
+    pub rules: Vec<RuleSettings>,
+    pub target: SendTarget,
+    pub hide_closed: bool,
+    pub log_only_selected: bool,
+    pub show_trace: bool,
+    pub composer: ComposerSettings,
+    pub log: LogViewSettings,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            bind_ip: "0.0.0.0".into(),
+            port: "7890".into(),
+            backlog: 128,
+            limit_clients: false,
+            max_clients: 30,
+            reply_mode: ReplyMode::Off,
+            reply_text: String::new(),
+            rules: Vec::new(),
+            target: SendTarget::All,
+            hide_closed: false,
+            log_only_selected: true,
+            show_trace: true,
+            composer: ComposerSettings::default(),
+            log: LogViewSettings::default(),
+        }
+    }
+}
+
+/// A listen port typed by the user: 0–65535 (0 lets the OS choose).
+pub fn parse_listen_port(text: &str) -> Option<u16> {
+    text.trim().parse::<u16>().ok()
+}
+
+/// Builds the engine's auto-reply from the form; the error says what is wrong with it.
+pub fn build_auto_reply(s: &ServerSettings) -> Result<AutoReply, (Msg, String)> {
+    let encoding = s.composer.encoding;
+    let encode = |text: &str| -> Result<Vec<u8>, (Msg, String)> {
+        encoding
+            .encode(text)
+            .map_err(|e| (Msg::ErrReplyEncoding, e.to_string()))
+    };
+    Ok(match s.reply_mode {
+        ReplyMode::Off => AutoReply::Off,
+        ReplyMode::Echo => AutoReply::Echo,
+        ReplyMode::Fixed => AutoReply::Fixed(encode(&s.reply_text)?),
+        ReplyMode::Rules => {
+            let mut rules = Vec::new();
+            for rule in &s.rules {
+                let matcher = match rule.kind {
+                    RuleKind::Contains => Matcher::Contains(encode(&rule.pattern)?),
+                    RuleKind::Regex => Matcher::Regex(
+                        regex::Regex::new(&rule.pattern)
+                            .map_err(|e| (Msg::ErrBadRegex, e.to_string()))?,
+                    ),
+                };
+                rules.push(ReplyRule {
+                    matcher,
+                    reply: encode(&rule.reply)?,
+                });
+            }
+            AutoReply::Rules { rules, encoding }
+        }
+    })
+}
+
+pub struct ServerPanel {
+    pub settings: ServerSettings,
+    pub model: ServerModel,
+    handle: Option<ServerHandle>,
+    events_tx: Sender<ServerMsg>,
+    events_rx: Receiver<ServerMsg>,
+    waker: Option<Waker>,
+    composer: Composer,
+    log_view: LogView,
+    bind_choices: Vec<IpAddr>,
+    local_ips: Vec<IpAddr>,
+    form_error: Option<Msg>,
+    /// The auto-reply last given to the engine, by fingerprint of the form.
+    reply_sent: Option<u64>,
+    reply_error: Option<(Msg, String)>,
+    /// The client limit last given to the engine.
+    max_sent: Option<usize>,
+    /// Row ids in table order, rebuilt when rows come or go.
+    rows: (u64, bool, Vec<u64>),
+}
+
+impl ServerPanel {
+    pub fn new(settings: ServerSettings) -> Self {
+        let (events_tx, events_rx) = flume::unbounded();
+        Self {
+            settings,
+            model: ServerModel::default(),
+            handle: None,
+            events_tx,
+            events_rx,
+            waker: None,
+            composer: Composer::default(),
+            log_view: LogView::without_capture(),
+            bind_choices: ifaces::bind_choices(),
+            local_ips: ifaces::local_ips(),
+            form_error: None,
+            reply_sent: None,
+            reply_error: None,
+            rows: (u64::MAX, false, Vec::new()),
+            max_sent: None,
+        }
+    }
+
+    pub fn drain_events(&mut self) {
+        for msg in self.events_rx.try_iter() {
+            self.model.apply(msg);
+        }
+        if !self.model.status.active() {
+            self.handle = None;
+        }
+    }
+
+    /// Waits up to `timeout` for one engine event and applies it with any others queued. For
+    /// tests and the command line; the window never waits.
+    pub fn wait_event(&mut self, timeout: Duration) -> bool {
+        match self.events_rx.recv_timeout(timeout) {
+            Ok(msg) => {
+                self.model.apply(msg);
+                self.drain_events();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    pub fn status_line(&self, lang: Lang) -> String {
+        describe_server_status(lang, &self.model)
+    }
+
+    /// Starts listening on what the form says.
+    pub fn start(&mut self, ctx: &egui::Context) {
+        let Ok(ip) = self.settings.bind_ip.trim().parse::<IpAddr>() else {
+            self.form_error = Some(Msg::ErrBadBindAddress);
+            return;
+        };
+        let Some(port) = parse_listen_port(&self.settings.port) else {
+            self.form_error = Some(Msg::ErrListenPort);
+            return;
+        };
+        let reply = match build_auto_reply(&self.settings) {
+            Ok(r) => r,
+            Err(e) => {
+                self.reply_error = Some(e);
+                AutoReply::Off
+            }
+        };
+        self.form_error = None;
+        let bind = SocketAddr::new(ip, port);
+        let mut config = ServerConfig::new(bind);
+        config.backlog = self.settings.backlog.clamp(0, 65_535);
+        config.max_clients = self
+            .settings
+            .limit_clients
+            .then_some(self.settings.max_clients);
+        config.reply = reply;
+        self.max_sent = config.max_clients;
+        self.reply_sent = Some(reply_fingerprint(&self.settings));
+        self.waker.get_or_insert_with(|| ui_waker(ctx));
+        let waker = self.waker.clone().unwrap_or_else(Waker::noop);
+        self.handle = None;
+        match spawn_server(config, self.events_tx.clone(), waker) {
+            Ok(handle) => {
+                self.model.begin(handle.session(), bind);
+                self.handle = Some(handle);
+                self.local_ips = ifaces::local_ips();
+            }
+            Err(e) => self.model.last_warning = Some(NetError::from_io(&e)),
+        }
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(handle) = &self.handle {
+            handle.command(ServerCommand::Stop);
+            self.model.stopping();
+        }
+    }
+
+    fn command(&mut self, cmd: ServerCommand) {
+        self.model.last_warning = None;
+        if let Some(handle) = &self.handle {
+            handle.command(cmd);
+        }
+    }
+
+    fn target(&self) -> Target {
+        match self.settings.target {
+            SendTarget::All => Target::All,
+            SendTarget::Selected => Target::Clients(self.model.selected_open()),
+        }
+    }
+
+    /// Keeps the engine's auto-reply in step with the form while listening.
+    fn sync_auto_reply(&mut self) {
+        let fp = reply_fingerprint(&self.settings);
+        if self.reply_sent == Some(fp) {
+            return;
+        }
+        match build_auto_reply(&self.settings) {
+            Ok(reply) => {
+                self.reply_error = None;
+                if self.handle.is_some() {
+                    self.command(ServerCommand::SetAutoReply(reply));
+                }
+                self.reply_sent = Some(fp);
+            }
+            Err(e) => self.reply_error = Some(e),
+        }
+    }
+
+    pub fn ui(&mut self, ui: &mut Ui, lang: Lang) {
+        self.drain_events();
+        self.listen_ui(ui, lang);
+        self.auto_reply_ui(ui, lang);
+        self.sync_auto_reply();
+        ui.separator();
+
+        let targets = match self.settings.target {
+            SendTarget::All => self.model.connected,
+            SendTarget::Selected => self.model.selected_open().len(),
+        };
+        let state = SendState {
+            can_send: self.model.status.listening().is_some() && targets > 0,
+            repeating: self.model.repeating,
+            file: self
+                .model
+                .file
+                .as_ref()
+                .filter(|f| !f.done)
+                .map(|f| (f.sent, f.total)),
+        };
+        egui::Panel::bottom("server_composer")
+            .resizable(true)
+            .default_size(210.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical()
+                    .id_salt("server_composer_scroll")
+                    .show(ui, |ui| {
+                        ui.add_space(4.0);
+                        ui.horizontal_wrapped(|ui| {
+                            ui.strong(lang.t(Msg::SendHeading));
+                            let selected = self.model.selected_open().len();
+                            ui.radio_value(
+                                &mut self.settings.target,
+                                SendTarget::Selected,
+                                lang.fmt(Msg::ToSelected, &[("n", &selected)]),
+                            );
+                            ui.radio_value(
+                                &mut self.settings.target,
+                                SendTarget::All,
+                                lang.fmt(Msg::ToAll, &[("n", &self.model.connected)]),
+                            );
+                        });
+                        if let Some(action) =
+                            self.composer
+                                .ui(ui, lang, &mut self.settings.composer, state)
+                        {
+                            let to = self.target();
+                            let cmd = match action {
+                                ComposerAction::Send(bytes) => ServerCommand::Send { to, bytes },
+                                ComposerAction::Repeat {
+                                    bytes,
+                                    interval,
+                                    count,
+                                } => ServerCommand::Repeat {
+                                    to,
+                                    bytes,
+                                    interval,
+                                    count,
+                                },
+                                ComposerAction::StopRepeat => ServerCommand::StopRepeat,
+                                ComposerAction::SendFile(path) => {
+                                    ServerCommand::SendFile { to, path }
+                                }
+                                ComposerAction::CancelFile => ServerCommand::CancelFile,
+                            };
+                            self.command(cmd);
+                        }
+                    });
+            });
+        if self.settings.show_trace {
+            egui::Panel::right("server_trace")
+                .resizable(true)
+                .default_size(380.0)
+                .show(ui, |ui| {
+                    trace_ui(ui, lang, &mut self.model.trace, self.settings.log.follow);
+                });
+        }
+        egui::CentralPanel::no_frame().show(ui, |ui| {
+            let max = (ui.available_height() * 0.6).max(120.0);
+            egui::Panel::top("server_clients")
+                .resizable(true)
+                .default_size(170.0)
+                .min_size(90.0)
+                .max_size(max)
+                .show(ui, |ui| self.clients_ui(ui, lang));
+            egui::CentralPanel::no_frame().show(ui, |ui| {
+                let selected: Vec<u64> = self.model.selected.iter().copied().collect();
+                self.log_view.peer_filter =
+                    (self.settings.log_only_selected && !selected.is_empty()).then_some(selected);
+                // The server has no single connection to capture from; every client's bytes
+                // would interleave in one file, so capture stays with the client panel.
+                let _ =
+                    self.log_view
+                        .ui(ui, lang, &mut self.settings.log, &mut self.model.log, None);
+            });
+        });
+    }
+
+    fn listen_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        let active = self.model.status.active();
+        ui.horizontal_wrapped(|ui| {
+            ui.add_enabled_ui(!active, |ui| {
+                let bind_label = ui.label(lang.t(Msg::BindAddress)).id;
+                egui::ComboBox::from_id_salt("bind_ip")
+                    .selected_text(self.settings.bind_ip.clone())
+                    .width(190.0)
+                    .show_ui(ui, |ui| {
+                        for ip in &self.bind_choices {
+                            let text = ip.to_string();
+                            let hint = bind_hint(lang, ip);
+                            ui.selectable_value(
+                                &mut self.settings.bind_ip,
+                                text.clone(),
+                                format!("{text}  {hint}"),
+                            );
+                        }
+                    })
+                    .response
+                    .labelled_by(bind_label)
+                    .on_hover_text(lang.t(Msg::BindAddressHint));
+                labelled_text(ui, lang.t(Msg::Port), &mut self.settings.port, 60.0)
+                    .on_hover_text(lang.t(Msg::ListenPortHint));
+                let backlog = ui.label(lang.t(Msg::Backlog)).id;
+                ui.add(egui::DragValue::new(&mut self.settings.backlog).range(0..=65_535))
+                    .labelled_by(backlog)
+                    .on_hover_text(lang.t(Msg::BacklogHint));
+                ui.checkbox(&mut self.settings.limit_clients, lang.t(Msg::MaxClients));
+                let max = ui.label(lang.t(Msg::MaxClientsCount)).id;
+                ui.add_enabled(
+                    self.settings.limit_clients,
+                    egui::DragValue::new(&mut self.settings.max_clients).range(1..=100_000),
+                )
+                .labelled_by(max);
+            });
+            if !active {
+                if ui
+                    .button(RichText::new(lang.t(Msg::StartListening)).strong())
+                    .clicked()
+                {
+                    self.start(ui.ctx());
+                }
+            } else if ui
+                .button(RichText::new(lang.t(Msg::StopListening)).strong())
+                .clicked()
+            {
+                self.stop();
+            }
+            ui.checkbox(&mut self.settings.show_trace, lang.t(Msg::ShowSocketCalls));
+        });
+        if self.handle.is_some() {
+            // Keep the engine's limit in step with the form.
+            let max = self
+                .settings
+                .limit_clients
+                .then_some(self.settings.max_clients);
+            if self.max_sent != max {
+                self.max_sent = max;
+                self.command(ServerCommand::SetMaxClients(max));
+            }
+        }
+        ui.horizontal_wrapped(|ui| {
+            let (color, text) = match &self.model.status {
+                ServerStatus::Listening { .. } => {
+                    (egui::Color32::from_rgb(40, 170, 70), self.status_line(lang))
+                }
+                ServerStatus::Ended(crate::net::tcp_server::ServerEnd::Failed(_)) => {
+                    (ui.visuals().error_fg_color, self.status_line(lang))
+                }
+                ServerStatus::Starting { .. } | ServerStatus::Stopping => {
+                    (ui.visuals().warn_fg_color, self.status_line(lang))
+                }
+                _ => (ui.visuals().weak_text_color(), self.status_line(lang)),
+            };
+            ui.label(RichText::new("●").color(color));
+            ui.label(RichText::new(text).color(color).strong());
+        });
+        if let Some(local) = self.model.status.listening() {
+            let addrs = ifaces::reachable(local, &self.local_ips);
+            ui.horizontal_wrapped(|ui| {
+                ui.label(lang.t(Msg::StudentsConnectTo));
+                for addr in &addrs {
+                    ui.add(
+                        egui::Label::new(RichText::new(addr.to_string()).monospace().strong())
+                            .selectable(true),
+                    );
+                }
+                if ui.button(lang.t(Msg::CopyAddresses)).clicked() {
+                    let text: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+                    ui.ctx().copy_text(text.join("\n"));
+                }
+            });
+        }
+        if let Some(err) = self.form_error {
+            ui.colored_label(ui.visuals().error_fg_color, lang.t(err));
+        }
+        if let Some(err) = &self.model.last_warning {
+            ui.colored_label(ui.visuals().warn_fg_color, describe_error(lang, err));
+        }
+    }
+
+    fn auto_reply_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        let s = &mut self.settings;
+        ui.horizontal_wrapped(|ui| {
+            ui.label(lang.t(Msg::AutoReply));
+            ui.selectable_value(&mut s.reply_mode, ReplyMode::Off, lang.t(Msg::ReplyOff));
+            ui.selectable_value(&mut s.reply_mode, ReplyMode::Echo, lang.t(Msg::ReplyEcho));
+            ui.selectable_value(&mut s.reply_mode, ReplyMode::Fixed, lang.t(Msg::ReplyFixed));
+            ui.selectable_value(&mut s.reply_mode, ReplyMode::Rules, lang.t(Msg::ReplyRules));
+            if s.reply_mode == ReplyMode::Fixed {
+                labelled_text(ui, lang.t(Msg::ReplyText), &mut s.reply_text, 240.0);
+            }
+            if s.reply_mode != ReplyMode::Off {
+                ui.weak(lang.fmt(
+                    Msg::ReplyEncodingNote,
+                    &[("encoding", &s.composer.encoding)],
+                ));
+            }
+        });
+        if s.reply_mode == ReplyMode::Rules {
+            let mut remove = None;
+            for (i, rule) in s.rules.iter_mut().enumerate() {
+                ui.horizontal(|ui| {
+                    ui.push_id(i, |ui| {
+                        ui.selectable_value(
+                            &mut rule.kind,
+                            RuleKind::Contains,
+                            lang.t(Msg::RuleContains),
+                        );
+                        ui.selectable_value(
+                            &mut rule.kind,
+                            RuleKind::Regex,
+                            lang.t(Msg::RuleRegex),
+                        );
+                        labelled_text(ui, lang.t(Msg::RulePattern), &mut rule.pattern, 160.0);
+                        labelled_text(ui, lang.t(Msg::RuleReply), &mut rule.reply, 200.0);
+                        if ui.button(lang.t(Msg::Remove)).clicked() {
+                            remove = Some(i);
+                        }
+                    });
+                });
+            }
+            if let Some(i) = remove {
+                s.rules.remove(i);
+            }
+            ui.horizontal(|ui| {
+                if ui.button(lang.t(Msg::AddRule)).clicked() {
+                    s.rules.push(RuleSettings::default());
+                }
+                ui.weak(lang.t(Msg::RulesHint));
+            });
+        }
+        if let Some((msg, detail)) = &self.reply_error {
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                format!("{} ({detail})", lang.t(*msg)),
+            );
+        }
+    }
+
+    fn clients_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        let m = &mut self.model;
+        ui.horizontal_wrapped(|ui| {
+            ui.strong(lang.fmt(
+                Msg::ClientsHeading,
+                &[("n", &m.connected), ("total", &m.clients.len())],
+            ));
+            if m.refused > 0 {
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    lang.fmt(Msg::RefusedCount, &[("n", &m.refused)]),
+                );
+            }
+            if ui.button(lang.t(Msg::SelectAll)).clicked() {
+                m.selected = m
+                    .clients
+                    .values()
+                    .filter(|r| r.open())
+                    .map(|r| r.id)
+                    .collect();
+            }
+            if ui.button(lang.t(Msg::SelectNone)).clicked() {
+                m.selected.clear();
+            }
+            let chosen = m.selected_open();
+            let any = !chosen.is_empty();
+            if ui
+                .add_enabled(any, egui::Button::new(lang.t(Msg::KickGraceful)))
+                .on_hover_text(lang.t(Msg::KickGracefulHint))
+                .clicked()
+                && let Some(h) = &self.handle
+            {
+                h.command(ServerCommand::Kick {
+                    clients: chosen.clone(),
+                    how: KickHow::Graceful,
+                });
+            }
+            if ui
+                .add_enabled(any, egui::Button::new(lang.t(Msg::KickAbortive)))
+                .on_hover_text(lang.t(Msg::KickAbortiveHint))
+                .clicked()
+                && let Some(h) = &self.handle
+            {
+                h.command(ServerCommand::Kick {
+                    clients: chosen,
+                    how: KickHow::Abortive,
+                });
+            }
+            ui.checkbox(&mut self.settings.hide_closed, lang.t(Msg::HideClosed));
+            ui.checkbox(
+                &mut self.settings.log_only_selected,
+                lang.t(Msg::LogOnlySelected),
+            );
+        });
+        let m = &mut self.model;
+        let key = (m.generation, self.settings.hide_closed);
+        if (self.rows.0, self.rows.1) != key {
+            self.rows = (
+                key.0,
+                key.1,
+                m.clients
+                    .values()
+                    .filter(|r| !self.settings.hide_closed || r.open())
+                    .map(|r| r.id)
+                    .collect(),
+            );
+        }
+        let rows = &self.rows.2;
+        if rows.is_empty() {
+            ui.weak(lang.t(Msg::NoClientsYet));
+            return;
+        }
+        let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
+        let mut toggle = None;
+        egui_extras::TableBuilder::new(ui)
+            .id_salt("clients_table")
+            .striped(true)
+            .resizable(true)
+            .sense(egui::Sense::click())
+            .auto_shrink([false, false])
+            .column(egui_extras::Column::exact(56.0))
+            .column(egui_extras::Column::initial(190.0).at_least(120.0))
+            .column(egui_extras::Column::initial(100.0))
+            .column(egui_extras::Column::initial(150.0))
+            .column(egui_extras::Column::initial(150.0))
+            .column(egui_extras::Column::remainder().at_least(160.0))
+            .header(row_height, |mut header| {
+                for msg in [
+                    Msg::ColClient,
+                    Msg::ColAddress,
+                    Msg::ColConnectedAt,
+                    Msg::ColIn,
+                    Msg::ColOut,
+                    Msg::ColState,
+                ] {
+                    header.col(|ui| {
+                        ui.strong(lang.t(msg));
+                    });
+                }
+            })
+            .body(|mut body| {
+                // Clicks go to the row (to select it), not to text selection in its cells.
+                body.ui_mut().style_mut().interaction.selectable_labels = false;
+                body.rows(row_height, rows.len(), |mut row| {
+                    let Some(r) = rows.get(row.index()).and_then(|id| m.clients.get(id)) else {
+                        return;
+                    };
+                    row.set_selected(m.selected.contains(&r.id));
+                    row.col(|ui| {
+                        ui.label(
+                            RichText::new(format!("#{}", r.id))
+                                .color(peer_color(ui, r.id))
+                                .strong(),
+                        );
+                    });
+                    row.col(|ui| {
+                        ui.monospace(r.peer.to_string());
+                    });
+                    row.col(|ui| {
+                        ui.label(format_time(r.connected_at));
+                    });
+                    row.col(|ui| {
+                        ui.label(format!("{} / {}", human_bytes(r.bytes_in), r.msgs_in));
+                    });
+                    row.col(|ui| {
+                        ui.label(format!("{} / {}", human_bytes(r.bytes_out), r.msgs_out));
+                    });
+                    row.col(|ui| {
+                        let text = match &r.state {
+                            ClientState::Connected => lang.t(Msg::StateConnected).to_owned(),
+                            ClientState::PeerClosed => lang.t(Msg::StatePeerClosed).to_owned(),
+                            ClientState::Closed(end) => describe_client_end(lang, end),
+                        };
+                        let weak = !r.open();
+                        ui.label(if weak {
+                            RichText::new(text).weak()
+                        } else {
+                            RichText::new(text)
+                        });
+                    });
+                    if row.response().clicked() {
+                        toggle = Some(r.id);
+                    }
+                });
+            });
+        if let Some(id) = toggle
+            && !self.model.selected.remove(&id)
+        {
+            self.model.selected.insert(id);
+        }
+    }
+}
+
+fn reply_fingerprint(s: &ServerSettings) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (s.reply_mode, &s.reply_text, &s.rules, s.composer.encoding).hash(&mut h);
+    h.finish()
+}
+
+fn bind_hint(lang: Lang, ip: &IpAddr) -> &'static str {
+    if ip.is_unspecified() {
+        lang.t(Msg::BindAll)
+    } else if ip.is_loopback() {
+        lang.t(Msg::BindLoopback)
+    } else {
+        lang.t(Msg::BindInterface)
+    }
+}
+
+pub fn describe_server_status(lang: Lang, m: &ServerModel) -> String {
+    match &m.status {
+        ServerStatus::Stopped => lang.t(Msg::ServerStopped).to_owned(),
+        ServerStatus::Starting { bind } => lang.fmt(Msg::ServerStarting, &[("bind", bind)]),
+        ServerStatus::Listening { local } => lang.fmt(
+            Msg::ServerListening,
+            &[("local", local), ("n", &m.connected)],
+        ),
+        ServerStatus::Stopping => lang.t(Msg::ServerStopping).to_owned(),
+        ServerStatus::Ended(crate::net::tcp_server::ServerEnd::Stopped) => {
+            lang.t(Msg::ServerStopped).to_owned()
+        }
+        ServerStatus::Ended(crate::net::tcp_server::ServerEnd::Failed(err)) => {
+            lang.fmt(Msg::StatusError, &[("error", &describe_error(lang, err))])
+        }
+    }
+}

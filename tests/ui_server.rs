@@ -1,0 +1,186 @@
+//! The real TCP server panel, driven through egui_kittest with loopback clients: start on
+//! port 0, two clients arrive, talk to one, then to all, disconnect one, stop.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use socket_workbench::app::{Settings, Tab, WorkbenchApp};
+use socket_workbench::model::ServerStatus;
+
+const LIMIT: Duration = Duration::from_secs(10);
+
+fn harness(settings: Settings) -> Harness<'static, WorkbenchApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 900.0))
+        .with_context_setup(socket_workbench::fonts::install)
+        .with_max_steps(30)
+        .build_ui_state(
+            |ui, app: &mut WorkbenchApp| app.ui(ui),
+            WorkbenchApp::with_settings(settings),
+        )
+}
+
+fn wait_until(
+    h: &mut Harness<'static, WorkbenchApp>,
+    what: &str,
+    done: impl Fn(&WorkbenchApp) -> bool,
+) {
+    let deadline = Instant::now() + LIMIT;
+    while !done(h.state()) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "timed out waiting for {what}");
+        h.state_mut()
+            .server
+            .wait_event(left.min(Duration::from_millis(200)));
+    }
+    h.run();
+}
+
+fn shows(h: &Harness<'static, WorkbenchApp>, text: &str) -> bool {
+    h.query_all_by_label_contains(text).next().is_some()
+}
+
+fn read_exactly(s: &mut TcpStream, n: usize) -> Vec<u8> {
+    s.set_read_timeout(Some(LIMIT)).unwrap();
+    let mut buf = vec![0; n];
+    s.read_exact(&mut buf).unwrap();
+    buf
+}
+
+/// Nothing arrives within a short while (the only place a short wait is right: it checks
+/// for absence).
+fn reads_nothing(s: &mut TcpStream) -> bool {
+    s.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let mut buf = [0u8; 64];
+    matches!(s.read(&mut buf), Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut))
+}
+
+fn send_message(h: &mut Harness<'static, WorkbenchApp>, text: &str) {
+    h.state_mut().server.settings.composer.text = text.to_owned();
+    h.run();
+    h.get_by_label("Send").click();
+    h.run();
+}
+
+#[test]
+fn serve_two_clients_send_to_one_then_all_kick_and_stop() {
+    let mut settings = Settings::default();
+    settings.server.bind_ip = "127.0.0.1".into();
+    settings.server.port = "0".into();
+    let mut h = harness(settings);
+    h.run();
+    h.get_by_label("TCP server").click();
+    h.run();
+    assert_eq!(h.state().tab, Tab::TcpServer);
+    h.get_by_label("Start listening").click();
+    h.run();
+    wait_until(&mut h, "listening", |a| {
+        a.server.model.status.listening().is_some()
+    });
+    let local = h.state().server.model.status.listening().unwrap();
+    assert_ne!(local.port(), 0, "the real port is shown, not 0");
+    assert!(shows(&h, &format!("Listening on {local}")));
+    assert!(
+        shows(&h, &local.to_string()),
+        "the address to type is on show"
+    );
+
+    let mut a = TcpStream::connect(local).unwrap();
+    wait_until(&mut h, "client #1", |app| app.server.model.connected == 1);
+    let mut b = TcpStream::connect(local).unwrap();
+    wait_until(&mut h, "client #2", |app| app.server.model.connected == 2);
+    assert!(shows(&h, "#1") && shows(&h, "#2"));
+    assert!(shows(&h, &a.local_addr().unwrap().to_string()));
+    assert!(shows(&h, &b.local_addr().unwrap().to_string()));
+
+    // Each client says something; the table counts it.
+    a.write_all(b"from a").unwrap();
+    b.write_all(b"from b!").unwrap();
+    wait_until(&mut h, "both messages", |app| {
+        app.server.model.log.counters.rx_bytes == 13
+    });
+
+    // Select client #1 in the table, send to the selection only.
+    h.get_by_label("#1").click();
+    h.run();
+    assert!(h.state().server.model.selected.contains(&1));
+    h.get_by_label("To selected clients (1)").click();
+    h.run();
+    send_message(&mut h, "only-a");
+    assert_eq!(read_exactly(&mut a, 6), b"only-a");
+    assert!(reads_nothing(&mut b), "b must not get a's message");
+
+    // Now everyone.
+    h.get_by_label("To all connected (2)").click();
+    h.run();
+    send_message(&mut h, "everyone");
+    assert_eq!(read_exactly(&mut a, 8), b"everyone");
+    assert_eq!(read_exactly(&mut b, 8), b"everyone");
+
+    // Disconnect #2 gracefully: it reads EOF.
+    h.get_by_label("#1").click();
+    h.get_by_label("#2").click();
+    h.run();
+    assert_eq!(h.state().server.model.selected_open(), vec![2]);
+    h.get_by_label("Disconnect (FIN)").click();
+    h.run();
+    b.set_read_timeout(Some(LIMIT)).unwrap();
+    let mut buf = [0u8; 8];
+    assert_eq!(b.read(&mut buf).unwrap(), 0, "graceful close is EOF");
+    wait_until(&mut h, "#2 closed", |app| app.server.model.connected == 1);
+    assert!(shows(&h, "disconnected by us: close() sent FIN"));
+
+    // Stop: the remaining client is closed too.
+    h.get_by_label("Stop").click();
+    h.run();
+    wait_until(&mut h, "stopped", |app| {
+        matches!(app.server.model.status, ServerStatus::Ended(_))
+    });
+    a.set_read_timeout(Some(LIMIT)).unwrap();
+    assert_eq!(a.read(&mut buf).unwrap(), 0);
+    assert!(shows(&h, "Not listening"));
+}
+
+#[test]
+fn port_in_use_is_explained_in_the_panel() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut settings = Settings {
+        tab: Tab::TcpServer,
+        ..Settings::default()
+    };
+    settings.server.bind_ip = "127.0.0.1".into();
+    settings.server.port = taken.local_addr().unwrap().port().to_string();
+    let mut h = harness(settings);
+    h.run();
+    h.get_by_label("Start listening").click();
+    h.run();
+    wait_until(&mut h, "the failure", |a| {
+        matches!(a.server.model.status, ServerStatus::Ended(_))
+    });
+    assert!(shows(&h, "already in use"));
+}
+
+#[test]
+fn chinese_server_panel() {
+    let settings = Settings {
+        lang: socket_workbench::i18n::Lang::Zh,
+        tab: Tab::TcpServer,
+        ..Settings::default()
+    };
+    let mut h = harness(settings);
+    h.run();
+    for label in [
+        "开始监听",
+        "监听地址",
+        "等待队列",
+        "自动回复",
+        "断开（FIN）",
+        "重置（RST）",
+    ] {
+        assert!(h.query_by_label(label).is_some(), "no {label}");
+    }
+}
