@@ -6,7 +6,7 @@ use egui::{RichText, Ui};
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::{Lang, Msg};
-use crate::ui::{ClientPanel, ClientSettings, ServerPanel, ServerSettings};
+use crate::ui::{ClientPanel, ClientSettings, ServerPanel, ServerSettings, UdpPanel, UdpSettings};
 
 /// Key under which settings are stored by eframe.
 pub const STORAGE_KEY: &str = "socket-workbench-settings";
@@ -27,15 +27,17 @@ pub enum Tab {
     #[default]
     TcpClient,
     TcpServer,
+    Udp,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 2] = [Tab::TcpClient, Tab::TcpServer];
+    pub const ALL: [Tab; 3] = [Tab::TcpClient, Tab::TcpServer, Tab::Udp];
 
     fn title(self) -> Msg {
         match self {
             Tab::TcpClient => Msg::TabTcpClient,
             Tab::TcpServer => Msg::TabTcpServer,
+            Tab::Udp => Msg::TabUdp,
         }
     }
 }
@@ -50,6 +52,7 @@ pub struct Settings {
     pub tab: Tab,
     pub client: ClientSettings,
     pub server: ServerSettings,
+    pub udp: UdpSettings,
 }
 
 impl Default for Settings {
@@ -61,6 +64,7 @@ impl Default for Settings {
             tab: Tab::TcpClient,
             client: ClientSettings::default(),
             server: ServerSettings::default(),
+            udp: UdpSettings::default(),
         }
     }
 }
@@ -85,6 +89,7 @@ pub struct WorkbenchApp {
     pub tab: Tab,
     pub client: ClientPanel,
     pub server: ServerPanel,
+    pub udp: UdpPanel,
     applied: Option<(ThemeChoice, f32, Lang)>,
 }
 
@@ -109,6 +114,8 @@ impl WorkbenchApp {
             settings.client.log.encoding = enc;
             settings.server.composer.encoding = enc;
             settings.server.log.encoding = enc;
+            settings.udp.composer.encoding = enc;
+            settings.udp.log.encoding = enc;
         }
         let listen = start.listen.is_some();
         if let Some(addr) = start.listen {
@@ -144,6 +151,7 @@ impl WorkbenchApp {
             tab: settings.tab,
             client: ClientPanel::new(settings.client),
             server: ServerPanel::new(settings.server),
+            udp: UdpPanel::new(settings.udp),
             applied: None,
         }
     }
@@ -156,6 +164,7 @@ impl WorkbenchApp {
             tab: self.tab,
             client: self.client.settings.clone(),
             server: self.server.settings.clone(),
+            udp: self.udp.settings.clone(),
         }
     }
 
@@ -163,6 +172,7 @@ impl WorkbenchApp {
     pub fn drain_events(&mut self) {
         self.client.drain_events();
         self.server.drain_events();
+        self.udp.drain_events();
     }
 
     fn apply_look(&mut self, ctx: &egui::Context) {
@@ -216,6 +226,7 @@ impl WorkbenchApp {
                 let status = match self.tab {
                     Tab::TcpClient => self.client.status_line(lang),
                     Tab::TcpServer => self.server.status_line(lang),
+                    Tab::Udp => self.udp.status_line(lang),
                 };
                 ui.label(status);
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
@@ -226,6 +237,7 @@ impl WorkbenchApp {
         egui::CentralPanel::default().show(ui, |ui| match self.tab {
             Tab::TcpClient => self.client.ui(ui, lang),
             Tab::TcpServer => self.server.ui(ui, lang),
+            Tab::Udp => self.udp.ui(ui, lang),
         });
     }
 

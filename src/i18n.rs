@@ -82,6 +82,38 @@ messages! {
     AppTitle => "Socket Workbench", "套接字工作台";
     TabTcpClient => "TCP client", "TCP 客户端";
     TabTcpServer => "TCP server", "TCP 服务器";
+    TabUdp => "UDP", "UDP 通信";
+    UdpClosed => "No socket open", "未打开套接字";
+    UdpBinding => "Binding {bind}…", "正在绑定 {bind}…";
+    UdpBound => "Bound to {local} — ready to send and receive datagrams", "已绑定到 {local}——可以收发数据报";
+    UdpUnboundHint => "(sending without binding first picks a free port automatically)", "（不先绑定就发送时，系统会自动选择一个空闲端口）";
+    UdpDrops => "The kernel dropped {n} datagrams (receive buffer full); the senders never learn of it.", "内核丢弃了 {n} 个数据报（接收缓冲区已满）；发送方永远不会知道。";
+    UdpSendingTo => "to {target}", "发往 {target}";
+    LocalAddress => "Local address", "本地地址";
+    Bind => "Bind", "绑定";
+    CloseSocket => "Close", "关闭";
+    Target => "Target", "目标";
+    TargetHint => "HOST:PORT each datagram goes to: 127.0.0.1:8080, [::1]:8080, a broadcast or multicast address", "每个数据报的目的地 HOST:PORT：127.0.0.1:8080、[::1]:8080、广播或组播地址";
+    BroadcastAddresses => "Broadcast addresses", "广播地址";
+    BroadcastLoopback => "(this machine's loopback; stays here)", "（本机回环，不会离开本机）";
+    BroadcastSubnet => "(everyone on this interface's network)", "（该网卡所在网络的所有主机）";
+    BroadcastLimited => "(limited broadcast: the local network)", "（受限广播：本地网络）";
+    BroadcastHint => "setsockopt(SO_BROADCAST): without it the kernel refuses to send to a broadcast address", "setsockopt(SO_BROADCAST)：不开启时，内核拒绝向广播地址发送";
+    Multicast => "Multicast ({n} groups joined)", "组播（已加入 {n} 个组）";
+    Group => "Group", "组地址";
+    GroupHint => "A multicast group address, e.g. 239.255.0.1 (IPv4 224.0.0.0–239.255.255.255)", "组播组地址，例如 239.255.0.1（IPv4 为 224.0.0.0–239.255.255.255）";
+    Interface => "Interface", "网卡";
+    Join => "Join", "加入";
+    TtlHint => "IP_MULTICAST_TTL: how many routers a multicast datagram may cross (1 = this network only)", "IP_MULTICAST_TTL：组播数据报最多可经过几个路由器（1 表示仅限本网络）";
+    MulticastLoop => "Loopback", "本机回环";
+    MulticastLoopHint => "IP_MULTICAST_LOOP: also deliver our own multicast datagrams to sockets on this machine", "IP_MULTICAST_LOOP：把本机发出的组播数据报也交给本机上的套接字";
+    JoinedGroup => "{group} on {iface}", "{group}（网卡 {iface}）";
+    LeaveGroup => "Leave {group}", "退出 {group}";
+    PeersHeading => "Peers seen: {n}", "通信过的对端：{n}";
+    PeersHint => "— click one (or a received datagram) to reply to it", "——点击某一行（或某个收到的数据报）即可回复对方";
+    NoPeersYet => "No datagrams yet.", "还没有数据报。";
+    ColPeer => "Peer", "对端";
+    ColLastSeen => "Last seen", "最近一次";
     ToSelected => "To selected clients ({n})", "发给选中的客户端（{n}）";
     ToAll => "To all connected ({n})", "发给所有已连接的客户端（{n}）";
     ErrReplyEncoding => "The auto-reply cannot be written in the chosen encoding.", "自动回复无法用所选编码表示。";
@@ -185,6 +217,7 @@ messages! {
     OlderDropped => "{n} older entries dropped to save memory", "为节省内存，已丢弃 {n} 条较早的记录";
     LogEmpty => "Nothing yet. Connect, then send something — both directions show up here.", "暂无内容。连接后发送数据，收发两个方向都会显示在这里。";
     Reindexing => "Re-reading the log… {pct}%", "正在重新整理日志…{pct}%";
+    ClickToReply => "Click to send to {peer}", "点击后发送给 {peer}";
     CopyText => "Copy as text", "复制为文本";
     CopyHex => "Copy as hex", "复制为十六进制";
     SocketCalls => "Socket calls", "套接字调用";
@@ -251,6 +284,10 @@ messages! {
     ErrKindTooManyFiles => "Too many open files: the program has run out of descriptors.", "打开的文件过多：程序的文件描述符已用完。";
     ErrKindFileRead => "Could not read the file.", "无法读取文件。";
     ErrKindFileWrite => "Could not write the file.", "无法写入文件。";
+    ErrKindDatagramTooLarge => "Too big for one datagram: UDP carries at most 65,507 bytes over IPv4 (65,527 over IPv6). Nothing was sent.", "超出单个数据报的上限：UDP 在 IPv4 上最多 65,507 字节（IPv6 上 65,527 字节）。未发送任何数据。";
+    ErrKindBroadcastNotEnabled => "Broadcast is not enabled on this socket: turn on SO_BROADCAST first (--broadcast on the command line).", "此套接字未启用广播：请先开启 SO_BROADCAST（命令行中使用 --broadcast）。";
+    ErrKindNobodyListening => "Nobody is listening there: the other machine answered \"port unreachable\" (ICMP).", "那里没有程序在监听：对方回复了“端口不可达”（ICMP）。";
+    ErrKindNotMulticast => "That is not a multicast group address (IPv4 224.0.0.0 to 239.255.255.255, IPv6 ff00::/8).", "这不是组播地址（IPv4 为 224.0.0.0 到 239.255.255.255，IPv6 为 ff00::/8）。";
     ErrKindOther => "Network error.", "网络错误。";
     NoteConnecting => "connecting to {addr}", "正在连接 {addr}";
     NoteConnected => "connected to {peer} from {local}", "已连接到 {peer}（本地 {local}）";
@@ -271,6 +308,14 @@ messages! {
     NoteSendDropped => "not sent: this client is not reading and its queue is full", "未发送：该客户端没有读取数据，发送队列已满";
     NoteServerStopped => "server stopped: every client socket and the listening socket are closed", "服务器已停止：所有客户端套接字和监听套接字均已关闭";
     NoteServerFailed => "the server could not start: {error}", "服务器无法启动：{error}";
+    NoteUdpBound => "socket bound to {local} — no connection: every datagram names its target", "套接字已绑定到 {local}——无需连接：每个数据报各自指明目的地";
+    NoteUdpAutoBound => "sending on an unbound socket: the system picked {local} for it", "在未绑定的套接字上发送：系统为它选择了 {local}";
+    NoteBroadcastOn => "SO_BROADCAST on: this socket may send to broadcast addresses", "已开启 SO_BROADCAST：此套接字可以发送到广播地址";
+    NoteBroadcastOff => "SO_BROADCAST off", "已关闭 SO_BROADCAST";
+    NoteJoined => "joined multicast group {group} on {iface}", "已在 {iface} 上加入组播组 {group}";
+    NoteLeft => "left multicast group {group} on {iface}", "已在 {iface} 上退出组播组 {group}";
+    NoteDrops => "the kernel has dropped {n} datagrams for this socket so far (receive buffer full) — the senders were never told", "内核已为此套接字丢弃 {n} 个数据报（接收缓冲区已满）——发送方对此一无所知";
+    NoteEcho => "echo", "回显";
     NoteAutoReply => "auto-reply", "自动回复";
     EndPeerClosed => "the client closed the connection (recv() → 0), so we closed ours", "客户端关闭了连接（recv() → 0），本端随之关闭";
     EndKickedGraceful => "disconnected by us: close() sent FIN", "由本端断开：close() 发送了 FIN";
@@ -284,11 +329,13 @@ messages! {
     OutcomeConnected => "ok, local address {local}", "成功，本地地址 {local}";
     OutcomeBound => "ok, bound to {local}", "成功，绑定到 {local}";
     OutcomeAccepted => "new socket fd {fd} for client {peer}", "为客户端 {peer} 新建的套接字，描述符 {fd}";
+    OutcomeDatagram => "{n} bytes from {from}", "{n} 字节，来自 {from}";
     OutcomeFailed => "failed: {error}", "失败：{error}";
     ErrHexInvalidChar => "Not hex: '{ch}' at column {pos}. Use 0-9 and A-F, e.g. 48 65 6C.", "不是十六进制：第 {pos} 列的“{ch}”。请使用 0-9 和 A-F，例如 48 65 6C。";
     ErrHexOddDigits => "Odd number of hex digits at column {pos}: each byte needs two digits.", "第 {pos} 列的十六进制位数为奇数：每个字节需要两位。";
     ErrHexEmptyPrefix => "'0x' without digits at column {pos}.", "第 {pos} 列的“0x”后面没有数字。";
     ErrUnmappable => "'{ch}' at column {pos} cannot be written in {encoding}. Choose UTF-8 or GB18030, or remove it.", "第 {pos} 列的“{ch}”无法用 {encoding} 编码。请改用 UTF-8 或 GB18030，或删除该字符。";
+    ErrSendNeedsTo => "--send needs --to HOST:PORT: a UDP datagram must name its target.", "--send 需要配合 --to HOST:PORT：UDP 数据报必须指明目的地。";
     NothingSent => "Nothing was sent.", "未发送任何数据。";
 }
 
@@ -319,6 +366,10 @@ pub fn error_msg(kind: NetErrorKind) -> Msg {
         NetErrorKind::TooManyOpenFiles => Msg::ErrKindTooManyFiles,
         NetErrorKind::FileRead => Msg::ErrKindFileRead,
         NetErrorKind::FileWrite => Msg::ErrKindFileWrite,
+        NetErrorKind::DatagramTooLarge => Msg::ErrKindDatagramTooLarge,
+        NetErrorKind::BroadcastNotEnabled => Msg::ErrKindBroadcastNotEnabled,
+        NetErrorKind::NobodyListening => Msg::ErrKindNobodyListening,
+        NetErrorKind::NotMulticast => Msg::ErrKindNotMulticast,
         NetErrorKind::Other => Msg::ErrKindOther,
     }
 }
@@ -411,6 +462,22 @@ pub fn describe_note(lang: Lang, note: &LogNote) -> String {
             &[("error", &describe_error(lang, err))],
         ),
         LogNote::AutoReply => lang.t(Msg::NoteAutoReply).to_owned(),
+        LogNote::UdpBound { local, auto: false } => {
+            lang.fmt(Msg::NoteUdpBound, &[("local", local)])
+        }
+        LogNote::UdpBound { local, auto: true } => {
+            lang.fmt(Msg::NoteUdpAutoBound, &[("local", local)])
+        }
+        LogNote::Broadcast(true) => lang.t(Msg::NoteBroadcastOn).to_owned(),
+        LogNote::Broadcast(false) => lang.t(Msg::NoteBroadcastOff).to_owned(),
+        LogNote::Joined { group, iface } => {
+            lang.fmt(Msg::NoteJoined, &[("group", group), ("iface", iface)])
+        }
+        LogNote::Left { group, iface } => {
+            lang.fmt(Msg::NoteLeft, &[("group", group), ("iface", iface)])
+        }
+        LogNote::Drops(n) => lang.fmt(Msg::NoteDrops, &[("n", n)]),
+        LogNote::Echo => lang.t(Msg::NoteEcho).to_owned(),
     }
 }
 
@@ -450,6 +517,9 @@ pub fn describe_outcome(lang: Lang, kind: &CallKind, outcome: &CallOutcome) -> S
         CallOutcome::Descriptor(fd) => lang.fmt(Msg::OutcomeDescriptor, &[("n", fd)]),
         CallOutcome::Connected { local } => lang.fmt(Msg::OutcomeConnected, &[("local", local)]),
         CallOutcome::Bound { local } => lang.fmt(Msg::OutcomeBound, &[("local", local)]),
+        CallOutcome::Datagram { n, from } => {
+            lang.fmt(Msg::OutcomeDatagram, &[("n", n), ("from", from)])
+        }
         CallOutcome::Accepted { fd, peer } => {
             lang.fmt(Msg::OutcomeAccepted, &[("fd", fd), ("peer", peer)])
         }

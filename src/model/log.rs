@@ -48,6 +48,12 @@ pub enum LogNote {
     SendDropped,
     ServerEnd(ServerEnd),
     AutoReply,
+    UdpBound { local: SocketAddr, auto: bool },
+    Broadcast(bool),
+    Joined { group: std::net::IpAddr, iface: std::net::IpAddr },
+    Left { group: std::net::IpAddr, iface: std::net::IpAddr },
+    Drops(u64),
+    Echo,
 }
 
 /// The connection an entry belongs to, on panels with several (a server's clients).

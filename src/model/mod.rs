@@ -5,9 +5,11 @@
 pub mod client;
 pub mod log;
 pub mod server;
+pub mod udp;
 pub mod trace_book;
 
 pub use client::{ClientModel, ClientStatus};
 pub use log::{Direction, LogBook, LogEntry, LogNote, PeerTag};
 pub use server::{ClientRow, ClientState, ServerModel, ServerStatus};
 pub use trace_book::TraceBook;
+pub use udp::{PeerRow, UdpModel, UdpStatus};

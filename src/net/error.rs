@@ -38,6 +38,14 @@ pub enum NetErrorKind {
     FileRead,
     /// A file to write received data to could not be written.
     FileWrite,
+    /// A datagram larger than UDP can carry.
+    DatagramTooLarge,
+    /// Sending to a broadcast address without SO_BROADCAST.
+    BroadcastNotEnabled,
+    /// The peer's machine answered "port unreachable": no socket is bound there.
+    NobodyListening,
+    /// An address that is not a multicast group was given to join.
+    NotMulticast,
     /// Anything else; the OS message says what.
     Other,
 }

@@ -12,6 +12,25 @@ pub fn local_ips() -> Vec<IpAddr> {
     ips
 }
 
+/// Broadcast addresses to offer: loopback's own (127.255.255.255, which stays on this
+/// machine), each IPv4 interface's directed broadcast, then the limited broadcast.
+pub fn broadcast_addrs() -> Vec<Ipv4Addr> {
+    let mut out = vec![Ipv4Addr::new(127, 255, 255, 255)];
+    if let Ok(ifs) = if_addrs::get_if_addrs() {
+        for iface in ifs {
+            if let if_addrs::IfAddr::V4(v4) = iface.addr
+                && let Some(b) = v4.broadcast
+                && !v4.ip.is_loopback()
+                && !out.contains(&b)
+            {
+                out.push(b);
+            }
+        }
+    }
+    out.push(Ipv4Addr::BROADCAST);
+    out
+}
+
 /// What the bind-address picker offers: all IPv4, all IPv6, the two loopbacks, then every
 /// interface address.
 pub fn bind_choices() -> Vec<IpAddr> {

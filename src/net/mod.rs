@@ -10,6 +10,7 @@ pub mod error;
 pub mod ifaces;
 pub mod tcp_client;
 pub mod tcp_server;
+pub mod udp;
 pub mod trace;
 pub mod waker;
 

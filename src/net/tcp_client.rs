@@ -317,14 +317,20 @@ fn connect(
             Err(e) => {
                 let err = NetError::from_io(&e);
                 emitter.call(
-                    CallKind::Socket { family },
+                    CallKind::Socket {
+                family,
+                datagram: false,
+            },
                     CallOutcome::Failed(err.clone()),
                 );
                 last_err = Some(err);
                 continue;
             }
         };
-        emitter.call(CallKind::Socket { family }, descriptor(&socket));
+        emitter.call(CallKind::Socket {
+                family,
+                datagram: false,
+            }, descriptor(&socket));
         match socket.connect_timeout(&addr.into(), config.connect_timeout) {
             Ok(()) => {
                 let stream: TcpStream = socket.into();

@@ -445,14 +445,20 @@ impl Server {
                 let err = NetError::from_io(&e);
                 emitter.call(
                     None,
-                    CallKind::Socket { family },
+                    CallKind::Socket {
+                family,
+                datagram: false,
+            },
                     CallOutcome::Failed(err.clone()),
                 );
                 err
             })?;
         emitter.call(
             None,
-            CallKind::Socket { family },
+            CallKind::Socket {
+                family,
+                datagram: false,
+            },
             CallOutcome::Descriptor(raw_fd(&socket)),
         );
         // So the port can be listened on again at once after Stop, even while old

@@ -50,8 +50,8 @@ impl ShutdownHow {
 pub enum CallKind {
     /// Name resolution before `socket()` (`getaddrinfo`).
     Resolve { host: String, port: u16 },
-    /// `socket(family, SOCK_STREAM)`.
-    Socket { family: Family },
+    /// `socket(family, SOCK_STREAM)`, or `SOCK_DGRAM` when `datagram`.
+    Socket { family: Family, datagram: bool },
     /// `bind(addr)`.
     Bind { addr: SocketAddr },
     /// `listen(backlog)`.
@@ -66,6 +66,10 @@ pub enum CallKind {
     Send { len: usize },
     /// `recv(buffer size)`.
     Recv { buf: usize },
+    /// `sendto(len bytes, addr)`: UDP needs no connection, each datagram names its target.
+    SendTo { len: usize, to: SocketAddr },
+    /// `recvfrom(buffer size)`: one datagram and who sent it.
+    RecvFrom { buf: usize },
     /// `shutdown(how)`.
     Shutdown(ShutdownHow),
     /// `close()`.
@@ -89,6 +93,8 @@ pub enum CallOutcome {
     Bound { local: SocketAddr },
     /// `accept()` returned a new socket (descriptor, where the OS has them) for this client.
     Accepted { fd: i64, peer: SocketAddr },
+    /// `recvfrom()` returned one datagram of this many bytes from `from`.
+    Datagram { n: usize, from: SocketAddr },
     /// The call failed.
     Failed(NetError),
 }
@@ -129,7 +135,11 @@ impl SocketCall {
     pub fn call_text(&self) -> String {
         match &self.kind {
             CallKind::Resolve { host, port } => format!("getaddrinfo(\"{host}\", {port})"),
-            CallKind::Socket { family } => format!("socket({}, SOCK_STREAM)", family.constant()),
+            CallKind::Socket { family, datagram } => format!(
+                "socket({}, {})",
+                family.constant(),
+                if *datagram { "SOCK_DGRAM" } else { "SOCK_STREAM" }
+            ),
             CallKind::SetOption { name, value } => format!("setsockopt({name}, {value})"),
             CallKind::Connect { addr } => format!("connect({addr})"),
             CallKind::Bind { addr } => format!("bind({addr})"),
@@ -137,6 +147,8 @@ impl SocketCall {
             CallKind::Accept => "accept()".to_owned(),
             CallKind::Send { len } => format!("send({len} bytes)"),
             CallKind::Recv { buf } => format!("recv({buf})"),
+            CallKind::SendTo { len, to } => format!("sendto({len} bytes, {to})"),
+            CallKind::RecvFrom { buf } => format!("recvfrom({buf})"),
             CallKind::Shutdown(how) => format!("shutdown({})", how.name()),
             CallKind::Close => "close()".to_owned(),
         }
@@ -152,8 +164,18 @@ mod tests {
         let addr: SocketAddr = "127.0.0.1:7890".parse().unwrap();
         let cases = [
             (
-                CallKind::Socket { family: Family::V4 },
+                CallKind::Socket {
+                    family: Family::V4,
+                    datagram: false,
+                },
                 "socket(AF_INET, SOCK_STREAM)",
+            ),
+            (
+                CallKind::Socket {
+                    family: Family::V6,
+                    datagram: true,
+                },
+                "socket(AF_INET6, SOCK_DGRAM)",
             ),
             (CallKind::Connect { addr }, "connect(127.0.0.1:7890)"),
             (CallKind::Send { len: 5 }, "send(5 bytes)"),

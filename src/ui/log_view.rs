@@ -282,6 +282,8 @@ impl LineIndex {
 pub enum LogAction {
     /// Start (Some) or stop (None) appending received bytes to a file.
     Capture(Option<PathBuf>),
+    /// An entry's peer was clicked (to reply to it).
+    PickPeer(std::net::SocketAddr),
 }
 
 /// The log view widget with its toolbar.
@@ -299,6 +301,8 @@ pub struct LogView {
     /// This panel has no single stream to append to a file (a server's clients would
     /// interleave), so the "receive to file" row is left out.
     pub no_capture: bool,
+    /// Clicking an entry with a peer picks that peer (UDP: reply to the sender).
+    pub peers_clickable: bool,
     /// Show only entries of these connections (sorted ids); None shows all.
     pub peer_filter: Option<Vec<u64>>,
     /// The row with "receive to file" and "save log" is open.
@@ -367,7 +371,9 @@ impl LogView {
             });
         }
         ui.separator();
-        self.entries_ui(ui, lang, settings, book);
+        if let Some(picked) = self.entries_ui(ui, lang, settings, book) {
+            action = Some(picked);
+        }
         action
     }
 
@@ -561,7 +567,14 @@ impl LogView {
         });
     }
 
-    fn entries_ui(&mut self, ui: &mut Ui, lang: Lang, s: &LogViewSettings, book: &LogBook) {
+    fn entries_ui(
+        &mut self,
+        ui: &mut Ui,
+        lang: Lang,
+        s: &LogViewSettings,
+        book: &LogBook,
+    ) -> Option<LogAction> {
+        let mut action = None;
         let key = IndexKey {
             mode: s.mode,
             encoding: s.encoding,
@@ -600,6 +613,14 @@ impl LogView {
                     let job = self.row_job(ui, lang, s, entry, line as usize, &font);
                     let response =
                         ui.add(egui::Label::new(job).extend().sense(egui::Sense::click()));
+                    if let Some(peer) = entry.peer.filter(|_| self.peers_clickable) {
+                        let response = response
+                            .clone()
+                            .on_hover_text(lang.fmt(Msg::ClickToReply, &[("peer", &peer.addr)]));
+                        if response.clicked() {
+                            action = Some(LogAction::PickPeer(peer.addr));
+                        }
+                    }
                     response.context_menu(|ui| {
                         if ui.button(lang.t(Msg::CopyText)).clicked() {
                             let text = spans_text(&text_lines(&entry.data, s.encoding));
@@ -613,6 +634,7 @@ impl LogView {
                     });
                 }
             });
+        action
     }
 
     fn row_job(

@@ -7,7 +7,9 @@ pub mod composer;
 pub mod log_view;
 pub mod server_panel;
 pub mod trace_view;
+pub mod udp_panel;
 pub mod widgets;
 
 pub use client_panel::{ClientPanel, ClientSettings};
 pub use server_panel::{ServerPanel, ServerSettings};
+pub use udp_panel::{UdpPanel, UdpSettings};

@@ -1,0 +1,890 @@
+//! The UDP engine: one socket, no connection. `sendto()` names the target of every datagram,
+//! `recvfrom()` says who sent each one, and message boundaries are kept: one datagram, one
+//! log entry. Broadcast (SO_BROADCAST) and multicast (join/leave a group, TTL, loopback) are
+//! socket options, changed while the socket lives.
+//!
+//! Two threads, as for the TCP client: the worker carries out commands (send, options, close)
+//! and the reader does nothing but `recvfrom()`, so datagrams are reported the moment they
+//! arrive. The reader wakes every [`READ_SLICE`] to notice a close, and once a second reads the
+//! kernel's count of datagrams it dropped for this socket because the receive buffer was full
+//! (Linux: the `drops` column of /proc/net/udp, the same counter SO_RXQ_OVFL reports).
+//!
+//! "Nobody is listening there": on Linux the socket asks for ICMP errors (IP_RECVERR), so a
+//! port-unreachable answer to a datagram we sent surfaces as a refused error on the next
+//! `recvfrom()` — without it, an unconnected UDP socket never hears of it.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs, UdpSocket};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use flume::{Receiver, RecvTimeoutError, Sender};
+use socket2::{Domain, Protocol, Socket, Type};
+
+use super::tcp_client::{CloseReason, normalize_host};
+use super::trace::Family;
+use super::{
+    CallKind, CallOutcome, NetError, NetErrorKind, SessionId, SocketCall, Tagged, Waker,
+    next_session_id,
+};
+
+/// Largest UDP payload over IPv4 (65,535 − 8 UDP header − 20 IP header).
+pub const MAX_DATAGRAM_V4: usize = 65_507;
+/// Largest UDP payload over IPv6 without jumbograms (65,535 − 8 UDP header).
+pub const MAX_DATAGRAM_V6: usize = 65_527;
+/// How long a blocked `recvfrom()` waits before the reader checks whether to stop.
+const READ_SLICE: Duration = Duration::from_millis(100);
+/// Datagram size when a file is sent over UDP.
+pub const FILE_DATAGRAM: usize = 1024;
+
+#[derive(Debug, Clone)]
+pub struct UdpConfig {
+    pub bind: SocketAddr,
+    /// The socket was bound only because something was sent before Bind was clicked.
+    pub auto: bool,
+    pub broadcast: bool,
+    pub multicast_ttl: u32,
+    pub multicast_loop: bool,
+    /// Interface for outgoing multicast (IPv4).
+    pub multicast_if: Option<Ipv4Addr>,
+    /// SO_RCVBUF, for showing what a small buffer does under a burst.
+    pub recv_buffer: Option<usize>,
+    /// Send every datagram received back to its sender (used by the command line).
+    pub echo: bool,
+}
+
+impl UdpConfig {
+    pub fn new(bind: SocketAddr) -> Self {
+        Self {
+            bind,
+            auto: false,
+            broadcast: false,
+            multicast_ttl: 1,
+            multicast_loop: true,
+            multicast_if: None,
+            recv_buffer: None,
+            echo: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum UdpCommand {
+    /// Send one datagram to `to` (`HOST:PORT`, resolved by the worker).
+    SendTo {
+        to: String,
+        bytes: Vec<u8>,
+    },
+    Repeat {
+        to: String,
+        bytes: Vec<u8>,
+        interval: Duration,
+        count: Option<u64>,
+    },
+    StopRepeat,
+    /// Send a file as datagrams of [`FILE_DATAGRAM`] bytes.
+    SendFile {
+        to: String,
+        path: PathBuf,
+    },
+    CancelFile,
+    SetBroadcast(bool),
+    Join {
+        group: IpAddr,
+        iface: IpAddr,
+    },
+    Leave {
+        group: IpAddr,
+        iface: IpAddr,
+    },
+    SetMulticastTtl(u32),
+    SetMulticastLoop(bool),
+    SetMulticastIf(Ipv4Addr),
+    Close,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UdpSendOrigin {
+    Typed,
+    Echo,
+    Repeat { n: u64, of: Option<u64> },
+    File { path: PathBuf },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UdpEvent {
+    Call(SocketCall),
+    Bound {
+        local: SocketAddr,
+        auto: bool,
+    },
+    Received {
+        from: SocketAddr,
+        data: Arc<[u8]>,
+    },
+    Sent {
+        to: SocketAddr,
+        data: Arc<[u8]>,
+        origin: UdpSendOrigin,
+    },
+    Broadcast(bool),
+    Joined {
+        group: IpAddr,
+        iface: IpAddr,
+    },
+    Left {
+        group: IpAddr,
+        iface: IpAddr,
+    },
+    /// Datagrams the kernel dropped for this socket (receive buffer full), in total.
+    Drops(u64),
+    Repeating {
+        running: bool,
+        sent: u64,
+    },
+    FileProgress {
+        path: PathBuf,
+        sent: u64,
+        total: Option<u64>,
+        done: bool,
+    },
+    /// A send or option failed; the socket lives on.
+    Warning(NetError),
+    Closed {
+        reason: CloseReason,
+    },
+}
+
+pub type UdpMsg = Tagged<UdpEvent>;
+
+enum WorkerMsg {
+    User(UdpCommand),
+    /// The reader saw an error it cannot get past.
+    ReaderFailed(NetError),
+}
+
+pub struct UdpHandle {
+    session: SessionId,
+    commands: Sender<WorkerMsg>,
+    join: Option<JoinHandle<()>>,
+}
+
+impl UdpHandle {
+    pub fn session(&self) -> SessionId {
+        self.session
+    }
+
+    pub fn command(&self, command: UdpCommand) -> bool {
+        self.commands.send(WorkerMsg::User(command)).is_ok()
+    }
+
+    /// Closes the socket and waits for both threads to end.
+    pub fn join(mut self) {
+        let _ = self.commands.send(WorkerMsg::User(UdpCommand::Close));
+        if let Some(join) = self.join.take() {
+            let _ = join.join();
+        }
+    }
+}
+
+impl Drop for UdpHandle {
+    fn drop(&mut self) {
+        let _ = self.commands.send(WorkerMsg::User(UdpCommand::Close));
+    }
+}
+
+#[derive(Clone)]
+struct Emitter {
+    session: SessionId,
+    events: Sender<UdpMsg>,
+    waker: Waker,
+}
+
+impl Emitter {
+    fn emit(&self, event: UdpEvent) {
+        let _ = self.events.send(Tagged::now(self.session, event));
+        self.waker.wake();
+    }
+
+    fn call(&self, kind: CallKind, outcome: CallOutcome) {
+        self.emit(UdpEvent::Call(SocketCall::now(kind, outcome)));
+    }
+
+    fn option(&self, name: &'static str, value: String, result: io::Result<()>) -> bool {
+        let outcome = match result {
+            Ok(()) => CallOutcome::Done,
+            Err(e) => CallOutcome::Failed(NetError::from_io(&e)),
+        };
+        let ok = outcome == CallOutcome::Done;
+        if let CallOutcome::Failed(err) = &outcome {
+            self.emit(UdpEvent::Warning(err.clone()));
+        }
+        self.call(CallKind::SetOption { name, value }, outcome);
+        ok
+    }
+}
+
+/// Opens and binds the socket; `Bound` (with the real port) or `Closed { Failed }` follows.
+pub fn spawn_udp(
+    config: UdpConfig,
+    events: Sender<UdpMsg>,
+    waker: Waker,
+) -> io::Result<UdpHandle> {
+    let session = next_session_id();
+    let (tx, rx) = flume::unbounded();
+    let emitter = Emitter {
+        session,
+        events,
+        waker,
+    };
+    let reader_tx = tx.clone();
+    let join = std::thread::Builder::new()
+        .name(format!("udp-{session}"))
+        .spawn(move || {
+            let reason = match open(&config, &emitter) {
+                Ok(socket) => Worker::new(socket, config, emitter.clone(), rx).run(reader_tx),
+                Err(err) => CloseReason::Failed(err),
+            };
+            emitter.emit(UdpEvent::Closed { reason });
+        })?;
+    Ok(UdpHandle {
+        session,
+        commands: tx,
+        join: Some(join),
+    })
+}
+
+#[cfg(unix)]
+fn descriptor(socket: &Socket) -> CallOutcome {
+    use std::os::fd::AsRawFd;
+    CallOutcome::Descriptor(i64::from(socket.as_raw_fd()))
+}
+
+#[cfg(not(unix))]
+fn descriptor(_socket: &Socket) -> CallOutcome {
+    CallOutcome::Done
+}
+
+/// Asks Linux to report ICMP errors (port unreachable) on this unconnected socket.
+#[cfg(target_os = "linux")]
+fn ask_for_icmp_errors(socket: &Socket, v6: bool) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let on: libc::c_int = 1;
+    let (level, name) = if v6 {
+        (libc::IPPROTO_IPV6, libc::IPV6_RECVERR)
+    } else {
+        (libc::IPPROTO_IP, libc::IP_RECVERR)
+    };
+    // SAFETY: a valid socket descriptor and a pointer to a live c_int of the size given.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            level,
+            name,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+fn open(config: &UdpConfig, emitter: &Emitter) -> Result<UdpSocket, NetError> {
+    let addr = config.bind;
+    let family = Family::of(&addr);
+    let kind = CallKind::Socket {
+        family,
+        datagram: true,
+    };
+    let socket = match Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP)) {
+        Ok(s) => s,
+        Err(e) => {
+            let err = NetError::from_io(&e);
+            emitter.call(kind, CallOutcome::Failed(err.clone()));
+            return Err(err);
+        }
+    };
+    emitter.call(kind, descriptor(&socket));
+    #[cfg(target_os = "linux")]
+    {
+        let name = if addr.is_ipv6() { "IPV6_RECVERR" } else { "IP_RECVERR" };
+        emitter.option(name, "1".into(), ask_for_icmp_errors(&socket, addr.is_ipv6()));
+    }
+    if let Some(size) = config.recv_buffer {
+        emitter.option("SO_RCVBUF", size.to_string(), socket.set_recv_buffer_size(size));
+    }
+    if config.broadcast {
+        emitter.option("SO_BROADCAST", "1".into(), socket.set_broadcast(true));
+    }
+    if addr.is_ipv4() {
+        emitter.option(
+            "IP_MULTICAST_TTL",
+            config.multicast_ttl.to_string(),
+            socket.set_multicast_ttl_v4(config.multicast_ttl),
+        );
+        emitter.option(
+            "IP_MULTICAST_LOOP",
+            u8::from(config.multicast_loop).to_string(),
+            socket.set_multicast_loop_v4(config.multicast_loop),
+        );
+        if let Some(iface) = config.multicast_if {
+            emitter.option(
+                "IP_MULTICAST_IF",
+                iface.to_string(),
+                socket.set_multicast_if_v4(&iface),
+            );
+        }
+    } else {
+        emitter.option(
+            "IPV6_MULTICAST_LOOP",
+            u8::from(config.multicast_loop).to_string(),
+            socket.set_multicast_loop_v6(config.multicast_loop),
+        );
+    }
+    if let Err(e) = socket.bind(&addr.into()) {
+        let err = NetError::from_io(&e);
+        emitter.call(CallKind::Bind { addr }, CallOutcome::Failed(err.clone()));
+        emitter.call(CallKind::Close, CallOutcome::Done);
+        return Err(err);
+    }
+    let local = socket
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_socket())
+        .unwrap_or(addr);
+    emitter.call(CallKind::Bind { addr }, CallOutcome::Bound { local });
+    emitter.emit(UdpEvent::Bound {
+        local,
+        auto: config.auto,
+    });
+    Ok(socket.into())
+}
+
+/// Reads the kernel's drop counter for the UDP socket bound to `local` (Linux).
+pub fn kernel_drops(local: SocketAddr) -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        let table = if local.is_ipv4() {
+            "/proc/net/udp"
+        } else {
+            "/proc/net/udp6"
+        };
+        let text = std::fs::read_to_string(table).ok()?;
+        let port = format!(":{:04X}", local.port());
+        text.lines().skip(1).find_map(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            // sl local_address rem_address st tx:rx tr:tm retrnsmt uid timeout inode ref pointer drops
+            let local_col = cols.get(1)?;
+            if !local_col.ends_with(&port) {
+                return None;
+            }
+            cols.get(12)?.parse().ok()
+        })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = local;
+        None
+    }
+}
+
+struct RepeatRun {
+    to: String,
+    bytes: Vec<u8>,
+    interval: Duration,
+    count: Option<u64>,
+    sent: u64,
+    next: Instant,
+}
+
+struct Worker {
+    socket: UdpSocket,
+    local: Option<SocketAddr>,
+    emitter: Emitter,
+    commands: Receiver<WorkerMsg>,
+    broadcast: bool,
+    /// Last resolved target, so a name is looked up once, not per datagram.
+    resolved: Option<(String, SocketAddr)>,
+    repeat: Option<RepeatRun>,
+    closing: Arc<AtomicBool>,
+    /// The last target we sent to, to name it when "port unreachable" comes back.
+    last_target: Arc<Mutex<Option<SocketAddr>>>,
+    echo: bool,
+}
+
+impl Worker {
+    fn new(
+        socket: UdpSocket,
+        config: UdpConfig,
+        emitter: Emitter,
+        commands: Receiver<WorkerMsg>,
+    ) -> Self {
+        Self {
+            local: socket.local_addr().ok(),
+            socket,
+            emitter,
+            commands,
+            broadcast: config.broadcast,
+            resolved: None,
+            repeat: None,
+            closing: Arc::new(AtomicBool::new(false)),
+            last_target: Arc::new(Mutex::new(None)),
+            echo: config.echo,
+        }
+    }
+
+    fn run(mut self, reader_tx: Sender<WorkerMsg>) -> CloseReason {
+        let reader = match self.start_reader(reader_tx) {
+            Ok(r) => r,
+            Err(err) => {
+                self.emitter.call(CallKind::Close, CallOutcome::Done);
+                return CloseReason::Failed(err);
+            }
+        };
+        let reason = loop {
+            let msg = match &self.repeat {
+                Some(run) => self
+                    .commands
+                    .recv_timeout(run.next.saturating_duration_since(Instant::now())),
+                None => self
+                    .commands
+                    .recv()
+                    .map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            match msg {
+                Ok(WorkerMsg::User(UdpCommand::Close)) | Err(RecvTimeoutError::Disconnected) => {
+                    break CloseReason::Local;
+                }
+                Ok(WorkerMsg::User(cmd)) => self.handle(cmd),
+                Ok(WorkerMsg::ReaderFailed(err)) => break CloseReason::Failed(err),
+                Err(RecvTimeoutError::Timeout) => self.repeat_tick(),
+            }
+        };
+        self.stop_repeat();
+        self.closing.store(true, Ordering::SeqCst);
+        let _ = reader.join();
+        drop(self.socket);
+        self.emitter.call(CallKind::Close, CallOutcome::Done);
+        reason
+    }
+
+    fn start_reader(&self, worker: Sender<WorkerMsg>) -> Result<JoinHandle<()>, NetError> {
+        let socket = self.socket.try_clone().map_err(|e| NetError::from_io(&e))?;
+        socket
+            .set_read_timeout(Some(READ_SLICE))
+            .map_err(|e| NetError::from_io(&e))?;
+        let emitter = self.emitter.clone();
+        let closing = self.closing.clone();
+        let last_target = self.last_target.clone();
+        let local = self.local;
+        let echo = self.echo;
+        std::thread::Builder::new()
+            .name(format!("udp-{}-rx", self.emitter.session))
+            .spawn(move || read_loop(socket, &emitter, &closing, &last_target, local, echo, &worker))
+            .map_err(|e| NetError::from_io(&e))
+    }
+
+    fn handle(&mut self, cmd: UdpCommand) {
+        match cmd {
+            UdpCommand::SendTo { to, bytes } => {
+                self.send(&to, bytes.into(), UdpSendOrigin::Typed);
+            }
+            UdpCommand::Repeat {
+                to,
+                bytes,
+                interval,
+                count,
+            } => {
+                self.stop_repeat();
+                if count == Some(0) {
+                    return;
+                }
+                self.repeat = Some(RepeatRun {
+                    to,
+                    bytes,
+                    interval: interval.max(Duration::from_millis(1)),
+                    count,
+                    sent: 0,
+                    next: Instant::now(),
+                });
+                self.emitter.emit(UdpEvent::Repeating {
+                    running: true,
+                    sent: 0,
+                });
+            }
+            UdpCommand::StopRepeat => self.stop_repeat(),
+            UdpCommand::SendFile { to, path } => self.send_file(&to, path),
+            UdpCommand::CancelFile => {}
+            UdpCommand::SetBroadcast(on) => {
+                if self.emitter.option(
+                    "SO_BROADCAST",
+                    u8::from(on).to_string(),
+                    socket2::SockRef::from(&self.socket).set_broadcast(on),
+                ) {
+                    self.broadcast = on;
+                    self.emitter.emit(UdpEvent::Broadcast(on));
+                }
+            }
+            UdpCommand::Join { group, iface } => self.membership(group, iface, true),
+            UdpCommand::Leave { group, iface } => self.membership(group, iface, false),
+            UdpCommand::SetMulticastTtl(ttl) => {
+                let r = self.socket.set_multicast_ttl_v4(ttl);
+                self.emitter.option("IP_MULTICAST_TTL", ttl.to_string(), r);
+            }
+            UdpCommand::SetMulticastLoop(on) => {
+                let r = if self.local.is_some_and(|l| l.is_ipv6()) {
+                    self.socket.set_multicast_loop_v6(on)
+                } else {
+                    self.socket.set_multicast_loop_v4(on)
+                };
+                self.emitter
+                    .option("IP_MULTICAST_LOOP", u8::from(on).to_string(), r);
+            }
+            UdpCommand::SetMulticastIf(iface) => {
+                let r = socket2::SockRef::from(&self.socket).set_multicast_if_v4(&iface);
+                self.emitter.option("IP_MULTICAST_IF", iface.to_string(), r);
+            }
+            UdpCommand::Close => {}
+        }
+    }
+
+    fn membership(&mut self, group: IpAddr, iface: IpAddr, join: bool) {
+        if !group.is_multicast() {
+            self.emitter.emit(UdpEvent::Warning(NetError::new(
+                NetErrorKind::NotMulticast,
+                group.to_string(),
+            )));
+            return;
+        }
+        let (name, result) = match (group, iface) {
+            (IpAddr::V4(g), IpAddr::V4(i)) => {
+                if join {
+                    ("IP_ADD_MEMBERSHIP", self.socket.join_multicast_v4(&g, &i))
+                } else {
+                    ("IP_DROP_MEMBERSHIP", self.socket.leave_multicast_v4(&g, &i))
+                }
+            }
+            (IpAddr::V6(g), _) => {
+                // Interface 0: let the system choose (an index would need a name lookup).
+                if join {
+                    ("IPV6_JOIN_GROUP", self.socket.join_multicast_v6(&g, 0))
+                } else {
+                    ("IPV6_LEAVE_GROUP", self.socket.leave_multicast_v6(&g, 0))
+                }
+            }
+            (IpAddr::V4(_), IpAddr::V6(_)) => (
+                "IP_ADD_MEMBERSHIP",
+                Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "an IPv4 group needs an IPv4 interface address",
+                )),
+            ),
+        };
+        if self
+            .emitter
+            .option(name, format!("{group} on {iface}"), result)
+        {
+            self.emitter.emit(if join {
+                UdpEvent::Joined { group, iface }
+            } else {
+                UdpEvent::Left { group, iface }
+            });
+        }
+    }
+
+    fn resolve(&mut self, to: &str) -> Result<SocketAddr, NetError> {
+        if let Some((text, addr)) = &self.resolved
+            && text == to
+        {
+            return Ok(*addr);
+        }
+        let target = to.trim();
+        if let Ok(addr) = target.parse::<SocketAddr>() {
+            self.resolved = Some((to.to_owned(), addr));
+            return Ok(addr);
+        }
+        let (host, port) = crate::cli::split_host_port(target)?;
+        let host = normalize_host(&host).to_owned();
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            let addr = SocketAddr::new(ip, port);
+            self.resolved = Some((to.to_owned(), addr));
+            return Ok(addr);
+        }
+        let kind = CallKind::Resolve {
+            host: host.clone(),
+            port,
+        };
+        let want_v6 = self.local.is_some_and(|l| l.is_ipv6());
+        match (host.as_str(), port).to_socket_addrs() {
+            Ok(addrs) => {
+                let addrs: Vec<SocketAddr> = addrs.collect();
+                // The socket's family decides: an IPv4 socket cannot send to an IPv6 address.
+                match addrs.iter().find(|a| a.is_ipv6() == want_v6).copied() {
+                    Some(addr) => {
+                        self.emitter.call(kind, CallOutcome::Addrs(addrs));
+                        self.resolved = Some((to.to_owned(), addr));
+                        Ok(addr)
+                    }
+                    None => {
+                        let err = NetError::new(NetErrorKind::NameNotResolved, host);
+                        self.emitter.call(kind, CallOutcome::Failed(err.clone()));
+                        Err(err)
+                    }
+                }
+            }
+            Err(e) => {
+                let err = NetError::new(NetErrorKind::NameNotResolved, format!("{host}: {e}"));
+                self.emitter.call(kind, CallOutcome::Failed(err.clone()));
+                Err(err)
+            }
+        }
+    }
+
+    /// Sends one datagram; false if it could not be sent (the warning says why).
+    fn send(&mut self, to: &str, bytes: Arc<[u8]>, origin: UdpSendOrigin) -> bool {
+        let target = match self.resolve(to) {
+            Ok(t) => t,
+            Err(err) => {
+                self.emitter.emit(UdpEvent::Warning(err));
+                return false;
+            }
+        };
+        send_datagram(
+            &self.socket,
+            &self.emitter,
+            target,
+            bytes,
+            origin,
+            self.broadcast,
+            &self.last_target,
+        )
+    }
+
+    fn stop_repeat(&mut self) {
+        if let Some(run) = self.repeat.take() {
+            self.emitter.emit(UdpEvent::Repeating {
+                running: false,
+                sent: run.sent,
+            });
+        }
+    }
+
+    fn repeat_tick(&mut self) {
+        let Some(run) = &mut self.repeat else { return };
+        run.sent += 1;
+        let origin = UdpSendOrigin::Repeat {
+            n: run.sent,
+            of: run.count,
+        };
+        let (to, bytes) = (run.to.clone(), run.bytes.clone());
+        run.next = (run.next + run.interval).max(Instant::now());
+        let finished = run.count.is_some_and(|c| run.sent >= c);
+        let sent = self.send(&to, bytes.into(), origin);
+        if finished || !sent {
+            self.stop_repeat();
+        }
+    }
+
+    fn send_file(&mut self, to: &str, path: PathBuf) {
+        let mut file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) => {
+                self.emitter
+                    .emit(UdpEvent::Warning(NetError::file_read(&path, &e)));
+                return;
+            }
+        };
+        let total = file.metadata().ok().map(|m| m.len());
+        let mut sent = 0u64;
+        let mut buf = vec![0u8; FILE_DATAGRAM];
+        let mut last_report = Instant::now();
+        loop {
+            if self.commands.try_iter().any(|m| {
+                matches!(
+                    m,
+                    WorkerMsg::User(UdpCommand::CancelFile | UdpCommand::Close)
+                )
+            }) {
+                break;
+            }
+            let n = match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.emitter
+                        .emit(UdpEvent::Warning(NetError::file_read(&path, &e)));
+                    break;
+                }
+            };
+            let origin = UdpSendOrigin::File { path: path.clone() };
+            if !self.send(to, buf[..n].into(), origin) {
+                break;
+            }
+            sent += n as u64;
+            if last_report.elapsed() >= Duration::from_millis(100) {
+                last_report = Instant::now();
+                self.emitter.emit(UdpEvent::FileProgress {
+                    path: path.clone(),
+                    sent,
+                    total,
+                    done: false,
+                });
+            }
+        }
+        self.emitter.emit(UdpEvent::FileProgress {
+            path,
+            sent,
+            total,
+            done: true,
+        });
+    }
+}
+
+/// One `sendto()`, with the checks and plain-words errors UDP needs.
+fn send_datagram(
+    socket: &UdpSocket,
+    emitter: &Emitter,
+    to: SocketAddr,
+    bytes: Arc<[u8]>,
+    origin: UdpSendOrigin,
+    broadcast: bool,
+    last_target: &Mutex<Option<SocketAddr>>,
+) -> bool {
+    let limit = if to.is_ipv4() {
+        MAX_DATAGRAM_V4
+    } else {
+        MAX_DATAGRAM_V6
+    };
+    if bytes.len() > limit {
+        emitter.emit(UdpEvent::Warning(NetError::new(
+            NetErrorKind::DatagramTooLarge,
+            format!("{} > {limit}", bytes.len()),
+        )));
+        return false;
+    }
+    let kind = CallKind::SendTo {
+        len: bytes.len(),
+        to,
+    };
+    match socket.send_to(&bytes, to) {
+        Ok(n) => {
+            if let Ok(mut last) = last_target.lock() {
+                *last = Some(to);
+            }
+            emitter.call(kind, CallOutcome::Bytes(n));
+            emitter.emit(UdpEvent::Sent {
+                to,
+                data: bytes,
+                origin,
+            });
+            true
+        }
+        Err(e) => {
+            let mut err = NetError::from_io(&e);
+            if e.kind() == io::ErrorKind::PermissionDenied && !broadcast {
+                err.kind = NetErrorKind::BroadcastNotEnabled;
+            } else if e.kind() == io::ErrorKind::ConnectionRefused {
+                err.kind = NetErrorKind::NobodyListening;
+            }
+            emitter.call(kind, CallOutcome::Failed(err.clone()));
+            emitter.emit(UdpEvent::Warning(err));
+            false
+        }
+    }
+}
+
+fn read_loop(
+    socket: UdpSocket,
+    emitter: &Emitter,
+    closing: &AtomicBool,
+    last_target: &Mutex<Option<SocketAddr>>,
+    local: Option<SocketAddr>,
+    echo: bool,
+    worker: &Sender<WorkerMsg>,
+) {
+    // One byte more than the largest datagram, so nothing is ever cut short.
+    let mut buf = vec![0u8; MAX_DATAGRAM_V6 + 1];
+    let kind = CallKind::RecvFrom { buf: buf.len() };
+    let mut drops_seen = local.and_then(kernel_drops).unwrap_or(0);
+    let mut drops_checked = Instant::now();
+    let mut failures = 0u32;
+    while !closing.load(Ordering::SeqCst) {
+        if drops_checked.elapsed() >= Duration::from_secs(1) {
+            drops_checked = Instant::now();
+            if let Some(drops) = local.and_then(kernel_drops)
+                && drops != drops_seen
+            {
+                drops_seen = drops;
+                emitter.emit(UdpEvent::Drops(drops));
+            }
+        }
+        match socket.recv_from(&mut buf) {
+            Ok((n, from)) => {
+                failures = 0;
+                let data: Arc<[u8]> = buf[..n].into();
+                emitter.call(kind.clone(), CallOutcome::Datagram { n, from });
+                emitter.emit(UdpEvent::Received {
+                    from,
+                    data: data.clone(),
+                });
+                if echo {
+                    send_datagram(
+                        &socket,
+                        emitter,
+                        from,
+                        data,
+                        UdpSendOrigin::Echo,
+                        true,
+                        last_target,
+                    );
+                }
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                ) => {}
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                // The ICMP answer to an earlier datagram: nobody was listening there.
+                let target = last_target
+                    .lock()
+                    .ok()
+                    .and_then(|t| *t)
+                    .map(|t| t.to_string())
+                    .unwrap_or_default();
+                let err = NetError::new(NetErrorKind::NobodyListening, target);
+                emitter.call(kind.clone(), CallOutcome::Failed(err.clone()));
+                emitter.emit(UdpEvent::Warning(err));
+            }
+            Err(e) => {
+                let err = NetError::from_io(&e);
+                emitter.call(kind.clone(), CallOutcome::Failed(err.clone()));
+                failures += 1;
+                if failures > 10 {
+                    let _ = worker.send(WorkerMsg::ReaderFailed(err));
+                    return;
+                }
+                emitter.emit(UdpEvent::Warning(err));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_are_the_protocol_ones() {
+        assert_eq!(MAX_DATAGRAM_V4, 65_535 - 8 - 20);
+        assert_eq!(MAX_DATAGRAM_V6, 65_535 - 8);
+    }
+}

@@ -1,0 +1,520 @@
+//! The UDP panel: datagrams with their boundaries, no connection, one-to-one, one-to-many by
+//! broadcast and multicast. Every received datagram shows who sent it; a click on it (or on a
+//! row of the peers table) makes that sender the target, for replies.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use egui::{RichText, Ui};
+use flume::{Receiver, Sender};
+use serde::{Deserialize, Serialize};
+
+use super::composer::{Composer, ComposerAction, ComposerSettings, SendState};
+use super::log_view::{LogAction, LogView, LogViewSettings, format_time, peer_color};
+use super::trace_view::trace_ui;
+use super::widgets::{history_button, human_bytes, labelled_text, remember, ui_waker};
+use crate::i18n::{Lang, Msg, describe_error};
+use crate::model::{UdpModel, UdpStatus};
+use crate::net::tcp_client::CloseReason;
+use crate::net::udp::{UdpCommand, UdpConfig, UdpHandle, UdpMsg, spawn_udp};
+use crate::net::{NetError, Waker, ifaces};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UdpSettings {
+    pub bind_ip: String,
+    pub port: String,
+    pub target: String,
+    pub target_history: Vec<String>,
+    pub broadcast: bool,
+    pub group: String,
+    pub iface: String,
+    pub ttl: u32,
+    pub multicast_loop: bool,
+    pub show_trace: bool,
+    pub composer: ComposerSettings,
+    pub log: LogViewSettings,
+}
+
+impl Default for UdpSettings {
+    fn default() -> Self {
+        Self {
+            bind_ip: "0.0.0.0".into(),
+            port: "0".into(),
+            target: "127.0.0.1:8080".into(),
+            target_history: Vec::new(),
+            broadcast: false,
+            group: "239.255.0.1".into(),
+            iface: "0.0.0.0".into(),
+            ttl: 1,
+            multicast_loop: true,
+            show_trace: true,
+            composer: ComposerSettings::default(),
+            log: LogViewSettings::default(),
+        }
+    }
+}
+
+pub struct UdpPanel {
+    pub settings: UdpSettings,
+    pub model: UdpModel,
+    handle: Option<UdpHandle>,
+    events_tx: Sender<UdpMsg>,
+    events_rx: Receiver<UdpMsg>,
+    waker: Option<Waker>,
+    composer: Composer,
+    log_view: LogView,
+    bind_choices: Vec<IpAddr>,
+    broadcasts: Vec<Ipv4Addr>,
+    form_error: Option<Msg>,
+    rows: (u64, Vec<SocketAddr>),
+}
+
+impl UdpPanel {
+    pub fn new(settings: UdpSettings) -> Self {
+        let (events_tx, events_rx) = flume::unbounded();
+        let mut log_view = LogView::without_capture();
+        log_view.peers_clickable = true;
+        Self {
+            settings,
+            model: UdpModel::default(),
+            handle: None,
+            events_tx,
+            events_rx,
+            waker: None,
+            composer: Composer::default(),
+            log_view,
+            bind_choices: ifaces::bind_choices(),
+            broadcasts: ifaces::broadcast_addrs(),
+            form_error: None,
+            rows: (u64::MAX, Vec::new()),
+        }
+    }
+
+    pub fn drain_events(&mut self) {
+        for msg in self.events_rx.try_iter() {
+            self.model.apply(msg);
+        }
+        if !self.model.status.active() {
+            self.handle = None;
+        }
+    }
+
+    /// Waits up to `timeout` for one engine event (tests and the command line only).
+    pub fn wait_event(&mut self, timeout: Duration) -> bool {
+        match self.events_rx.recv_timeout(timeout) {
+            Ok(msg) => {
+                self.model.apply(msg);
+                self.drain_events();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    pub fn status_line(&self, lang: Lang) -> String {
+        match &self.model.status {
+            UdpStatus::Closed => lang.t(Msg::UdpClosed).to_owned(),
+            UdpStatus::Binding { bind } => lang.fmt(Msg::UdpBinding, &[("bind", bind)]),
+            UdpStatus::Bound { local, .. } => lang.fmt(Msg::UdpBound, &[("local", local)]),
+            UdpStatus::Closing => lang.t(Msg::StatusClosing).to_owned(),
+            UdpStatus::Ended(CloseReason::Failed(err)) => {
+                lang.fmt(Msg::StatusError, &[("error", &describe_error(lang, err))])
+            }
+            UdpStatus::Ended(_) => lang.t(Msg::UdpClosed).to_owned(),
+        }
+    }
+
+    fn spawn(&mut self, ctx: &egui::Context, bind: SocketAddr, auto: bool) -> bool {
+        let mut config = UdpConfig::new(bind);
+        config.auto = auto;
+        config.broadcast = self.settings.broadcast;
+        config.multicast_ttl = self.settings.ttl;
+        config.multicast_loop = self.settings.multicast_loop;
+        config.multicast_if = self
+            .settings
+            .iface
+            .trim()
+            .parse::<Ipv4Addr>()
+            .ok()
+            .filter(|i| !i.is_unspecified());
+        let waker = self
+            .waker
+            .get_or_insert_with(|| ui_waker(ctx))
+            .clone();
+        self.handle = None;
+        match spawn_udp(config, self.events_tx.clone(), waker) {
+            Ok(handle) => {
+                self.model
+                    .begin(handle.session(), bind, self.settings.broadcast);
+                self.handle = Some(handle);
+                true
+            }
+            Err(e) => {
+                self.model.last_warning = Some(NetError::from_io(&e));
+                false
+            }
+        }
+    }
+
+    /// Binds to what the form says.
+    pub fn bind(&mut self, ctx: &egui::Context) {
+        let Ok(ip) = self.settings.bind_ip.trim().parse::<IpAddr>() else {
+            self.form_error = Some(Msg::ErrBadBindAddress);
+            return;
+        };
+        let Some(port) = super::server_panel::parse_listen_port(&self.settings.port) else {
+            self.form_error = Some(Msg::ErrListenPort);
+            return;
+        };
+        self.form_error = None;
+        self.spawn(ctx, SocketAddr::new(ip, port), false);
+    }
+
+    pub fn close(&mut self) {
+        if let Some(h) = &self.handle {
+            h.command(UdpCommand::Close);
+            self.model.closing();
+        }
+    }
+
+    /// Sends a command, binding an ephemeral port first if no socket is open (as `sendto()`
+    /// on an unbound socket does; the log says which port was picked).
+    fn command(&mut self, ctx: &egui::Context, cmd: UdpCommand) {
+        self.model.last_warning = None;
+        if self.handle.is_none() {
+            let v6 = self.settings.target.trim().starts_with('[');
+            let bind = if v6 {
+                SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 0))
+            } else {
+                SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))
+            };
+            if !self.spawn(ctx, bind, true) {
+                return;
+            }
+        }
+        if let Some(h) = &self.handle {
+            h.command(cmd);
+        }
+    }
+
+    pub fn ui(&mut self, ui: &mut Ui, lang: Lang) {
+        self.drain_events();
+        self.socket_ui(ui, lang);
+        self.target_ui(ui, lang);
+        self.multicast_ui(ui, lang);
+        ui.separator();
+
+        let state = SendState {
+            can_send: !self.settings.target.trim().is_empty()
+                && !matches!(self.model.status, UdpStatus::Binding { .. } | UdpStatus::Closing),
+            repeating: self.model.repeating,
+            file: self
+                .model
+                .file
+                .as_ref()
+                .filter(|f| !f.done)
+                .map(|f| (f.sent, f.total)),
+        };
+        egui::Panel::bottom("udp_composer")
+            .resizable(true)
+            .default_size(210.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical()
+                    .id_salt("udp_composer_scroll")
+                    .show(ui, |ui| {
+                        ui.add_space(4.0);
+                        ui.horizontal(|ui| {
+                            ui.strong(lang.t(Msg::SendHeading));
+                            ui.label(lang.fmt(
+                                Msg::UdpSendingTo,
+                                &[("target", &self.settings.target.trim())],
+                            ));
+                        });
+                        if let Some(action) =
+                            self.composer
+                                .ui(ui, lang, &mut self.settings.composer, state)
+                        {
+                            let to = self.settings.target.trim().to_owned();
+                            remember(&mut self.settings.target_history, &to, 10);
+                            let cmd = match action {
+                                ComposerAction::Send(bytes) => UdpCommand::SendTo { to, bytes },
+                                ComposerAction::Repeat {
+                                    bytes,
+                                    interval,
+                                    count,
+                                } => UdpCommand::Repeat {
+                                    to,
+                                    bytes,
+                                    interval,
+                                    count,
+                                },
+                                ComposerAction::StopRepeat => UdpCommand::StopRepeat,
+                                ComposerAction::SendFile(path) => UdpCommand::SendFile { to, path },
+                                ComposerAction::CancelFile => UdpCommand::CancelFile,
+                            };
+                            self.command(ui.ctx(), cmd);
+                        }
+                    });
+            });
+        if self.settings.show_trace {
+            egui::Panel::right("udp_trace")
+                .resizable(true)
+                .default_size(380.0)
+                .show(ui, |ui| {
+                    trace_ui(ui, lang, &mut self.model.trace, self.settings.log.follow);
+                });
+        }
+        egui::CentralPanel::no_frame().show(ui, |ui| {
+            let max = (ui.available_height() * 0.5).max(100.0);
+            egui::Panel::top("udp_peers")
+                .resizable(true)
+                .default_size(130.0)
+                .min_size(70.0)
+                .max_size(max)
+                .show(ui, |ui| self.peers_ui(ui, lang));
+            egui::CentralPanel::no_frame().show(ui, |ui| {
+                if let Some(LogAction::PickPeer(addr)) = self.log_view.ui(
+                    ui,
+                    lang,
+                    &mut self.settings.log,
+                    &mut self.model.log,
+                    None,
+                ) {
+                    self.settings.target = addr.to_string();
+                }
+            });
+        });
+    }
+
+    fn socket_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        let active = self.model.status.active();
+        ui.horizontal_wrapped(|ui| {
+            ui.add_enabled_ui(!active, |ui| {
+                let bind_label = ui.label(lang.t(Msg::LocalAddress)).id;
+                egui::ComboBox::from_id_salt("udp_bind_ip")
+                    .selected_text(self.settings.bind_ip.clone())
+                    .width(190.0)
+                    .show_ui(ui, |ui| {
+                        for ip in &self.bind_choices {
+                            let text = ip.to_string();
+                            ui.selectable_value(&mut self.settings.bind_ip, text.clone(), text);
+                        }
+                    })
+                    .response
+                    .labelled_by(bind_label);
+                labelled_text(ui, lang.t(Msg::Port), &mut self.settings.port, 60.0)
+                    .on_hover_text(lang.t(Msg::ListenPortHint));
+            });
+            if !active {
+                if ui.button(RichText::new(lang.t(Msg::Bind)).strong()).clicked() {
+                    self.bind(ui.ctx());
+                }
+            } else if ui
+                .button(RichText::new(lang.t(Msg::CloseSocket)).strong())
+                .clicked()
+            {
+                self.close();
+            }
+            ui.checkbox(&mut self.settings.show_trace, lang.t(Msg::ShowSocketCalls));
+        });
+        ui.horizontal_wrapped(|ui| {
+            let color = match &self.model.status {
+                UdpStatus::Bound { .. } => egui::Color32::from_rgb(40, 170, 70),
+                UdpStatus::Ended(CloseReason::Failed(_)) => ui.visuals().error_fg_color,
+                _ => ui.visuals().weak_text_color(),
+            };
+            ui.label(RichText::new("●").color(color));
+            ui.label(RichText::new(self.status_line(lang)).color(color).strong());
+            if !active {
+                ui.weak(lang.t(Msg::UdpUnboundHint));
+            }
+            if self.model.drops > 0 {
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    lang.fmt(Msg::UdpDrops, &[("n", &self.model.drops)]),
+                );
+            }
+        });
+        if let Some(err) = self.form_error {
+            ui.colored_label(ui.visuals().error_fg_color, lang.t(err));
+        }
+        if let Some(err) = &self.model.last_warning {
+            ui.colored_label(ui.visuals().warn_fg_color, describe_error(lang, err));
+        }
+    }
+
+    fn target_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        ui.horizontal_wrapped(|ui| {
+            labelled_text(ui, lang.t(Msg::Target), &mut self.settings.target, 220.0)
+                .on_hover_text(lang.t(Msg::TargetHint));
+            history_button(
+                ui,
+                lang,
+                &self.settings.target_history,
+                &mut self.settings.target,
+            );
+            let port = self
+                .settings
+                .target
+                .rsplit_once(':')
+                .map(|(_, p)| p.to_owned())
+                .unwrap_or_else(|| "8080".into());
+            ui.menu_button(lang.t(Msg::BroadcastAddresses), |ui| {
+                for b in &self.broadcasts {
+                    let hint = if b.is_loopback() {
+                        lang.t(Msg::BroadcastLoopback)
+                    } else if b.is_broadcast() {
+                        lang.t(Msg::BroadcastLimited)
+                    } else {
+                        lang.t(Msg::BroadcastSubnet)
+                    };
+                    if ui.button(format!("{b}  {hint}")).clicked() {
+                        self.settings.target = format!("{b}:{port}");
+                        ui.close();
+                    }
+                }
+            });
+            let before = self.settings.broadcast;
+            ui.checkbox(&mut self.settings.broadcast, "SO_BROADCAST")
+                .on_hover_text(lang.t(Msg::BroadcastHint));
+            if before != self.settings.broadcast
+                && let Some(h) = &self.handle
+            {
+                h.command(UdpCommand::SetBroadcast(self.settings.broadcast));
+            }
+        });
+    }
+
+    fn multicast_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        egui::CollapsingHeader::new(lang.fmt(
+            Msg::Multicast,
+            &[("n", &self.model.groups.len())],
+        ))
+        .id_salt("udp_multicast")
+        .show(ui, |ui| {
+            ui.horizontal_wrapped(|ui| {
+                labelled_text(ui, lang.t(Msg::Group), &mut self.settings.group, 140.0)
+                    .on_hover_text(lang.t(Msg::GroupHint));
+                let iface_label = ui.label(lang.t(Msg::Interface)).id;
+                egui::ComboBox::from_id_salt("udp_iface")
+                    .selected_text(self.settings.iface.clone())
+                    .show_ui(ui, |ui| {
+                        for ip in self.bind_choices.iter().filter(|i| i.is_ipv4()) {
+                            let text = ip.to_string();
+                            ui.selectable_value(&mut self.settings.iface, text.clone(), text);
+                        }
+                    })
+                    .response
+                    .labelled_by(iface_label);
+                let group = self.settings.group.trim().parse::<IpAddr>();
+                let iface = self.settings.iface.trim().parse::<IpAddr>();
+                let valid = matches!((&group, &iface), (Ok(g), Ok(_)) if g.is_multicast());
+                if ui
+                    .add_enabled(valid, egui::Button::new(lang.t(Msg::Join)))
+                    .on_disabled_hover_text(lang.t(Msg::ErrKindNotMulticast))
+                    .clicked()
+                    && let (Ok(group), Ok(iface)) = (group, iface)
+                {
+                    self.command(ui.ctx(), UdpCommand::Join { group, iface });
+                }
+                let ttl = ui.label("TTL").id;
+                let before = (self.settings.ttl, self.settings.multicast_loop);
+                ui.add(egui::DragValue::new(&mut self.settings.ttl).range(0..=255))
+                    .labelled_by(ttl)
+                    .on_hover_text(lang.t(Msg::TtlHint));
+                ui.checkbox(&mut self.settings.multicast_loop, lang.t(Msg::MulticastLoop))
+                    .on_hover_text(lang.t(Msg::MulticastLoopHint));
+                if let Some(h) = &self.handle {
+                    if before.0 != self.settings.ttl {
+                        h.command(UdpCommand::SetMulticastTtl(self.settings.ttl));
+                    }
+                    if before.1 != self.settings.multicast_loop {
+                        h.command(UdpCommand::SetMulticastLoop(self.settings.multicast_loop));
+                    }
+                }
+            });
+            let mut leave = None;
+            for (group, iface) in &self.model.groups {
+                ui.horizontal(|ui| {
+                    ui.monospace(lang.fmt(Msg::JoinedGroup, &[("group", group), ("iface", iface)]));
+                    if ui
+                        .button(lang.fmt(Msg::LeaveGroup, &[("group", group)]))
+                        .clicked()
+                    {
+                        leave = Some((*group, *iface));
+                    }
+                });
+            }
+            if let Some((group, iface)) = leave
+                && let Some(h) = &self.handle
+            {
+                h.command(UdpCommand::Leave { group, iface });
+            }
+        });
+    }
+
+    fn peers_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        ui.horizontal(|ui| {
+            ui.strong(lang.fmt(Msg::PeersHeading, &[("n", &self.model.peers.len())]));
+            ui.weak(lang.t(Msg::PeersHint));
+        });
+        if self.rows.0 != self.model.generation {
+            self.rows = (
+                self.model.generation,
+                self.model.peers.keys().copied().collect(),
+            );
+        }
+        if self.rows.1.is_empty() {
+            ui.weak(lang.t(Msg::NoPeersYet));
+            return;
+        }
+        let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
+        let mut picked = None;
+        let peers = &self.model.peers;
+        egui_extras::TableBuilder::new(ui)
+            .id_salt("udp_peers_table")
+            .striped(true)
+            .resizable(true)
+            .sense(egui::Sense::click())
+            .auto_shrink([false, false])
+            .column(egui_extras::Column::initial(220.0).at_least(120.0))
+            .column(egui_extras::Column::initial(160.0))
+            .column(egui_extras::Column::initial(160.0))
+            .column(egui_extras::Column::remainder().at_least(100.0))
+            .header(row_height, |mut header| {
+                for msg in [Msg::ColPeer, Msg::ColIn, Msg::ColOut, Msg::ColLastSeen] {
+                    header.col(|ui| {
+                        ui.strong(lang.t(msg));
+                    });
+                }
+            })
+            .body(|mut body| {
+                body.ui_mut().style_mut().interaction.selectable_labels = false;
+                body.rows(row_height, self.rows.1.len(), |mut row| {
+                    let Some(p) = self.rows.1.get(row.index()).and_then(|a| peers.get(a)) else {
+                        return;
+                    };
+                    row.set_selected(self.settings.target.trim() == p.addr.to_string());
+                    row.col(|ui| {
+                        ui.label(RichText::new(p.addr.to_string()).monospace().color(peer_color(ui, p.id)));
+                    });
+                    row.col(|ui| {
+                        ui.label(format!("{} / {}", human_bytes(p.bytes_in), p.datagrams_in));
+                    });
+                    row.col(|ui| {
+                        ui.label(format!("{} / {}", human_bytes(p.bytes_out), p.datagrams_out));
+                    });
+                    row.col(|ui| {
+                        ui.label(format_time(p.last_seen));
+                    });
+                    if row.response().clicked() {
+                        picked = Some(p.addr);
+                    }
+                });
+            });
+        if let Some(addr) = picked {
+            self.settings.target = addr.to_string();
+        }
+    }
+}
