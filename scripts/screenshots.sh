@@ -74,6 +74,7 @@ shoot() {
         # The message box sits about 150 px above the window's bottom edge.
         xdotool mousemove --window "$win" 600 $((height - 150)) click 1
         xdotool key ctrl+a BackSpace
+        sleep 0.3
         type_slowly "$message"
         xdotool key ctrl+Return
         sleep 0.6
@@ -98,5 +99,17 @@ for lang in en zh; do
     SPORT=$(free_port)
     BEFORE_TYPING="python3 scripts/lesson_clients.py $SPORT 20 >/dev/null 2>&1 & PIDS+=(\$!); sleep 2.5"
     shoot "$lang" "tcp-server-$lang" "--listen 127.0.0.1:$SPORT" "同学们好，欢迎来到网络编程课！"
+done
+unset BEFORE_TYPING
+
+# The UDP panel talking to a lesson-style UDP peer (and a second one greeting it).
+for lang in en zh; do
+    UPORT=$(free_port)
+    PPORT=$(free_port)
+    QPORT=$(free_port)
+    python3 scripts/lesson_udp_peer.py "$PPORT" >/dev/null 2>&1 &
+    PIDS+=($!)
+    BEFORE_TYPING="python3 scripts/lesson_udp_peer.py $QPORT 127.0.0.1:$UPORT >/dev/null 2>&1 & PIDS+=(\$!); sleep 1"
+    shoot "$lang" "udp-$lang" "--udp 127.0.0.1:$UPORT --to 127.0.0.1:$PPORT" "你好，UDP！" "datagram 2"
 done
 unset BEFORE_TYPING

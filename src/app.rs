@@ -80,6 +80,10 @@ pub struct StartOptions {
     pub encoding: Option<crate::proto::TextEncoding>,
     /// `--listen ADDR:PORT`: open on the server panel, already listening.
     pub listen: Option<std::net::SocketAddr>,
+    /// `--udp ADDR:PORT`: open on the UDP panel, bound there.
+    pub udp: Option<std::net::SocketAddr>,
+    /// `--to HOST:PORT`: the UDP panel's target.
+    pub udp_to: Option<String>,
 }
 
 pub struct WorkbenchApp {
@@ -129,7 +133,19 @@ impl WorkbenchApp {
             settings.client.host = host;
             settings.client.port = port.to_string();
         }
+        let udp = start.udp.is_some();
+        if let Some(addr) = start.udp {
+            settings.tab = Tab::Udp;
+            settings.udp.bind_ip = addr.ip().to_string();
+            settings.udp.port = addr.port().to_string();
+        }
+        if let Some(to) = start.udp_to {
+            settings.udp.target = to;
+        }
         let mut app = Self::with_settings(settings);
+        if udp {
+            app.udp.bind(ctx);
+        }
         if connect {
             app.client.connect(ctx);
             app.tab = Tab::TcpClient;

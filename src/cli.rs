@@ -45,6 +45,14 @@ pub struct Cli {
     #[arg(long, value_name = "ADDR:PORT")]
     pub listen: Option<String>,
 
+    /// Open the window on the UDP panel with a socket bound to ADDR:PORT.
+    #[arg(long = "udp", value_name = "ADDR:PORT")]
+    pub udp_bind: Option<String>,
+
+    /// With --udp: the target datagrams go to (HOST:PORT).
+    #[arg(long = "to", value_name = "HOST:PORT", requires = "udp_bind")]
+    pub udp_to: Option<String>,
+
     /// Open the window with this text encoding for sending and for display (e.g. gbk).
     #[arg(long = "encoding", value_name = "ENCODING", value_parser = parse_encoding)]
     pub gui_encoding: Option<TextEncoding>,

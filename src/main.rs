@@ -40,11 +40,21 @@ fn main() -> ExitCode {
                     return ExitCode::from(socket_workbench::cli::EXIT_USAGE);
                 }
             };
+            let udp = match cli.udp_bind.as_deref().map(socket_workbench::cli::parse_listen_addr).transpose() {
+                Ok(u) => u,
+                Err(err) => {
+                    let lang = cli.lang.unwrap_or_default();
+                    eprintln!("socket-workbench: --udp: {}", describe_error(lang, &err));
+                    return ExitCode::from(socket_workbench::cli::EXIT_USAGE);
+                }
+            };
             open_window(StartOptions {
                 lang: cli.lang,
                 connect,
                 encoding: cli.gui_encoding,
                 listen,
+                udp,
+                udp_to: cli.udp_to,
             })
         }
     }
