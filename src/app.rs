@@ -6,7 +6,10 @@ use egui::{RichText, Ui};
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::{Lang, Msg};
-use crate::ui::{ClientPanel, ClientSettings, ServerPanel, ServerSettings, UdpPanel, UdpSettings};
+use crate::ui::{
+    ClientPanel, ClientSettings, DownloadPanel, DownloadSettings, FileServerPanel,
+    FileServerSettings, ServerPanel, ServerSettings, UdpPanel, UdpSettings,
+};
 
 /// Key under which settings are stored by eframe.
 pub const STORAGE_KEY: &str = "socket-workbench-settings";
@@ -28,16 +31,26 @@ pub enum Tab {
     TcpClient,
     TcpServer,
     Udp,
+    FileServer,
+    Download,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 3] = [Tab::TcpClient, Tab::TcpServer, Tab::Udp];
+    pub const ALL: [Tab; 5] = [
+        Tab::TcpClient,
+        Tab::TcpServer,
+        Tab::Udp,
+        Tab::FileServer,
+        Tab::Download,
+    ];
 
     fn title(self) -> Msg {
         match self {
             Tab::TcpClient => Msg::TabTcpClient,
             Tab::TcpServer => Msg::TabTcpServer,
             Tab::Udp => Msg::TabUdp,
+            Tab::FileServer => Msg::TabFileServer,
+            Tab::Download => Msg::TabDownload,
         }
     }
 }
@@ -53,6 +66,8 @@ pub struct Settings {
     pub client: ClientSettings,
     pub server: ServerSettings,
     pub udp: UdpSettings,
+    pub files: FileServerSettings,
+    pub download: DownloadSettings,
 }
 
 impl Default for Settings {
@@ -65,6 +80,8 @@ impl Default for Settings {
             client: ClientSettings::default(),
             server: ServerSettings::default(),
             udp: UdpSettings::default(),
+            files: FileServerSettings::default(),
+            download: DownloadSettings::default(),
         }
     }
 }
@@ -94,6 +111,8 @@ pub struct WorkbenchApp {
     pub client: ClientPanel,
     pub server: ServerPanel,
     pub udp: UdpPanel,
+    pub files: FileServerPanel,
+    pub download: DownloadPanel,
     applied: Option<(ThemeChoice, f32, Lang)>,
 }
 
@@ -168,6 +187,8 @@ impl WorkbenchApp {
             client: ClientPanel::new(settings.client),
             server: ServerPanel::new(settings.server),
             udp: UdpPanel::new(settings.udp),
+            files: FileServerPanel::new(settings.files),
+            download: DownloadPanel::new(settings.download),
             applied: None,
         }
     }
@@ -181,6 +202,8 @@ impl WorkbenchApp {
             client: self.client.settings.clone(),
             server: self.server.settings.clone(),
             udp: self.udp.settings.clone(),
+            files: self.files.settings.clone(),
+            download: self.download.settings.clone(),
         }
     }
 
@@ -189,6 +212,8 @@ impl WorkbenchApp {
         self.client.drain_events();
         self.server.drain_events();
         self.udp.drain_events();
+        self.files.drain_events();
+        self.download.drain_events();
     }
 
     fn apply_look(&mut self, ctx: &egui::Context) {
@@ -243,6 +268,8 @@ impl WorkbenchApp {
                     Tab::TcpClient => self.client.status_line(lang),
                     Tab::TcpServer => self.server.status_line(lang),
                     Tab::Udp => self.udp.status_line(lang),
+                    Tab::FileServer => self.files.status_line(lang),
+                    Tab::Download => self.download.status_line(lang),
                 };
                 ui.label(status);
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
@@ -254,6 +281,8 @@ impl WorkbenchApp {
             Tab::TcpClient => self.client.ui(ui, lang),
             Tab::TcpServer => self.server.ui(ui, lang),
             Tab::Udp => self.udp.ui(ui, lang),
+            Tab::FileServer => self.files.ui(ui, lang),
+            Tab::Download => self.download.ui(ui, lang),
         });
     }
 

@@ -16,6 +16,7 @@ use crate::proto::{
     LineEnding, PayloadError, PayloadMode, Segment, StreamDecoder, TextEncoding, build_payload,
 };
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 /// Exit code for a network failure (refused, reset, ...).
 pub const EXIT_NETWORK: u8 = 1;
@@ -80,6 +81,69 @@ pub enum Command {
     /// one line per datagram. With --send it sends in order, waits --wait seconds for replies
     /// and exits; without, it runs until Ctrl+C / SIGTERM (or --wait seconds, if given).
     Udp(UdpArgs),
+    /// Serve the files of a folder to download clients (the lesson's exercise 2).
+    ///
+    /// Answers lesson clients (the first chunk is the file name; the reply is the raw bytes,
+    /// then close; an unknown file is a close with nothing sent) and verified clients on the
+    /// same port. The first line on stdout is `listening on ADDR:PORT`, then one line per
+    /// request. Runs until Ctrl+C / SIGTERM.
+    ServeFiles(ServeFilesArgs),
+    /// Download a file from a lesson-style (or our own, with --verify) file server.
+    ///
+    /// Progress goes to stderr. Exits 0 only when the file is complete at the destination;
+    /// otherwise a non-zero exit, a clear message, and nothing at the destination.
+    Download(DownloadArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeFilesArgs {
+    /// The folder to share. Only regular files inside it are served; nothing in it is changed.
+    pub dir: PathBuf,
+    /// Address and port to listen on (default 0.0.0.0 with a port the system chooses).
+    #[arg(long, value_name = "ADDR:PORT", default_value = "0.0.0.0:0")]
+    pub listen: String,
+    /// Seconds a client may take to send its request before it is dropped.
+    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+    pub timeout: f64,
+    /// Transfers at once; later requests wait their turn.
+    #[arg(long, value_name = "N")]
+    pub max_transfers: Option<usize>,
+    /// How lesson clients' file names are decoded: auto (UTF-8, else GBK), utf-8 or gbk.
+    #[arg(long, default_value = "auto", value_parser = parse_name_encoding)]
+    pub name_encoding: crate::proto::download::NameEncoding,
+}
+
+#[derive(Debug, Args)]
+pub struct DownloadArgs {
+    /// The file server: HOST:PORT.
+    pub server: String,
+    /// The file name to ask for.
+    pub name: String,
+    /// Where to save it (default: the name, in the current folder; never overwritten silently).
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Use the verified protocol: size and BLAKE3 digest are checked before the file is kept.
+    #[arg(long)]
+    pub verify: bool,
+    /// With --verify: continue an interrupted download from its .part file.
+    #[arg(long, requires = "verify")]
+    pub resume: bool,
+    /// Replace the destination if it already exists.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Encoding of the file name in lesson mode (gbk for a Windows lesson server).
+    #[arg(long, default_value = "utf-8", value_parser = parse_encoding)]
+    pub encoding: TextEncoding,
+}
+
+fn parse_name_encoding(s: &str) -> Result<crate::proto::download::NameEncoding, String> {
+    use crate::proto::download::NameEncoding;
+    match s.to_ascii_lowercase().as_str() {
+        "auto" => Ok(NameEncoding::Auto),
+        "utf-8" | "utf8" => Ok(NameEncoding::Utf8),
+        "gbk" => Ok(NameEncoding::Gbk),
+        _ => Err(format!("unknown name encoding '{s}' (auto, utf-8, gbk)")),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -246,11 +310,206 @@ pub fn run(command: Command, lang: Lang, matches: &clap::ArgMatches) -> ExitCode
             tcp_client(args, lang, sub)
         }
         Command::TcpServer(args) => tcp_server(args, lang),
+        Command::ServeFiles(args) => serve_files(args, lang),
+        Command::Download(args) => download(args, lang),
         Command::Udp(args) => {
             let sub = matches.subcommand_matches("udp");
             udp(args, lang, sub)
         }
     }
+}
+
+fn serve_files(args: ServeFilesArgs, lang: Lang) -> ExitCode {
+    use crate::net::file_server::{
+        Asked, FileServerConfig, FileServerEvent, NotServed, spawn_file_server,
+    };
+    use crate::net::tcp_server::ServerEnd;
+    let bind = match parse_listen_addr(&args.listen) {
+        Ok(a) => a,
+        Err(err) => {
+            eprintln!("socket-workbench: {}", describe_error(lang, &err));
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let mut config = FileServerConfig::new(args.dir.clone(), bind);
+    config.request_timeout = Duration::from_secs_f64(args.timeout.clamp(0.1, 3600.0));
+    config.max_transfers = args.max_transfers;
+    config.name_encoding = args.name_encoding;
+    let (tx, rx) = flume::unbounded();
+    let handle = match spawn_file_server(config, tx, Waker::noop()) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("socket-workbench: {}", describe_error(lang, &NetError::from_io(&e)));
+            return ExitCode::from(EXIT_NETWORK);
+        }
+    };
+    let stop = handle.stopper();
+    if let Err(e) = ctrlc::set_handler(stop) {
+        eprintln!("socket-workbench: cannot catch Ctrl+C: {e}");
+    }
+    let mut peers = std::collections::HashMap::new();
+    let mut names = std::collections::HashMap::new();
+    let mut out = std::io::stdout();
+    let code = loop {
+        let Ok(msg) = rx.recv() else {
+            break ExitCode::SUCCESS;
+        };
+        let who = |id: &u64, peers: &std::collections::HashMap<u64, SocketAddr>| {
+            format!(
+                "#{id} {}",
+                peers.get(id).map(ToString::to_string).unwrap_or_default()
+            )
+        };
+        let line = match msg.event {
+            FileServerEvent::Listening { local, root } => {
+                Some(format!("listening on {local}\nserving {}", root.display()))
+            }
+            FileServerEvent::Connected { id, peer } => {
+                peers.insert(id, peer);
+                None
+            }
+            FileServerEvent::Requested { id, asked } => {
+                let name = match asked {
+                    Asked::Lesson(n) => n,
+                    Asked::Verified { name, offset: 0 } => format!("{name} (verified)"),
+                    Asked::Verified { name, offset } => {
+                        format!("{name} (verified, from byte {offset})")
+                    }
+                    Asked::List => "(list)".to_owned(),
+                };
+                names.insert(id, name);
+                None
+            }
+            FileServerEvent::Served { id, sent, took } => Some(format!(
+                "{} {} served {sent} bytes in {:.3} s",
+                who(&id, &peers),
+                names.remove(&id).unwrap_or_default(),
+                took.as_secs_f64()
+            )),
+            FileServerEvent::Listed { id, count } => Some(format!(
+                "{} listed {count} names",
+                who(&id, &peers)
+            )),
+            FileServerEvent::NotServed { id, why } => {
+                let name = names.remove(&id).unwrap_or_default();
+                let why = match why {
+                    NotServed::Refused(r) => format!("refused: {r}"),
+                    NotServed::NotFound => {
+                        "not found (closed without sending anything, as the lesson server does)"
+                            .to_owned()
+                    }
+                    NotServed::Silent => "sent no request in time; dropped".to_owned(),
+                    NotServed::Stopped => "not served: the server stopped".to_owned(),
+                };
+                Some(format!("{} {name} {why}", who(&id, &peers)))
+            }
+            FileServerEvent::Failed { id, sent, error } => Some(format!(
+                "{} {} failed after {sent} bytes: {}",
+                who(&id, &peers),
+                names.remove(&id).unwrap_or_default(),
+                describe_error(lang, &error)
+            )),
+            FileServerEvent::Warning(err) => {
+                eprintln!("socket-workbench: {}", describe_error(lang, &err));
+                None
+            }
+            FileServerEvent::Stopped { end } => match end {
+                ServerEnd::Stopped => break ExitCode::SUCCESS,
+                ServerEnd::Failed(err) => {
+                    eprintln!("socket-workbench: {}", describe_error(lang, &err));
+                    break ExitCode::from(EXIT_NETWORK);
+                }
+            },
+            _ => None,
+        };
+        if let Some(line) = line {
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
+        }
+    };
+    handle.join();
+    code
+}
+
+fn download(args: DownloadArgs, lang: Lang) -> ExitCode {
+    use crate::net::download::{DownloadConfig, DownloadEvent, free_name, spawn_download};
+    let (host, port) = match split_host_port(&args.server) {
+        Ok(hp) => hp,
+        Err(err) => {
+            eprintln!("socket-workbench: {}", describe_error(lang, &err));
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let dest = match &args.output {
+        Some(path) => path.clone(),
+        None => {
+            let base = args
+                .name
+                .rsplit('/')
+                .next()
+                .filter(|b| !b.is_empty() && *b != "." && *b != "..")
+                .unwrap_or("download");
+            free_name(std::path::Path::new(base))
+        }
+    };
+    let mut config = DownloadConfig::new(host, port, args.name.clone(), dest.clone());
+    config.verified = args.verify;
+    config.resume = args.resume;
+    config.overwrite = args.overwrite;
+    config.name_encoding = args.encoding;
+    let (tx, rx) = flume::unbounded();
+    let handle = match spawn_download(config, tx, Waker::noop()) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("socket-workbench: {}", describe_error(lang, &NetError::from_io(&e)));
+            return ExitCode::from(EXIT_NETWORK);
+        }
+    };
+    let code = loop {
+        let Ok(msg) = rx.recv() else {
+            break ExitCode::from(EXIT_NETWORK);
+        };
+        match msg.event {
+            DownloadEvent::Progress { have, total, rate } => {
+                let pct = total
+                    .filter(|t| *t > 0)
+                    .map(|t| format!(" {:5.1}%", have as f64 * 100.0 / t as f64))
+                    .unwrap_or_default();
+                eprintln!(
+                    "{}{pct} {}/s",
+                    crate::ui::widgets::human_bytes(have),
+                    crate::ui::widgets::human_bytes(rate as u64)
+                );
+            }
+            DownloadEvent::Done {
+                path, bytes, took, verified,
+            } => {
+                let check = if verified { ", size and BLAKE3 verified" } else { "" };
+                eprintln!(
+                    "saved {} ({bytes} bytes in {:.3} s{check})",
+                    path.display(),
+                    took.as_secs_f64()
+                );
+                break ExitCode::SUCCESS;
+            }
+            DownloadEvent::Failed { error, kept } => {
+                eprintln!("socket-workbench: {}", describe_error(lang, &error));
+                if let Some(part) = kept {
+                    eprintln!(
+                        "socket-workbench: the partial file is {} (run again with --resume)",
+                        part.display()
+                    );
+                }
+                break match error.kind {
+                    NetErrorKind::DestinationExists => ExitCode::from(EXIT_USAGE),
+                    _ => ExitCode::from(EXIT_NETWORK),
+                };
+            }
+            _ => {}
+        }
+    };
+    handle.join();
+    code
 }
 
 fn print_trace(lang: Lang, call: &crate::net::SocketCall) {

@@ -46,6 +46,24 @@ pub enum NetErrorKind {
     NobodyListening,
     /// An address that is not a multicast group was given to join.
     NotMulticast,
+    /// The disk (or quota) is full.
+    DiskFull,
+    /// The file server has no such file.
+    RemoteNotFound,
+    /// The file server refused the request (the detail says why).
+    RemoteRefused,
+    /// A lesson-style server closed without sending anything.
+    NothingReceived,
+    /// The transfer ended before the whole file arrived.
+    Incomplete,
+    /// The file arrived whole but its digest does not match: it was damaged on the way.
+    DigestMismatch,
+    /// The server's answer was not what the protocol says.
+    BadReply,
+    /// The destination exists and overwriting was not asked for.
+    DestinationExists,
+    /// The user cancelled.
+    Cancelled,
     /// Anything else; the OS message says what.
     Other,
 }
@@ -77,12 +95,13 @@ impl NetError {
         Self::new(NetErrorKind::FileRead, format!("{}: {err}", path.display()))
     }
 
-    /// Classifies an I/O error from writing a file.
+    /// Classifies an I/O error from writing a file (a full disk is said as such).
     pub fn file_write(path: &std::path::Path, err: &io::Error) -> Self {
-        Self::new(
-            NetErrorKind::FileWrite,
-            format!("{}: {err}", path.display()),
-        )
+        let kind = match classify(err) {
+            NetErrorKind::DiskFull => NetErrorKind::DiskFull,
+            _ => NetErrorKind::FileWrite,
+        };
+        Self::new(kind, format!("{}: {err}", path.display()))
     }
 }
 
@@ -102,6 +121,8 @@ pub fn classify(err: &io::Error) -> NetErrorKind {
         _ => match err.raw_os_error() {
             // EMFILE / ENFILE on Linux and macOS.
             Some(24) | Some(23) => NetErrorKind::TooManyOpenFiles,
+            // ENOSPC, EDQUOT.
+            Some(28) | Some(122) => NetErrorKind::DiskFull,
             _ => NetErrorKind::Other,
         },
     }

@@ -3,6 +3,7 @@
 //! bytes that go on the wire.
 
 pub mod encoding;
+pub mod download;
 pub mod hex;
 pub mod payload;
 

@@ -4,6 +4,7 @@
 
 pub mod client_panel;
 pub mod composer;
+pub mod files_panel;
 pub mod log_view;
 pub mod server_panel;
 pub mod trace_view;
@@ -11,5 +12,6 @@ pub mod udp_panel;
 pub mod widgets;
 
 pub use client_panel::{ClientPanel, ClientSettings};
+pub use files_panel::{DownloadPanel, DownloadSettings, FileServerPanel, FileServerSettings};
 pub use server_panel::{ServerPanel, ServerSettings};
 pub use udp_panel::{UdpPanel, UdpSettings};

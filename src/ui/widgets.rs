@@ -63,6 +63,7 @@ pub fn history_button(ui: &mut Ui, lang: Lang, history: &[String], value: &mut S
 pub enum PickKind {
     Open,
     Save,
+    Folder,
 }
 
 /// Runs an rfd dialog on its own thread (a dialog blocks its caller until it closes) and hands
@@ -86,7 +87,9 @@ impl FilePicker {
             .name("file-dialog".into())
             .spawn(move || {
                 let mut dialog = rfd::FileDialog::new();
-                if let Some(dir) = start.parent().filter(|d| d.is_dir()) {
+                if kind == PickKind::Folder && start.is_dir() {
+                    dialog = dialog.set_directory(&start);
+                } else if let Some(dir) = start.parent().filter(|d| d.is_dir()) {
                     dialog = dialog.set_directory(dir);
                 }
                 if let Some(name) = start.file_name().and_then(|n| n.to_str()) {
@@ -95,6 +98,7 @@ impl FilePicker {
                 let picked = match kind {
                     PickKind::Open => dialog.pick_file(),
                     PickKind::Save => dialog.save_file(),
+                    PickKind::Folder => dialog.pick_folder(),
                 };
                 let _ = tx.send(picked);
                 ctx.request_repaint();

@@ -1,0 +1,519 @@
+//! The download client of exercise 2: lesson mode (send the name, save what comes until the
+//! server closes) and verified mode (size and BLAKE3 digest up front, resume from a `.part`).
+//!
+//! Data always goes to `NAME.part` first and is renamed to `NAME` only when complete: in
+//! verified mode when size and digest match, in lesson mode when the server closed normally
+//! after sending something. A failed verified download keeps its `.part` so it can be resumed;
+//! a failed lesson download removes it. Nothing partial ever sits under the final name.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use flume::Sender;
+
+use super::tcp_client::normalize_host;
+use super::{NetError, NetErrorKind, SessionId, Tagged, Waker, next_session_id};
+use crate::proto::TextEncoding;
+use crate::proto::download::{Reply, get_request, list_request};
+
+/// Receive buffer: large reads keep the per-byte cost low.
+const READ_BUF: usize = 1024 * 1024;
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+/// Longest reply header line accepted.
+const MAX_HEADER: usize = 512;
+/// A server that sends nothing for this long has stalled.
+pub const STALL: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone)]
+pub struct DownloadConfig {
+    pub host: String,
+    pub port: u16,
+    /// The name asked for.
+    pub name: String,
+    /// Where the finished file goes (its `.part` sits beside it).
+    pub dest: PathBuf,
+    pub verified: bool,
+    /// Verified mode: continue an existing `.part`.
+    pub resume: bool,
+    /// Encoding of the name in lesson mode (GBK for a Windows lesson server).
+    pub name_encoding: TextEncoding,
+    pub connect_timeout: Duration,
+    /// Replace `dest` if it exists (otherwise that is an error).
+    pub overwrite: bool,
+}
+
+impl DownloadConfig {
+    pub fn new(host: impl Into<String>, port: u16, name: impl Into<String>, dest: PathBuf) -> Self {
+        Self {
+            host: host.into(),
+            port,
+            name: name.into(),
+            dest,
+            verified: false,
+            resume: false,
+            name_encoding: TextEncoding::Utf8,
+            connect_timeout: Duration::from_secs(5),
+            overwrite: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DownloadEvent {
+    Connected {
+        peer: SocketAddr,
+    },
+    /// Verified mode: what the server says the file is.
+    Header {
+        size: u64,
+        digest: String,
+        offset: u64,
+    },
+    Progress {
+        /// Bytes in the `.part` now (including a resumed prefix).
+        have: u64,
+        total: Option<u64>,
+        /// Bytes per second over the transfer so far.
+        rate: f64,
+    },
+    Done {
+        path: PathBuf,
+        bytes: u64,
+        verified: bool,
+        took: Duration,
+    },
+    Failed {
+        error: NetError,
+        /// The `.part` kept for a resume, if any.
+        kept: Option<PathBuf>,
+    },
+}
+
+pub type DownloadMsg = Tagged<DownloadEvent>;
+
+pub struct DownloadHandle {
+    session: SessionId,
+    cancel: Arc<AtomicBool>,
+    join: Option<JoinHandle<()>>,
+}
+
+impl DownloadHandle {
+    pub fn session(&self) -> SessionId {
+        self.session
+    }
+
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::SeqCst);
+    }
+
+    pub fn join(mut self) {
+        if let Some(j) = self.join.take() {
+            let _ = j.join();
+        }
+    }
+}
+
+/// The `.part` path for a destination.
+pub fn part_path(dest: &Path) -> PathBuf {
+    let mut name = dest.as_os_str().to_owned();
+    name.push(".part");
+    PathBuf::from(name)
+}
+
+/// `dest`, or the first free `name (1).ext`, `name (2).ext`, ... beside it.
+pub fn free_name(dest: &Path) -> PathBuf {
+    if !dest.exists() && !part_path(dest).exists() {
+        return dest.to_path_buf();
+    }
+    let stem = dest
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = dest
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    let dir = dest.parent().unwrap_or_else(|| Path::new(""));
+    for n in 1..10_000 {
+        let candidate = dir.join(format!("{stem} ({n}){ext}"));
+        if !candidate.exists() && !part_path(&candidate).exists() {
+            return candidate;
+        }
+    }
+    dest.to_path_buf()
+}
+
+pub fn spawn_download(
+    config: DownloadConfig,
+    events: Sender<DownloadMsg>,
+    waker: Waker,
+) -> io::Result<DownloadHandle> {
+    let session = next_session_id();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    let join = std::thread::Builder::new()
+        .name(format!("dl-{session}"))
+        .spawn(move || {
+            let emit = |event| {
+                let _ = events.send(Tagged::now(session, event));
+                waker.wake();
+            };
+            let (error, kept) = match run(&config, &flag, &emit) {
+                Ok(()) => return,
+                Err(failure) => failure,
+            };
+            emit(DownloadEvent::Failed { error, kept });
+        })?;
+    Ok(DownloadHandle {
+        session,
+        cancel,
+        join: Some(join),
+    })
+}
+
+fn connect(host: &str, port: u16, timeout: Duration) -> Result<TcpStream, NetError> {
+    let host = normalize_host(host);
+    if host.is_empty() {
+        return Err(NetError::new(NetErrorKind::EmptyHost, ""));
+    }
+    if port == 0 {
+        return Err(NetError::new(NetErrorKind::InvalidPort, "0"));
+    }
+    let addrs: Vec<SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| NetError::new(NetErrorKind::NameNotResolved, format!("{host}: {e}")))?
+        .collect();
+    let mut last = NetError::new(NetErrorKind::NameNotResolved, host);
+    for addr in addrs {
+        match TcpStream::connect_timeout(&addr, timeout) {
+            Ok(s) => return Ok(s),
+            Err(e) => last = NetError::from_io(&e),
+        }
+    }
+    Err(last)
+}
+
+type Failure = (NetError, Option<PathBuf>);
+
+fn run(
+    config: &DownloadConfig,
+    cancel: &AtomicBool,
+    emit: &dyn Fn(DownloadEvent),
+) -> Result<(), Failure> {
+    if config.dest.exists() && !config.overwrite {
+        return Err((
+            NetError::new(
+                NetErrorKind::DestinationExists,
+                config.dest.display().to_string(),
+            ),
+            None,
+        ));
+    }
+    let stream = connect(&config.host, config.port, config.connect_timeout).map_err(|e| (e, None))?;
+    if let Ok(peer) = stream.peer_addr() {
+        emit(DownloadEvent::Connected { peer });
+    }
+    // A stalled server must not hold a cancelled download forever.
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(250)));
+    if config.verified {
+        verified(config, stream, cancel, emit)
+    } else {
+        lesson(config, stream, cancel, emit)
+    }
+}
+
+/// Reads until EOF, calling `sink` with each chunk; honours cancel; reports progress.
+fn pump(
+    reader: &mut impl Read,
+    cancel: &AtomicBool,
+    start_have: u64,
+    total: Option<u64>,
+    emit: &dyn Fn(DownloadEvent),
+    mut sink: impl FnMut(&[u8]) -> Result<(), NetError>,
+) -> Result<u64, NetError> {
+    let mut buf = vec![0u8; READ_BUF];
+    let started = Instant::now();
+    let mut got = 0u64;
+    let mut last = Instant::now();
+    let mut last_data = Instant::now();
+    loop {
+        if cancel.load(Ordering::SeqCst) {
+            return Err(NetError::new(NetErrorKind::Cancelled, ""));
+        }
+        if last_data.elapsed() > STALL {
+            return Err(NetError::new(
+                NetErrorKind::TimedOut,
+                format!("no data for {} s", STALL.as_secs()),
+            ));
+        }
+        match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                last_data = Instant::now();
+                sink(&buf[..n])?;
+                got += n as u64;
+                if last.elapsed() >= PROGRESS_EVERY {
+                    last = Instant::now();
+                    let secs = started.elapsed().as_secs_f64().max(1e-6);
+                    emit(DownloadEvent::Progress {
+                        have: start_have + got,
+                        total,
+                        rate: got as f64 / secs,
+                    });
+                }
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                ) => {}
+            Err(e) => return Err(NetError::from_io(&e)),
+        }
+    }
+    let secs = started.elapsed().as_secs_f64().max(1e-6);
+    emit(DownloadEvent::Progress {
+        have: start_have + got,
+        total,
+        rate: got as f64 / secs,
+    });
+    Ok(got)
+}
+
+fn finish(part: &Path, dest: &Path) -> Result<(), NetError> {
+    std::fs::rename(part, dest).map_err(|e| NetError::file_write(dest, &e))
+}
+
+fn lesson(
+    config: &DownloadConfig,
+    mut stream: TcpStream,
+    cancel: &AtomicBool,
+    emit: &dyn Fn(DownloadEvent),
+) -> Result<(), Failure> {
+    let name = config
+        .name_encoding
+        .encode(&config.name)
+        .map_err(|e| (NetError::new(NetErrorKind::Other, e.to_string()), None))?;
+    stream
+        .write_all(&name)
+        .map_err(|e| (NetError::from_io(&e), None))?;
+    let part = part_path(&config.dest);
+    let mut file = File::create(&part).map_err(|e| (NetError::file_write(&part, &e), None))?;
+    let started = Instant::now();
+    let result = pump(&mut stream, cancel, 0, None, emit, |chunk| {
+        file.write_all(chunk)
+            .map_err(|e| NetError::file_write(&part, &e))
+    })
+    .and_then(|n| {
+        file.sync_all()
+            .map_err(|e| NetError::file_write(&part, &e))
+            .map(|()| n)
+    });
+    drop(file);
+    match result {
+        Ok(0) => {
+            let _ = std::fs::remove_file(&part);
+            Err((NetError::new(NetErrorKind::NothingReceived, &config.name), None))
+        }
+        Ok(bytes) => match finish(&part, &config.dest) {
+            Ok(()) => {
+                emit(DownloadEvent::Done {
+                    path: config.dest.clone(),
+                    bytes,
+                    verified: false,
+                    took: started.elapsed(),
+                });
+                Ok(())
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&part);
+                Err((e, None))
+            }
+        },
+        Err(e) => {
+            // Lesson mode cannot tell a whole file from a cut one, so nothing is kept.
+            let _ = std::fs::remove_file(&part);
+            Err((e, None))
+        }
+    }
+}
+
+fn verified(
+    config: &DownloadConfig,
+    mut stream: TcpStream,
+    cancel: &AtomicBool,
+    emit: &dyn Fn(DownloadEvent),
+) -> Result<(), Failure> {
+    let part = part_path(&config.dest);
+    let mut hasher = blake3::Hasher::new();
+    let mut have = 0u64;
+    if config.resume && part.exists() {
+        let f = File::open(&part).map_err(|e| (NetError::file_read(&part, &e), None))?;
+        have = hasher
+            .update_reader(f)
+            .map_err(|e| (NetError::file_read(&part, &e), None))
+            .map(|_| ())
+            .and_then(|()| {
+                std::fs::metadata(&part)
+                    .map(|m| m.len())
+                    .map_err(|e| (NetError::file_read(&part, &e), None))
+            })?;
+    }
+    stream
+        .write_all(&get_request(&config.name, have))
+        .map_err(|e| (NetError::from_io(&e), None))?;
+    let mut reader = BufReader::with_capacity(READ_BUF, stream);
+    let header = read_header(&mut reader, cancel).map_err(|e| (e, None))?;
+    let (size, digest) = match header {
+        Reply::Ok { size, digest } => (size, digest),
+        Reply::NotFound => {
+            return Err((
+                NetError::new(NetErrorKind::RemoteNotFound, &config.name),
+                None,
+            ));
+        }
+        Reply::Refused(r) => {
+            return Err((
+                NetError::new(NetErrorKind::RemoteRefused, r.code()),
+                None,
+            ));
+        }
+        Reply::List { .. } => return Err((NetError::new(NetErrorKind::BadReply, "LIST"), None)),
+    };
+    if have > size {
+        return Err((
+            NetError::new(
+                NetErrorKind::Incomplete,
+                format!("{} is longer than the remote file", part.display()),
+            ),
+            Some(part),
+        ));
+    }
+    emit(DownloadEvent::Header {
+        size,
+        digest: digest.clone(),
+        offset: have,
+    });
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&part)
+        .map_err(|e| (NetError::file_write(&part, &e), None))?;
+    let started = Instant::now();
+    let result = pump(&mut reader, cancel, have, Some(size), emit, |chunk| {
+        hasher.update(chunk);
+        file.write_all(chunk)
+            .map_err(|e| NetError::file_write(&part, &e))
+    })
+    .and_then(|n| {
+        file.sync_all()
+            .map_err(|e| NetError::file_write(&part, &e))
+            .map(|()| n)
+    });
+    drop(file);
+    let _ = reader.get_ref().shutdown(Shutdown::Both);
+    let got = match result {
+        Ok(n) => n,
+        Err(e) => {
+            // A disk-full .part is kept too: free some space and resume.
+            return Err((e, Some(part)));
+        }
+    };
+    let total = have + got;
+    if total != size {
+        return Err((
+            NetError::new(NetErrorKind::Incomplete, format!("{total} of {size} bytes")),
+            Some(part),
+        ));
+    }
+    if hasher.finalize().to_hex().as_str() != digest {
+        let _ = std::fs::remove_file(&part);
+        return Err((NetError::new(NetErrorKind::DigestMismatch, digest), None));
+    }
+    finish(&part, &config.dest).map_err(|e| (e, Some(part.clone())))?;
+    emit(DownloadEvent::Done {
+        path: config.dest.clone(),
+        bytes: got,
+        verified: true,
+        took: started.elapsed(),
+    });
+    Ok(())
+}
+
+fn read_header(reader: &mut impl BufRead, cancel: &AtomicBool) -> Result<Reply, NetError> {
+    let mut line = Vec::new();
+    loop {
+        if cancel.load(Ordering::SeqCst) {
+            return Err(NetError::new(NetErrorKind::Cancelled, ""));
+        }
+        let mut limited = reader.take((MAX_HEADER - line.len()) as u64);
+        match limited.read_until(b'\n', &mut line) {
+            Ok(0) => {
+                return Err(if line.is_empty() {
+                    NetError::new(NetErrorKind::NothingReceived, "")
+                } else {
+                    NetError::new(NetErrorKind::BadReply, String::from_utf8_lossy(&line))
+                });
+            }
+            Ok(_) if line.ends_with(b"\n") => break,
+            Ok(_) if line.len() >= MAX_HEADER => {
+                return Err(NetError::new(NetErrorKind::BadReply, "header too long"));
+            }
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                ) => {}
+            Err(e) => return Err(NetError::from_io(&e)),
+        }
+    }
+    line.pop();
+    Reply::parse(&line).ok_or_else(|| NetError::new(NetErrorKind::BadReply, String::from_utf8_lossy(&line)))
+}
+
+/// Asks a verified server for its file names (blocking: call it off the UI thread).
+pub fn list_remote(host: &str, port: u16, timeout: Duration) -> Result<Vec<String>, NetError> {
+    let mut stream = connect(host, port, timeout)?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .map_err(|e| NetError::from_io(&e))?;
+    stream
+        .write_all(&list_request())
+        .map_err(|e| NetError::from_io(&e))?;
+    let mut reader = BufReader::new(stream);
+    let never = AtomicBool::new(false);
+    let count = match read_header(&mut reader, &never)? {
+        Reply::List { count } => count,
+        Reply::Refused(r) => return Err(NetError::new(NetErrorKind::RemoteRefused, r.code())),
+        other => return Err(NetError::new(NetErrorKind::BadReply, format!("{other:?}"))),
+    };
+    let mut names = Vec::with_capacity(count.min(10_000));
+    for line in reader.lines().take(count) {
+        names.push(line.map_err(|e| NetError::from_io(&e))?);
+    }
+    Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_names_never_overwrite() {
+        let dir = std::env::temp_dir().join(format!("swb-free-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let dest = dir.join("a.txt");
+        assert_eq!(free_name(&dest), dest);
+        std::fs::write(&dest, b"x").unwrap();
+        assert_eq!(free_name(&dest), dir.join("a (1).txt"));
+        std::fs::write(dir.join("a (1).txt.part"), b"x").unwrap();
+        assert_eq!(free_name(&dest), dir.join("a (2).txt"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,784 @@
+//! The lesson's exercise 2 from both sides: a file server sharing a folder (answering lesson
+//! clients and verified clients alike), and a download client with progress, several downloads
+//! at once, verification and resume.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use egui::{RichText, Ui};
+use flume::{Receiver, Sender};
+use serde::{Deserialize, Serialize};
+
+use super::widgets::{FilePicker, PickKind, human_bytes, labelled_text, path_field, remember, ui_waker};
+use crate::cli::split_host_port;
+use crate::i18n::{Lang, Msg, describe_error};
+use crate::model::files::{
+    DownloadRow, DownloadState, DownloadsModel, FileServerModel, FileServerStatus, TransferState,
+};
+use crate::net::download::{DownloadConfig, DownloadHandle, DownloadMsg, free_name, list_remote, spawn_download};
+use crate::net::file_server::{
+    Asked, FileServerConfig, FileServerHandle, FileServerMsg, NotServed, spawn_file_server,
+};
+use crate::net::tcp_server::ServerEnd;
+use crate::net::{NetError, Waker, ifaces};
+use crate::proto::TextEncoding;
+use crate::proto::download::NameEncoding;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FileServerSettings {
+    pub folder: String,
+    pub bind_ip: String,
+    pub port: String,
+    pub timeout_secs: f32,
+    pub limit_transfers: bool,
+    pub max_transfers: usize,
+    pub name_encoding: NameEncoding,
+}
+
+impl Default for FileServerSettings {
+    fn default() -> Self {
+        Self {
+            folder: String::new(),
+            bind_ip: "0.0.0.0".into(),
+            port: "7891".into(),
+            timeout_secs: 10.0,
+            limit_transfers: false,
+            max_transfers: 8,
+            name_encoding: NameEncoding::Auto,
+        }
+    }
+}
+
+pub struct FileServerPanel {
+    pub settings: FileServerSettings,
+    pub model: FileServerModel,
+    handle: Option<FileServerHandle>,
+    events_tx: Sender<FileServerMsg>,
+    events_rx: Receiver<FileServerMsg>,
+    waker: Option<Waker>,
+    picker: FilePicker,
+    bind_choices: Vec<IpAddr>,
+    local_ips: Vec<IpAddr>,
+    form_error: Option<Msg>,
+}
+
+impl FileServerPanel {
+    pub fn new(settings: FileServerSettings) -> Self {
+        let (events_tx, events_rx) = flume::unbounded();
+        Self {
+            settings,
+            model: FileServerModel::default(),
+            handle: None,
+            events_tx,
+            events_rx,
+            waker: None,
+            picker: FilePicker::default(),
+            bind_choices: ifaces::bind_choices(),
+            local_ips: ifaces::local_ips(),
+            form_error: None,
+        }
+    }
+
+    pub fn drain_events(&mut self) {
+        for msg in self.events_rx.try_iter() {
+            self.model.apply(msg);
+        }
+        if !self.model.status.active() {
+            self.handle = None;
+        }
+    }
+
+    /// Waits up to `timeout` for one engine event (tests and the command line only).
+    pub fn wait_event(&mut self, timeout: Duration) -> bool {
+        match self.events_rx.recv_timeout(timeout) {
+            Ok(msg) => {
+                self.model.apply(msg);
+                self.drain_events();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    pub fn status_line(&self, lang: Lang) -> String {
+        match &self.model.status {
+            FileServerStatus::Stopped | FileServerStatus::Ended(ServerEnd::Stopped) => {
+                lang.t(Msg::FilesNotServing).to_owned()
+            }
+            FileServerStatus::Starting => lang.t(Msg::FilesStarting).to_owned(),
+            FileServerStatus::Listening { local, root } => lang.fmt(
+                Msg::FilesServing,
+                &[("root", &root.display()), ("local", local)],
+            ),
+            FileServerStatus::Stopping => lang.t(Msg::ServerStopping).to_owned(),
+            FileServerStatus::Ended(ServerEnd::Failed(err)) => {
+                lang.fmt(Msg::StatusError, &[("error", &describe_error(lang, err))])
+            }
+        }
+    }
+
+    pub fn start(&mut self, ctx: &egui::Context) {
+        let folder = self.settings.folder.trim();
+        if folder.is_empty() {
+            self.form_error = Some(Msg::ErrNoFolder);
+            return;
+        }
+        let Ok(ip) = self.settings.bind_ip.trim().parse::<IpAddr>() else {
+            self.form_error = Some(Msg::ErrBadBindAddress);
+            return;
+        };
+        let Some(port) = super::server_panel::parse_listen_port(&self.settings.port) else {
+            self.form_error = Some(Msg::ErrListenPort);
+            return;
+        };
+        self.form_error = None;
+        let mut config = FileServerConfig::new(PathBuf::from(folder), SocketAddr::new(ip, port));
+        config.request_timeout = Duration::from_secs_f32(self.settings.timeout_secs.clamp(0.5, 3600.0));
+        config.max_transfers = self
+            .settings
+            .limit_transfers
+            .then_some(self.settings.max_transfers.max(1));
+        config.name_encoding = self.settings.name_encoding;
+        let waker = self.waker.get_or_insert_with(|| ui_waker(ctx)).clone();
+        self.handle = None;
+        match spawn_file_server(config, self.events_tx.clone(), waker) {
+            Ok(h) => {
+                self.model.begin(h.session());
+                self.handle = Some(h);
+                self.local_ips = ifaces::local_ips();
+            }
+            Err(e) => self.model.last_warning = Some(NetError::from_io(&e)),
+        }
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(h) = &self.handle {
+            h.stop();
+            self.model.stopping();
+        }
+    }
+
+    pub fn ui(&mut self, ui: &mut Ui, lang: Lang) {
+        self.drain_events();
+        let active = self.model.status.active();
+        ui.horizontal_wrapped(|ui| {
+            ui.add_enabled_ui(!active, |ui| {
+                path_field(
+                    ui,
+                    lang,
+                    lang.t(Msg::SharedFolder),
+                    &mut self.settings.folder,
+                    &mut self.picker,
+                    PickKind::Folder,
+                );
+            });
+        });
+        ui.horizontal_wrapped(|ui| {
+            ui.add_enabled_ui(!active, |ui| {
+                let bind_label = ui.label(lang.t(Msg::BindAddress)).id;
+                egui::ComboBox::from_id_salt("files_bind_ip")
+                    .selected_text(self.settings.bind_ip.clone())
+                    .show_ui(ui, |ui| {
+                        for ip in &self.bind_choices {
+                            let text = ip.to_string();
+                            ui.selectable_value(&mut self.settings.bind_ip, text.clone(), text);
+                        }
+                    })
+                    .response
+                    .labelled_by(bind_label);
+                labelled_text(ui, lang.t(Msg::Port), &mut self.settings.port, 60.0)
+                    .on_hover_text(lang.t(Msg::ListenPortHint));
+                let t = ui.label(lang.t(Msg::RequestTimeout)).id;
+                ui.add(
+                    egui::DragValue::new(&mut self.settings.timeout_secs)
+                        .range(0.5..=3600.0)
+                        .suffix(" s"),
+                )
+                .labelled_by(t)
+                .on_hover_text(lang.t(Msg::RequestTimeoutHint));
+                ui.checkbox(&mut self.settings.limit_transfers, lang.t(Msg::LimitTransfers));
+                let m = ui.label(lang.t(Msg::MaxClientsCount)).id;
+                ui.add_enabled(
+                    self.settings.limit_transfers,
+                    egui::DragValue::new(&mut self.settings.max_transfers).range(1..=1000),
+                )
+                .labelled_by(m);
+                let e = ui.label(lang.t(Msg::NameEncoding)).id;
+                egui::ComboBox::from_id_salt("files_name_enc")
+                    .selected_text(name_encoding_text(lang, self.settings.name_encoding))
+                    .show_ui(ui, |ui| {
+                        for enc in [NameEncoding::Auto, NameEncoding::Utf8, NameEncoding::Gbk] {
+                            ui.selectable_value(
+                                &mut self.settings.name_encoding,
+                                enc,
+                                name_encoding_text(lang, enc),
+                            );
+                        }
+                    })
+                    .response
+                    .labelled_by(e);
+            });
+            if !active {
+                if ui
+                    .button(RichText::new(lang.t(Msg::StartServing)).strong())
+                    .clicked()
+                {
+                    self.start(ui.ctx());
+                }
+            } else if ui
+                .button(RichText::new(lang.t(Msg::StopListening)).strong())
+                .clicked()
+            {
+                self.stop();
+            }
+        });
+        let color = match &self.model.status {
+            FileServerStatus::Listening { .. } => egui::Color32::from_rgb(40, 170, 70),
+            FileServerStatus::Ended(ServerEnd::Failed(_)) => ui.visuals().error_fg_color,
+            _ => ui.visuals().weak_text_color(),
+        };
+        ui.horizontal_wrapped(|ui| {
+            ui.label(RichText::new("●").color(color));
+            ui.label(RichText::new(self.status_line(lang)).color(color).strong());
+        });
+        if let FileServerStatus::Listening { local, .. } = &self.model.status {
+            let addrs = ifaces::reachable(*local, &self.local_ips);
+            ui.horizontal_wrapped(|ui| {
+                ui.label(lang.t(Msg::StudentsConnectTo));
+                for a in &addrs {
+                    ui.add(egui::Label::new(RichText::new(a.to_string()).monospace().strong()).selectable(true));
+                }
+                ui.weak(lang.t(Msg::FilesProtocolHint));
+            });
+        }
+        if let Some(err) = self.form_error {
+            ui.colored_label(ui.visuals().error_fg_color, lang.t(err));
+        }
+        if let Some(err) = &self.model.last_warning {
+            ui.colored_label(ui.visuals().warn_fg_color, describe_error(lang, err));
+        }
+        ui.separator();
+        ui.horizontal(|ui| {
+            ui.strong(lang.fmt(
+                Msg::RequestsHeading,
+                &[("served", &self.model.served), ("refused", &self.model.refused)],
+            ));
+        });
+        self.table_ui(ui, lang);
+    }
+
+    fn table_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        if self.model.rows.is_empty() {
+            ui.weak(lang.t(Msg::NoRequestsYet));
+            return;
+        }
+        let rows: Vec<u64> = self.model.rows.keys().rev().copied().collect();
+        let now = SystemTime::now();
+        let h = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
+        egui_extras::TableBuilder::new(ui)
+            .id_salt("files_table")
+            .striped(true)
+            .resizable(true)
+            .auto_shrink([false, false])
+            .column(egui_extras::Column::exact(48.0))
+            .column(egui_extras::Column::initial(170.0))
+            .column(egui_extras::Column::initial(220.0))
+            .column(egui_extras::Column::initial(170.0))
+            .column(egui_extras::Column::initial(100.0))
+            .column(egui_extras::Column::remainder().at_least(200.0))
+            .header(h, |mut header| {
+                for m in [
+                    Msg::ColClient,
+                    Msg::ColAddress,
+                    Msg::ColFile,
+                    Msg::ColSent,
+                    Msg::ColRate,
+                    Msg::ColState,
+                ] {
+                    header.col(|ui| {
+                        ui.strong(lang.t(m));
+                    });
+                }
+            })
+            .body(|body| {
+                body.rows(h, rows.len(), |mut row| {
+                    let Some(r) = rows.get(row.index()).and_then(|id| self.model.rows.get(id)) else {
+                        return;
+                    };
+                    row.col(|ui| {
+                        ui.label(format!("#{}", r.id));
+                    });
+                    row.col(|ui| {
+                        ui.monospace(r.peer.to_string());
+                    });
+                    row.col(|ui| {
+                        let name = match &r.asked {
+                            Some(Asked::Lesson(n)) => n.clone(),
+                            Some(Asked::Verified { name, offset: 0 }) => format!("{name} ✓"),
+                            Some(Asked::Verified { name, offset }) => {
+                                format!("{name} ✓ (+{})", human_bytes(*offset))
+                            }
+                            Some(Asked::List) => lang.t(Msg::ListRequest).to_owned(),
+                            None => String::new(),
+                        };
+                        ui.label(name);
+                    });
+                    row.col(|ui| match r.size {
+                        Some(size) => {
+                            let total = size.saturating_sub(r.offset);
+                            let frac = if total > 0 { r.sent as f32 / total as f32 } else { 1.0 };
+                            ui.add(
+                                egui::ProgressBar::new(frac)
+                                    .text(format!("{} / {}", human_bytes(r.sent), human_bytes(total))),
+                            );
+                        }
+                        None => {
+                            ui.label(human_bytes(r.sent));
+                        }
+                    });
+                    row.col(|ui| {
+                        ui.label(format!("{}/s", human_bytes(r.rate(now) as u64)));
+                    });
+                    row.col(|ui| {
+                        let (text, bad) = transfer_state_text(lang, &r.state);
+                        if bad {
+                            ui.colored_label(ui.visuals().warn_fg_color, text);
+                        } else {
+                            ui.label(text);
+                        }
+                    });
+                });
+            });
+        if self
+            .model
+            .rows
+            .values()
+            .any(|r| matches!(r.state, TransferState::Sending))
+        {
+            ui.ctx().request_repaint_after(Duration::from_millis(250));
+        }
+    }
+}
+
+fn name_encoding_text(lang: Lang, enc: NameEncoding) -> &'static str {
+    match enc {
+        NameEncoding::Auto => lang.t(Msg::NameEncodingAuto),
+        NameEncoding::Utf8 => "UTF-8",
+        NameEncoding::Gbk => "GBK",
+    }
+}
+
+fn transfer_state_text(lang: Lang, state: &TransferState) -> (String, bool) {
+    match state {
+        TransferState::Waiting => (lang.t(Msg::TsWaiting).to_owned(), false),
+        TransferState::Queued => (lang.t(Msg::TsQueued).to_owned(), false),
+        TransferState::Sending => (lang.t(Msg::TsSending).to_owned(), false),
+        TransferState::Served { took } => (
+            lang.fmt(Msg::TsServed, &[("secs", &format!("{:.2}", took.as_secs_f64()))]),
+            false,
+        ),
+        TransferState::Listed(n) => (lang.fmt(Msg::TsListed, &[("n", n)]), false),
+        TransferState::NotServed(NotServed::NotFound) => (lang.t(Msg::TsNotFound).to_owned(), true),
+        TransferState::NotServed(NotServed::Silent) => (lang.t(Msg::TsSilent).to_owned(), true),
+        TransferState::NotServed(NotServed::Stopped) => (lang.t(Msg::TsStopped).to_owned(), true),
+        TransferState::NotServed(NotServed::Refused(r)) => {
+            (lang.fmt(Msg::TsRefused, &[("why", r)]), true)
+        }
+        TransferState::Failed(err) => (describe_error(lang, err), true),
+    }
+}
+
+/// The user's download folder, or the current one.
+pub fn default_download_dir() -> PathBuf {
+    let home = std::env::var_os("HOME").or_else(|| std::env::var_os("USERPROFILE"));
+    if let Some(home) = home {
+        let downloads = Path::new(&home).join("Downloads");
+        if downloads.is_dir() {
+            return downloads;
+        }
+        return PathBuf::from(home);
+    }
+    PathBuf::from(".")
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DownloadSettings {
+    pub server: String,
+    pub server_history: Vec<String>,
+    pub name: String,
+    pub folder: String,
+    pub verified: bool,
+    pub overwrite: bool,
+    pub name_encoding: TextEncoding,
+}
+
+impl Default for DownloadSettings {
+    fn default() -> Self {
+        Self {
+            server: "127.0.0.1:7891".into(),
+            server_history: Vec::new(),
+            name: String::new(),
+            folder: default_download_dir().display().to_string(),
+            verified: true,
+            overwrite: false,
+            name_encoding: TextEncoding::Utf8,
+        }
+    }
+}
+
+pub struct DownloadPanel {
+    pub settings: DownloadSettings,
+    pub model: DownloadsModel,
+    handles: Vec<DownloadHandle>,
+    events_tx: Sender<DownloadMsg>,
+    events_rx: Receiver<DownloadMsg>,
+    waker: Option<Waker>,
+    folder_picker: FilePicker,
+    save_picker: FilePicker,
+    /// "Save as" chosen with the dialog (or typed) for the next download.
+    pub save_as: String,
+    listing: Option<Receiver<Result<Vec<String>, NetError>>>,
+    pub remote_names: Vec<String>,
+    form_error: Option<FormError>,
+}
+
+/// A problem with the download form, said in the language shown now.
+enum FormError {
+    Msg(Msg),
+    Net(NetError),
+    Text(String),
+}
+
+impl DownloadPanel {
+    pub fn new(settings: DownloadSettings) -> Self {
+        let (events_tx, events_rx) = flume::unbounded();
+        Self {
+            settings,
+            model: DownloadsModel::default(),
+            handles: Vec::new(),
+            events_tx,
+            events_rx,
+            waker: None,
+            folder_picker: FilePicker::default(),
+            save_picker: FilePicker::default(),
+            save_as: String::new(),
+            listing: None,
+            remote_names: Vec::new(),
+            form_error: None,
+        }
+    }
+
+    pub fn drain_events(&mut self) {
+        for msg in self.events_rx.try_iter() {
+            self.model.apply(msg);
+        }
+        let running: Vec<u64> = self
+            .model
+            .rows
+            .iter()
+            .filter(|r| r.running())
+            .map(|r| r.session)
+            .collect();
+        self.handles.retain(|h| running.contains(&h.session()));
+    }
+
+    /// Waits up to `timeout` for one engine event (tests only).
+    pub fn wait_event(&mut self, timeout: Duration) -> bool {
+        match self.events_rx.recv_timeout(timeout) {
+            Ok(msg) => {
+                self.model.apply(msg);
+                self.drain_events();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    pub fn status_line(&self, lang: Lang) -> String {
+        let running = self.model.rows.iter().filter(|r| r.running()).count();
+        lang.fmt(
+            Msg::DownloadsStatus,
+            &[("running", &running), ("n", &self.model.rows.len())],
+        )
+    }
+
+    /// Starts a download of what the form says; `resume` continues a kept `.part`.
+    pub fn start(&mut self, ctx: &egui::Context, resume_dest: Option<PathBuf>) {
+        let (host, port) = match split_host_port(&self.settings.server) {
+            Ok(hp) => hp,
+            Err(err) => {
+                self.form_error = Some(FormError::Net(err));
+                return;
+            }
+        };
+        let name = self.settings.name.trim().to_owned();
+        if name.is_empty() {
+            self.form_error = Some(FormError::Msg(Msg::ErrNoFileName));
+            return;
+        }
+        self.form_error = None;
+        remember(&mut self.settings.server_history, &self.settings.server, 10);
+        let resume = resume_dest.is_some();
+        let dest = match resume_dest {
+            Some(dest) => dest,
+            None => {
+                let typed = self.save_as.trim();
+                let wanted = if typed.is_empty() {
+                    let base = name.rsplit('/').next().unwrap_or(&name).to_owned();
+                    Path::new(self.settings.folder.trim()).join(base)
+                } else {
+                    PathBuf::from(typed)
+                };
+                if self.settings.overwrite {
+                    wanted
+                } else {
+                    free_name(&wanted)
+                }
+            }
+        };
+        let mut config = DownloadConfig::new(host, port, name.clone(), dest.clone());
+        config.verified = self.settings.verified || resume;
+        config.resume = resume;
+        config.overwrite = self.settings.overwrite || resume;
+        config.name_encoding = self.settings.name_encoding;
+        let waker = self.waker.get_or_insert_with(|| ui_waker(ctx)).clone();
+        match spawn_download(config, self.events_tx.clone(), waker) {
+            Ok(h) => {
+                self.model.rows.retain(|r| !(resume && r.dest == dest));
+                self.model.rows.push(DownloadRow {
+                    session: h.session(),
+                    server: self.settings.server.clone(),
+                    name,
+                    dest,
+                    verified: self.settings.verified || resume,
+                    have: 0,
+                    total: None,
+                    rate: 0.0,
+                    state: DownloadState::Connecting,
+                });
+                self.handles.push(h);
+                self.save_as.clear();
+            }
+            Err(e) => self.form_error = Some(FormError::Text(e.to_string())),
+        }
+    }
+
+    fn list(&mut self, ctx: &egui::Context) {
+        let Ok((host, port)) = split_host_port(&self.settings.server) else {
+            return;
+        };
+        let (tx, rx) = flume::bounded(1);
+        let ctx = ctx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("list-files".into())
+            .spawn(move || {
+                let _ = tx.send(list_remote(&host, port, Duration::from_secs(5)));
+                ctx.request_repaint();
+            });
+        if spawned.is_ok() {
+            self.listing = Some(rx);
+        }
+    }
+
+    pub fn ui(&mut self, ui: &mut Ui, lang: Lang) {
+        self.drain_events();
+        if let Some(rx) = &self.listing
+            && let Ok(result) = rx.try_recv()
+        {
+            self.listing = None;
+            match result {
+                Ok(names) => {
+                    self.remote_names = names;
+                    self.form_error = None;
+                }
+                Err(err) => self.form_error = Some(FormError::Net(err)),
+            }
+        }
+        ui.horizontal_wrapped(|ui| {
+            labelled_text(ui, lang.t(Msg::FileServer), &mut self.settings.server, 180.0)
+                .on_hover_text(lang.t(Msg::FileServerHint));
+            super::widgets::history_button(
+                ui,
+                lang,
+                &self.settings.server_history,
+                &mut self.settings.server,
+            );
+            labelled_text(ui, lang.t(Msg::FileName), &mut self.settings.name, 220.0);
+            ui.checkbox(&mut self.settings.verified, lang.t(Msg::Verified))
+                .on_hover_text(lang.t(Msg::VerifiedHint));
+            ui.add_enabled_ui(!self.settings.verified, |ui| {
+                let l = ui.label(lang.t(Msg::NameEncoding)).id;
+                egui::ComboBox::from_id_salt("dl_name_enc")
+                    .selected_text(self.settings.name_encoding.label())
+                    .show_ui(ui, |ui| {
+                        for enc in [TextEncoding::Utf8, TextEncoding::Gbk] {
+                            ui.selectable_value(&mut self.settings.name_encoding, enc, enc.label());
+                        }
+                    })
+                    .response
+                    .labelled_by(l);
+            });
+            if ui
+                .add_enabled(
+                    self.settings.verified && self.listing.is_none(),
+                    egui::Button::new(lang.t(Msg::ListFiles)),
+                )
+                .on_hover_text(lang.t(Msg::ListFilesHint))
+                .clicked()
+            {
+                self.list(ui.ctx());
+            }
+            if self.listing.is_some() {
+                ui.spinner();
+            }
+        });
+        if !self.remote_names.is_empty() {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(lang.t(Msg::RemoteFiles));
+                egui::ScrollArea::horizontal().id_salt("remote_names").show(ui, |ui| {
+                    ui.horizontal(|ui| {
+                        for n in &self.remote_names {
+                            if ui
+                                .selectable_label(self.settings.name == *n, n)
+                                .clicked()
+                            {
+                                self.settings.name = n.clone();
+                            }
+                        }
+                    });
+                });
+            });
+        }
+        ui.horizontal_wrapped(|ui| {
+            path_field(
+                ui,
+                lang,
+                lang.t(Msg::SaveInFolder),
+                &mut self.settings.folder,
+                &mut self.folder_picker,
+                PickKind::Folder,
+            );
+        });
+        ui.horizontal_wrapped(|ui| {
+            path_field(
+                ui,
+                lang,
+                lang.t(Msg::SaveAs),
+                &mut self.save_as,
+                &mut self.save_picker,
+                PickKind::Save,
+            )
+            .on_hover_text(lang.t(Msg::SaveAsHint));
+            ui.checkbox(&mut self.settings.overwrite, lang.t(Msg::Overwrite))
+                .on_hover_text(lang.t(Msg::OverwriteHint));
+            if ui
+                .button(RichText::new(lang.t(Msg::Download)).strong())
+                .clicked()
+            {
+                self.start(ui.ctx(), None);
+            }
+        });
+        if let Some(err) = &self.form_error {
+            let text = match err {
+                FormError::Msg(m) => lang.t(*m).to_owned(),
+                FormError::Net(e) => describe_error(lang, e),
+                FormError::Text(t) => t.clone(),
+            };
+            ui.colored_label(ui.visuals().error_fg_color, text);
+        }
+        ui.separator();
+        self.rows_ui(ui, lang);
+    }
+
+    fn rows_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        if self.model.rows.is_empty() {
+            ui.weak(lang.t(Msg::NoDownloadsYet));
+            return;
+        }
+        let mut cancel = None;
+        let mut resume = None;
+        let mut remove = None;
+        egui::ScrollArea::vertical().id_salt("downloads").show(ui, |ui| {
+            for (i, r) in self.model.rows.iter().enumerate().rev() {
+                ui.push_id(r.session, |ui| {
+                    ui.horizontal_wrapped(|ui| {
+                        ui.strong(&r.name);
+                        ui.weak(format!("← {}  →  {}", r.server, r.dest.display()));
+                    });
+                    ui.horizontal_wrapped(|ui| {
+                        let frac = r.total.filter(|t| *t > 0).map(|t| r.have as f32 / t as f32);
+                        let mut text = human_bytes(r.have);
+                        if let Some(t) = r.total {
+                            text = format!("{text} / {}", human_bytes(t));
+                        }
+                        if let Some(f) = frac {
+                            text = format!("{text}  {:.0}%", f * 100.0);
+                        }
+                        let done = matches!(r.state, DownloadState::Done { .. });
+                        ui.add(
+                            egui::ProgressBar::new(if done { 1.0 } else { frac.unwrap_or(0.0) })
+                                .desired_width(320.0)
+                                .text(text)
+                                .animate(r.running() && frac.is_none()),
+                        );
+                        if r.running() {
+                            ui.label(format!("{}/s", human_bytes(r.rate as u64)));
+                            if let Some(eta) = r.eta() {
+                                ui.label(lang.fmt(Msg::TimeLeft, &[("secs", &format!("{eta:.0}"))]));
+                            }
+                            if ui.button(lang.t(Msg::Cancel)).clicked() {
+                                cancel = Some(r.session);
+                            }
+                        }
+                        match &r.state {
+                            DownloadState::Connecting => {
+                                ui.label(lang.t(Msg::DlConnecting));
+                            }
+                            DownloadState::Receiving => {}
+                            DownloadState::Done { took, verified } => {
+                                let msg = if *verified { Msg::DoneVerified } else { Msg::DoneLesson };
+                                ui.colored_label(
+                                    egui::Color32::from_rgb(40, 170, 70),
+                                    lang.fmt(msg, &[("secs", &format!("{:.2}", took.as_secs_f64()))]),
+                                );
+                            }
+                            DownloadState::Failed { error, kept } => {
+                                ui.colored_label(ui.visuals().error_fg_color, describe_error(lang, error));
+                                if let Some(part) = kept
+                                    && ui.button(lang.t(Msg::Resume)).clicked()
+                                {
+                                    resume = Some((r.name.clone(), r.server.clone(), part.clone(), r.dest.clone()));
+                                }
+                            }
+                        }
+                        if !r.running() && ui.small_button(lang.t(Msg::Remove)).clicked() {
+                            remove = Some(i);
+                        }
+                    });
+                    ui.separator();
+                });
+            }
+        });
+        if let Some(session) = cancel
+            && let Some(h) = self.handles.iter().find(|h| h.session() == session)
+        {
+            h.cancel();
+        }
+        if let Some(i) = remove {
+            self.model.rows.remove(i);
+        }
+        if let Some((name, server, _part, dest)) = resume {
+            let saved = (self.settings.name.clone(), self.settings.server.clone());
+            self.settings.name = name;
+            self.settings.server = server;
+            self.start(ui.ctx(), Some(dest));
+            (self.settings.name, self.settings.server) = saved;
+        }
+        if self.model.rows.iter().any(DownloadRow::running) {
+            ui.ctx().request_repaint_after(Duration::from_millis(250));
+        }
+    }
+}

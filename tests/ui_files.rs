@@ -1,0 +1,129 @@
+//! The file server and download panels through egui_kittest: type a folder, start serving,
+//! download through the client panel, progress reaches 100 %.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use socket_workbench::app::{Settings, Tab, WorkbenchApp};
+use socket_workbench::model::files::{DownloadState, FileServerStatus};
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+fn harness(settings: Settings) -> Harness<'static, WorkbenchApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 900.0))
+        .with_context_setup(socket_workbench::fonts::install)
+        .with_max_steps(30)
+        .build_ui_state(
+            |ui, app: &mut WorkbenchApp| app.ui(ui),
+            WorkbenchApp::with_settings(settings),
+        )
+}
+
+fn shows(h: &Harness<'static, WorkbenchApp>, text: &str) -> bool {
+    h.query_all_by_label_contains(text).next().is_some()
+}
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("swb-ui-files-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn serve_a_typed_folder_and_download_through_the_panel() {
+    let share = TempDir::new("share");
+    let save = TempDir::new("save");
+    let content: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(share.0.join("lesson.bin"), &content).unwrap();
+
+    let mut settings = Settings {
+        tab: Tab::FileServer,
+        ..Settings::default()
+    };
+    settings.files.bind_ip = "127.0.0.1".into();
+    settings.files.port = "0".into();
+    settings.download.folder = save.0.display().to_string();
+    let mut h = harness(settings);
+    h.run();
+
+    // Type the folder, start serving.
+    let field = h.get_by_label("Shared folder");
+    field.focus();
+    field.type_text(&share.0.display().to_string());
+    h.run();
+    h.get_by_label("Start serving").click();
+    h.run();
+    let deadline = Instant::now() + LIMIT;
+    let local = loop {
+        if let FileServerStatus::Listening { local, .. } = &h.state().files.model.status {
+            break *local;
+        }
+        assert!(Instant::now() < deadline, "the file server did not start");
+        h.state_mut().files.wait_event(Duration::from_millis(200));
+    };
+    h.run();
+    assert!(shows(&h, "Serving"));
+
+    // Download it through the client panel, verified.
+    h.get_by_label("Download").click();
+    h.run();
+    h.state_mut().download.settings.server = local.to_string();
+    h.run();
+    let name = h.get_by_label("File name");
+    name.focus();
+    name.type_text("lesson.bin");
+    h.run();
+    let buttons: Vec<_> = h.query_all_by_label("Download").collect();
+    // The tab and the button share the word; the button is the last one drawn.
+    buttons.last().expect("the Download button").click();
+    h.run();
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        let done = h
+            .state()
+            .download
+            .model
+            .rows
+            .first()
+            .is_some_and(|r| !r.running());
+        if done {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the download did not finish");
+        h.state_mut().download.wait_event(Duration::from_millis(200));
+    }
+    h.run();
+    let row = &h.state().download.model.rows[0];
+    assert!(
+        matches!(row.state, DownloadState::Done { verified: true, .. }),
+        "{:?}",
+        row.state
+    );
+    assert!(shows(&h, "100%"), "progress reaches 100 %");
+    assert!(shows(&h, "size and BLAKE3 digest match"));
+    assert_eq!(std::fs::read(save.0.join("lesson.bin")).unwrap(), content);
+
+    // A second download of the same name does not overwrite the first.
+    let ctx = h.ctx.clone();
+    h.state_mut().download.start(&ctx, None);
+    let deadline = Instant::now() + LIMIT;
+    while h.state().download.model.rows.iter().any(|r| r.running()) {
+        assert!(Instant::now() < deadline);
+        h.state_mut().download.wait_event(Duration::from_millis(200));
+    }
+    assert!(save.0.join("lesson (1).bin").exists());
+}
