@@ -268,9 +268,7 @@ fn run_engine(logged: bool) -> std::io::Result<RunReport> {
         samples.push((tid.and_then(sched), tid.and_then(switches)));
     });
     let engine_cpu = match samples.as_slice() {
-        [(Some(a), _), (Some(b), _)] => {
-            Some((b.0.saturating_sub(a.0), b.1.saturating_sub(a.1)))
-        }
+        [(Some(a), _), (Some(b), _)] => Some((b.0.saturating_sub(a.0), b.1.saturating_sub(a.1))),
         _ => None,
     };
     let engine_switches = match samples.as_slice() {
@@ -313,21 +311,22 @@ fn run_yardstick() -> std::io::Result<RunReport> {
                     Ok((mut s, _)) => {
                         let _ = s.set_nonblocking(false);
                         let _ = s.set_read_timeout(Some(DEADLINE));
-                        let w = std::thread::Builder::new()
-                            .stack_size(256 * 1024)
-                            .spawn(move || {
-                                let mut buf = [0u8; 4096];
-                                loop {
-                                    match s.read(&mut buf) {
-                                        Ok(0) | Err(_) => break,
-                                        Ok(n) => {
-                                            if s.write_all(&buf[..n]).is_err() {
-                                                break;
+                        let w =
+                            std::thread::Builder::new()
+                                .stack_size(256 * 1024)
+                                .spawn(move || {
+                                    let mut buf = [0u8; 4096];
+                                    loop {
+                                        match s.read(&mut buf) {
+                                            Ok(0) | Err(_) => break,
+                                            Ok(n) => {
+                                                if s.write_all(&buf[..n]).is_err() {
+                                                    break;
+                                                }
                                             }
                                         }
                                     }
-                                }
-                            });
+                                });
                         match w {
                             Ok(w) => workers.push(w),
                             Err(_) => break,
@@ -369,8 +368,7 @@ fn threads_named(prefix: &str) -> Vec<String> {
     };
     dir.filter_map(Result::ok)
         .filter(|e| {
-            std::fs::read_to_string(e.path().join("comm"))
-                .is_ok_and(|c| c.starts_with(prefix))
+            std::fs::read_to_string(e.path().join("comm")).is_ok_and(|c| c.starts_with(prefix))
         })
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect()
@@ -440,14 +438,16 @@ fn main() -> std::io::Result<()> {
                 ms(report.wall),
                 ms(report.connect),
                 report.errors.len(),
-                report.engine_cpu.map_or(String::new(), |(cpu, wait)| format!(
-                    "; engine thread: on CPU {} ms = {:.1} µs/round trip, runnable but \
+                report
+                    .engine_cpu
+                    .map_or(String::new(), |(cpu, wait)| format!(
+                        "; engine thread: on CPU {} ms = {:.1} µs/round trip, runnable but \
                      waiting {} ms, {} context switches",
-                    ms(cpu),
-                    cpu.as_secs_f64() * 1e6 / (CLIENTS * ROUND_TRIPS) as f64,
-                    ms(wait),
-                    report.engine_switches.unwrap_or(0)
-                ))
+                        ms(cpu),
+                        cpu.as_secs_f64() * 1e6 / (CLIENTS * ROUND_TRIPS) as f64,
+                        ms(wait),
+                        report.engine_switches.unwrap_or(0)
+                    ))
             );
             for e in report.errors.iter().take(3) {
                 println!("      error: {e}");
@@ -540,7 +540,9 @@ fn main() -> std::io::Result<()> {
     );
     println!("(* messages/s = 2 × round trips/s: every round trip is one message each way)");
     println!("(** drained = barrier → the drain thread had seen, or applied, every byte each way)");
-    println!("(rtt = one client's write_all → read_exact; wall = barrier → last client's last echo)");
+    println!(
+        "(rtt = one client's write_all → read_exact; wall = barrier → last client's last echo)"
+    );
     println!("bench wall time: {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }

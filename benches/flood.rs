@@ -12,7 +12,9 @@
 //!    takes everything pending (`try_iter`, as `ServerPanel::drain_events` does) and applies
 //!    it to a `ServerModel`;
 //! 2. `real panel`: the real `ServerPanel` on a headless `egui::Context`, one frame
-//!    (`run_ui` + `tessellate`, 1280x800) every 16 ms; the panel drains inside its frame.
+//!    (`run_ui` + `tessellate`, 1280x800) every 16 ms; the panel drains inside its frame;
+//! 3. the same, with the clients in a child process under `nice -n 19` (as if they were on
+//!    other machines), so the flooders no longer take CPU time from the server's threads.
 //!
 //! Both passes end when every client's `ClientClosed` has been applied; then the byte counts
 //! the clients wrote are compared with the model's per-client `bytes_in` (matched by peer
@@ -28,10 +30,12 @@ use std::time::{Duration, Instant};
 use egui::{Pos2, RawInput, Rect, vec2};
 use socket_workbench::i18n::Lang;
 use socket_workbench::model::log::{MAX_BYTES, MAX_ENTRIES};
-use socket_workbench::model::{ClientState, ServerModel};
+use socket_workbench::model::{ClientState, Direction, ServerModel};
 use socket_workbench::net::Waker;
 use socket_workbench::net::tcp_server::{ServerConfig, ServerEvent, spawn_server};
+use socket_workbench::proto::TextEncoding;
 use socket_workbench::ui::ServerPanel;
+use socket_workbench::ui::log_view::text_lines;
 use socket_workbench::ui::server_panel::ServerSettings;
 
 const CLIENTS: usize = 10;
@@ -57,6 +61,15 @@ fn status_kib(field: &str) -> u64 {
 /// Resets VmHWM to the current RSS (Linux), so the pass reports its own peak.
 fn reset_hwm() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// (time on a CPU, time runnable but waiting for one) of the calling thread so far.
+fn thread_sched() -> (Duration, Duration) {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+    let mut f = text
+        .split_whitespace()
+        .map(|v| Duration::from_nanos(v.parse().unwrap_or(0)));
+    (f.next().unwrap_or_default(), f.next().unwrap_or_default())
 }
 
 fn mib(kib: u64) -> String {
@@ -159,11 +172,19 @@ struct Report {
     log_dropped: u64,
     log_bytes: usize,
     trace: String,
+    text_lines: String,
     events: Option<u64>,
     drains: u64,
     max_pending: Option<usize>,
     max_drain: Duration,
+    /// Most received bytes applied in one drain (all waiting in the channel until then).
+    max_pending_bytes: u64,
     frames: Vec<Duration>,
+    /// The UI (main) thread's time on a CPU in each frame (from schedstat, which advances
+    /// at scheduler ticks and switches: only sums and means of it are meaningful).
+    frame_cpu: Vec<Duration>,
+    /// The main thread (drain loop or UI) during the flood: on CPU, runnable but waiting.
+    main_sched: (Duration, Duration),
     hwm_before: u64,
     hwm_after: u64,
     rss_after: u64,
@@ -172,10 +193,7 @@ struct Report {
     all_closed: bool,
 }
 
-fn join_clients(
-    joins: Vec<JoinHandle<Result<Flooder, String>>>,
-    r: &mut Report,
-) -> Vec<Flooder> {
+fn join_clients(joins: Vec<JoinHandle<Result<Flooder, String>>>, r: &mut Report) -> Vec<Flooder> {
     let mut out = Vec::new();
     for j in joins {
         match j.join() {
@@ -191,6 +209,72 @@ fn join_clients(
         }
     }
     out
+}
+
+/// The flooding clients in a child process under `nice -n 19`, as if they were on other
+/// machines: the server process's threads then get the CPU first.
+fn spawn_remote_clients(addr: SocketAddr) -> std::io::Result<std::process::Child> {
+    std::process::Command::new("nice")
+        .args(["-n", "19"])
+        .arg(std::env::current_exe()?)
+        .args(["--flood-clients", &addr.to_string()])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+}
+
+fn join_remote_clients(child: std::process::Child, r: &mut Report) -> Vec<Flooder> {
+    let out = match child.wait_with_output() {
+        Ok(out) => out,
+        Err(e) => {
+            r.client_errors.push(format!("client process: {e}"));
+            return Vec::new();
+        }
+    };
+    let mut flooders = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let w: Vec<&str> = line.splitn(4, ' ').collect();
+        match w.as_slice() {
+            ["FLOODER", local, bytes, error] => {
+                let (Ok(local), Ok(bytes)) = (local.parse(), bytes.parse::<u64>()) else {
+                    continue;
+                };
+                if *error != "-" {
+                    r.client_errors.push((*error).to_owned());
+                }
+                r.sent += bytes;
+                flooders.push(Flooder {
+                    local,
+                    bytes,
+                    error: None,
+                });
+            }
+            ["FAILED", rest @ ..] => r.client_errors.push(rest.join(" ")),
+            _ => {}
+        }
+    }
+    flooders
+}
+
+/// The child process of [`spawn_remote_clients`].
+fn remote_clients(addr: &str) -> std::io::Result<()> {
+    let addr: SocketAddr = addr
+        .parse()
+        .map_err(|_| std::io::Error::other("bad address"))?;
+    for j in spawn_clients(addr) {
+        match j.join() {
+            Ok(Ok(f)) => println!(
+                "FLOODER {} {} {}",
+                f.local,
+                f.bytes,
+                f.error.as_deref().unwrap_or("-")
+            ),
+            Ok(Err(e)) => println!("FAILED {e}"),
+            Err(_) => println!("FAILED client thread panicked"),
+        }
+    }
+    Ok(())
 }
 
 fn check_model(model: &ServerModel, flooders: &[Flooder], r: &mut Report) {
@@ -209,10 +293,27 @@ fn check_model(model: &ServerModel, flooders: &[Flooder], r: &mut Report) {
     r.log_entries = model.log.len();
     r.log_dropped = model.log.dropped;
     r.log_bytes = model.log.bytes_held();
-    r.trace = format!(
-        "{} / {}",
-        model.trace.calls().len(),
-        model.trace.dropped
+    r.trace = format!("{} / {}", model.trace.calls().len(), model.trace.dropped);
+    // What the log view's line index pays per byte: it decodes every new entry with
+    // `text_lines` to count its display lines.
+    let t = Instant::now();
+    let mut decoded = 0usize;
+    let mut lines = 0usize;
+    for e in model
+        .log
+        .entries()
+        .iter()
+        .filter(|e| e.dir == Direction::Rx)
+        .take(200)
+    {
+        decoded += e.data.len();
+        lines += std::hint::black_box(text_lines(&e.data, TextEncoding::Utf8)).len();
+    }
+    let took = t.elapsed();
+    r.text_lines = format!(
+        "{:.0} MB/s, {:.0} ns/line",
+        decoded as f64 / 1e6 / took.as_secs_f64().max(1e-9),
+        took.as_nanos() as f64 / lines.max(1) as f64
     );
     r.all_closed = model.clients.len() == CLIENTS
         && model
@@ -250,6 +351,7 @@ fn pass_model() -> std::io::Result<Report> {
     };
 
     let start = Instant::now();
+    let sched0 = thread_sched();
     let joins = spawn_clients(local);
     let mut closed = 0;
     let mut max_pending = 0;
@@ -262,6 +364,7 @@ fn pass_model() -> std::io::Result<Report> {
         r.drains += 1;
         max_pending = max_pending.max(rx.len());
         let t = Instant::now();
+        let bytes0 = model.log.counters.rx_bytes;
         for msg in rx.try_iter() {
             events += 1;
             if matches!(msg.event, ServerEvent::ClientClosed { .. }) {
@@ -270,8 +373,13 @@ fn pass_model() -> std::io::Result<Report> {
             model.apply(msg);
         }
         r.max_drain = r.max_drain.max(t.elapsed());
+        r.max_pending_bytes = r
+            .max_pending_bytes
+            .max(model.log.counters.rx_bytes - bytes0);
     }
     r.total = start.elapsed();
+    let sched1 = thread_sched();
+    r.main_sched = (sched1.0 - sched0.0, sched1.1 - sched0.1);
     let flooders = join_clients(joins, &mut r);
     r.flood = FLOOD;
     handle.join();
@@ -288,8 +396,9 @@ fn pass_model() -> std::io::Result<Report> {
     Ok(r)
 }
 
-/// Pass 2: the real panel, a frame every 16 ms.
-fn pass_panel() -> std::io::Result<Report> {
+/// Passes 2 and 3: the real panel, a frame every 16 ms; `remote` puts the clients in a
+/// niced child process.
+fn pass_panel(remote: bool) -> std::io::Result<Report> {
     let mut r = Report {
         pass: "real panel",
         ..Report::default()
@@ -331,7 +440,12 @@ fn pass_panel() -> std::io::Result<Report> {
     };
 
     let start = Instant::now();
-    let joins = spawn_clients(local);
+    let sched0 = thread_sched();
+    let clients = if remote {
+        Err(spawn_remote_clients(local)?)
+    } else {
+        Ok(spawn_clients(local))
+    };
     let mut next = Instant::now();
     let done = |p: &ServerPanel| {
         p.model.clients.len() == CLIENTS
@@ -345,12 +459,23 @@ fn pass_panel() -> std::io::Result<Report> {
         if let Some(wait) = next.checked_duration_since(Instant::now()) {
             std::thread::sleep(wait);
         }
+        let cpu0 = thread_sched().0;
+        let bytes0 = panel.model.log.counters.rx_bytes;
         r.frames.push(frame(&mut panel));
+        r.frame_cpu.push(thread_sched().0 - cpu0);
+        r.max_pending_bytes = r
+            .max_pending_bytes
+            .max(panel.model.log.counters.rx_bytes - bytes0);
     }
     r.total = start.elapsed();
+    let sched1 = thread_sched();
+    r.main_sched = (sched1.0 - sched0.0, sched1.1 - sched0.1);
     r.drains = r.frames.len() as u64;
     r.max_drain = r.frames.iter().copied().max().unwrap_or_default();
-    let flooders = join_clients(joins, &mut r);
+    let flooders = match clients {
+        Ok(joins) => join_clients(joins, &mut r),
+        Err(child) => join_remote_clients(child, &mut r),
+    };
     r.flood = FLOOD;
     panel.stop();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -366,32 +491,38 @@ fn pass_panel() -> std::io::Result<Report> {
 
 fn cells(r: &Report) -> Vec<(&'static str, String)> {
     let ok = |b: bool| if b { "OK" } else { "MISMATCH" }.to_owned();
-    let per_client_ok = r.per_client.len() == CLIENTS
-        && r.per_client.iter().all(|(sent, got)| Some(*sent) == *got);
+    let per_client_ok =
+        r.per_client.len() == CLIENTS && r.per_client.iter().all(|(sent, got)| Some(*sent) == *got);
     let msgs = r.sent / MSG_LEN as u64;
     let mut frames = r.frames.clone();
     frames.sort();
     vec![
-        ("flood duration / pass total", format!(
-            "{:.1} s / {:.2} s",
-            r.flood.as_secs_f64(),
-            r.total.as_secs_f64()
-        )),
+        (
+            "flood duration / pass total",
+            format!(
+                "{:.1} s / {:.2} s",
+                r.flood.as_secs_f64(),
+                r.total.as_secs_f64()
+            ),
+        ),
         ("bytes sent by clients", r.sent.to_string()),
         ("messages sent (64 B)", msgs.to_string()),
-        ("messages/s (client side)", format!(
-            "{:.0}",
-            msgs as f64 / r.flood.as_secs_f64()
-        )),
-        ("MB/s (10^6 B)", format!(
-            "{:.2}",
-            r.sent as f64 / 1e6 / r.flood.as_secs_f64()
-        )),
-        ("client errors", if r.client_errors.is_empty() {
-            "0".into()
-        } else {
-            format!("{}: {}", r.client_errors.len(), r.client_errors[0])
-        }),
+        (
+            "messages/s (client side)",
+            format!("{:.0}", msgs as f64 / r.flood.as_secs_f64()),
+        ),
+        (
+            "MB/s (10^6 B)",
+            format!("{:.2}", r.sent as f64 / 1e6 / r.flood.as_secs_f64()),
+        ),
+        (
+            "client errors",
+            if r.client_errors.is_empty() {
+                "0".into()
+            } else {
+                format!("{}: {}", r.client_errors.len(), r.client_errors[0])
+            },
+        ),
         ("sum of rows' bytes_in", r.rows_in.to_string()),
         ("log.counters.rx_bytes", r.rx_counter.to_string()),
         ("per-client bytes_in == sent", ok(per_client_ok)),
@@ -400,55 +531,99 @@ fn cells(r: &Report) -> Vec<(&'static str, String)> {
         ("every client row Closed", ok(r.all_closed)),
         ("server Stopped", ok(r.stopped)),
         ("rx_msgs (recv()s with data)", r.rx_msgs.to_string()),
-        ("mean bytes per recv()", format!(
-            "{:.0}",
-            r.rx_counter as f64 / r.rx_msgs.max(1) as f64
-        )),
-        ("events applied", r.events.map_or("-".into(), |e| e.to_string())),
-        ("log entries held (cap)", format!("{} ({MAX_ENTRIES})", r.log_entries)),
+        (
+            "mean bytes per recv()",
+            format!("{:.0}", r.rx_counter as f64 / r.rx_msgs.max(1) as f64),
+        ),
+        (
+            "events applied",
+            r.events.map_or("-".into(), |e| e.to_string()),
+        ),
+        (
+            "log entries held (cap)",
+            format!("{} ({MAX_ENTRIES})", r.log_entries),
+        ),
         ("log entries dropped", r.log_dropped.to_string()),
-        ("log bytes held (cap 64 MiB)", format!(
-            "{:.1} MiB ({:.1}%)",
-            r.log_bytes as f64 / 1048576.0,
-            r.log_bytes as f64 * 100.0 / MAX_BYTES as f64
-        )),
+        (
+            "log bytes held (cap 64 MiB)",
+            format!(
+                "{:.1} MiB ({:.1}%)",
+                r.log_bytes as f64 / 1048576.0,
+                r.log_bytes as f64 * 100.0 / MAX_BYTES as f64
+            ),
+        ),
         ("trace calls held / dropped", r.trace.clone()),
+        ("text_lines speed (200 held RX)", r.text_lines.clone()),
         ("VmHWM before flood", mib(r.hwm_before)),
         ("VmHWM peak (after)", mib(r.hwm_after)),
-        ("peak − before, vs log cap 64 MiB", format!(
-            "{} ({:.2}× cap)",
-            mib(r.hwm_after.saturating_sub(r.hwm_before)),
-            r.hwm_after.saturating_sub(r.hwm_before) as f64 * 1024.0 / MAX_BYTES as f64
-        )),
+        (
+            "peak − before, vs log cap 64 MiB",
+            format!(
+                "{} ({:.2}× cap)",
+                mib(r.hwm_after.saturating_sub(r.hwm_before)),
+                r.hwm_after.saturating_sub(r.hwm_before) as f64 * 1024.0 / MAX_BYTES as f64
+            ),
+        ),
         ("VmRSS after (model alive)", mib(r.rss_after)),
         ("drains (16 ms ticks)", r.drains.to_string()),
-        ("max events pending at a drain", r.max_pending.map_or("-".into(), |p| p.to_string())),
+        (
+            "max events pending at a drain",
+            r.max_pending.map_or("-".into(), |p| p.to_string()),
+        ),
+        (
+            "max RX bytes pending at a drain",
+            format!("{:.1} MiB", r.max_pending_bytes as f64 / 1048576.0),
+        ),
         ("longest drain (panel: frame)", ms(r.max_drain)),
-        ("frame median / p99", if frames.is_empty() {
-            "-".into()
-        } else {
+        (
+            "frame median / p99",
+            if frames.is_empty() {
+                "-".into()
+            } else {
+                format!(
+                    "{} / {}",
+                    ms(percentile(&frames, 50.0)),
+                    ms(percentile(&frames, 99.0))
+                )
+            },
+        ),
+        (
+            "mean frame CPU time (UI thread)",
+            if r.frame_cpu.is_empty() {
+                "-".into()
+            } else {
+                let sum: Duration = r.frame_cpu.iter().sum();
+                ms(sum / r.frame_cpu.len() as u32)
+            },
+        ),
+        (
+            "main thread on CPU / waiting for one",
             format!(
-                "{} / {}",
-                ms(percentile(&frames, 50.0)),
-                ms(percentile(&frames, 99.0))
-            )
-        }),
-        ("frames over 16 ms", if frames.is_empty() {
-            "-".into()
-        } else {
-            format!(
-                "{} of {}",
-                frames.iter().filter(|f| **f > FRAME).count(),
-                frames.len()
-            )
-        }),
+                "{:.2} s / {:.2} s",
+                r.main_sched.0.as_secs_f64(),
+                r.main_sched.1.as_secs_f64()
+            ),
+        ),
+        (
+            "frames over 16 ms",
+            if frames.is_empty() {
+                "-".into()
+            } else {
+                format!(
+                    "{} of {}",
+                    frames.iter().filter(|f| **f > FRAME).count(),
+                    frames.len()
+                )
+            },
+        ),
     ]
 }
 
 fn child(pass: &str) -> std::io::Result<()> {
     let report = match pass {
         "model" => pass_model()?,
-        _ => pass_panel()?,
+        "panel" => pass_panel(false)?,
+        _ => pass_panel(true)?,
     };
     if !report.hwm_reset {
         eprintln!("note: /proc/self/clear_refs could not be written; VmHWM is the process peak");
@@ -462,6 +637,9 @@ fn child(pass: &str) -> std::io::Result<()> {
 
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--flood-clients") {
+        return remote_clients(args.get(i + 1).map_or("", String::as_str));
+    }
     if let Some(i) = args.iter().position(|a| a == "--pass") {
         return child(args.get(i + 1).map_or("model", String::as_str));
     }
@@ -474,8 +652,9 @@ fn main() -> std::io::Result<()> {
     let exe = std::env::current_exe()?;
     let mut columns: Vec<(String, Vec<(String, String)>)> = Vec::new();
     for (arg, title) in [
-        ("model", "engine + model, 16 ms drain"),
-        ("panel", "real ServerPanel, 60 fps"),
+        ("model", "engine + model, 16 ms"),
+        ("panel", "ServerPanel, 60 fps"),
+        ("remote", "ServerPanel, niced clients"),
     ] {
         let out = std::process::Command::new(&exe)
             .args(["--pass", arg])
@@ -500,8 +679,8 @@ fn main() -> std::io::Result<()> {
         columns.push((title.to_owned(), cells));
     }
     println!();
-    let w = 34;
-    let cw = 30;
+    let w = 36;
+    let cw = 26;
     let header: Vec<String> = columns.iter().map(|(t, _)| format!("{t:>cw$}")).collect();
     println!("{:<w$} | {}", "", header.join(" | "));
     println!("{}", "-".repeat(w + 1 + columns.len() * (cw + 3)));
@@ -518,6 +697,9 @@ fn main() -> std::io::Result<()> {
         println!("{name:<w$} | {}", row.join(" | "));
     }
     println!();
+    println!("(columns 1-2: the clients are threads of the server's process, competing with the");
+    println!(" engine and the UI for the 2 cores; column 3: they run in a child process under");
+    println!(" `nice -n 19`, as if on other machines, so the server process gets the CPU first)");
     println!("(each pass runs in its own process; VmHWM is reset via /proc/self/clear_refs just");
     println!(" before the flood, so 'peak − before' is what the flood added; 'longest drain' in");
     println!(" the panel pass is the longest whole frame, which includes its drain)");

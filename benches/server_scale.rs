@@ -59,10 +59,12 @@ fn nofile_limit() -> String {
     std::fs::read_to_string("/proc/self/limits")
         .ok()
         .and_then(|s| {
-            s.lines().find(|l| l.starts_with("Max open files")).map(|l| {
-                let f: Vec<&str> = l.split_whitespace().collect();
-                format!("soft {} / hard {}", f[3], f[4])
-            })
+            s.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .map(|l| {
+                    let f: Vec<&str> = l.split_whitespace().collect();
+                    format!("soft {} / hard {}", f[3], f[4])
+                })
         })
         .unwrap_or_else(|| "unknown".into())
 }
@@ -197,6 +199,11 @@ fn clients_role() -> std::io::Result<()> {
                     }
                 }
                 writeln!(out, "CHATTED {bytes} {errors}")?;
+            }
+            ["close"] => {
+                let n = streams.len();
+                streams.clear();
+                writeln!(out, "CLOSED {n}")?;
             }
             ["quit"] => {
                 let n = streams.len();
@@ -478,13 +485,116 @@ impl Table {
     }
 
     fn print(&self) {
-        let w = self.0.iter().map(|(n, _)| n.chars().count()).max().unwrap_or(0);
+        let w = self
+            .0
+            .iter()
+            .map(|(n, _)| n.chars().count())
+            .max()
+            .unwrap_or(0);
         println!("{:<w$} | value", "measure");
         println!("{}", "-".repeat(w + 40));
         for (name, value) in &self.0 {
             println!("{name:<w$} | {value}");
         }
     }
+}
+
+/// A TCP counter of the whole machine from `/proc/net/netstat` (`TcpExt:` lines).
+fn tcp_ext(name: &str) -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/net/netstat").ok()?;
+    let mut lines = text.lines().filter(|l| l.starts_with("TcpExt:"));
+    let names = lines.next()?;
+    let values = lines.next()?;
+    let i = names.split_whitespace().position(|n| n == name)?;
+    values.split_whitespace().nth(i)?.parse().ok()
+}
+
+/// Has the client process open `CLIENTS` connections and applies events until the model
+/// shows them all connected. Returns how many were accepted.
+fn accept_round(
+    panel: &mut ServerPanel,
+    clients: &mut Clients,
+    local: SocketAddr,
+    t: &mut Table,
+    label: &str,
+) -> usize {
+    let overflows = tcp_ext("ListenOverflows");
+    let syn_retrans = tcp_ext("TCPSynRetrans");
+    clients.send(&format!("connect {local} {CLIENTS}"));
+    let t0 = Instant::now();
+    let mut target = CLIENTS;
+    let mut connected_line = None;
+    let mut milestones = Vec::new();
+    let deadline = t0 + DEADLINE;
+    while panel.model.connected < target && Instant::now() < deadline {
+        panel.wait_event(Duration::from_millis(20));
+        if connected_line.is_none()
+            && let Some(words) = clients.try_expect("CONNECTED")
+        {
+            target = words[1].parse().unwrap_or(CLIENTS);
+            connected_line = Some(words);
+        }
+        let next = (milestones.len() + 1) * 2_500;
+        if next <= CLIENTS && panel.model.connected >= next {
+            milestones.push(t0.elapsed());
+        }
+    }
+    let accept_time = t0.elapsed();
+    let connected_line = match connected_line {
+        Some(w) => Some(w),
+        None => clients.expect("CONNECTED", Duration::from_secs(30)),
+    };
+    let accepted = panel.model.connected;
+    let delta = |before: Option<u64>, name: &str| match (before, tcp_ext(name)) {
+        (Some(a), Some(b)) => (b - a).to_string(),
+        _ => "?".into(),
+    };
+    t.row(
+        format!(
+            "accept {CLIENTS}{label} (backlog {}): until Accepted applied",
+            panel.settings.backlog
+        ),
+        format!("{accepted} in {}", ms(accept_time)),
+    );
+    t.row(
+        "  at 2,500 / 5,000 / 7,500 / 10,000",
+        milestones
+            .iter()
+            .map(|d| ms(*d))
+            .collect::<Vec<_>>()
+            .join(" / "),
+    );
+    t.row(
+        "  accept rate",
+        format!(
+            "{:.0} clients/s",
+            accepted as f64 / accept_time.as_secs_f64()
+        ),
+    );
+    t.row(
+        "  kernel ListenOverflows / TCPSynRetrans meanwhile",
+        format!(
+            "{} / {}",
+            delta(overflows, "ListenOverflows"),
+            delta(syn_retrans, "TCPSynRetrans")
+        ),
+    );
+    if let Some(w) = &connected_line {
+        let us = |i: usize| {
+            w.get(i)
+                .and_then(|v| v.parse::<u64>().ok())
+                .map_or("?".into(), |v| ms(Duration::from_micros(v)))
+        };
+        t.row(
+            format!("  client process: connected / errors ({CONNECT_THREADS} threads)"),
+            format!("{} / {} (first error: {})", w[1], w[2], w[5]),
+        );
+        t.row(
+            "  client process: all connects took; slowest connect()",
+            format!("{}; {}", us(3), us(4)),
+        );
+    }
+    accepted
 }
 
 fn server_role() -> std::io::Result<()> {
@@ -528,60 +638,9 @@ fn server_role() -> std::io::Result<()> {
     );
 
     // --- Accept 10,000 clients.
-    clients.send(&format!("connect {local} {CLIENTS}"));
-    let t0 = Instant::now();
-    let mut target = CLIENTS;
-    let mut connected_line = None;
-    let mut milestones = Vec::new();
-    let deadline = t0 + DEADLINE;
-    while panel.model.connected < target && Instant::now() < deadline {
-        panel.wait_event(Duration::from_millis(20));
-        if connected_line.is_none()
-            && let Some(words) = clients.try_expect("CONNECTED")
-        {
-            target = words[1].parse().unwrap_or(CLIENTS);
-            connected_line = Some(words);
-        }
-        let next = (milestones.len() + 1) * 2_500;
-        if next <= CLIENTS && panel.model.connected >= next {
-            milestones.push(t0.elapsed());
-        }
-    }
-    let accept_time = t0.elapsed();
-    let connected_line = match connected_line {
-        Some(w) => Some(w),
-        None => clients.expect("CONNECTED", Duration::from_secs(30)),
-    };
+    let accepted = accept_round(&mut panel, &mut clients, local, &mut t, "");
     let rss_clients = status_kib("VmRSS:");
     let fds_clients = open_fds();
-    let accepted = panel.model.connected;
-    t.row(
-        format!("accept {CLIENTS}: Accepted applied to the model"),
-        format!("{accepted} in {}", ms(accept_time)),
-    );
-    t.row(
-        "  at 2,500 / 5,000 / 7,500 / 10,000",
-        milestones.iter().map(|d| ms(*d)).collect::<Vec<_>>().join(" / "),
-    );
-    t.row(
-        "  accept rate",
-        format!("{:.0} clients/s", accepted as f64 / accept_time.as_secs_f64()),
-    );
-    if let Some(w) = &connected_line {
-        let us = |i: usize| {
-            w.get(i)
-                .and_then(|v| v.parse::<u64>().ok())
-                .map_or("?".into(), |v| ms(Duration::from_micros(v)))
-        };
-        t.row(
-            format!("client process: connected / errors ({CONNECT_THREADS} threads)"),
-            format!("{} / {} (first error: {})", w[1], w[2], w[5]),
-        );
-        t.row(
-            "client process: all connects took; slowest connect()",
-            format!("{}; {}", us(3), us(4)),
-        );
-    }
     t.row(
         "rows / trace calls held / log entries",
         format!(
@@ -596,10 +655,17 @@ fn server_role() -> std::io::Result<()> {
         format!("{fds_listening} / {fds_clients}"),
     );
     t.row("VmRSS at process start", mib(rss_start));
-    t.row("VmRSS before listening (egui + panel warm)", mib(rss_before));
+    t.row(
+        "VmRSS before listening (egui + panel warm)",
+        mib(rss_before),
+    );
     t.row("VmRSS listening, 0 clients", mib(rss_listening));
-    t.row(format!("VmRSS with {accepted} clients (no frame yet)"), mib(rss_clients));
-    let per_1000 = (rss_clients.saturating_sub(rss_listening)) as f64 / 1024.0
+    t.row(
+        format!("VmRSS with {accepted} clients (no frame yet)"),
+        mib(rss_clients),
+    );
+    let per_1000 = (rss_clients.saturating_sub(rss_listening)) as f64
+        / 1024.0
         / (accepted.max(1) as f64 / 1000.0);
     t.row("  → per 1,000 clients", format!("{per_1000:.2} MiB"));
 
@@ -641,7 +707,10 @@ fn server_role() -> std::io::Result<()> {
     }
 
     // --- Fill the log to its cap with real traffic: every client sends, the server echoes.
+    let rss_before_fill = status_kib("VmRSS:");
+    let entries_before_fill = panel.model.log.len();
     let fill_start = Instant::now();
+    let mut max_lag = Duration::ZERO;
     let mut chats = 0;
     let mut chat_failed = None;
     while panel.model.log.dropped == 0 && chats < 6 {
@@ -656,9 +725,18 @@ fn server_role() -> std::io::Result<()> {
         if words[2] != "0" {
             chat_failed = Some(format!("{} write errors", words[2]));
         }
-        if !pump(&mut panel, DEADLINE, |p| {
-            p.model.log.counters.rx_bytes >= base + sent
-        }) {
+        // Like `pump`, also noting how stale the newest applied event is (the UI's lag).
+        let deadline = Instant::now() + DEADLINE;
+        while panel.model.log.counters.rx_bytes < base + sent && Instant::now() < deadline {
+            panel.wait_event(Duration::from_millis(20));
+            if let Some(e) = panel.model.log.entries().back() {
+                let lag = std::time::SystemTime::now()
+                    .duration_since(e.at)
+                    .unwrap_or_default();
+                max_lag = max_lag.max(lag);
+            }
+        }
+        if panel.model.log.counters.rx_bytes < base + sent {
             chat_failed = Some(format!(
                 "only {} of {sent} bytes logged",
                 panel.model.log.counters.rx_bytes - base
@@ -678,13 +756,50 @@ fn server_role() -> std::io::Result<()> {
             chat_failed.map_or(String::new(), |e| format!(" — {e}"))
         ),
     );
-    t.row("VmRSS with 10k clients and log at cap", mib(status_kib("VmRSS:")));
+    t.row(
+        "  UI's lag while filling (newest applied event's age, max)",
+        ms(max_lag),
+    );
+    let rss_cap = status_kib("VmRSS:");
+    t.row("VmRSS with 10k clients and log at cap", mib(rss_cap));
+    t.row(
+        "  → per log entry added (incl. trace, events in flight)",
+        format!(
+            "{:.0} B ({} → {} entries; size_of LogEntry {} B, SocketCall {} B, ServerMsg {} B)",
+            rss_cap.saturating_sub(rss_before_fill) as f64 * 1024.0
+                / panel
+                    .model
+                    .log
+                    .len()
+                    .saturating_sub(entries_before_fill)
+                    .max(1) as f64,
+            entries_before_fill,
+            panel.model.log.len(),
+            std::mem::size_of::<socket_workbench::model::LogEntry>(),
+            std::mem::size_of::<socket_workbench::net::SocketCall>(),
+            std::mem::size_of::<socket_workbench::net::tcp_server::ServerMsg>(),
+        ),
+    );
     let f_cap = measure_frames(&mut screen, &mut panel);
     t.frames("10k rows + log at cap", &f_cap);
     panel.settings.show_trace = false;
     let f_notrace = measure_frames(&mut screen, &mut panel);
     panel.settings.show_trace = true;
     t.frames("  same, trace panel hidden", &f_notrace);
+    // "Select all": the composer's counts and the log's peer filter now cover 10,000 ids.
+    panel.model.selected = panel
+        .model
+        .clients
+        .values()
+        .filter(|r| r.open())
+        .map(|r| r.id)
+        .collect();
+    let f_selected = measure_frames(&mut screen, &mut panel);
+    t.frames(
+        "  same, all 10k selected (log filtered by them)",
+        &f_selected,
+    );
+    panel.model.selected.clear();
     t.row("VmRSS after all frames", mib(status_kib("VmRSS:")));
     t.row("VmHWM (process peak)", mib(status_kib("VmHWM:")));
 
@@ -700,6 +815,35 @@ fn server_role() -> std::io::Result<()> {
             format!("NOT STOPPED ({:?})", panel.model.status)
         },
     );
+
+    // --- Again with the backlog raised to the kernel's somaxconn: the only change.
+    clients.send("close");
+    let _ = clients.expect("CLOSED", Duration::from_secs(30));
+    let somaxconn = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|v| v.trim().parse::<i32>().ok())
+        .unwrap_or(4096);
+    panel.settings.backlog = somaxconn.min(65_535);
+    panel.start(&screen.ctx);
+    if pump(&mut panel, Duration::from_secs(5), |p| {
+        p.model.status.listening().is_some()
+    }) {
+        let local = panel.model.status.listening().expect("listening");
+        let again = accept_round(&mut panel, &mut clients, local, &mut t, ", again");
+        let stop_start = Instant::now();
+        panel.stop();
+        let stopped = pump(&mut panel, DEADLINE, |p| !p.model.status.active());
+        t.row(
+            format!("stop with {again} clients, again"),
+            if stopped {
+                ms(stop_start.elapsed())
+            } else {
+                format!("NOT STOPPED ({:?})", panel.model.status)
+            },
+        );
+    } else {
+        t.row("second listen", format!("failed: {:?}", panel.model.status));
+    }
     clients.finish();
     t.row(
         "descriptors after stop and client exit",
@@ -710,7 +854,9 @@ fn server_role() -> std::io::Result<()> {
     println!();
     t.print();
     println!();
-    println!("(server process = the real ServerPanel, auto-reply Echo, 127.0.0.1, port 0 read back;");
+    println!(
+        "(server process = the real ServerPanel, auto-reply Echo, 127.0.0.1, port 0 read back;"
+    );
     println!(" the {CLIENTS} clients live in a second process started with a raised ulimit -n;");
     println!(" a frame = run_ui (panel in a CentralPanel, 1280x800) + tessellate, no GPU;");
     println!(" 'per 1,000 clients' = (VmRSS at 10k − VmRSS listening) / 10, user-space only:");

@@ -101,6 +101,8 @@ pub struct StartOptions {
     pub udp: Option<std::net::SocketAddr>,
     /// `--to HOST:PORT`: the UDP panel's target.
     pub udp_to: Option<String>,
+    /// `--serve DIR`: open on the file server panel, sharing DIR (on `--listen`'s address).
+    pub serve: Option<std::path::PathBuf>,
 }
 
 pub struct WorkbenchApp {
@@ -140,8 +142,16 @@ impl WorkbenchApp {
             settings.udp.composer.encoding = enc;
             settings.udp.log.encoding = enc;
         }
-        let listen = start.listen.is_some();
-        if let Some(addr) = start.listen {
+        let serve = start.serve.is_some();
+        if let Some(dir) = &start.serve {
+            settings.files.folder = dir.display().to_string();
+            if let Some(addr) = start.listen {
+                settings.files.bind_ip = addr.ip().to_string();
+                settings.files.port = addr.port().to_string();
+            }
+        }
+        let listen = start.listen.is_some() && !serve;
+        if let Some(addr) = start.listen.filter(|_| !serve) {
             settings.tab = Tab::TcpServer;
             settings.server.bind_ip = addr.ip().to_string();
             settings.server.port = addr.port().to_string();
@@ -164,6 +174,10 @@ impl WorkbenchApp {
         let mut app = Self::with_settings(settings);
         if udp {
             app.udp.bind(ctx);
+        }
+        if serve {
+            app.files.start(ctx);
+            app.tab = Tab::FileServer;
         }
         if connect {
             app.client.connect(ctx);

@@ -54,6 +54,11 @@ pub struct Cli {
     #[arg(long = "to", value_name = "HOST:PORT", requires = "udp_bind")]
     pub udp_to: Option<String>,
 
+    /// Open the window on the file server panel, already sharing DIR (with --listen's address
+    /// if given, else the remembered one).
+    #[arg(long = "serve", value_name = "DIR")]
+    pub serve_dir: Option<PathBuf>,
+
     /// Open the window with this text encoding for sending and for display (e.g. gbk).
     #[arg(long = "encoding", value_name = "ENCODING", value_parser = parse_encoding)]
     pub gui_encoding: Option<TextEncoding>,
@@ -339,7 +344,10 @@ fn serve_files(args: ServeFilesArgs, lang: Lang) -> ExitCode {
     let handle = match spawn_file_server(config, tx, Waker::noop()) {
         Ok(h) => h,
         Err(e) => {
-            eprintln!("socket-workbench: {}", describe_error(lang, &NetError::from_io(&e)));
+            eprintln!(
+                "socket-workbench: {}",
+                describe_error(lang, &NetError::from_io(&e))
+            );
             return ExitCode::from(EXIT_NETWORK);
         }
     };
@@ -386,10 +394,9 @@ fn serve_files(args: ServeFilesArgs, lang: Lang) -> ExitCode {
                 names.remove(&id).unwrap_or_default(),
                 took.as_secs_f64()
             )),
-            FileServerEvent::Listed { id, count } => Some(format!(
-                "{} listed {count} names",
-                who(&id, &peers)
-            )),
+            FileServerEvent::Listed { id, count } => {
+                Some(format!("{} listed {count} names", who(&id, &peers)))
+            }
             FileServerEvent::NotServed { id, why } => {
                 let name = names.remove(&id).unwrap_or_default();
                 let why = match why {
@@ -461,7 +468,10 @@ fn download(args: DownloadArgs, lang: Lang) -> ExitCode {
     let handle = match spawn_download(config, tx, Waker::noop()) {
         Ok(h) => h,
         Err(e) => {
-            eprintln!("socket-workbench: {}", describe_error(lang, &NetError::from_io(&e)));
+            eprintln!(
+                "socket-workbench: {}",
+                describe_error(lang, &NetError::from_io(&e))
+            );
             return ExitCode::from(EXIT_NETWORK);
         }
     };
@@ -482,9 +492,16 @@ fn download(args: DownloadArgs, lang: Lang) -> ExitCode {
                 );
             }
             DownloadEvent::Done {
-                path, bytes, took, verified,
+                path,
+                bytes,
+                took,
+                verified,
             } => {
-                let check = if verified { ", size and BLAKE3 verified" } else { "" };
+                let check = if verified {
+                    ", size and BLAKE3 verified"
+                } else {
+                    ""
+                };
                 eprintln!(
                     "saved {} ({bytes} bytes in {:.3} s{check})",
                     path.display(),
@@ -558,17 +575,21 @@ fn udp(args: UdpArgs, lang: Lang, matches: Option<&clap::ArgMatches>) -> ExitCod
     let handle = match spawn_udp(config, tx, Waker::noop()) {
         Ok(h) => h,
         Err(e) => {
-            eprintln!("socket-workbench: {}", describe_error(lang, &NetError::from_io(&e)));
+            eprintln!(
+                "socket-workbench: {}",
+                describe_error(lang, &NetError::from_io(&e))
+            );
             return ExitCode::from(EXIT_NETWORK);
         }
     };
     let (stop_tx, stop_rx) = flume::bounded::<()>(1);
-    if args.wait.is_none() && payloads.is_empty() {
-        if let Err(e) = ctrlc::set_handler(move || {
+    if args.wait.is_none()
+        && payloads.is_empty()
+        && let Err(e) = ctrlc::set_handler(move || {
             let _ = stop_tx.try_send(());
-        }) {
-            eprintln!("socket-workbench: cannot catch Ctrl+C: {e}");
-        }
+        })
+    {
+        eprintln!("socket-workbench: cannot catch Ctrl+C: {e}");
     }
     let wait = Duration::from_secs_f64(args.wait.unwrap_or(2.0).clamp(0.0, 86_400.0));
     let run_forever = args.wait.is_none() && payloads.is_empty();
@@ -587,11 +608,7 @@ fn udp(args: UdpArgs, lang: Lang, matches: Option<&clap::ArgMatches>) -> ExitCod
             continue;
         };
         match msg.event {
-            UdpEvent::Call(call) => {
-                if args.trace {
-                    print_trace(lang, &call);
-                }
-            }
+            UdpEvent::Call(call) if args.trace => print_trace(lang, &call),
             UdpEvent::Bound { local, .. } => {
                 let _ = writeln!(out, "bound to {local}");
                 let _ = out.flush();
@@ -630,7 +647,10 @@ fn udp(args: UdpArgs, lang: Lang, matches: Option<&clap::ArgMatches>) -> ExitCod
                 eprintln!("socket-workbench: {}", describe_error(lang, &err));
             }
             UdpEvent::Drops(n) => {
-                eprintln!("socket-workbench: {}", lang.fmt(Msg::NoteDrops, &[("n", &n)]));
+                eprintln!(
+                    "socket-workbench: {}",
+                    lang.fmt(Msg::NoteDrops, &[("n", &n)])
+                );
             }
             UdpEvent::Closed { reason } => match reason {
                 CloseReason::Failed(err) => {

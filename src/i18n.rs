@@ -127,13 +127,26 @@ messages! {
     SaveAsHint => "Leave empty to save in the folder above under the file's own name", "留空则以原文件名保存到上面的文件夹";
     Overwrite => "Overwrite existing files", "覆盖已有文件";
     OverwriteHint => "Unticked: an existing file is never replaced; the download is saved as \"name (1).ext\"", "不勾选时绝不替换已有文件，下载会保存为“name (1).ext”";
-    Download => "Download", "下载";
+    Download => "Start download", "开始下载";
     NoDownloadsYet => "No downloads yet.", "还没有下载。";
     TimeLeft => "{secs} s left", "剩余 {secs} 秒";
     DlConnecting => "connecting…", "正在连接…";
     DoneVerified => "done in {secs} s — size and BLAKE3 digest match", "{secs} 秒完成——大小和 BLAKE3 摘要一致";
     DoneLesson => "done in {secs} s (the server closed the connection)", "{secs} 秒完成（服务器关闭了连接）";
     Resume => "Resume", "继续下载";
+    VerifiedTag => "verified", "校验";
+    RefEmpty => "empty name", "文件名为空";
+    RefTooLong => "name too long", "文件名过长";
+    RefBadEncoding => "name is neither UTF-8 nor GBK", "文件名既不是 UTF-8 也不是 GBK";
+    RefNul => "NUL byte in the name", "文件名中含有 NUL 字节";
+    RefParentDir => "\"..\" would climb out of the folder", "“..”会越出共享文件夹";
+    RefAbsolute => "absolute path", "绝对路径";
+    RefBackslash => "backslash in the name", "文件名中含有反斜杠";
+    RefDriveLetter => "drive letter", "盘符";
+    RefOutsideFolder => "it leads outside the folder (a link?)", "它指向共享文件夹之外（符号链接？）";
+    RefNotRegular => "not a regular file", "不是普通文件";
+    RefMalformed => "malformed request", "请求格式错误";
+    RefBusy => "server busy", "服务器繁忙";
     UdpClosed => "No socket open", "未打开套接字";
     UdpBinding => "Binding {bind}…", "正在绑定 {bind}…";
     UdpBound => "Bound to {local} — ready to send and receive datagrams", "已绑定到 {local}——可以收发数据报";
@@ -141,6 +154,8 @@ messages! {
     UdpDrops => "The kernel dropped {n} datagrams (receive buffer full); the senders never learn of it.", "内核丢弃了 {n} 个数据报（接收缓冲区已满）；发送方永远不会知道。";
     UdpSendingTo => "to {target}", "发往 {target}";
     LocalAddress => "Local address", "本地地址";
+    RecvBuffer => "Receive buffer", "接收缓冲区";
+    RecvBufferHint => "SO_RCVBUF (0 = the system's default). A small buffer shows UDP loss: datagrams that arrive while it is full are dropped, and the sender never knows.", "SO_RCVBUF（0 表示系统默认值）。缓冲区小时可以演示 UDP 丢包：缓冲区满时到达的数据报会被丢弃，发送方毫不知情。";
     Bind => "Bind", "绑定";
     CloseSocket => "Close", "关闭";
     Target => "Target", "目标";
@@ -548,6 +563,25 @@ pub fn describe_note(lang: Lang, note: &LogNote) -> String {
         LogNote::Drops(n) => lang.fmt(Msg::NoteDrops, &[("n", n)]),
         LogNote::Echo => lang.t(Msg::NoteEcho).to_owned(),
     }
+}
+
+/// Why the file server would not serve a name.
+pub fn describe_refusal(lang: Lang, r: crate::proto::download::Refusal) -> &'static str {
+    use crate::proto::download::Refusal as R;
+    lang.t(match r {
+        R::Empty => Msg::RefEmpty,
+        R::TooLong => Msg::RefTooLong,
+        R::BadEncoding => Msg::RefBadEncoding,
+        R::Nul => Msg::RefNul,
+        R::ParentDir => Msg::RefParentDir,
+        R::Absolute => Msg::RefAbsolute,
+        R::Backslash => Msg::RefBackslash,
+        R::DriveLetter => Msg::RefDriveLetter,
+        R::OutsideFolder => Msg::RefOutsideFolder,
+        R::NotRegularFile => Msg::RefNotRegular,
+        R::Malformed => Msg::RefMalformed,
+        R::Busy => Msg::RefBusy,
+    })
 }
 
 /// How one of the server's clients went away.

@@ -40,7 +40,12 @@ fn main() -> ExitCode {
                     return ExitCode::from(socket_workbench::cli::EXIT_USAGE);
                 }
             };
-            let udp = match cli.udp_bind.as_deref().map(socket_workbench::cli::parse_listen_addr).transpose() {
+            let udp = match cli
+                .udp_bind
+                .as_deref()
+                .map(socket_workbench::cli::parse_listen_addr)
+                .transpose()
+            {
                 Ok(u) => u,
                 Err(err) => {
                     let lang = cli.lang.unwrap_or_default();
@@ -55,6 +60,7 @@ fn main() -> ExitCode {
                 listen,
                 udp,
                 udp_to: cli.udp_to,
+                serve: cli.serve_dir,
             })
         }
     }

@@ -558,7 +558,13 @@ fn refused() {
     assert!(!c.has(|e| matches!(e, ClientEvent::Connected { .. })));
     let calls = c.calls();
     assert_eq!(calls.len(), 3, "{calls:#?}");
-    assert_eq!(calls[0].kind, CallKind::Socket { family: Family::V4 });
+    assert_eq!(
+        calls[0].kind,
+        CallKind::Socket {
+            family: Family::V4,
+            datagram: false
+        }
+    );
     assert!(!calls[0].failed());
     assert_eq!(calls[1].kind, CallKind::Connect { addr });
     assert!(
@@ -693,7 +699,10 @@ fn timeout_path() {
     assert_eq!(
         kinds,
         vec![
-            CallKind::Socket { family: Family::V4 },
+            CallKind::Socket {
+                family: Family::V4,
+                datagram: false
+            },
             CallKind::Connect { addr },
             CallKind::Close
         ]
@@ -794,7 +803,13 @@ fn trace_order() {
     let calls = session("127.0.0.1");
     let shape: Vec<String> = calls.iter().map(|c| c.call_text()).collect();
     assert_eq!(calls.len(), 5, "{shape:?}");
-    assert_eq!(calls[0].kind, CallKind::Socket { family: Family::V4 });
+    assert_eq!(
+        calls[0].kind,
+        CallKind::Socket {
+            family: Family::V4,
+            datagram: false
+        }
+    );
     assert!(matches!(
         calls[0].outcome,
         CallOutcome::Descriptor(_) | CallOutcome::Done
@@ -861,7 +876,13 @@ fn ipv6_loopback() {
         c.command(ClientCommand::Disconnect);
         assert_eq!(c.join(), CloseReason::Local);
         assert_eq!(peer.join(), b"six");
-        assert_eq!(c.calls()[0].kind, CallKind::Socket { family: Family::V6 });
+        assert_eq!(
+            c.calls()[0].kind,
+            CallKind::Socket {
+                family: Family::V6,
+                datagram: false
+            }
+        );
     }
 }
 

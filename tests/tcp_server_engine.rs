@@ -1421,3 +1421,142 @@ fn send_file_to_two_clients() {
         .last();
     assert_eq!(last, Some((SIZE as u64, Some(SIZE as u64), true)));
 }
+
+#[test]
+fn client_reset_is_reported() {
+    let (mut s, addr) = Server::echo_v4();
+    let mut c = connect(addr);
+    let id = s.id_of(&c);
+    c.write_all(b"x").unwrap();
+    assert_eq!(read_exactly(&mut c, 1), b"x");
+    socket2::SockRef::from(&c)
+        .set_linger(Some(Duration::ZERO))
+        .unwrap();
+    drop(c); // close() with linger 0: RST
+    match s.client_end(id) {
+        ClientEnd::Failed(err) => assert_eq!(err.kind, NetErrorKind::Reset, "{err:?}"),
+        other => panic!("expected Failed(Reset), got {other:?}"),
+    }
+    assert_eq!(s.join(), ServerEnd::Stopped);
+    assert_eq!(s.count(|e| matches!(e, ServerEvent::PeerClosed { .. })), 0);
+    let calls = s.calls(Some(id));
+    let n = calls.len();
+    assert!(
+        matches!(&calls[n - 2].outcome, CallOutcome::Failed(e) if e.kind == NetErrorKind::Reset),
+        "{calls:#?}"
+    );
+    assert_eq!(calls[n - 1].kind, CallKind::Close);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Engine bugs (ignored so the suite stays green; see the reasons)
+// ---------------------------------------------------------------------------------------------
+
+/// An echo to a client that writes much and reads late. The engine caps the client's queue
+/// at `MAX_QUEUED` and pauses reading it so an echo cannot grow without bound — TCP's own
+/// back-pressure — without dropping any echo.
+#[test]
+fn echo_to_a_slow_reader_loses_nothing() {
+    use socket_workbench::net::tcp_server::MAX_QUEUED;
+    // Far more than the queue plus every kernel buffer on the way can hold.
+    const SIZE: usize = 8 * MAX_QUEUED;
+    const CHUNK: usize = 64 * 1024;
+
+    let (mut s, addr) = Server::echo_v4();
+    let c = connect(addr);
+    let id = s.id_of(&c);
+    let mut writer_stream = c.try_clone().unwrap();
+    let mut reader_stream = c;
+    // The pattern repeats every 256 bytes, so one chunk serves for every offset.
+    let chunk = pattern(7, CHUNK);
+    let writer = spawn_peer(move || {
+        // Blocks once every buffer is full, until the reader starts below. The write timeout
+        // is LIMIT, and the reader starts well within it.
+        for _ in 0..SIZE / CHUNK {
+            writer_stream
+                .write_all(&chunk)
+                .expect("slow reader's write");
+        }
+        writer_stream.shutdown(Shutdown::Write).unwrap();
+    });
+
+    // Reading starts only once the server has stopped reading this client (no event for a
+    // while) with its queue (nearly) full, or after it has given up on a chunk.
+    let deadline = Instant::now() + LIMIT;
+    let mut queued: i64 = 0;
+    let mut dropped = false;
+    loop {
+        match s.rx.recv_timeout(QUIET) {
+            Ok(msg) => {
+                match &msg.event {
+                    ServerEvent::Sent { client, len, .. } if *client == id => {
+                        queued += *len as i64;
+                    }
+                    ServerEvent::Call {
+                        client: Some(client),
+                        call:
+                            SocketCall {
+                                kind: CallKind::Send { .. },
+                                outcome: CallOutcome::Bytes(n),
+                                ..
+                            },
+                    } if *client == id => queued -= *n as i64,
+                    ServerEvent::SendDropped { .. } => dropped = true,
+                    _ => {}
+                }
+                s.take(vec![msg]);
+            }
+            Err(RecvTimeoutError::Timeout)
+                if dropped || queued >= (MAX_QUEUED - RECV_BUFFER) as i64 =>
+            {
+                break;
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => panic!("the engine ended"),
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the queue did not fill up ({queued} bytes queued); events:\n{}",
+            listing(&s.log)
+        );
+    }
+    let reader = spawn_peer(move || {
+        let mut buf = vec![0u8; 256 * 1024];
+        let (mut total, mut first_bad) = (0usize, None);
+        loop {
+            let n = reader_stream.read(&mut buf).expect("slow reader's read");
+            if n == 0 {
+                return (total, first_bad);
+            }
+            if first_bad.is_none() {
+                first_bad = buf[..n]
+                    .iter()
+                    .enumerate()
+                    .position(|(i, b)| *b != chunk_byte(total + i))
+                    .map(|i| total + i);
+            }
+            total += n;
+        }
+    });
+    fn chunk_byte(i: usize) -> u8 {
+        ((i % 256) as u8).wrapping_mul(31).wrapping_add(7)
+    }
+    writer.join();
+    let (echoed, first_bad) = reader.join();
+    assert_eq!(s.client_end(id), ClientEnd::PeerClosed);
+    assert_eq!(s.join(), ServerEnd::Stopped);
+    assert_eq!(s.received_len(id), SIZE);
+    let dropped: Vec<u64> = s
+        .events()
+        .filter_map(|e| match e {
+            ServerEvent::SendDropped { len, .. } => Some(*len),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        echoed, SIZE,
+        "echoed {echoed} of {SIZE} bytes; SendDropped: {dropped:?}"
+    );
+    assert_eq!(first_bad, None, "the echo differs from what was sent");
+    assert!(dropped.is_empty(), "SendDropped: {dropped:?}");
+}

@@ -78,7 +78,8 @@ fn bind_send_see_the_source_and_reply_to_it() {
     target.focus();
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
     h.key_press(egui::Key::Backspace);
-    h.get_by_label("Target").type_text(&peer.local_addr().unwrap().to_string());
+    h.get_by_label("Target")
+        .type_text(&peer.local_addr().unwrap().to_string());
     h.run();
     let message = h.get_by_label("Message");
     message.focus();
@@ -92,7 +93,9 @@ fn bind_send_see_the_source_and_reply_to_it() {
 
     // A reply comes from a different socket; the log shows its source.
     other.send_to(b"pong", local).unwrap();
-    wait_until(&mut h, "the reply", |a| a.udp.model.log.counters.rx_msgs == 1);
+    wait_until(&mut h, "the reply", |a| {
+        a.udp.model.log.counters.rx_msgs == 1
+    });
     let source = other.local_addr().unwrap().to_string();
     assert!(shows(&h, "pong"));
     assert!(shows(&h, &source), "the source address is on show");
@@ -103,7 +106,9 @@ fn bind_send_see_the_source_and_reply_to_it() {
         .query_all_by_label_contains("pong")
         .find(|n| {
             let node = n.accesskit_node();
-            node.label().or(node.value()).is_some_and(|l| l.contains(&source))
+            node.label()
+                .or(node.value())
+                .is_some_and(|l| l.contains(&source))
         })
         .expect("the log row of the reply");
     row.click();
@@ -134,6 +139,8 @@ fn sending_without_bind_binds_an_ephemeral_port_and_says_so() {
     h.run();
     let (data, _) = recv(&peer);
     assert_eq!(data, b"hi");
-    wait_until(&mut h, "the auto bind", |a| a.udp.model.status.bound().is_some());
+    wait_until(&mut h, "the auto bind", |a| {
+        a.udp.model.status.bound().is_some()
+    });
     assert!(shows(&h, "the system picked"));
 }

@@ -28,7 +28,10 @@ pub enum FileServerStatus {
 
 impl FileServerStatus {
     pub fn active(&self) -> bool {
-        matches!(self, Self::Starting | Self::Listening { .. } | Self::Stopping)
+        matches!(
+            self,
+            Self::Starting | Self::Listening { .. } | Self::Stopping
+        )
     }
 }
 
@@ -39,7 +42,9 @@ pub enum TransferState {
     /// Request read; waiting for a free transfer slot.
     Queued,
     Sending,
-    Served { took: Duration },
+    Served {
+        took: Duration,
+    },
     Listed(usize),
     NotServed(NotServed),
     Failed(NetError),
@@ -178,8 +183,14 @@ impl FileServerModel {
 pub enum DownloadState {
     Connecting,
     Receiving,
-    Done { took: Duration, verified: bool },
-    Failed { error: NetError, kept: Option<PathBuf> },
+    Done {
+        took: Duration,
+        verified: bool,
+    },
+    Failed {
+        error: NetError,
+        kept: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -197,7 +208,10 @@ pub struct DownloadRow {
 
 impl DownloadRow {
     pub fn running(&self) -> bool {
-        matches!(self.state, DownloadState::Connecting | DownloadState::Receiving)
+        matches!(
+            self.state,
+            DownloadState::Connecting | DownloadState::Receiving
+        )
     }
 
     /// Seconds left at the current rate, when the size is known.

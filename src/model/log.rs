@@ -31,27 +31,54 @@ pub enum Direction {
 /// shown in whichever language is chosen now, not the one chosen when the entry was made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogNote {
-    Connecting { addr: SocketAddr },
-    Connected { local: SocketAddr, peer: SocketAddr },
+    Connecting {
+        addr: SocketAddr,
+    },
+    Connected {
+        local: SocketAddr,
+        peer: SocketAddr,
+    },
     PeerClosed,
     WriteShut,
     Closed(CloseReason),
     Warning(NetError),
-    Repeat { n: u64, of: Option<u64> },
-    File { path: PathBuf, complete: bool },
+    Repeat {
+        n: u64,
+        of: Option<u64>,
+    },
+    File {
+        path: PathBuf,
+        complete: bool,
+    },
     CaptureStarted(PathBuf),
-    CaptureStopped { written: u64 },
-    Listening { local: SocketAddr },
+    CaptureStopped {
+        written: u64,
+    },
+    Listening {
+        local: SocketAddr,
+    },
     Accepted,
-    Refused { peer: SocketAddr, limit: usize },
+    Refused {
+        peer: SocketAddr,
+        limit: usize,
+    },
     ClientEnd(ClientEnd),
     SendDropped,
     ServerEnd(ServerEnd),
     AutoReply,
-    UdpBound { local: SocketAddr, auto: bool },
+    UdpBound {
+        local: SocketAddr,
+        auto: bool,
+    },
     Broadcast(bool),
-    Joined { group: std::net::IpAddr, iface: std::net::IpAddr },
-    Left { group: std::net::IpAddr, iface: std::net::IpAddr },
+    Joined {
+        group: std::net::IpAddr,
+        iface: std::net::IpAddr,
+    },
+    Left {
+        group: std::net::IpAddr,
+        iface: std::net::IpAddr,
+    },
     Drops(u64),
     Echo,
 }

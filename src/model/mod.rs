@@ -6,8 +6,8 @@ pub mod client;
 pub mod files;
 pub mod log;
 pub mod server;
-pub mod udp;
 pub mod trace_book;
+pub mod udp;
 
 pub use client::{ClientModel, ClientStatus};
 pub use log::{Direction, LogBook, LogEntry, LogNote, PeerTag};

@@ -152,7 +152,10 @@ impl UdpModel {
                 let row = self.peer(to, at);
                 row.datagrams_out += 1;
                 row.bytes_out += len;
-                let tag = PeerTag { id: row.id, addr: to };
+                let tag = PeerTag {
+                    id: row.id,
+                    addr: to,
+                };
                 let note = match origin {
                     UdpSendOrigin::Typed => None,
                     UdpSendOrigin::Echo => Some(LogNote::Echo),
@@ -170,7 +173,8 @@ impl UdpModel {
             }
             UdpEvent::Broadcast(on) => {
                 self.broadcast = on;
-                self.log.push_note(at, Direction::Info, LogNote::Broadcast(on));
+                self.log
+                    .push_note(at, Direction::Info, LogNote::Broadcast(on));
             }
             UdpEvent::Joined { group, iface } => {
                 if !self.groups.contains(&(group, iface)) {
@@ -186,7 +190,8 @@ impl UdpModel {
             }
             UdpEvent::Drops(total) => {
                 self.drops = total;
-                self.log.push_note(at, Direction::Error, LogNote::Drops(total));
+                self.log
+                    .push_note(at, Direction::Error, LogNote::Drops(total));
             }
             UdpEvent::Repeating { running, sent } => self.repeating = running.then_some(sent),
             UdpEvent::FileProgress {

@@ -215,7 +215,8 @@ fn run(
             None,
         ));
     }
-    let stream = connect(&config.host, config.port, config.connect_timeout).map_err(|e| (e, None))?;
+    let stream =
+        connect(&config.host, config.port, config.connect_timeout).map_err(|e| (e, None))?;
     if let Ok(peer) = stream.peer_addr() {
         emit(DownloadEvent::Connected { peer });
     }
@@ -271,7 +272,9 @@ fn pump(
             Err(e)
                 if matches!(
                     e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
                 ) => {}
             Err(e) => return Err(NetError::from_io(&e)),
         }
@@ -318,7 +321,10 @@ fn lesson(
     match result {
         Ok(0) => {
             let _ = std::fs::remove_file(&part);
-            Err((NetError::new(NetErrorKind::NothingReceived, &config.name), None))
+            Err((
+                NetError::new(NetErrorKind::NothingReceived, &config.name),
+                None,
+            ))
         }
         Ok(bytes) => match finish(&part, &config.dest) {
             Ok(()) => {
@@ -378,10 +384,7 @@ fn verified(
             ));
         }
         Reply::Refused(r) => {
-            return Err((
-                NetError::new(NetErrorKind::RemoteRefused, r.code()),
-                None,
-            ));
+            return Err((NetError::new(NetErrorKind::RemoteRefused, r.code()), None));
         }
         Reply::List { .. } => return Err((NetError::new(NetErrorKind::BadReply, "LIST"), None)),
     };
@@ -468,13 +471,16 @@ fn read_header(reader: &mut impl BufRead, cancel: &AtomicBool) -> Result<Reply, 
             Err(e)
                 if matches!(
                     e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
                 ) => {}
             Err(e) => return Err(NetError::from_io(&e)),
         }
     }
     line.pop();
-    Reply::parse(&line).ok_or_else(|| NetError::new(NetErrorKind::BadReply, String::from_utf8_lossy(&line)))
+    Reply::parse(&line)
+        .ok_or_else(|| NetError::new(NetErrorKind::BadReply, String::from_utf8_lossy(&line)))
 }
 
 /// Asks a verified server for its file names (blocking: call it off the UI thread).

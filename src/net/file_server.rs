@@ -344,17 +344,16 @@ impl Loop {
                 Ok((mut stream, peer)) => {
                     let id = self.next_id;
                     self.next_id += 1;
-                    if let Err(e) =
-                        self.poll
-                            .registry()
-                            .register(&mut stream, Token(id as usize), Interest::READABLE)
-                    {
+                    if let Err(e) = self.poll.registry().register(
+                        &mut stream,
+                        Token(id as usize),
+                        Interest::READABLE,
+                    ) {
                         self.emitter
                             .emit(FileServerEvent::Warning(NetError::from_io(&e)));
                         continue;
                     }
-                    self.emitter
-                        .emit(FileServerEvent::Connected { id, peer });
+                    self.emitter.emit(FileServerEvent::Connected { id, peer });
                     self.waiting.insert(
                         id,
                         Waiting {
@@ -437,8 +436,7 @@ impl Loop {
                     },
                     Request::List => Asked::List,
                 };
-                self.emitter
-                    .emit(FileServerEvent::Requested { id, asked });
+                self.emitter.emit(FileServerEvent::Requested { id, asked });
                 self.queued.push_back((id, stream, request));
                 self.start_queued();
             }
@@ -725,7 +723,9 @@ impl Job {
                 return Ok(());
             }
         };
-        let meta = file.metadata().map_err(|e| (0, NetError::file_read(&real, &e)))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| (0, NetError::file_read(&real, &e)))?;
         let size = meta.len();
         if verified {
             let key = (real.clone(), size, meta.modified().ok());

@@ -12,8 +12,8 @@ pub mod file_server;
 pub mod ifaces;
 pub mod tcp_client;
 pub mod tcp_server;
-pub mod udp;
 pub mod trace;
+pub mod udp;
 pub mod waker;
 
 pub use error::{NetError, NetErrorKind};

@@ -318,19 +318,22 @@ fn connect(
                 let err = NetError::from_io(&e);
                 emitter.call(
                     CallKind::Socket {
-                family,
-                datagram: false,
-            },
+                        family,
+                        datagram: false,
+                    },
                     CallOutcome::Failed(err.clone()),
                 );
                 last_err = Some(err);
                 continue;
             }
         };
-        emitter.call(CallKind::Socket {
+        emitter.call(
+            CallKind::Socket {
                 family,
                 datagram: false,
-            }, descriptor(&socket));
+            },
+            descriptor(&socket),
+        );
         match socket.connect_timeout(&addr.into(), config.connect_timeout) {
             Ok(()) => {
                 let stream: TcpStream = socket.into();

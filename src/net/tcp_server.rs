@@ -446,9 +446,9 @@ impl Server {
                 emitter.call(
                     None,
                     CallKind::Socket {
-                family,
-                datagram: false,
-            },
+                        family,
+                        datagram: false,
+                    },
                     CallOutcome::Failed(err.clone()),
                 );
                 err
@@ -748,13 +748,15 @@ impl Server {
             return;
         };
         let len = bytes.len() as u64;
-        if conn.queued + bytes.len() > MAX_QUEUED && conn.queued > 0 {
+        let over = conn.queued + bytes.len() > MAX_QUEUED && conn.queued > 0;
+        if over && matches!(origin, ServerSendOrigin::AutoReply) {
+            // An echo to a client that does not read: keep the answer (the queue goes over
+            // by one reply at most) and stop reading the client until it catches up, so
+            // nothing it sent is lost and memory stays bounded.
+            conn.paused = true;
+        } else if over {
             self.emitter
                 .emit(ServerEvent::SendDropped { client: id, len });
-            if matches!(origin, ServerSendOrigin::AutoReply) && !conn.paused {
-                // An echo to a client that does not read: stop reading it until it does.
-                conn.paused = true;
-            }
             return;
         }
         conn.queued += bytes.len();

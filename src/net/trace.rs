@@ -138,7 +138,11 @@ impl SocketCall {
             CallKind::Socket { family, datagram } => format!(
                 "socket({}, {})",
                 family.constant(),
-                if *datagram { "SOCK_DGRAM" } else { "SOCK_STREAM" }
+                if *datagram {
+                    "SOCK_DGRAM"
+                } else {
+                    "SOCK_STREAM"
+                }
             ),
             CallKind::SetOption { name, value } => format!("setsockopt({name}, {value})"),
             CallKind::Connect { addr } => format!("connect({addr})"),

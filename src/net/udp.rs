@@ -229,11 +229,7 @@ impl Emitter {
 }
 
 /// Opens and binds the socket; `Bound` (with the real port) or `Closed { Failed }` follows.
-pub fn spawn_udp(
-    config: UdpConfig,
-    events: Sender<UdpMsg>,
-    waker: Waker,
-) -> io::Result<UdpHandle> {
+pub fn spawn_udp(config: UdpConfig, events: Sender<UdpMsg>, waker: Waker) -> io::Result<UdpHandle> {
     let session = next_session_id();
     let (tx, rx) = flume::unbounded();
     let emitter = Emitter {
@@ -314,11 +310,23 @@ fn open(config: &UdpConfig, emitter: &Emitter) -> Result<UdpSocket, NetError> {
     emitter.call(kind, descriptor(&socket));
     #[cfg(target_os = "linux")]
     {
-        let name = if addr.is_ipv6() { "IPV6_RECVERR" } else { "IP_RECVERR" };
-        emitter.option(name, "1".into(), ask_for_icmp_errors(&socket, addr.is_ipv6()));
+        let name = if addr.is_ipv6() {
+            "IPV6_RECVERR"
+        } else {
+            "IP_RECVERR"
+        };
+        emitter.option(
+            name,
+            "1".into(),
+            ask_for_icmp_errors(&socket, addr.is_ipv6()),
+        );
     }
     if let Some(size) = config.recv_buffer {
-        emitter.option("SO_RCVBUF", size.to_string(), socket.set_recv_buffer_size(size));
+        emitter.option(
+            "SO_RCVBUF",
+            size.to_string(),
+            socket.set_recv_buffer_size(size),
+        );
     }
     if config.broadcast {
         emitter.option("SO_BROADCAST", "1".into(), socket.set_broadcast(true));
@@ -487,7 +495,17 @@ impl Worker {
         let echo = self.echo;
         std::thread::Builder::new()
             .name(format!("udp-{}-rx", self.emitter.session))
-            .spawn(move || read_loop(socket, &emitter, &closing, &last_target, local, echo, &worker))
+            .spawn(move || {
+                read_loop(
+                    socket,
+                    &emitter,
+                    &closing,
+                    &last_target,
+                    local,
+                    echo,
+                    &worker,
+                )
+            })
             .map_err(|e| NetError::from_io(&e))
     }
 
@@ -850,7 +868,9 @@ fn read_loop(
             Err(e)
                 if matches!(
                     e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
                 ) => {}
             Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
                 // The ICMP answer to an earlier datagram: nobody was listening there.
@@ -875,6 +895,12 @@ fn read_loop(
                 emitter.emit(UdpEvent::Warning(err));
             }
         }
+    }
+    // Drops in the last second before closing would otherwise never be reported.
+    if let Some(drops) = local.and_then(kernel_drops)
+        && drops != drops_seen
+    {
+        emitter.emit(UdpEvent::Drops(drops));
     }
 }
 

@@ -294,9 +294,24 @@ mod tests {
     fn requests_parse_in_both_modes() {
         let gbk_name = [0xC4, 0xE3, 0xBA, 0xC3, b'.', b't', b'x', b't', b'\r', b'\n'];
         let cases: &[(&[u8], Result<Request, Refusal>)] = &[
-            (b"a.txt", Ok(Request::Lesson { name: "a.txt".into() })),
-            (b"a.txt\r\n", Ok(Request::Lesson { name: "a.txt".into() })),
-            (&gbk_name, Ok(Request::Lesson { name: "你好.txt".into() })),
+            (
+                b"a.txt",
+                Ok(Request::Lesson {
+                    name: "a.txt".into(),
+                }),
+            ),
+            (
+                b"a.txt\r\n",
+                Ok(Request::Lesson {
+                    name: "a.txt".into(),
+                }),
+            ),
+            (
+                &gbk_name,
+                Ok(Request::Lesson {
+                    name: "你好.txt".into(),
+                }),
+            ),
             (b"\0SWB/1 LIST\n", Ok(Request::List)),
             (
                 b"\0SWB/1 GET 42 sub/b.bin\n",

@@ -2,8 +2,8 @@
 //! encodings, hex input/output and turning what the user typed into the
 //! bytes that go on the wire.
 
-pub mod encoding;
 pub mod download;
+pub mod encoding;
 pub mod hex;
 pub mod payload;
 

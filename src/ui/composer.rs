@@ -334,7 +334,7 @@ impl Composer {
                                     crate::proto::PayloadMode::Hex => "HEX",
                                 };
                                 let preview: String = item.text.chars().take(80).collect();
-                                ui.monospace(format!("[{kind}] {}", preview.replace('\n', "⏎")));
+                                ui.monospace(format!("[{kind}] {}", preview.replace('\n', "\\n")));
                             });
                         }
                         if let Some(i) = load

@@ -10,13 +10,17 @@ use egui::{RichText, Ui};
 use flume::{Receiver, Sender};
 use serde::{Deserialize, Serialize};
 
-use super::widgets::{FilePicker, PickKind, human_bytes, labelled_text, path_field, remember, ui_waker};
+use super::widgets::{
+    FilePicker, PickKind, human_bytes, labelled_text, path_field, remember, ui_waker,
+};
 use crate::cli::split_host_port;
 use crate::i18n::{Lang, Msg, describe_error};
 use crate::model::files::{
     DownloadRow, DownloadState, DownloadsModel, FileServerModel, FileServerStatus, TransferState,
 };
-use crate::net::download::{DownloadConfig, DownloadHandle, DownloadMsg, free_name, list_remote, spawn_download};
+use crate::net::download::{
+    DownloadConfig, DownloadHandle, DownloadMsg, free_name, list_remote, spawn_download,
+};
 use crate::net::file_server::{
     Asked, FileServerConfig, FileServerHandle, FileServerMsg, NotServed, spawn_file_server,
 };
@@ -135,7 +139,8 @@ impl FileServerPanel {
         };
         self.form_error = None;
         let mut config = FileServerConfig::new(PathBuf::from(folder), SocketAddr::new(ip, port));
-        config.request_timeout = Duration::from_secs_f32(self.settings.timeout_secs.clamp(0.5, 3600.0));
+        config.request_timeout =
+            Duration::from_secs_f32(self.settings.timeout_secs.clamp(0.5, 3600.0));
         config.max_transfers = self
             .settings
             .limit_transfers
@@ -198,7 +203,10 @@ impl FileServerPanel {
                 )
                 .labelled_by(t)
                 .on_hover_text(lang.t(Msg::RequestTimeoutHint));
-                ui.checkbox(&mut self.settings.limit_transfers, lang.t(Msg::LimitTransfers));
+                ui.checkbox(
+                    &mut self.settings.limit_transfers,
+                    lang.t(Msg::LimitTransfers),
+                );
                 let m = ui.label(lang.t(Msg::MaxClientsCount)).id;
                 ui.add_enabled(
                     self.settings.limit_transfers,
@@ -248,7 +256,10 @@ impl FileServerPanel {
             ui.horizontal_wrapped(|ui| {
                 ui.label(lang.t(Msg::StudentsConnectTo));
                 for a in &addrs {
-                    ui.add(egui::Label::new(RichText::new(a.to_string()).monospace().strong()).selectable(true));
+                    ui.add(
+                        egui::Label::new(RichText::new(a.to_string()).monospace().strong())
+                            .selectable(true),
+                    );
                 }
                 ui.weak(lang.t(Msg::FilesProtocolHint));
             });
@@ -263,7 +274,10 @@ impl FileServerPanel {
         ui.horizontal(|ui| {
             ui.strong(lang.fmt(
                 Msg::RequestsHeading,
-                &[("served", &self.model.served), ("refused", &self.model.refused)],
+                &[
+                    ("served", &self.model.served),
+                    ("refused", &self.model.refused),
+                ],
             ));
         });
         self.table_ui(ui, lang);
@@ -304,7 +318,8 @@ impl FileServerPanel {
             })
             .body(|body| {
                 body.rows(h, rows.len(), |mut row| {
-                    let Some(r) = rows.get(row.index()).and_then(|id| self.model.rows.get(id)) else {
+                    let Some(r) = rows.get(row.index()).and_then(|id| self.model.rows.get(id))
+                    else {
                         return;
                     };
                     row.col(|ui| {
@@ -316,10 +331,14 @@ impl FileServerPanel {
                     row.col(|ui| {
                         let name = match &r.asked {
                             Some(Asked::Lesson(n)) => n.clone(),
-                            Some(Asked::Verified { name, offset: 0 }) => format!("{name} ✓"),
-                            Some(Asked::Verified { name, offset }) => {
-                                format!("{name} ✓ (+{})", human_bytes(*offset))
+                            Some(Asked::Verified { name, offset: 0 }) => {
+                                format!("{name} ({})", lang.t(Msg::VerifiedTag))
                             }
+                            Some(Asked::Verified { name, offset }) => format!(
+                                "{name} ({}, +{})",
+                                lang.t(Msg::VerifiedTag),
+                                human_bytes(*offset)
+                            ),
                             Some(Asked::List) => lang.t(Msg::ListRequest).to_owned(),
                             None => String::new(),
                         };
@@ -328,11 +347,16 @@ impl FileServerPanel {
                     row.col(|ui| match r.size {
                         Some(size) => {
                             let total = size.saturating_sub(r.offset);
-                            let frac = if total > 0 { r.sent as f32 / total as f32 } else { 1.0 };
-                            ui.add(
-                                egui::ProgressBar::new(frac)
-                                    .text(format!("{} / {}", human_bytes(r.sent), human_bytes(total))),
-                            );
+                            let frac = if total > 0 {
+                                r.sent as f32 / total as f32
+                            } else {
+                                1.0
+                            };
+                            ui.add(egui::ProgressBar::new(frac).text(format!(
+                                "{} / {}",
+                                human_bytes(r.sent),
+                                human_bytes(total)
+                            )));
                         }
                         None => {
                             ui.label(human_bytes(r.sent));
@@ -376,16 +400,23 @@ fn transfer_state_text(lang: Lang, state: &TransferState) -> (String, bool) {
         TransferState::Queued => (lang.t(Msg::TsQueued).to_owned(), false),
         TransferState::Sending => (lang.t(Msg::TsSending).to_owned(), false),
         TransferState::Served { took } => (
-            lang.fmt(Msg::TsServed, &[("secs", &format!("{:.2}", took.as_secs_f64()))]),
+            lang.fmt(
+                Msg::TsServed,
+                &[("secs", &format!("{:.2}", took.as_secs_f64()))],
+            ),
             false,
         ),
         TransferState::Listed(n) => (lang.fmt(Msg::TsListed, &[("n", n)]), false),
         TransferState::NotServed(NotServed::NotFound) => (lang.t(Msg::TsNotFound).to_owned(), true),
         TransferState::NotServed(NotServed::Silent) => (lang.t(Msg::TsSilent).to_owned(), true),
         TransferState::NotServed(NotServed::Stopped) => (lang.t(Msg::TsStopped).to_owned(), true),
-        TransferState::NotServed(NotServed::Refused(r)) => {
-            (lang.fmt(Msg::TsRefused, &[("why", r)]), true)
-        }
+        TransferState::NotServed(NotServed::Refused(r)) => (
+            lang.fmt(
+                Msg::TsRefused,
+                &[("why", &crate::i18n::describe_refusal(lang, *r))],
+            ),
+            true,
+        ),
         TransferState::Failed(err) => (describe_error(lang, err), true),
     }
 }
@@ -598,8 +629,13 @@ impl DownloadPanel {
             }
         }
         ui.horizontal_wrapped(|ui| {
-            labelled_text(ui, lang.t(Msg::FileServer), &mut self.settings.server, 180.0)
-                .on_hover_text(lang.t(Msg::FileServerHint));
+            labelled_text(
+                ui,
+                lang.t(Msg::FileServer),
+                &mut self.settings.server,
+                180.0,
+            )
+            .on_hover_text(lang.t(Msg::FileServerHint));
             super::widgets::history_button(
                 ui,
                 lang,
@@ -638,18 +674,17 @@ impl DownloadPanel {
         if !self.remote_names.is_empty() {
             ui.horizontal_wrapped(|ui| {
                 ui.label(lang.t(Msg::RemoteFiles));
-                egui::ScrollArea::horizontal().id_salt("remote_names").show(ui, |ui| {
-                    ui.horizontal(|ui| {
-                        for n in &self.remote_names {
-                            if ui
-                                .selectable_label(self.settings.name == *n, n)
-                                .clicked()
-                            {
-                                self.settings.name = n.clone();
+                egui::ScrollArea::horizontal()
+                    .id_salt("remote_names")
+                    .show(ui, |ui| {
+                        ui.horizontal(|ui| {
+                            for n in &self.remote_names {
+                                if ui.selectable_label(self.settings.name == *n, n).clicked() {
+                                    self.settings.name = n.clone();
+                                }
                             }
-                        }
+                        });
                     });
-                });
             });
         }
         ui.horizontal_wrapped(|ui| {
@@ -701,67 +736,90 @@ impl DownloadPanel {
         let mut cancel = None;
         let mut resume = None;
         let mut remove = None;
-        egui::ScrollArea::vertical().id_salt("downloads").show(ui, |ui| {
-            for (i, r) in self.model.rows.iter().enumerate().rev() {
-                ui.push_id(r.session, |ui| {
-                    ui.horizontal_wrapped(|ui| {
-                        ui.strong(&r.name);
-                        ui.weak(format!("← {}  →  {}", r.server, r.dest.display()));
-                    });
-                    ui.horizontal_wrapped(|ui| {
-                        let frac = r.total.filter(|t| *t > 0).map(|t| r.have as f32 / t as f32);
-                        let mut text = human_bytes(r.have);
-                        if let Some(t) = r.total {
-                            text = format!("{text} / {}", human_bytes(t));
-                        }
-                        if let Some(f) = frac {
-                            text = format!("{text}  {:.0}%", f * 100.0);
-                        }
-                        let done = matches!(r.state, DownloadState::Done { .. });
-                        ui.add(
-                            egui::ProgressBar::new(if done { 1.0 } else { frac.unwrap_or(0.0) })
+        egui::ScrollArea::vertical()
+            .id_salt("downloads")
+            .show(ui, |ui| {
+                for (i, r) in self.model.rows.iter().enumerate().rev() {
+                    ui.push_id(r.session, |ui| {
+                        ui.horizontal_wrapped(|ui| {
+                            ui.strong(&r.name);
+                            ui.weak(format!("← {}  →  {}", r.server, r.dest.display()));
+                        });
+                        ui.horizontal_wrapped(|ui| {
+                            let frac = r.total.filter(|t| *t > 0).map(|t| r.have as f32 / t as f32);
+                            let mut text = human_bytes(r.have);
+                            if let Some(t) = r.total {
+                                text = format!("{text} / {}", human_bytes(t));
+                            }
+                            if let Some(f) = frac {
+                                text = format!("{text}  {:.0}%", f * 100.0);
+                            }
+                            let done = matches!(r.state, DownloadState::Done { .. });
+                            ui.add(
+                                egui::ProgressBar::new(if done {
+                                    1.0
+                                } else {
+                                    frac.unwrap_or(0.0)
+                                })
                                 .desired_width(320.0)
                                 .text(text)
                                 .animate(r.running() && frac.is_none()),
-                        );
-                        if r.running() {
-                            ui.label(format!("{}/s", human_bytes(r.rate as u64)));
-                            if let Some(eta) = r.eta() {
-                                ui.label(lang.fmt(Msg::TimeLeft, &[("secs", &format!("{eta:.0}"))]));
-                            }
-                            if ui.button(lang.t(Msg::Cancel)).clicked() {
-                                cancel = Some(r.session);
-                            }
-                        }
-                        match &r.state {
-                            DownloadState::Connecting => {
-                                ui.label(lang.t(Msg::DlConnecting));
-                            }
-                            DownloadState::Receiving => {}
-                            DownloadState::Done { took, verified } => {
-                                let msg = if *verified { Msg::DoneVerified } else { Msg::DoneLesson };
-                                ui.colored_label(
-                                    egui::Color32::from_rgb(40, 170, 70),
-                                    lang.fmt(msg, &[("secs", &format!("{:.2}", took.as_secs_f64()))]),
-                                );
-                            }
-                            DownloadState::Failed { error, kept } => {
-                                ui.colored_label(ui.visuals().error_fg_color, describe_error(lang, error));
-                                if let Some(part) = kept
-                                    && ui.button(lang.t(Msg::Resume)).clicked()
-                                {
-                                    resume = Some((r.name.clone(), r.server.clone(), part.clone(), r.dest.clone()));
+                            );
+                            if r.running() {
+                                ui.label(format!("{}/s", human_bytes(r.rate as u64)));
+                                if let Some(eta) = r.eta() {
+                                    ui.label(
+                                        lang.fmt(Msg::TimeLeft, &[("secs", &format!("{eta:.0}"))]),
+                                    );
+                                }
+                                if ui.button(lang.t(Msg::Cancel)).clicked() {
+                                    cancel = Some(r.session);
                                 }
                             }
-                        }
-                        if !r.running() && ui.small_button(lang.t(Msg::Remove)).clicked() {
-                            remove = Some(i);
-                        }
+                            match &r.state {
+                                DownloadState::Connecting => {
+                                    ui.label(lang.t(Msg::DlConnecting));
+                                }
+                                DownloadState::Receiving => {}
+                                DownloadState::Done { took, verified } => {
+                                    let msg = if *verified {
+                                        Msg::DoneVerified
+                                    } else {
+                                        Msg::DoneLesson
+                                    };
+                                    ui.colored_label(
+                                        egui::Color32::from_rgb(40, 170, 70),
+                                        lang.fmt(
+                                            msg,
+                                            &[("secs", &format!("{:.2}", took.as_secs_f64()))],
+                                        ),
+                                    );
+                                }
+                                DownloadState::Failed { error, kept } => {
+                                    ui.colored_label(
+                                        ui.visuals().error_fg_color,
+                                        describe_error(lang, error),
+                                    );
+                                    if let Some(part) = kept
+                                        && ui.button(lang.t(Msg::Resume)).clicked()
+                                    {
+                                        resume = Some((
+                                            r.name.clone(),
+                                            r.server.clone(),
+                                            part.clone(),
+                                            r.dest.clone(),
+                                        ));
+                                    }
+                                }
+                            }
+                            if !r.running() && ui.small_button(lang.t(Msg::Remove)).clicked() {
+                                remove = Some(i);
+                            }
+                        });
+                        ui.separator();
                     });
-                    ui.separator();
-                });
-            }
-        });
+                }
+            });
         if let Some(session) = cancel
             && let Some(h) = self.handles.iter().find(|h| h.session() == session)
         {

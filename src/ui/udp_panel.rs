@@ -31,6 +31,8 @@ pub struct UdpSettings {
     pub iface: String,
     pub ttl: u32,
     pub multicast_loop: bool,
+    /// SO_RCVBUF in KiB; 0 keeps the system's default.
+    pub recv_buffer_kib: u32,
     pub show_trace: bool,
     pub composer: ComposerSettings,
     pub log: LogViewSettings,
@@ -48,6 +50,7 @@ impl Default for UdpSettings {
             iface: "0.0.0.0".into(),
             ttl: 1,
             multicast_loop: true,
+            recv_buffer_kib: 0,
             show_trace: true,
             composer: ComposerSettings::default(),
             log: LogViewSettings::default(),
@@ -131,6 +134,8 @@ impl UdpPanel {
         config.broadcast = self.settings.broadcast;
         config.multicast_ttl = self.settings.ttl;
         config.multicast_loop = self.settings.multicast_loop;
+        config.recv_buffer = (self.settings.recv_buffer_kib > 0)
+            .then_some(self.settings.recv_buffer_kib as usize * 1024);
         config.multicast_if = self
             .settings
             .iface
@@ -138,10 +143,7 @@ impl UdpPanel {
             .parse::<Ipv4Addr>()
             .ok()
             .filter(|i| !i.is_unspecified());
-        let waker = self
-            .waker
-            .get_or_insert_with(|| ui_waker(ctx))
-            .clone();
+        let waker = self.waker.get_or_insert_with(|| ui_waker(ctx)).clone();
         self.handle = None;
         match spawn_udp(config, self.events_tx.clone(), waker) {
             Ok(handle) => {
@@ -207,7 +209,10 @@ impl UdpPanel {
 
         let state = SendState {
             can_send: !self.settings.target.trim().is_empty()
-                && !matches!(self.model.status, UdpStatus::Binding { .. } | UdpStatus::Closing),
+                && !matches!(
+                    self.model.status,
+                    UdpStatus::Binding { .. } | UdpStatus::Closing
+                ),
             repeating: self.model.repeating,
             file: self
                 .model
@@ -274,13 +279,10 @@ impl UdpPanel {
                 .max_size(max)
                 .show(ui, |ui| self.peers_ui(ui, lang));
             egui::CentralPanel::no_frame().show(ui, |ui| {
-                if let Some(LogAction::PickPeer(addr)) = self.log_view.ui(
-                    ui,
-                    lang,
-                    &mut self.settings.log,
-                    &mut self.model.log,
-                    None,
-                ) {
+                if let Some(LogAction::PickPeer(addr)) =
+                    self.log_view
+                        .ui(ui, lang, &mut self.settings.log, &mut self.model.log, None)
+                {
                     self.settings.target = addr.to_string();
                 }
             });
@@ -305,9 +307,20 @@ impl UdpPanel {
                     .labelled_by(bind_label);
                 labelled_text(ui, lang.t(Msg::Port), &mut self.settings.port, 60.0)
                     .on_hover_text(lang.t(Msg::ListenPortHint));
+                let rcv = ui.label(lang.t(Msg::RecvBuffer)).id;
+                ui.add(
+                    egui::DragValue::new(&mut self.settings.recv_buffer_kib)
+                        .range(0..=65_536)
+                        .suffix(" KiB"),
+                )
+                .labelled_by(rcv)
+                .on_hover_text(lang.t(Msg::RecvBufferHint));
             });
             if !active {
-                if ui.button(RichText::new(lang.t(Msg::Bind)).strong()).clicked() {
+                if ui
+                    .button(RichText::new(lang.t(Msg::Bind)).strong())
+                    .clicked()
+                {
                     self.bind(ui.ctx());
                 }
             } else if ui
@@ -387,71 +400,73 @@ impl UdpPanel {
     }
 
     fn multicast_ui(&mut self, ui: &mut Ui, lang: Lang) {
-        egui::CollapsingHeader::new(lang.fmt(
-            Msg::Multicast,
-            &[("n", &self.model.groups.len())],
-        ))
-        .id_salt("udp_multicast")
-        .show(ui, |ui| {
-            ui.horizontal_wrapped(|ui| {
-                labelled_text(ui, lang.t(Msg::Group), &mut self.settings.group, 140.0)
-                    .on_hover_text(lang.t(Msg::GroupHint));
-                let iface_label = ui.label(lang.t(Msg::Interface)).id;
-                egui::ComboBox::from_id_salt("udp_iface")
-                    .selected_text(self.settings.iface.clone())
-                    .show_ui(ui, |ui| {
-                        for ip in self.bind_choices.iter().filter(|i| i.is_ipv4()) {
-                            let text = ip.to_string();
-                            ui.selectable_value(&mut self.settings.iface, text.clone(), text);
-                        }
-                    })
-                    .response
-                    .labelled_by(iface_label);
-                let group = self.settings.group.trim().parse::<IpAddr>();
-                let iface = self.settings.iface.trim().parse::<IpAddr>();
-                let valid = matches!((&group, &iface), (Ok(g), Ok(_)) if g.is_multicast());
-                if ui
-                    .add_enabled(valid, egui::Button::new(lang.t(Msg::Join)))
-                    .on_disabled_hover_text(lang.t(Msg::ErrKindNotMulticast))
-                    .clicked()
-                    && let (Ok(group), Ok(iface)) = (group, iface)
-                {
-                    self.command(ui.ctx(), UdpCommand::Join { group, iface });
-                }
-                let ttl = ui.label("TTL").id;
-                let before = (self.settings.ttl, self.settings.multicast_loop);
-                ui.add(egui::DragValue::new(&mut self.settings.ttl).range(0..=255))
-                    .labelled_by(ttl)
-                    .on_hover_text(lang.t(Msg::TtlHint));
-                ui.checkbox(&mut self.settings.multicast_loop, lang.t(Msg::MulticastLoop))
-                    .on_hover_text(lang.t(Msg::MulticastLoopHint));
-                if let Some(h) = &self.handle {
-                    if before.0 != self.settings.ttl {
-                        h.command(UdpCommand::SetMulticastTtl(self.settings.ttl));
-                    }
-                    if before.1 != self.settings.multicast_loop {
-                        h.command(UdpCommand::SetMulticastLoop(self.settings.multicast_loop));
-                    }
-                }
-            });
-            let mut leave = None;
-            for (group, iface) in &self.model.groups {
-                ui.horizontal(|ui| {
-                    ui.monospace(lang.fmt(Msg::JoinedGroup, &[("group", group), ("iface", iface)]));
+        egui::CollapsingHeader::new(lang.fmt(Msg::Multicast, &[("n", &self.model.groups.len())]))
+            .id_salt("udp_multicast")
+            .show(ui, |ui| {
+                ui.horizontal_wrapped(|ui| {
+                    labelled_text(ui, lang.t(Msg::Group), &mut self.settings.group, 140.0)
+                        .on_hover_text(lang.t(Msg::GroupHint));
+                    let iface_label = ui.label(lang.t(Msg::Interface)).id;
+                    egui::ComboBox::from_id_salt("udp_iface")
+                        .selected_text(self.settings.iface.clone())
+                        .show_ui(ui, |ui| {
+                            for ip in self.bind_choices.iter().filter(|i| i.is_ipv4()) {
+                                let text = ip.to_string();
+                                ui.selectable_value(&mut self.settings.iface, text.clone(), text);
+                            }
+                        })
+                        .response
+                        .labelled_by(iface_label);
+                    let group = self.settings.group.trim().parse::<IpAddr>();
+                    let iface = self.settings.iface.trim().parse::<IpAddr>();
+                    let valid = matches!((&group, &iface), (Ok(g), Ok(_)) if g.is_multicast());
                     if ui
-                        .button(lang.fmt(Msg::LeaveGroup, &[("group", group)]))
+                        .add_enabled(valid, egui::Button::new(lang.t(Msg::Join)))
+                        .on_disabled_hover_text(lang.t(Msg::ErrKindNotMulticast))
                         .clicked()
+                        && let (Ok(group), Ok(iface)) = (group, iface)
                     {
-                        leave = Some((*group, *iface));
+                        self.command(ui.ctx(), UdpCommand::Join { group, iface });
+                    }
+                    let ttl = ui.label("TTL").id;
+                    let before = (self.settings.ttl, self.settings.multicast_loop);
+                    ui.add(egui::DragValue::new(&mut self.settings.ttl).range(0..=255))
+                        .labelled_by(ttl)
+                        .on_hover_text(lang.t(Msg::TtlHint));
+                    ui.checkbox(
+                        &mut self.settings.multicast_loop,
+                        lang.t(Msg::MulticastLoop),
+                    )
+                    .on_hover_text(lang.t(Msg::MulticastLoopHint));
+                    if let Some(h) = &self.handle {
+                        if before.0 != self.settings.ttl {
+                            h.command(UdpCommand::SetMulticastTtl(self.settings.ttl));
+                        }
+                        if before.1 != self.settings.multicast_loop {
+                            h.command(UdpCommand::SetMulticastLoop(self.settings.multicast_loop));
+                        }
                     }
                 });
-            }
-            if let Some((group, iface)) = leave
-                && let Some(h) = &self.handle
-            {
-                h.command(UdpCommand::Leave { group, iface });
-            }
-        });
+                let mut leave = None;
+                for (group, iface) in &self.model.groups {
+                    ui.horizontal(|ui| {
+                        ui.monospace(
+                            lang.fmt(Msg::JoinedGroup, &[("group", group), ("iface", iface)]),
+                        );
+                        if ui
+                            .button(lang.fmt(Msg::LeaveGroup, &[("group", group)]))
+                            .clicked()
+                        {
+                            leave = Some((*group, *iface));
+                        }
+                    });
+                }
+                if let Some((group, iface)) = leave
+                    && let Some(h) = &self.handle
+                {
+                    h.command(UdpCommand::Leave { group, iface });
+                }
+            });
     }
 
     fn peers_ui(&mut self, ui: &mut Ui, lang: Lang) {
@@ -497,13 +512,21 @@ impl UdpPanel {
                     };
                     row.set_selected(self.settings.target.trim() == p.addr.to_string());
                     row.col(|ui| {
-                        ui.label(RichText::new(p.addr.to_string()).monospace().color(peer_color(ui, p.id)));
+                        ui.label(
+                            RichText::new(p.addr.to_string())
+                                .monospace()
+                                .color(peer_color(ui, p.id)),
+                        );
                     });
                     row.col(|ui| {
                         ui.label(format!("{} / {}", human_bytes(p.bytes_in), p.datagrams_in));
                     });
                     row.col(|ui| {
-                        ui.label(format!("{} / {}", human_bytes(p.bytes_out), p.datagrams_out));
+                        ui.label(format!(
+                            "{} / {}",
+                            human_bytes(p.bytes_out),
+                            p.datagrams_out
+                        ));
                     });
                     row.col(|ui| {
                         ui.label(format_time(p.last_seen));
