@@ -17,10 +17,12 @@
 //! A frame is what the window does: `Context::run_ui` (the panel inside a `CentralPanel`,
 //! as `app.rs` places it, on a 1280x800 screen) plus `Context::tessellate`.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -30,6 +32,57 @@ use socket_workbench::model::log::MAX_ENTRIES;
 use socket_workbench::model::trace_book::MAX_CALLS;
 use socket_workbench::ui::ServerPanel;
 use socket_workbench::ui::server_panel::{ReplyMode, ServerSettings};
+
+/// Counts the heap bytes this process holds, so memory figures can tell live data from
+/// what the allocator keeps (`VmRSS` counts both).
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator; only counters are added.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: same contract as the caller's.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: same contract as the caller's.
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: same contract as the caller's.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+            LIVE.fetch_add(new_size, Ordering::Relaxed);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+/// Heap bytes held now, in KiB (comparable with `status_kib`).
+fn live_kib() -> u64 {
+    (LIVE.load(Ordering::Relaxed) / 1024) as u64
+}
 
 const CLIENTS: usize = 10_000;
 /// Threads of the client process that open the connections (a burst, not a trickle).
@@ -624,6 +677,7 @@ fn server_role() -> std::io::Result<()> {
     let local = panel.model.status.listening().expect("listening");
     screen.frame(&mut panel);
     let rss_listening = status_kib("VmRSS:");
+    let live_listening = live_kib();
     let fds_listening = open_fds();
 
     let mut clients = Clients::spawn()?;
@@ -640,6 +694,7 @@ fn server_role() -> std::io::Result<()> {
     // --- Accept 10,000 clients.
     let accepted = accept_round(&mut panel, &mut clients, local, &mut t, "");
     let rss_clients = status_kib("VmRSS:");
+    let live_clients = live_kib();
     let fds_clients = open_fds();
     t.row(
         "rows / trace calls held / log entries",
@@ -668,6 +723,17 @@ fn server_role() -> std::io::Result<()> {
         / 1024.0
         / (accepted.max(1) as f64 / 1000.0);
     t.row("  → per 1,000 clients", format!("{per_1000:.2} MiB"));
+    t.row(
+        "  heap held (live allocations): listening → 10k clients",
+        format!(
+            "{} → {} ({:.2} MiB per 1,000)",
+            mib(live_listening),
+            mib(live_clients),
+            live_clients.saturating_sub(live_listening) as f64
+                / 1024.0
+                / (accepted.max(1) as f64 / 1000.0)
+        ),
+    );
 
     // --- Frames with 10,000 rows.
     let f_rows = measure_frames(&mut screen, &mut panel);
@@ -708,9 +774,11 @@ fn server_role() -> std::io::Result<()> {
 
     // --- Fill the log to its cap with real traffic: every client sends, the server echoes.
     let rss_before_fill = status_kib("VmRSS:");
+    let live_before_fill = live_kib();
     let entries_before_fill = panel.model.log.len();
     let fill_start = Instant::now();
     let mut max_lag = Duration::ZERO;
+    let mut max_batch = 0;
     let mut chats = 0;
     let mut chat_failed = None;
     while panel.model.log.dropped == 0 && chats < 6 {
@@ -728,13 +796,15 @@ fn server_role() -> std::io::Result<()> {
         // Like `pump`, also noting how stale the newest applied event is (the UI's lag).
         let deadline = Instant::now() + DEADLINE;
         while panel.model.log.counters.rx_bytes < base + sent && Instant::now() < deadline {
+            let before = panel.model.log.next_seq();
+            let asked = std::time::SystemTime::now();
             panel.wait_event(Duration::from_millis(20));
-            if let Some(e) = panel.model.log.entries().back() {
-                let lag = std::time::SystemTime::now()
-                    .duration_since(e.at)
-                    .unwrap_or_default();
-                max_lag = max_lag.max(lag);
+            // The first entry this drain applied: how long it had waited in the channel, and
+            // how many entries the drain applied in all (each came with a trace event too).
+            if let Some(e) = panel.model.log.get(before) {
+                max_lag = max_lag.max(asked.duration_since(e.at).unwrap_or_default());
             }
+            max_batch = max_batch.max(panel.model.log.next_seq() - before);
         }
         if panel.model.log.counters.rx_bytes < base + sent {
             chat_failed = Some(format!(
@@ -757,22 +827,28 @@ fn server_role() -> std::io::Result<()> {
         ),
     );
     t.row(
-        "  UI's lag while filling (newest applied event's age, max)",
-        ms(max_lag),
+        "  while filling: most log entries applied by one drain; oldest wait",
+        format!("{max_batch}; {}", ms(max_lag)),
     );
     let rss_cap = status_kib("VmRSS:");
-    t.row("VmRSS with 10k clients and log at cap", mib(rss_cap));
+    let live_cap = live_kib();
+    let added = panel
+        .model
+        .log
+        .len()
+        .saturating_sub(entries_before_fill)
+        .max(1) as f64;
     t.row(
-        "  → per log entry added (incl. trace, events in flight)",
+        "VmRSS / heap held with 10k clients and log at cap",
+        format!("{} / {}", mib(rss_cap), mib(live_cap)),
+    );
+    t.row(
+        "  → per log entry added: VmRSS / heap held",
         format!(
-            "{:.0} B ({} → {} entries; size_of LogEntry {} B, SocketCall {} B, ServerMsg {} B)",
-            rss_cap.saturating_sub(rss_before_fill) as f64 * 1024.0
-                / panel
-                    .model
-                    .log
-                    .len()
-                    .saturating_sub(entries_before_fill)
-                    .max(1) as f64,
+            "{:.0} B / {:.0} B ({} → {} entries; size_of LogEntry {} B, SocketCall {} B, \
+             ServerMsg {} B)",
+            rss_cap.saturating_sub(rss_before_fill) as f64 * 1024.0 / added,
+            live_cap.saturating_sub(live_before_fill) as f64 * 1024.0 / added,
             entries_before_fill,
             panel.model.log.len(),
             std::mem::size_of::<socket_workbench::model::LogEntry>(),
@@ -800,7 +876,10 @@ fn server_role() -> std::io::Result<()> {
         &f_selected,
     );
     panel.model.selected.clear();
-    t.row("VmRSS after all frames", mib(status_kib("VmRSS:")));
+    t.row(
+        "VmRSS / heap held after all frames",
+        format!("{} / {}", mib(status_kib("VmRSS:")), mib(live_kib())),
+    );
     t.row("VmHWM (process peak)", mib(status_kib("VmHWM:")));
 
     // --- Stop with 10,000 clients connected.
@@ -814,6 +893,27 @@ fn server_role() -> std::io::Result<()> {
         } else {
             format!("NOT STOPPED ({:?})", panel.model.status)
         },
+    );
+    // Where the heap went: drop the log, then the trace, and see what each gave back.
+    let live_stopped = live_kib();
+    let log_entries = panel.model.log.len();
+    panel.model.log = socket_workbench::model::LogBook::default();
+    let live_no_log = live_kib();
+    panel.model.trace = socket_workbench::model::TraceBook::default();
+    let live_no_trace = live_kib();
+    t.row(
+        "heap after stop: held / freed by dropping the log / the trace",
+        format!(
+            "{} / {} ({log_entries} entries, {:.0} B each) / {}",
+            mib(live_stopped),
+            mib(live_stopped.saturating_sub(live_no_log)),
+            live_stopped.saturating_sub(live_no_log) as f64 * 1024.0 / log_entries.max(1) as f64,
+            mib(live_no_log.saturating_sub(live_no_trace)),
+        ),
+    );
+    t.row(
+        "  heap still held above 'listening' (rows, channel, egui, log view)",
+        mib(live_no_trace.saturating_sub(live_listening)),
     );
 
     // --- Again with the backlog raised to the kernel's somaxconn: the only change.

@@ -12,7 +12,7 @@ for tool in Xvfb xdotool import python3; do
 done
 
 cargo build --release
-BIN=target/release/socket-workbench
+BIN="$PWD/target/release/socket-workbench"
 DISP=":${SCREENSHOT_DISPLAY:-91}"
 WORK=$(mktemp -d)
 PIDS=()
@@ -86,16 +86,20 @@ shoot() {
     echo "wrote screenshots/$name.png"
 }
 
+# SHOTS="server udp" regenerates only those groups (client server udp files download).
+want() { [[ " ${SHOTS:-client server udp files download} " == *" $1 "* ]]; }
+langs() { want "$1" && echo en zh || true; }
+
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
 mkdir -p screenshots
-shoot en tcp-client-en "--connect 127.0.0.1:$PORT" "你好，老师！" "Hello from Socket Workbench" "第二条消息"
-shoot zh tcp-client-zh "--connect 127.0.0.1:$PORT" "你好，世界！" "学生甲：收到了吗？"
+want client && shoot en tcp-client-en "--connect 127.0.0.1:$PORT" "你好，老师！" "Hello from Socket Workbench" "第二条消息"
+want client && shoot zh tcp-client-zh "--connect 127.0.0.1:$PORT" "你好，世界！" "学生甲：收到了吗？"
 
 # The server panel with a class of lesson-style clients connected.
-for lang in en zh; do
+for lang in $(langs server); do
     SPORT=$(free_port)
     BEFORE_TYPING="python3 scripts/lesson_clients.py $SPORT 20 >/dev/null 2>&1 & PIDS+=(\$!); sleep 2.5"
     shoot "$lang" "tcp-server-$lang" "--listen 127.0.0.1:$SPORT" "同学们好，欢迎来到网络编程课！"
@@ -103,7 +107,7 @@ done
 unset BEFORE_TYPING
 
 # The UDP panel talking to a lesson-style UDP peer (and a second one greeting it).
-for lang in en zh; do
+for lang in $(langs udp); do
     UPORT=$(free_port)
     PPORT=$(free_port)
     QPORT=$(free_port)
@@ -113,3 +117,45 @@ for lang in en zh; do
     shoot "$lang" "udp-$lang" "--udp 127.0.0.1:$UPORT --to 127.0.0.1:$PPORT" "你好，UDP！" "datagram 2"
 done
 unset BEFORE_TYPING
+
+# The file server panel sharing a small lesson folder, after a few requests (ours, a lesson-style
+# Python client, a missing file and an attempt to climb out of the folder).
+SHARE="$WORK/share"
+mkdir -p "$SHARE/sub"
+printf 'print("hello, socket")\n' >"$SHARE/hello.py"
+head -c 3000000 /dev/urandom >"$SHARE/lecture-video.bin"
+printf '第一课：TCP 三次握手\n' >"$SHARE/课程笔记.txt"
+printf 'answers\n' >"$SHARE/sub/homework.txt"
+for lang in $(langs files); do
+    FPORT=$(free_port)
+    BEFORE_TYPING="( cd $WORK && $BIN download 127.0.0.1:$FPORT lecture-video.bin --verify -o $WORK/v-$lang.bin; \
+        $BIN download 127.0.0.1:$FPORT hello.py -o $WORK/h-$lang.py; \
+        $BIN download 127.0.0.1:$FPORT 课程笔记.txt -o $WORK/n-$lang.txt; \
+        $BIN download 127.0.0.1:$FPORT missing.doc -o $WORK/m-$lang.doc; \
+        $BIN download 127.0.0.1:$FPORT ../../etc/passwd -o $WORK/p-$lang; \
+        $BIN download 127.0.0.1:$FPORT sub/homework.txt --verify -o $WORK/s-$lang.txt ) >/dev/null 2>&1 || true; sleep 0.5"
+    shoot "$lang" "file-server-$lang" "--serve $SHARE --listen 127.0.0.1:$FPORT"
+done
+unset BEFORE_TYPING
+
+# The download panel: list a server's files, download two, and one that is missing.
+if ! want download; then
+    :
+elif python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",7891))' 2>/dev/null; then
+    "$BIN" serve-files "$SHARE" --listen 127.0.0.1:7891 >/dev/null 2>&1 &
+    PIDS+=($!)
+    DLDIR="$WORK/downloads"
+    mkdir -p "$DLDIR"
+    BEFORE_TYPING='
+        xdotool windowfocus --sync "$win"
+        xdotool mousemove --window "$win" 907 44 click 1; sleep 0.8
+        for name in lecture-video.bin sub/homework.txt missing.doc; do
+            xdotool mousemove --window "$win" 480 44 click 1; xdotool key ctrl+a BackSpace
+            type_slowly "$name"
+            xdotool mousemove --window "$win" 677 90 click 1; sleep 0.8
+        done'
+    HOME="$DLDIR" shoot en "download-en" "--tab download"
+    unset BEFORE_TYPING
+else
+    echo "port 7891 is busy: download screenshot skipped"
+fi

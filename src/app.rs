@@ -103,6 +103,8 @@ pub struct StartOptions {
     pub udp_to: Option<String>,
     /// `--serve DIR`: open on the file server panel, sharing DIR (on `--listen`'s address).
     pub serve: Option<std::path::PathBuf>,
+    /// `--tab`: the panel to show first (wins over the panel the other flags open).
+    pub tab: Option<Tab>,
 }
 
 pub struct WorkbenchApp {
@@ -178,6 +180,9 @@ impl WorkbenchApp {
         if serve {
             app.files.start(ctx);
             app.tab = Tab::FileServer;
+        }
+        if let Some(tab) = start.tab {
+            app.tab = tab;
         }
         if connect {
             app.client.connect(ctx);

@@ -59,6 +59,10 @@ pub struct Cli {
     #[arg(long = "serve", value_name = "DIR")]
     pub serve_dir: Option<PathBuf>,
 
+    /// Open the window on this panel: client, server, udp, files or download.
+    #[arg(long, value_name = "PANEL", value_parser = parse_tab)]
+    pub tab: Option<crate::app::Tab>,
+
     /// Open the window with this text encoding for sending and for display (e.g. gbk).
     #[arg(long = "encoding", value_name = "ENCODING", value_parser = parse_encoding)]
     pub gui_encoding: Option<TextEncoding>,
@@ -243,6 +247,20 @@ pub struct TcpClientArgs {
     /// Print every socket call to stderr as it happens.
     #[arg(long)]
     pub trace: bool,
+}
+
+fn parse_tab(s: &str) -> Result<crate::app::Tab, String> {
+    use crate::app::Tab;
+    match s.to_ascii_lowercase().as_str() {
+        "client" | "tcp-client" => Ok(Tab::TcpClient),
+        "server" | "tcp-server" => Ok(Tab::TcpServer),
+        "udp" => Ok(Tab::Udp),
+        "files" | "file-server" => Ok(Tab::FileServer),
+        "download" => Ok(Tab::Download),
+        _ => Err(format!(
+            "unknown panel '{s}' (client, server, udp, files, download)"
+        )),
+    }
 }
 
 fn parse_lang(s: &str) -> Result<Lang, String> {

@@ -61,6 +61,7 @@ fn main() -> ExitCode {
                 udp,
                 udp_to: cli.udp_to,
                 serve: cli.serve_dir,
+                tab: cli.tab,
             })
         }
     }

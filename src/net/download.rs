@@ -201,6 +201,14 @@ fn connect(host: &str, port: u16, timeout: Duration) -> Result<TcpStream, NetErr
 
 type Failure = (NetError, Option<PathBuf>);
 
+/// The `.part` a resume was asked to continue, if it is there: a resume that fails before
+/// any data arrives (server down, cut inside the header) leaves it as it was, and must still
+/// say so, or the user loses the way to resume it.
+fn resumable(config: &DownloadConfig) -> Option<PathBuf> {
+    let part = part_path(&config.dest);
+    (config.verified && config.resume && part.exists()).then_some(part)
+}
+
 fn run(
     config: &DownloadConfig,
     cancel: &AtomicBool,
@@ -215,8 +223,8 @@ fn run(
             None,
         ));
     }
-    let stream =
-        connect(&config.host, config.port, config.connect_timeout).map_err(|e| (e, None))?;
+    let stream = connect(&config.host, config.port, config.connect_timeout)
+        .map_err(|e| (e, resumable(config)))?;
     if let Ok(peer) = stream.peer_addr() {
         emit(DownloadEvent::Connected { peer });
     }
@@ -372,21 +380,29 @@ fn verified(
     }
     stream
         .write_all(&get_request(&config.name, have))
-        .map_err(|e| (NetError::from_io(&e), None))?;
+        .map_err(|e| (NetError::from_io(&e), resumable(config)))?;
     let mut reader = BufReader::with_capacity(READ_BUF, stream);
-    let header = read_header(&mut reader, cancel).map_err(|e| (e, None))?;
+    let header = read_header(&mut reader, cancel).map_err(|e| (e, resumable(config)))?;
     let (size, digest) = match header {
         Reply::Ok { size, digest } => (size, digest),
         Reply::NotFound => {
             return Err((
                 NetError::new(NetErrorKind::RemoteNotFound, &config.name),
-                None,
+                resumable(config),
             ));
         }
         Reply::Refused(r) => {
-            return Err((NetError::new(NetErrorKind::RemoteRefused, r.code()), None));
+            return Err((
+                NetError::new(NetErrorKind::RemoteRefused, r.code()),
+                resumable(config),
+            ));
         }
-        Reply::List { .. } => return Err((NetError::new(NetErrorKind::BadReply, "LIST"), None)),
+        Reply::List { .. } => {
+            return Err((
+                NetError::new(NetErrorKind::BadReply, "LIST"),
+                resumable(config),
+            ));
+        }
     };
     if have > size {
         return Err((
@@ -402,9 +418,13 @@ fn verified(
         digest: digest.clone(),
         offset: have,
     });
+    // Append only to the prefix just hashed; anything else in a leftover .part would end up
+    // in front of the file while the digest (of the new bytes alone) still matched.
     let mut file = OpenOptions::new()
         .create(true)
-        .append(true)
+        .write(true)
+        .append(have > 0)
+        .truncate(have == 0)
         .open(&part)
         .map_err(|e| (NetError::file_write(&part, &e), None))?;
     let started = Instant::now();

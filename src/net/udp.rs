@@ -11,7 +11,12 @@
 //!
 //! "Nobody is listening there": on Linux the socket asks for ICMP errors (IP_RECVERR), so a
 //! port-unreachable answer to a datagram we sent surfaces as a refused error on the next
-//! `recvfrom()` — without it, an unconnected UDP socket never hears of it.
+//! `recvfrom()` — without it, an unconnected UDP socket never hears of it. Each error is then
+//! read from the socket's error queue (`recvmsg(MSG_ERRQUEUE)`), which names the destination
+//! of the datagram that caused it and keeps old errors from filling the receive buffer. A
+//! pending error can also fail the *next* `sendto()`, whatever its target: that datagram is
+//! sent again once the error has been reported for the datagram it belongs to. An order lock
+//! keeps cause before effect in the trace: `sendto()`, then the `recvfrom()` failure.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -422,9 +427,26 @@ struct Worker {
     resolved: Option<(String, SocketAddr)>,
     repeat: Option<RepeatRun>,
     closing: Arc<AtomicBool>,
-    /// The last target we sent to, to name it when "port unreachable" comes back.
-    last_target: Arc<Mutex<Option<SocketAddr>>>,
+    shared: Shared,
     echo: bool,
+}
+
+/// What the worker and the reader share.
+#[derive(Clone, Default)]
+struct Shared {
+    /// The last target we sent to, to name it when "port unreachable" comes back where the
+    /// error queue cannot say (systems other than Linux).
+    last_target: Arc<Mutex<Option<SocketAddr>>>,
+    /// Order lock: held by whoever makes a call across the call and its events, so the
+    /// trace lists a `sendto()` before the `recvfrom()` failure it caused (on loopback the
+    /// ICMP answer arrives while `sendto()` is still running).
+    order: Arc<Mutex<()>>,
+}
+
+impl Shared {
+    fn ordered(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.order.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl Worker {
@@ -443,7 +465,7 @@ impl Worker {
             resolved: None,
             repeat: None,
             closing: Arc::new(AtomicBool::new(false)),
-            last_target: Arc::new(Mutex::new(None)),
+            shared: Shared::default(),
             echo: config.echo,
         }
     }
@@ -490,22 +512,12 @@ impl Worker {
             .map_err(|e| NetError::from_io(&e))?;
         let emitter = self.emitter.clone();
         let closing = self.closing.clone();
-        let last_target = self.last_target.clone();
+        let shared = self.shared.clone();
         let local = self.local;
         let echo = self.echo;
         std::thread::Builder::new()
             .name(format!("udp-{}-rx", self.emitter.session))
-            .spawn(move || {
-                read_loop(
-                    socket,
-                    &emitter,
-                    &closing,
-                    &last_target,
-                    local,
-                    echo,
-                    &worker,
-                )
-            })
+            .spawn(move || read_loop(socket, &emitter, &closing, &shared, local, echo, &worker))
             .map_err(|e| NetError::from_io(&e))
     }
 
@@ -681,7 +693,7 @@ impl Worker {
             bytes,
             origin,
             self.broadcast,
-            &self.last_target,
+            &self.shared,
         )
     }
 
@@ -774,7 +786,7 @@ fn send_datagram(
     bytes: Arc<[u8]>,
     origin: UdpSendOrigin,
     broadcast: bool,
-    last_target: &Mutex<Option<SocketAddr>>,
+    shared: &Shared,
 ) -> bool {
     let limit = if to.is_ipv4() {
         MAX_DATAGRAM_V4
@@ -792,11 +804,18 @@ fn send_datagram(
         len: bytes.len(),
         to,
     };
-    match socket.send_to(&bytes, to) {
+    let _order = shared.ordered();
+    if let Ok(mut last) = shared.last_target.lock() {
+        *last = Some(to);
+    }
+    let mut result = socket.send_to(&bytes, to);
+    if result.is_err() && report_queued_errors(socket, emitter, &kind_of_recv()) > 0 {
+        // Linux hands a pending error to whichever call comes next: this error belongs to an
+        // earlier datagram (now reported with its own target), not to this one. Again.
+        result = socket.send_to(&bytes, to);
+    }
+    match result {
         Ok(n) => {
-            if let Ok(mut last) = last_target.lock() {
-                *last = Some(to);
-            }
             emitter.call(kind, CallOutcome::Bytes(n));
             emitter.emit(UdpEvent::Sent {
                 to,
@@ -819,18 +838,132 @@ fn send_datagram(
     }
 }
 
+/// Size of the reader's buffer: one byte more than the largest datagram, so nothing is ever
+/// cut short.
+const RECV_BUF: usize = MAX_DATAGRAM_V6 + 1;
+
+fn kind_of_recv() -> CallKind {
+    CallKind::RecvFrom { buf: RECV_BUF }
+}
+
+/// Reads the socket's error queue (Linux, IP_RECVERR): one entry per ICMP error, with the
+/// destination of the datagram that caused it. Each is reported as a failed `recvfrom()` and a
+/// warning naming that destination. Reading the queue also keeps it from filling the receive
+/// buffer, which would make the kernel drop every datagram that arrives. Returns how many
+/// were reported. Call with the order lock held.
+#[cfg(target_os = "linux")]
+fn report_queued_errors(socket: &UdpSocket, emitter: &Emitter, kind: &CallKind) -> usize {
+    let mut reported = 0;
+    // Bounded: the queue is bounded by the receive buffer; this only guards against a bug.
+    for _ in 0..10_000 {
+        let Some((errno, target)) = read_error_queue(socket) else {
+            break;
+        };
+        let mut err = NetError::from_io(&io::Error::from_raw_os_error(errno));
+        if errno == libc::ECONNREFUSED {
+            err.kind = NetErrorKind::NobodyListening;
+        }
+        err.detail = target.map(|t| t.to_string()).unwrap_or_default();
+        emitter.call(kind.clone(), CallOutcome::Failed(err.clone()));
+        emitter.emit(UdpEvent::Warning(err));
+        reported += 1;
+    }
+    reported
+}
+
+#[cfg(not(target_os = "linux"))]
+fn report_queued_errors(_socket: &UdpSocket, _emitter: &Emitter, _kind: &CallKind) -> usize {
+    0
+}
+
+/// One entry of the error queue: the error number and the original destination.
+#[cfg(target_os = "linux")]
+fn read_error_queue(socket: &UdpSocket) -> Option<(i32, Option<SocketAddr>)> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: all-zero is a valid value for these plain C structs.
+    let mut name: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut control = [0u64; 64];
+    let mut data = [0u8; 1];
+    let mut iov = libc::iovec {
+        iov_base: data.as_mut_ptr().cast(),
+        iov_len: data.len(),
+    };
+    // SAFETY: as above.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_name = (&mut name as *mut libc::sockaddr_storage).cast();
+    msg.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control);
+    // SAFETY: msg points at live buffers of the sizes it states, for the whole call.
+    let rc = unsafe {
+        libc::recvmsg(
+            socket.as_raw_fd(),
+            &mut msg,
+            libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT,
+        )
+    };
+    if rc < 0 {
+        return None;
+    }
+    let mut errno = libc::ECONNREFUSED;
+    // SAFETY: the CMSG macros walk the control buffer the kernel just filled, within
+    // msg_controllen; the payload of an IP(V6)_RECVERR message is a sock_extended_err.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            let c = &*cmsg;
+            if (c.cmsg_level == libc::IPPROTO_IP && c.cmsg_type == libc::IP_RECVERR)
+                || (c.cmsg_level == libc::IPPROTO_IPV6 && c.cmsg_type == libc::IPV6_RECVERR)
+            {
+                let ee: libc::sock_extended_err =
+                    std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+                errno = ee.ee_errno as i32;
+            }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+    }
+    Some((errno, sockaddr_to_std(&name)))
+}
+
+#[cfg(target_os = "linux")]
+fn sockaddr_to_std(name: &libc::sockaddr_storage) -> Option<SocketAddr> {
+    match i32::from(name.ss_family) {
+        libc::AF_INET => {
+            // SAFETY: the family says the storage holds a sockaddr_in.
+            let a: libc::sockaddr_in =
+                unsafe { std::ptr::read((name as *const libc::sockaddr_storage).cast()) };
+            let ip = Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr));
+            Some(SocketAddr::from((ip, u16::from_be(a.sin_port))))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: the family says the storage holds a sockaddr_in6.
+            let a: libc::sockaddr_in6 =
+                unsafe { std::ptr::read((name as *const libc::sockaddr_storage).cast()) };
+            let ip = std::net::Ipv6Addr::from(a.sin6_addr.s6_addr);
+            Some(SocketAddr::V6(std::net::SocketAddrV6::new(
+                ip,
+                u16::from_be(a.sin6_port),
+                a.sin6_flowinfo,
+                a.sin6_scope_id,
+            )))
+        }
+        _ => None,
+    }
+}
+
 fn read_loop(
     socket: UdpSocket,
     emitter: &Emitter,
     closing: &AtomicBool,
-    last_target: &Mutex<Option<SocketAddr>>,
+    shared: &Shared,
     local: Option<SocketAddr>,
     echo: bool,
     worker: &Sender<WorkerMsg>,
 ) {
-    // One byte more than the largest datagram, so nothing is ever cut short.
-    let mut buf = vec![0u8; MAX_DATAGRAM_V6 + 1];
-    let kind = CallKind::RecvFrom { buf: buf.len() };
+    let mut buf = vec![0u8; RECV_BUF];
+    let kind = kind_of_recv();
     let mut drops_seen = local.and_then(kernel_drops).unwrap_or(0);
     let mut drops_checked = Instant::now();
     let mut failures = 0u32;
@@ -844,15 +977,19 @@ fn read_loop(
                 emitter.emit(UdpEvent::Drops(drops));
             }
         }
-        match socket.recv_from(&mut buf) {
+        let result = socket.recv_from(&mut buf);
+        match result {
             Ok((n, from)) => {
                 failures = 0;
                 let data: Arc<[u8]> = buf[..n].into();
-                emitter.call(kind.clone(), CallOutcome::Datagram { n, from });
-                emitter.emit(UdpEvent::Received {
-                    from,
-                    data: data.clone(),
-                });
+                {
+                    let _order = shared.ordered();
+                    emitter.call(kind.clone(), CallOutcome::Datagram { n, from });
+                    emitter.emit(UdpEvent::Received {
+                        from,
+                        data: data.clone(),
+                    });
+                }
                 if echo {
                     send_datagram(
                         &socket,
@@ -861,7 +998,7 @@ fn read_loop(
                         data,
                         UdpSendOrigin::Echo,
                         true,
-                        last_target,
+                        shared,
                     );
                 }
             }
@@ -873,19 +1010,32 @@ fn read_loop(
                         | io::ErrorKind::Interrupted
                 ) => {}
             Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
-                // The ICMP answer to an earlier datagram: nobody was listening there.
-                let target = last_target
-                    .lock()
-                    .ok()
-                    .and_then(|t| *t)
-                    .map(|t| t.to_string())
-                    .unwrap_or_default();
-                let err = NetError::new(NetErrorKind::NobodyListening, target);
-                emitter.call(kind.clone(), CallOutcome::Failed(err.clone()));
-                emitter.emit(UdpEvent::Warning(err));
+                // The ICMP answer to an earlier datagram: nobody was listening there. The
+                // error queue names the datagram's destination; where there is none (other
+                // systems), the last target is the best guess. If the queue is empty, the
+                // worker has already reported this error (its sendto() got it).
+                let _order = shared.ordered();
+                if report_queued_errors(&socket, emitter, &kind) == 0 && !cfg!(target_os = "linux")
+                {
+                    let target = shared
+                        .last_target
+                        .lock()
+                        .ok()
+                        .and_then(|t| *t)
+                        .map(|t| t.to_string())
+                        .unwrap_or_default();
+                    let err = NetError::new(NetErrorKind::NobodyListening, target);
+                    emitter.call(kind.clone(), CallOutcome::Failed(err.clone()));
+                    emitter.emit(UdpEvent::Warning(err));
+                }
             }
             Err(e) => {
                 let err = NetError::from_io(&e);
+                let _order = shared.ordered();
+                if report_queued_errors(&socket, emitter, &kind) > 0 {
+                    // An ICMP error about an earlier datagram, now reported with its target.
+                    continue;
+                }
                 emitter.call(kind.clone(), CallOutcome::Failed(err.clone()));
                 failures += 1;
                 if failures > 10 {
