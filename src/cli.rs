@@ -457,7 +457,7 @@ fn serve_files(args: ServeFilesArgs, lang: Lang) -> ExitCode {
 }
 
 fn download(args: DownloadArgs, lang: Lang) -> ExitCode {
-    use crate::net::download::{DownloadConfig, DownloadEvent, free_name, spawn_download};
+    use crate::net::download::{DownloadConfig, DownloadEvent, free_name, part_path, spawn_download};
     let (host, port) = match split_host_port(&args.server) {
         Ok(hp) => hp,
         Err(err) => {
@@ -474,7 +474,13 @@ fn download(args: DownloadArgs, lang: Lang) -> ExitCode {
                 .next()
                 .filter(|b| !b.is_empty() && *b != "." && *b != "..")
                 .unwrap_or("download");
-            free_name(std::path::Path::new(base))
+            let base = std::path::Path::new(base);
+            if args.resume && part_path(base).is_file() {
+                // Resuming: carry on with the part an earlier run left, not a fresh name.
+                base.to_path_buf()
+            } else {
+                free_name(base)
+            }
         }
     };
     let mut config = DownloadConfig::new(host, port, args.name.clone(), dest.clone());

@@ -1560,3 +1560,70 @@ fn echo_to_a_slow_reader_loses_nothing() {
     assert_eq!(first_bad, None, "the echo differs from what was sent");
     assert!(dropped.is_empty(), "SendDropped: {dropped:?}");
 }
+
+/// A consumer that falls behind (the window during a flood): with `unread_limit` set, the
+/// engine stops reading once that many received bytes are not taken in, so the sender is held
+/// back by TCP instead of memory filling up; once the consumer takes them, reading resumes
+/// and every byte arrives, in order.
+#[test]
+fn reading_pauses_while_the_consumer_is_behind() {
+    use socket_workbench::net::tcp_server::Unread;
+    const LIMIT_BYTES: usize = 64 * 1024;
+    const TOTAL: usize = 8 * 1024 * 1024;
+    let unread = Unread::default();
+    let mut config = config_v4(AutoReply::Off);
+    config.unread_limit = Some(LIMIT_BYTES);
+    config.unread = unread.clone();
+    let mut s = Server::start(config);
+    let addr = s.listening();
+    let data = pattern(7, TOTAL);
+    let to_send = data.clone();
+    let writer = spawn_peer(move || {
+        let mut stream = connect(addr);
+        stream.write_all(&to_send).map(|()| stream)
+    });
+    s.wait("the client", is_accepted);
+    // Nobody takes anything in: reading stops near the limit (one read may overshoot it).
+    let overshoot = 256 * 1024;
+    let mut got = 0usize;
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < deadline {
+        if let Ok(msg) = s.rx.recv_timeout(Duration::from_millis(50)) {
+            if let ServerEvent::Received { data, .. } = &msg.event {
+                got += data.len();
+            }
+            s.take(vec![msg]);
+        }
+    }
+    assert!(got >= LIMIT_BYTES, "read only {got} bytes before pausing");
+    assert!(
+        got < LIMIT_BYTES + overshoot,
+        "read {got} bytes although the consumer took none in (limit {LIMIT_BYTES})"
+    );
+    assert_eq!(unread.get(), got);
+    // Now take everything in as it comes: the rest arrives.
+    unread.taken(got);
+    let deadline = Instant::now() + LIMIT;
+    while got < TOTAL {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let msg = s.rx.recv_timeout(left).unwrap_or_else(|e| {
+            panic!("{got} of {TOTAL} bytes after resuming ({e:?})")
+        });
+        if let ServerEvent::Received { data, .. } = &msg.event {
+            got += data.len();
+            unread.taken(data.len());
+        }
+        s.take(vec![msg]);
+    }
+    let _stream = writer.join().expect("the client wrote everything");
+    let id = s
+        .events()
+        .find_map(|e| match e {
+            ServerEvent::Accepted { client, .. } => Some(*client),
+            _ => None,
+        })
+        .expect("accepted");
+    assert!(s.received(id) == data, "bytes differ");
+    s.command(ServerCommand::Stop);
+    assert_eq!(s.join(), ServerEnd::Stopped);
+}

@@ -22,6 +22,7 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -50,6 +51,8 @@ const READS_PER_TURN: usize = 8;
 /// A file transfer feeds each target's queue up to this much before reading more.
 const FILE_FEED: usize = 256 * 1024;
 /// How long accepting pauses after the process ran out of descriptors.
+/// How soon to look again at clients left unread while the consumer was behind.
+const STARVED_RETRY: Duration = Duration::from_millis(2);
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// What the server answers by itself.
@@ -116,6 +119,13 @@ pub struct ServerConfig {
     /// Clients over this many are accepted and closed at once (and the log says so).
     pub max_clients: Option<usize>,
     pub reply: AutoReply,
+    /// Stop reading clients while the consumer holds more than this many received bytes it
+    /// has not taken in yet (see [`Unread`]): a window that falls behind a flood slows the
+    /// senders down through TCP instead of piling up memory. None: read freely (the command
+    /// line, which prints as it goes).
+    pub unread_limit: Option<usize>,
+    /// Shared with the consumer, which calls [`Unread::taken`] for each `Received` it applies.
+    pub unread: Unread,
 }
 
 impl ServerConfig {
@@ -125,7 +135,32 @@ impl ServerConfig {
             backlog: 128,
             max_clients: None,
             reply: AutoReply::Off,
+            unread_limit: None,
+            unread: Unread::default(),
         }
+    }
+}
+
+/// Bytes the engine has reported as received that the consumer has not taken in yet.
+#[derive(Debug, Clone, Default)]
+pub struct Unread(Arc<AtomicUsize>);
+
+impl Unread {
+    /// The consumer has applied a `Received` of `n` bytes.
+    pub fn taken(&self, n: usize) {
+        let _ = self
+            .0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
+                Some(v.saturating_sub(n))
+            });
+    }
+
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::Acquire)
+    }
+
+    fn add(&self, n: usize) {
+        self.0.fetch_add(n, Ordering::AcqRel);
     }
 }
 
@@ -396,6 +431,8 @@ struct Conn {
     interest: Interest,
     /// Reading is paused because the client is not reading what we send (back-pressure).
     paused: bool,
+    /// Reading is paused because the consumer is behind (see [`Unread`]); in `starved`.
+    starved: bool,
 }
 
 struct RepeatRun {
@@ -429,6 +466,10 @@ struct Server {
     repeat: Option<RepeatRun>,
     file: Option<FileJob>,
     buf: Vec<u8>,
+    unread_limit: Option<usize>,
+    unread: Unread,
+    /// Clients with data left unread while the consumer was behind.
+    starved: Vec<ClientId>,
 }
 
 impl Server {
@@ -519,15 +560,22 @@ impl Server {
             repeat: None,
             file: None,
             buf: vec![0; RECV_BUFFER],
+            unread_limit: config.unread_limit,
+            unread: config.unread,
+            starved: Vec::new(),
         })
     }
 
     fn run(&mut self) -> ServerEnd {
         let mut events = Events::with_capacity(1024);
         loop {
-            let timeout = self
+            let mut timeout = self
                 .next_deadline()
                 .map(|d| d.saturating_duration_since(Instant::now()));
+            if !self.starved.is_empty() {
+                // Nothing wakes us when the consumer catches up: look again soon.
+                timeout = Some(timeout.map_or(STARVED_RETRY, |t| t.min(STARVED_RETRY)));
+            }
             if let Err(e) = self.poll.poll(&mut events, timeout)
                 && e.kind() != io::ErrorKind::Interrupted
             {
@@ -563,6 +611,28 @@ impl Server {
                 }
             }
             self.timers();
+            self.feed_starved();
+        }
+    }
+
+    fn consumer_behind(&self) -> bool {
+        self.unread_limit.is_some_and(|l| self.unread.get() >= l)
+    }
+
+    /// Reads the clients left unread while the consumer was behind, once it has caught up
+    /// (to half the limit, so reading does not stutter at the edge).
+    fn feed_starved(&mut self) {
+        let Some(limit) = self.unread_limit else {
+            return;
+        };
+        if self.starved.is_empty() || self.unread.get() >= limit / 2 {
+            return;
+        }
+        for id in std::mem::take(&mut self.starved) {
+            if let Some(conn) = self.conns.get_mut(&id) {
+                conn.starved = false;
+                self.read_client(id);
+            }
         }
     }
 
@@ -660,6 +730,7 @@ impl Server {
                             queued: 0,
                             interest: Interest::READABLE,
                             paused: false,
+                            starved: false,
                         },
                     );
                     self.emitter
@@ -685,10 +756,16 @@ impl Server {
 
     fn read_client(&mut self, id: ClientId) {
         for _ in 0..READS_PER_TURN {
+            let behind = self.consumer_behind();
             let Some(conn) = self.conns.get_mut(&id) else {
                 return;
             };
-            if conn.paused || conn.closing {
+            if conn.paused || conn.closing || conn.starved {
+                return;
+            }
+            if behind {
+                conn.starved = true;
+                self.starved.push(id);
                 return;
             }
             let kind = CallKind::Recv {
@@ -706,6 +783,7 @@ impl Server {
                 }
                 Ok(n) => {
                     let data: Arc<[u8]> = self.buf[..n].into();
+                    self.unread.add(n);
                     self.emitter.call(Some(id), kind, CallOutcome::Bytes(n));
                     let answer = self.reply.answer(&data);
                     self.emitter.emit(ServerEvent::Received {

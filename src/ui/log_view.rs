@@ -251,12 +251,19 @@ impl LineIndex {
         }
         let needle = key.filter.to_lowercase();
         let start = self.next_seq.max(first);
+        // The clock is read every 256 entries, or sooner after big ones (a flood's entries
+        // are up to 64 KiB each, and counting their lines means decoding them).
+        let mut unchecked = 0usize;
         for seq in start..book.next_seq() {
-            if seq % 256 == 0 && started.elapsed() > budget {
-                self.next_seq = seq;
-                return false;
+            if seq % 256 == 0 || unchecked >= 64 * 1024 {
+                unchecked = 0;
+                if started.elapsed() > budget {
+                    self.next_seq = seq;
+                    return false;
+                }
             }
             let Some(entry) = book.get(seq) else { continue };
+            unchecked += entry.data.len();
             if !entry_matches(entry, key, &needle) {
                 continue;
             }

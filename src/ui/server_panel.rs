@@ -16,8 +16,8 @@ use super::widgets::{human_bytes, labelled_text, ui_waker};
 use crate::i18n::{Lang, Msg, describe_client_end, describe_error};
 use crate::model::{ClientState, ServerModel, ServerStatus};
 use crate::net::tcp_server::{
-    AutoReply, KickHow, Matcher, ReplyRule, ServerCommand, ServerConfig, ServerHandle, ServerMsg,
-    Target, spawn_server,
+    AutoReply, KickHow, Matcher, ReplyRule, ServerCommand, ServerConfig, ServerEvent,
+    ServerHandle, ServerMsg, Target, Unread, spawn_server,
 };
 use crate::net::{NetError, Waker, ifaces};
 
@@ -148,7 +148,17 @@ pub struct ServerPanel {
     max_sent: Option<usize>,
     /// Row ids in table order, rebuilt when rows come or go.
     rows: (u64, bool, Vec<u64>),
+    /// Received bytes reported by the engine and not yet applied (engine back-pressure).
+    unread: Unread,
+    /// The last drain stopped at its time budget with events left: draw again soon.
+    behind: bool,
 }
+
+/// The engine stops reading clients while this many received bytes wait to be applied, so a
+/// flood slows its senders (TCP back-pressure) instead of filling memory.
+pub const UNREAD_LIMIT: usize = 8 * 1024 * 1024;
+/// Time one drain may spend applying events; the rest waits for the next frame.
+const DRAIN_BUDGET: Duration = Duration::from_millis(4);
 
 impl ServerPanel {
     pub fn new(settings: ServerSettings) -> Self {
@@ -169,12 +179,31 @@ impl ServerPanel {
             reply_error: None,
             rows: (u64::MAX, false, Vec::new()),
             max_sent: None,
+            unread: Unread::default(),
+            behind: false,
         }
     }
 
+    fn apply(&mut self, msg: ServerMsg) {
+        if let ServerEvent::Received { data, .. } = &msg.event {
+            self.unread.taken(data.len());
+        }
+        self.model.apply(msg);
+    }
+
+    /// Applies what the engine reported, for at most [`DRAIN_BUDGET`] (a flood must not make
+    /// one frame long); what is left waits for the next frame.
     pub fn drain_events(&mut self) {
-        for msg in self.events_rx.try_iter() {
-            self.model.apply(msg);
+        let start = std::time::Instant::now();
+        self.behind = false;
+        let mut i = 0u32;
+        while let Ok(msg) = self.events_rx.try_recv() {
+            self.apply(msg);
+            i += 1;
+            if i.is_multiple_of(64) && start.elapsed() >= DRAIN_BUDGET {
+                self.behind = !self.events_rx.is_empty();
+                break;
+            }
         }
         if !self.model.status.active() {
             self.handle = None;
@@ -186,7 +215,7 @@ impl ServerPanel {
     pub fn wait_event(&mut self, timeout: Duration) -> bool {
         match self.events_rx.recv_timeout(timeout) {
             Ok(msg) => {
-                self.model.apply(msg);
+                self.apply(msg);
                 self.drain_events();
                 true
             }
@@ -224,6 +253,9 @@ impl ServerPanel {
             .limit_clients
             .then_some(self.settings.max_clients);
         config.reply = reply;
+        self.unread = Unread::default();
+        config.unread = self.unread.clone();
+        config.unread_limit = Some(UNREAD_LIMIT);
         self.max_sent = config.max_clients;
         self.reply_sent = Some(reply_fingerprint(&self.settings));
         self.waker.get_or_insert_with(|| ui_waker(ctx));
@@ -280,6 +312,9 @@ impl ServerPanel {
 
     pub fn ui(&mut self, ui: &mut Ui, lang: Lang) {
         self.drain_events();
+        if self.behind {
+            ui.ctx().request_repaint();
+        }
         self.listen_ui(ui, lang);
         self.auto_reply_ui(ui, lang);
         self.sync_auto_reply();
