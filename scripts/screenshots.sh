@@ -141,7 +141,7 @@ unset BEFORE_TYPING
 # The download panel: list a server's files, download two, and one that is missing.
 if ! want download; then
     :
-elif python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",7891))' 2>/dev/null; then
+elif python3 -c 'import socket; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1",7891))' 2>/dev/null; then
     "$BIN" serve-files "$SHARE" --listen 127.0.0.1:7891 >/dev/null 2>&1 &
     PIDS+=($!)
     DLDIR="$WORK/downloads"
@@ -149,10 +149,10 @@ elif python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",7891))' 2
     BEFORE_TYPING='
         xdotool windowfocus --sync "$win"
         xdotool mousemove --window "$win" 907 44 click 1; sleep 0.8
-        for name in lecture-video.bin sub/homework.txt missing.doc; do
+        for fname in lecture-video.bin sub/homework.txt missing.doc; do
             xdotool mousemove --window "$win" 480 44 click 1; xdotool key ctrl+a BackSpace
-            type_slowly "$name"
-            xdotool mousemove --window "$win" 677 90 click 1; sleep 0.8
+            type_slowly "$fname"
+            xdotool mousemove --window "$win" 677 113 click 1; sleep 0.8
         done'
     HOME="$DLDIR" shoot en "download-en" "--tab download"
     unset BEFORE_TYPING

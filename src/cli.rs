@@ -457,7 +457,9 @@ fn serve_files(args: ServeFilesArgs, lang: Lang) -> ExitCode {
 }
 
 fn download(args: DownloadArgs, lang: Lang) -> ExitCode {
-    use crate::net::download::{DownloadConfig, DownloadEvent, free_name, part_path, spawn_download};
+    use crate::net::download::{
+        DownloadConfig, DownloadEvent, free_name, part_path, spawn_download,
+    };
     let (host, port) = match split_host_port(&args.server) {
         Ok(hp) => hp,
         Err(err) => {

@@ -1606,9 +1606,9 @@ fn reading_pauses_while_the_consumer_is_behind() {
     let deadline = Instant::now() + LIMIT;
     while got < TOTAL {
         let left = deadline.saturating_duration_since(Instant::now());
-        let msg = s.rx.recv_timeout(left).unwrap_or_else(|e| {
-            panic!("{got} of {TOTAL} bytes after resuming ({e:?})")
-        });
+        let msg =
+            s.rx.recv_timeout(left)
+                .unwrap_or_else(|e| panic!("{got} of {TOTAL} bytes after resuming ({e:?})"));
         if let ServerEvent::Received { data, .. } = &msg.event {
             got += data.len();
             unread.taken(data.len());

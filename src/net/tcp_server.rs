@@ -10,7 +10,10 @@
 //! only what arrived is copied out, so an idle client costs a socket and a small struct. Writes
 //! that the kernel cannot take at once are queued per client and flushed when the socket turns
 //! writable; a client that stops reading has its queue capped (and its reading paused, so an
-//! echo cannot grow without bound), which is TCP's own back-pressure, made visible.
+//! echo cannot grow without bound), which is TCP's own back-pressure, made visible. The same
+//! back-pressure protects the window: with [`ServerConfig::unread_limit`] set, the loop stops
+//! reading while the panel holds that many received bytes it has not applied yet, so a flood
+//! slows its senders instead of filling memory (measured by `benches/flood.rs`).
 //!
 //! Commands arrive on a flume channel and a `mio::Waker` interrupts the poll, so the UI's
 //! "send to all" is acted on at once. Events go out tagged with the session, and every

@@ -16,8 +16,8 @@ use super::widgets::{human_bytes, labelled_text, ui_waker};
 use crate::i18n::{Lang, Msg, describe_client_end, describe_error};
 use crate::model::{ClientState, ServerModel, ServerStatus};
 use crate::net::tcp_server::{
-    AutoReply, KickHow, Matcher, ReplyRule, ServerCommand, ServerConfig, ServerEvent,
-    ServerHandle, ServerMsg, Target, Unread, spawn_server,
+    AutoReply, KickHow, Matcher, ReplyRule, ServerCommand, ServerConfig, ServerEvent, ServerHandle,
+    ServerMsg, Target, Unread, spawn_server,
 };
 use crate::net::{NetError, Waker, ifaces};
 
