@@ -74,6 +74,64 @@ pub enum CallKind {
     Shutdown(ShutdownHow),
     /// `close()`.
     Close,
+    /// Not a call: the kernel's TCP state of this socket changed (read with TCP_INFO or the
+    /// socket diagnostics interface, never guessed). Recorded in the trace so the lifecycle
+    /// can be drawn from it.
+    KernelState(TcpState),
+}
+
+/// The kernel's state of a TCP socket, with the names `ss` and the lesson's figures use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TcpState {
+    Listen,
+    SynSent,
+    SynRecv,
+    Established,
+    FinWait1,
+    FinWait2,
+    CloseWait,
+    Closing,
+    LastAck,
+    TimeWait,
+    Closed,
+}
+
+impl TcpState {
+    /// From Linux's `tcp_states.h` numbering (TCP_INFO's `tcpi_state`, sock_diag's
+    /// `idiag_state`). TCP_NEW_SYN_RECV (12) is a SYN_RECV as far as the lesson goes.
+    pub fn from_linux(n: u8) -> Option<Self> {
+        Some(match n {
+            1 => Self::Established,
+            2 => Self::SynSent,
+            3 | 12 => Self::SynRecv,
+            4 => Self::FinWait1,
+            5 => Self::FinWait2,
+            6 => Self::TimeWait,
+            7 => Self::Closed,
+            8 => Self::CloseWait,
+            9 => Self::LastAck,
+            10 => Self::Listen,
+            11 => Self::Closing,
+            _ => return None,
+        })
+    }
+
+    /// The name as `ss` and the lesson's figures print it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Listen => "LISTEN",
+            Self::SynSent => "SYN_SENT",
+            Self::SynRecv => "SYN_RECV",
+            Self::Established => "ESTABLISHED",
+            Self::FinWait1 => "FIN_WAIT1",
+            Self::FinWait2 => "FIN_WAIT2",
+            Self::CloseWait => "CLOSE_WAIT",
+            Self::Closing => "CLOSING",
+            Self::LastAck => "LAST_ACK",
+            Self::TimeWait => "TIME_WAIT",
+            Self::Closed => "CLOSED",
+        }
+    }
 }
 
 /// What the call returned.
@@ -155,6 +213,7 @@ impl SocketCall {
             CallKind::RecvFrom { buf } => format!("recvfrom({buf})"),
             CallKind::Shutdown(how) => format!("shutdown({})", how.name()),
             CallKind::Close => "close()".to_owned(),
+            CallKind::KernelState(state) => format!("[kernel] {}", state.name()),
         }
     }
 }
