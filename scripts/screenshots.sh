@@ -87,7 +87,7 @@ shoot() {
 }
 
 # SHOTS="server udp" regenerates only those groups (client server udp files download).
-want() { [[ " ${SHOTS:-client server udp files download} " == *" $1 "* ]]; }
+want() { [[ " ${SHOTS:-client server udp files download lesson} " == *" $1 "* ]]; }
 langs() { want "$1" && echo en zh || true; }
 
 free_port() {
@@ -158,4 +158,15 @@ elif python3 -c 'import socket; s=socket.socket(); s.setsockopt(socket.SOL_SOCKE
     unset BEFORE_TYPING
 else
     echo "port 7891 is busy: download screenshot skipped"
+fi
+
+# The Lesson panel: a scenario (handshake and four-way close) with its diagram, and step mode.
+if want lesson; then
+    # The scenario buttons sit in a column on the left: 1 at y=82, then every 23 px.
+    BEFORE_TYPING='
+        xdotool windowfocus --sync "$win"
+        xdotool mousemove --window "$win" 90 $LESSON_Y click 1; sleep 2'
+    LESSON_Y=82 shoot en "lesson-en" "--tab lesson"
+    LESSON_Y=151 shoot zh "lesson-zh" "--tab lesson"
+    unset BEFORE_TYPING
 fi

@@ -33,15 +33,17 @@ pub enum Tab {
     Udp,
     FileServer,
     Download,
+    Lesson,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 5] = [
+    pub const ALL: [Tab; 6] = [
         Tab::TcpClient,
         Tab::TcpServer,
         Tab::Udp,
         Tab::FileServer,
         Tab::Download,
+        Tab::Lesson,
     ];
 
     fn title(self) -> Msg {
@@ -51,6 +53,7 @@ impl Tab {
             Tab::Udp => Msg::TabUdp,
             Tab::FileServer => Msg::TabFileServer,
             Tab::Download => Msg::TabDownload,
+            Tab::Lesson => Msg::TabLesson,
         }
     }
 }
@@ -62,6 +65,8 @@ pub struct Settings {
     pub lang: Lang,
     pub theme: ThemeChoice,
     pub zoom: f32,
+    /// Classroom mode: large text, high contrast, full screen.
+    pub classroom: bool,
     pub tab: Tab,
     pub client: ClientSettings,
     pub server: ServerSettings,
@@ -76,6 +81,7 @@ impl Default for Settings {
             lang: Lang::En,
             theme: ThemeChoice::Light,
             zoom: 1.0,
+            classroom: false,
             tab: Tab::TcpClient,
             client: ClientSettings::default(),
             server: ServerSettings::default(),
@@ -117,8 +123,14 @@ pub struct WorkbenchApp {
     pub udp: UdpPanel,
     pub files: FileServerPanel,
     pub download: DownloadPanel,
-    applied: Option<(ThemeChoice, f32, Lang)>,
+    pub lesson: crate::ui::lesson_panel::LessonPanel,
+    pub classroom: bool,
+    /// What was last applied to the context: theme, effective zoom, language, classroom.
+    applied: Option<(ThemeChoice, f32, Lang, bool)>,
 }
+
+/// Zoom in classroom mode (at least): readable from the back of a room.
+pub const CLASSROOM_ZOOM: f32 = 1.75;
 
 impl WorkbenchApp {
     /// Restores settings, installs the bundled font and carries out the start-up flags.
@@ -208,6 +220,8 @@ impl WorkbenchApp {
             udp: UdpPanel::new(settings.udp),
             files: FileServerPanel::new(settings.files),
             download: DownloadPanel::new(settings.download),
+            lesson: crate::ui::lesson_panel::LessonPanel::default(),
+            classroom: settings.classroom,
             applied: None,
         }
     }
@@ -216,6 +230,7 @@ impl WorkbenchApp {
         Settings {
             lang: self.lang,
             theme: self.theme,
+            classroom: self.classroom,
             zoom: self.zoom,
             tab: self.tab,
             client: self.client.settings.clone(),
@@ -233,6 +248,15 @@ impl WorkbenchApp {
         self.udp.drain_events();
         self.files.drain_events();
         self.download.drain_events();
+        self.lesson.drain_events();
+    }
+
+    fn effective_zoom(&self) -> f32 {
+        if self.classroom {
+            self.zoom.max(CLASSROOM_ZOOM)
+        } else {
+            self.zoom
+        }
     }
 
     fn apply_look(&mut self, ctx: &egui::Context) {
@@ -240,19 +264,33 @@ impl WorkbenchApp {
         let now = ctx.zoom_factor();
         if self
             .applied
-            .is_some_and(|(_, z, _)| (z - now).abs() > f32::EPSILON)
+            .is_some_and(|(_, z, _, _)| (z - now).abs() > f32::EPSILON)
         {
             self.zoom = now.clamp(MIN_ZOOM, MAX_ZOOM);
         }
-        let wanted = (self.theme, self.zoom, self.lang);
+        let wanted = (self.theme, self.effective_zoom(), self.lang, self.classroom);
         if self.applied == Some(wanted) {
             return;
         }
-        ctx.set_theme(match self.theme {
+        let theme = match self.theme {
             ThemeChoice::Light => egui::Theme::Light,
             ThemeChoice::Dark => egui::Theme::Dark,
+        };
+        ctx.set_theme(theme);
+        // Classroom mode: pure black or white text, for a washed-out projector.
+        let classroom = self.classroom;
+        ctx.style_mut_of(theme, |style| {
+            style.visuals.override_text_color = classroom.then_some(match theme {
+                egui::Theme::Light => egui::Color32::BLACK,
+                egui::Theme::Dark => egui::Color32::WHITE,
+            });
         });
-        ctx.set_zoom_factor(self.zoom);
+        if self.applied.is_some_and(|(_, _, _, c)| c != classroom)
+            || (classroom && self.applied.is_none())
+        {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(classroom));
+        }
+        ctx.set_zoom_factor(self.effective_zoom());
         let title = match self.lang {
             Lang::En => "Socket Workbench".to_owned(),
             Lang::Zh => format!("Socket Workbench — {}", self.lang.t(Msg::AppTitle)),
@@ -289,6 +327,7 @@ impl WorkbenchApp {
                     Tab::Udp => self.udp.status_line(lang),
                     Tab::FileServer => self.files.status_line(lang),
                     Tab::Download => self.download.status_line(lang),
+                    Tab::Lesson => self.lesson.status_line(lang),
                 };
                 ui.label(status);
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
@@ -302,6 +341,7 @@ impl WorkbenchApp {
             Tab::Udp => self.udp.ui(ui, lang),
             Tab::FileServer => self.files.ui(ui, lang),
             Tab::Download => self.download.ui(ui, lang),
+            Tab::Lesson => self.lesson.ui(ui, lang),
         });
     }
 
@@ -329,6 +369,8 @@ impl WorkbenchApp {
             })
             .response
             .labelled_by(theme_label);
+        ui.toggle_value(&mut self.classroom, lang.t(Msg::ClassroomMode))
+            .on_hover_text(lang.t(Msg::ClassroomModeHint));
         ui.label(lang.t(Msg::Zoom));
         if ui.button("−").on_hover_text(lang.t(Msg::ZoomOut)).clicked() {
             self.zoom = (self.zoom - 0.1).max(MIN_ZOOM);

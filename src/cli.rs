@@ -59,7 +59,7 @@ pub struct Cli {
     #[arg(long = "serve", value_name = "DIR")]
     pub serve_dir: Option<PathBuf>,
 
-    /// Open the window on this panel: client, server, udp, files or download.
+    /// Open the window on this panel: client, server, udp, files, download or lesson.
     #[arg(long, value_name = "PANEL", value_parser = parse_tab)]
     pub tab: Option<crate::app::Tab>,
 
@@ -257,8 +257,9 @@ fn parse_tab(s: &str) -> Result<crate::app::Tab, String> {
         "udp" => Ok(Tab::Udp),
         "files" | "file-server" => Ok(Tab::FileServer),
         "download" => Ok(Tab::Download),
+        "lesson" => Ok(Tab::Lesson),
         _ => Err(format!(
-            "unknown panel '{s}' (client, server, udp, files, download)"
+            "unknown panel '{s}' (client, server, udp, files, download, lesson)"
         )),
     }
 }
@@ -933,6 +934,23 @@ fn tcp_client(args: TcpClientArgs, lang: Lang, matches: Option<&clap::ArgMatches
                 }
                 ClientEvent::Closed { reason } => {
                     printer.finish();
+                    if args.trace {
+                        // What the kernel does after close (FIN_WAIT2, TIME_WAIT) comes just
+                        // after; show the first of it.
+                        let until = Instant::now() + Duration::from_millis(300);
+                        while let Ok(msg) =
+                            rx.recv_timeout(until.saturating_duration_since(Instant::now()))
+                        {
+                            if let ClientEvent::Call(call) = msg.event {
+                                eprintln!(
+                                    "[trace] {} {} → {}",
+                                    crate::ui::log_view::format_time(call.at),
+                                    call.call_text(),
+                                    describe_outcome(lang, &call.kind, &call.outcome)
+                                );
+                            }
+                        }
+                    }
                     break match reason {
                         CloseReason::Local | CloseReason::Peer => ExitCode::SUCCESS,
                         CloseReason::Failed(err) => {

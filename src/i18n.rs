@@ -79,6 +79,75 @@ macro_rules! messages {
 }
 
 messages! {
+    TabLesson => "Lesson", "课堂演示";
+    OutcomeKernel => "new state, read from the kernel", "新状态（从内核读取）";
+    KernelLine => "kernel: {state} · RTT {rtt} ms · cwnd {cwnd} · unacked {unacked} · retransmitted {retrans} · bytes acked {acked}", "内核：{state} · RTT {rtt} 毫秒 · 拥塞窗口 {cwnd} · 未确认 {unacked} · 重传 {retrans} · 已确认字节 {acked}";
+    KernelAfterClose => "kernel, after close: {state}", "内核（关闭之后）：{state}";
+    KernelHint => "Read from the kernel (TCP_INFO and socket diagnostics), without privileges; nothing here is guessed", "从内核读取（TCP_INFO 和套接字诊断接口），无需特权；这里没有任何猜测";
+    LessonScenarios => "Scenarios", "场景";
+    LessonStepMode => "Step mode", "单步模式";
+    LessonRun => "Run", "运行";
+    LessonRunning => "Running…", "正在运行…";
+    LessonPickScenario => "Pick a scenario: each runs on this machine (loopback), draws its diagram and explains what happened.", "选择一个场景：每个场景都在本机（回环地址）上运行，画出时序图，并解释发生了什么。";
+    LessonExportSvg => "Export SVG", "导出 SVG";
+    LessonExportPath => "Diagram file", "时序图文件";
+    LessonExported => "Saved {path}", "已保存 {path}";
+    LessonExportFailed => "Could not save {path}: {err}", "无法保存 {path}：{err}";
+    LessonFailed => "The scenario could not run: {err}", "场景无法运行：{err}";
+    LessonKernelUnavailable => "The kernel's TCP state cannot be read on this system: states are not shown (nothing is guessed).", "此系统无法读取内核的 TCP 状态：不显示状态（不作猜测）。";
+    LessonFindings => "What happened", "结果";
+    LessonWhy => "Why", "原因";
+    ScenarioHandshake => "1. Handshake and four-way close", "1. 三次握手与四次挥手";
+    ScenarioHalfClose => "2. Half-close", "2. 半关闭";
+    ScenarioTimeWait => "3. TIME_WAIT and restarting a server", "3. TIME_WAIT 与服务器重启";
+    ScenarioAbortive => "4. Abortive close (RST)", "4. 异常关闭（RST）";
+    ScenarioBacklog => "5. Backlog full", "5. 连接队列已满";
+    ScenarioBoundaries => "6. Message boundaries: TCP vs UDP", "6. 消息边界：TCP 与 UDP";
+    ScenarioUdpLoss => "7. UDP loss", "7. UDP 丢包";
+    ScenarioClosedPort => "8. UDP to a closed port", "8. UDP 发往未监听的端口";
+    ExplainHandshake => "connect() returns once the kernel has exchanged SYN, SYN+ACK and ACK with the server; accept() just takes the finished connection from the queue. Data is acknowledged by the receiver's kernel. The client closed first: its FIN was acknowledged (FIN_WAIT2), the server's recv() returned 0 (CLOSE_WAIT), the server closed, and the client — the side that closed first — waits in TIME_WAIT so that late segments of this connection cannot confuse a new one.", "connect() 在内核与服务器交换 SYN、SYN+ACK、ACK 之后才返回；accept() 只是从队列里取出已经建立好的连接。数据由接收方内核确认。客户端先关闭：它的 FIN 被确认（FIN_WAIT2），服务器的 recv() 返回 0（CLOSE_WAIT），服务器随后关闭；先关闭的一方（客户端）进入 TIME_WAIT，以免这个连接迟到的报文段干扰新的连接。";
+    ExplainHalfClose => "shutdown(SHUT_WR) sends a FIN but keeps the socket open for reading: the server's recv() returns 0 (\"no more questions\"), and it can still send its answer, which the client receives. TCP closes each direction separately — that is why the close takes four segments.", "shutdown(SHUT_WR) 发送 FIN，但套接字仍可读：服务器的 recv() 返回 0（“没有更多请求了”），但仍然可以发送回答，客户端照样能收到。TCP 的两个方向分别关闭——这就是关闭需要四个报文段的原因。";
+    ExplainTimeWait => "Whoever closes first gets TIME_WAIT (here the server). While that connection waits (up to a minute on Linux), binding its port again without SO_REUSEADDR fails with \"address in use\" — which is why servers set SO_REUSEADDR before bind(): a restarted server can listen at once.", "先关闭的一方进入 TIME_WAIT（这里是服务器）。在它等待期间（Linux 上最长一分钟），不设置 SO_REUSEADDR 再次绑定该端口会失败（“地址已被使用”）——这就是服务器在 bind() 之前设置 SO_REUSEADDR 的原因：重启的服务器可以立即监听。";
+    ExplainAbortive => "With SO_LINGER on and its time set to 0 s, close() throws away anything unsent and sends RST instead of FIN. The peer's next recv() fails with \"connection reset\", and neither side goes through TIME_WAIT.", "打开 SO_LINGER 并把时间设为 0 秒后，close() 丢弃未发送的数据，发送 RST 而不是 FIN。对方下一次 recv() 失败，报“连接被重置”，双方都不经过 TIME_WAIT。";
+    ExplainBacklog => "listen(1) with a server that never calls accept(): the kernel completes a couple of handshakes and queues them; once the queue is full it ignores further SYNs, so the later clients stay in SYN_SENT, retrying, until the queue has room or they time out.", "listen(1) 且服务器从不调用 accept()：内核完成少数几次握手并放入队列；队列满后就不再理会新的 SYN，所以后来的客户端停留在 SYN_SENT 状态并不断重试，直到队列有空位或超时。";
+    ExplainBoundaries => "TCP is a byte stream: ten send() calls can arrive in one recv(), with or without Nagle's algorithm (TCP_NODELAY only changes when segments leave, not how the receiver reads). UDP keeps each datagram whole: ten sendto() calls, ten recvfrom() results.", "TCP 是字节流：十次 send() 可能在一次 recv() 中全部收到，无论是否启用 Nagle 算法（TCP_NODELAY 只改变报文段何时发出，不改变接收方如何读取）。UDP 保留每个数据报的边界：十次 sendto()，十次 recvfrom()。";
+    ExplainUdpLoss => "The receiver's buffer is tiny and the sender fast: datagrams that do not fit are dropped by the receiver's kernel, which counts them. The sender's sendto() succeeded every time — UDP never tells it.", "接收缓冲区很小，发送方又很快：放不下的数据报被接收方内核丢弃并计数。发送方的每次 sendto() 都成功了——UDP 从不通知它。";
+    ExplainClosedPort => "Nobody listens on the port. UDP sends anyway; the ICMP \"port unreachable\" that comes back is reported on a connected UDP socket's next call as \"connection refused\". TCP's connect() learns it at once from the RST answering its SYN.", "这个端口上没有程序在监听。UDP 照样发送；返回的 ICMP“端口不可达”会在已连接的 UDP 套接字的下一次调用中报告为“连接被拒绝”。TCP 的 connect() 则通过回应 SYN 的 RST 立即得知。";
+    FindTimeWait => "The {side} ended in TIME_WAIT (read from the kernel).", "{side}进入了 TIME_WAIT（从内核读取）。";
+    FindNoTimeWait => "Neither side went through TIME_WAIT.", "双方都没有经过 TIME_WAIT。";
+    FindDataAfterHalfClose => "After the client's shutdown, {bytes} bytes still reached it from the server.", "客户端关闭发送之后，仍然从服务器收到了 {bytes} 字节。";
+    FindRebindWithout => "Restart without SO_REUSEADDR: {result}", "不设置 SO_REUSEADDR 重启：{result}";
+    FindRebindWith => "Restart with SO_REUSEADDR: {result}", "设置 SO_REUSEADDR 重启：{result}";
+    FindOk => "ok", "成功";
+    FindReset => "The {side}'s recv() failed: connection reset.", "{side}的 recv() 失败：连接被重置。";
+    FindSynSent => "{waiting} of {of} clients are stuck in SYN_SENT.", "{of} 个客户端中有 {waiting} 个停在 SYN_SENT。";
+    FindTcpMerged => "TCP (TCP_NODELAY {nodelay}): {sends} sends arrived in {recvs} recv() calls.", "TCP（TCP_NODELAY {nodelay}）：{sends} 次发送在 {recvs} 次 recv() 中收到。";
+    FindUdpKept => "UDP: {sent} datagrams sent, {received} received, each whole.", "UDP：发送 {sent} 个数据报，收到 {received} 个，每个都完整。";
+    FindUdpDropped => "{sent} sent, {received} received, {dropped} dropped by the kernel — the sender was never told.", "发送 {sent} 个，收到 {received} 个，内核丢弃 {dropped} 个——发送方毫不知情。";
+    FindClosedUdp => "UDP: {result}", "UDP：{result}";
+    FindClosedTcp => "TCP connect(): {result}", "TCP connect()：{result}";
+    FindNoError => "no error", "没有错误";
+    SideClient => "client", "客户端";
+    SideServer => "server", "服务器";
+    StepServer => "Server", "服务器";
+    StepClient => "Client", "客户端";
+    StepReset => "Start again", "重新开始";
+    StepIntro => "Click the calls in the lesson's order; only calls that are legal now are enabled. Each shows what it returned, the kernel's new state and what happened on the wire.", "按课程的顺序点击各个调用；只有当前合法的调用才可点击。每一步都会显示返回值、内核的新状态以及线路上发生了什么。";
+    StepState => "kernel state: {state}", "内核状态：{state}";
+    StepNoState => "kernel state: —", "内核状态：—";
+    StepWouldBlockAccept => "accept() would wait here: no client has connected yet. Click the client's connect() first.", "accept() 会在这里等待：还没有客户端连接。请先点击客户端的 connect()。";
+    StepWouldBlockRecv => "recv() would wait here: nothing has arrived yet. Send something from the other side first.", "recv() 会在这里等待：还没有收到数据。请先从另一端发送。";
+    StepExplainSocket => "socket(): the kernel creates an endpoint and returns a descriptor. Nothing is sent.", "socket()：内核创建一个端点并返回描述符。没有发送任何数据。";
+    StepExplainBind => "bind(): the socket gets its local address and port (port 0: the kernel picks one). Nothing is sent.", "bind()：为套接字指定本地地址和端口（端口 0 表示由内核选择）。没有发送任何数据。";
+    StepExplainListen => "listen(): the socket becomes passive (LISTEN); the kernel will now answer SYNs and queue finished handshakes.", "listen()：套接字变为被动状态（LISTEN）；内核将应答 SYN，并把完成握手的连接排入队列。";
+    StepExplainAccept => "accept(): takes a finished connection from the queue and returns a new socket just for this client; the handshake already happened in the kernel.", "accept()：从队列中取出已完成的连接，返回一个只为该客户端服务的新套接字；握手早已在内核中完成。";
+    StepExplainConnect => "connect(): SYN → SYN+ACK → ACK. The call returns when the three-way handshake is done (or fails: refused when nobody listens).", "connect()：SYN → SYN+ACK → ACK。三次握手完成后调用才返回（若无人监听则失败：连接被拒绝）。";
+    StepExplainSend => "send(): the bytes go into the kernel's send buffer and out as a segment; the peer's kernel acknowledges them.", "send()：数据进入内核的发送缓冲区并作为报文段发出；对方内核予以确认。";
+    StepExplainRecv => "recv(): copies what has arrived; 0 means the peer sent FIN (no more data will come).", "recv()：取出已到达的数据；返回 0 表示对方发送了 FIN（不会再有数据）。";
+    StepExplainShutdown => "shutdown(SHUT_WR): sends FIN for our direction only; we can still receive (half-close).", "shutdown(SHUT_WR)：只为本方向发送 FIN；仍然可以接收（半关闭）。";
+    StepExplainClose => "close(): releases the descriptor; if the connection is still open, FIN goes out. The side that closes first will pass through TIME_WAIT.", "close()：释放描述符；若连接仍打开，则发出 FIN。先关闭的一方将经过 TIME_WAIT。";
+    ClassroomMode => "Classroom", "课堂模式";
+    ClassroomModeHint => "Large text, high contrast, full screen — for a projector at the back of a room", "大字体、高对比度、全屏——适合教室后排也能看清的投影";
     AppTitle => "Socket Workbench", "套接字工作台";
     TabTcpClient => "TCP client", "TCP 客户端";
     TabTcpServer => "TCP server", "TCP 服务器";
@@ -289,6 +358,15 @@ messages! {
     SocketCalls => "Socket calls", "套接字调用";
     SocketCallsHint => "Each call the program makes, in order, with what it returned.", "程序依次执行的每个调用及其返回值。";
     NoCallsYet => "No calls yet.", "还没有调用。";
+    DiagramTitle => "Connection sequence diagram", "连接时序图";
+    DiagramClient => "Client", "客户端";
+    DiagramServer => "Server", "服务器";
+    DiagramPeerLane => "{role} (peer)", "{role}（对端）";
+    DiagramData => "data {n} B", "数据 {n} 字节";
+    DiagramLegendInferred => "dashed arrows: segments inferred from socket calls (no packets captured)", "虚线箭头：根据套接字调用推断的报文段（未抓包）";
+    DiagramLegendState => "boxes: the kernel's TCP state", "方框：内核中的 TCP 状态";
+    DiagramLegendCalls => "monospace: calls the program made", "等宽文字：程序执行的调用";
+    DiagramEmpty => "No connection yet: connect or accept one to see the handshake.", "还没有连接：建立连接后即可看到三次握手。";
     SendHeading => "Send data", "发送数据";
     SendAs => "Send as", "发送格式";
     LineEnding => "Line ending", "行尾";
@@ -601,6 +679,7 @@ pub fn describe_client_end(lang: Lang, end: &ClientEnd) -> String {
 pub fn describe_outcome(lang: Lang, kind: &CallKind, outcome: &CallOutcome) -> String {
     match outcome {
         CallOutcome::Done => match kind {
+            CallKind::KernelState(_) => lang.t(Msg::OutcomeKernel).to_owned(),
             CallKind::Close
             | CallKind::Shutdown(_)
             | CallKind::SetOption { .. }

@@ -65,6 +65,10 @@ pub struct ClientModel {
     pub capture: Option<PathBuf>,
     /// The last warning, shown in the panel until the next action.
     pub last_warning: Option<crate::net::NetError>,
+    /// The kernel's view of the connection while it lives (Linux TCP_INFO).
+    pub kernel: Option<crate::net::kernel::TcpInfo>,
+    /// The connection's state in the kernel after close (FIN_WAIT2, TIME_WAIT, CLOSED).
+    pub after_close: Option<crate::net::trace::TcpState>,
 }
 
 impl ClientModel {
@@ -76,6 +80,8 @@ impl ClientModel {
         self.file = None;
         self.capture = None;
         self.last_warning = None;
+        self.kernel = None;
+        self.after_close = None;
     }
 
     pub fn apply(&mut self, msg: ClientMsg) {
@@ -163,6 +169,8 @@ impl ClientModel {
                     .push_note(at, Direction::Error, LogNote::Warning(err.clone()));
                 self.last_warning = Some(err);
             }
+            ClientEvent::Kernel(info) => self.kernel = Some(info),
+            ClientEvent::KernelAfterClose(state) => self.after_close = Some(state),
             ClientEvent::Closed { reason } => {
                 let dir = match reason {
                     CloseReason::Failed(_) => Direction::Error,

@@ -3,6 +3,7 @@
 //! tests drive it without a window or a network.
 
 pub mod client;
+pub mod diagram;
 pub mod files;
 pub mod log;
 pub mod server;

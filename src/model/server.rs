@@ -65,6 +65,8 @@ pub struct ClientRow {
     pub msgs_in: u64,
     pub msgs_out: u64,
     pub state: ClientState,
+    /// The kernel's TCP state of this connection, where it can be read (Linux).
+    pub kernel: Option<crate::net::trace::TcpState>,
 }
 
 impl ClientRow {
@@ -158,6 +160,7 @@ impl ServerModel {
                         msgs_in: 0,
                         msgs_out: 0,
                         state: ClientState::Connected,
+                        kernel: None,
                     },
                 );
                 self.connected += 1;
@@ -214,6 +217,11 @@ impl ServerModel {
                 let tag = self.tag(client);
                 self.log
                     .push_peer_note(at, Direction::Info, tag, LogNote::PeerClosed);
+            }
+            ServerEvent::Kernel { client, state } => {
+                if let Some(row) = self.clients.get_mut(&client) {
+                    row.kernel = Some(state);
+                }
             }
             ServerEvent::ClientClosed { client, end } => {
                 let tag = self.tag(client);

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use flume::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use socket2::{Domain, Protocol, Socket, Type};
 
-use super::trace::Family;
+use super::trace::{Family, TcpState};
 use super::{
     CallKind, CallOutcome, NetError, NetErrorKind, RECV_BUFFER, SessionId, ShutdownHow, SocketCall,
     Tagged, Waker, next_session_id,
@@ -37,6 +37,11 @@ const WRITE_SLICE: Duration = Duration::from_millis(100);
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 /// How many bytes of a sent file the log keeps (the counters still count every byte).
 pub const FILE_PREVIEW: usize = 4096;
+/// How often the kernel's view of the connection (TCP_INFO) is read while it lives.
+const KERNEL_POLL: Duration = Duration::from_millis(100);
+/// How long a closed connection is followed in the kernel (FIN_WAIT2, TIME_WAIT: Linux keeps
+/// TIME_WAIT for 60 s).
+const FOLLOW_AFTER_CLOSE: Duration = Duration::from_secs(75);
 
 /// What to connect to and how.
 #[derive(Debug, Clone)]
@@ -150,6 +155,11 @@ pub enum ClientEvent {
     },
     /// Something failed but the connection lives on (a file could not be read, ...).
     Warning(NetError),
+    /// The kernel's view of the connection (Linux TCP_INFO): state, RTT, window, counters.
+    Kernel(super::kernel::TcpInfo),
+    /// After close: the connection's state as the kernel's socket table shows it (FIN_WAIT2,
+    /// TIME_WAIT, ...; CLOSED once it is gone). May come after `Closed`.
+    KernelAfterClose(TcpState),
     /// The last event of a session.
     Closed {
         reason: CloseReason,
@@ -411,6 +421,8 @@ fn run(
         peer_closed: false,
         repeat: None,
         close_when_peer_closes: config.close_when_peer_closes,
+        kernel: None,
+        kernel_read: None,
     };
     if let Some(path) = config.capture {
         session.set_capture(Some(path));
@@ -419,7 +431,27 @@ fn run(
         return session.close(CloseReason::Failed(err));
     }
     let reason = session.serve();
-    session.close(reason)
+    let last = session.kernel.map(|k| k.state);
+    let reason = session.close(reason);
+    if last.is_some() {
+        follow_after_close(emitter.clone(), local, peer, last);
+    }
+    reason
+}
+
+/// Follows a closed connection in the kernel's socket table (the shared follower thread;
+/// the UI never waits for it), reporting each state until the connection is gone.
+fn follow_after_close(
+    emitter: Emitter,
+    local: SocketAddr,
+    peer: SocketAddr,
+    last: Option<TcpState>,
+) {
+    super::kernel::follow(local, peer, last, FOLLOW_AFTER_CLOSE, move |state| {
+        emitter.call(CallKind::KernelState(state), CallOutcome::Done);
+        emitter.emit(ClientEvent::KernelAfterClose(state));
+        !emitter.events.is_disconnected()
+    });
 }
 
 struct RepeatRun {
@@ -448,6 +480,9 @@ struct Session {
     peer_closed: bool,
     repeat: Option<RepeatRun>,
     close_when_peer_closes: bool,
+    /// The last kernel view reported, and when it was read.
+    kernel: Option<super::kernel::TcpInfo>,
+    kernel_read: Option<Instant>,
 }
 
 /// How a blocking operation inside the session ended.
@@ -479,20 +514,42 @@ impl Session {
         if let Some(msg) = self.pending.pop_front() {
             return Ok(msg);
         }
-        match &self.repeat {
-            Some(run) => {
-                let wait = run.next.saturating_duration_since(Instant::now());
-                self.commands.recv_timeout(wait)
-            }
-            None => self
-                .commands
-                .recv()
-                .map_err(|_| RecvTimeoutError::Disconnected),
+        // Wake up at least every KERNEL_POLL to read the kernel's view of the connection.
+        let wait = match &self.repeat {
+            Some(run) => run
+                .next
+                .saturating_duration_since(Instant::now())
+                .min(KERNEL_POLL),
+            None => KERNEL_POLL,
+        };
+        self.commands.recv_timeout(wait)
+    }
+
+    /// Reads TCP_INFO (at most every KERNEL_POLL); a state change goes into the trace, any
+    /// change to the panel. Nothing where the kernel does not tell (other systems).
+    fn kernel_poll(&mut self) {
+        if self.kernel_read.is_some_and(|t| t.elapsed() < KERNEL_POLL) {
+            return;
         }
+        self.kernel_read = Some(Instant::now());
+        let Ok(info) = super::kernel::tcp_info(&self.stream) else {
+            return;
+        };
+        if self.kernel == Some(info) {
+            return;
+        }
+        if self.kernel.map(|k| k.state) != Some(info.state) {
+            let _order = lock(&self.order);
+            self.emitter
+                .call(CallKind::KernelState(info.state), CallOutcome::Done);
+        }
+        self.kernel = Some(info);
+        self.emitter.emit(ClientEvent::Kernel(info));
     }
 
     fn serve(&mut self) -> CloseReason {
         loop {
+            self.kernel_poll();
             let flow = match self.next_msg() {
                 Ok(WorkerMsg::User(cmd)) => self.handle(cmd),
                 Ok(WorkerMsg::ReaderEnded(None)) => {
@@ -504,7 +561,17 @@ impl Session {
                     }
                 }
                 Ok(WorkerMsg::ReaderEnded(Some(err))) => Flow::Stop(CloseReason::Failed(err)),
-                Err(RecvTimeoutError::Timeout) => self.repeat_tick(),
+                Err(RecvTimeoutError::Timeout) => {
+                    if self
+                        .repeat
+                        .as_ref()
+                        .is_some_and(|r| r.next <= Instant::now())
+                    {
+                        self.repeat_tick()
+                    } else {
+                        Flow::Continue
+                    }
+                }
                 Err(RecvTimeoutError::Disconnected) => Flow::Stop(CloseReason::Local),
             };
             if let Flow::Stop(reason) = flow {

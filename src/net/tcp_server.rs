@@ -34,7 +34,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
-use super::trace::Family;
+use super::trace::{Family, TcpState};
 use super::{
     CallKind, CallOutcome, NetError, RECV_BUFFER, SessionId, SocketCall, Tagged, Waker,
     next_session_id,
@@ -54,6 +54,15 @@ const READS_PER_TURN: usize = 8;
 /// A file transfer feeds each target's queue up to this much before reading more.
 const FILE_FEED: usize = 256 * 1024;
 /// How long accepting pauses after the process ran out of descriptors.
+/// How often the kernel's state of each connection is read.
+const KERNEL_POLL: Duration = Duration::from_millis(250);
+/// Above this many clients the kernel is not polled (10,000 syscalls a tick is not worth it).
+pub const KERNEL_POLL_MAX_CLIENTS: usize = 1_000;
+/// Closed connections followed in the kernel at most (the most recent ones).
+const FOLLOW_MAX: usize = 64;
+/// How long a closed connection is followed (Linux keeps TIME_WAIT for 60 s).
+const FOLLOW_FOR: Duration = Duration::from_secs(75);
+
 /// How soon to look again at clients left unread while the consumer was behind.
 const STARVED_RETRY: Duration = Duration::from_millis(2);
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -273,6 +282,12 @@ pub enum ServerEvent {
     PeerClosed {
         client: ClientId,
     },
+    /// The kernel's TCP state of a client's connection changed (Linux TCP_INFO while it
+    /// lives, socket diagnostics after close: FIN_WAIT2, TIME_WAIT, CLOSED).
+    Kernel {
+        client: ClientId,
+        state: TcpState,
+    },
     ClientClosed {
         client: ClientId,
         end: ClientEnd,
@@ -436,6 +451,17 @@ struct Conn {
     paused: bool,
     /// Reading is paused because the consumer is behind (see [`Unread`]); in `starved`.
     starved: bool,
+    /// The kernel state last reported.
+    kernel: Option<TcpState>,
+}
+
+/// A closed connection followed in the kernel's socket table.
+struct Follow {
+    id: ClientId,
+    local: SocketAddr,
+    peer: SocketAddr,
+    last: Option<TcpState>,
+    until: Instant,
 }
 
 struct RepeatRun {
@@ -473,6 +499,8 @@ struct Server {
     unread: Unread,
     /// Clients with data left unread while the consumer was behind.
     starved: Vec<ClientId>,
+    kernel_next: Instant,
+    follows: VecDeque<Follow>,
 }
 
 impl Server {
@@ -566,6 +594,8 @@ impl Server {
             unread_limit: config.unread_limit,
             unread: config.unread,
             starved: Vec::new(),
+            kernel_next: Instant::now(),
+            follows: VecDeque::new(),
         })
     }
 
@@ -615,7 +645,59 @@ impl Server {
             }
             self.timers();
             self.feed_starved();
+            self.kernel_tick();
         }
+    }
+
+    /// Reads each connection's kernel state (TCP_INFO), and each recently closed one's
+    /// (socket diagnostics); reports changes. Nothing where the kernel does not tell.
+    fn kernel_tick(&mut self) {
+        let now = Instant::now();
+        if now < self.kernel_next {
+            return;
+        }
+        self.kernel_next = now + KERNEL_POLL;
+        if self.conns.len() <= KERNEL_POLL_MAX_CLIENTS {
+            let mut changed = Vec::new();
+            for (id, conn) in self.conns.iter_mut() {
+                if let Ok(info) = super::kernel::tcp_info(&conn.stream)
+                    && conn.kernel != Some(info.state)
+                {
+                    conn.kernel = Some(info.state);
+                    changed.push((*id, info.state));
+                }
+            }
+            changed.sort_unstable_by_key(|(id, _)| *id);
+            for (client, state) in changed {
+                self.emitter.call(
+                    Some(client),
+                    CallKind::KernelState(state),
+                    CallOutcome::Done,
+                );
+                self.emitter.emit(ServerEvent::Kernel { client, state });
+            }
+        }
+        let mut keep = VecDeque::new();
+        while let Some(mut f) = self.follows.pop_front() {
+            let state = match super::kernel::state_of(f.local, f.peer) {
+                Ok(Some(s)) => s,
+                Ok(None) => TcpState::Closed,
+                Err(_) => continue,
+            };
+            if f.last != Some(state) {
+                f.last = Some(state);
+                self.emitter
+                    .call(Some(f.id), CallKind::KernelState(state), CallOutcome::Done);
+                self.emitter.emit(ServerEvent::Kernel {
+                    client: f.id,
+                    state,
+                });
+            }
+            if state != TcpState::Closed && now < f.until {
+                keep.push_back(f);
+            }
+        }
+        self.follows = keep;
     }
 
     fn consumer_behind(&self) -> bool {
@@ -643,6 +725,11 @@ impl Server {
         let mut next = self.accept_paused_until;
         if let Some(run) = &self.repeat {
             next = Some(next.map_or(run.next, |n| n.min(run.next)));
+        }
+        if (!self.conns.is_empty() && self.conns.len() <= KERNEL_POLL_MAX_CLIENTS)
+            || !self.follows.is_empty()
+        {
+            next = Some(next.map_or(self.kernel_next, |n| n.min(self.kernel_next)));
         }
         if self.file.is_some() {
             // A transfer waits for queues to drain; look again soon even without events.
@@ -734,6 +821,7 @@ impl Server {
                             interest: Interest::READABLE,
                             paused: false,
                             starved: false,
+                            kernel: None,
                         },
                     );
                     self.emitter
@@ -930,11 +1018,30 @@ impl Server {
                 outcome,
             );
         }
+        let ends = (conn.stream.local_addr(), conn.stream.peer_addr());
+        let followed =
+            self.conns.len() < KERNEL_POLL_MAX_CLIENTS && super::kernel::availability().available();
         drop(conn);
         self.emitter
             .call(Some(id), CallKind::Close, CallOutcome::Done);
         self.emitter
             .emit(ServerEvent::ClientClosed { client: id, end });
+        if followed && let (Ok(local), Ok(peer)) = ends {
+            if self.follows.len() >= FOLLOW_MAX {
+                self.follows.pop_front();
+            }
+            self.follows.push_back(Follow {
+                id,
+                local,
+                peer,
+                last: None,
+                until: Instant::now() + FOLLOW_FOR,
+            });
+            // Look soon: FIN_WAIT2 or CLOSE_WAIT is worth showing before TIME_WAIT.
+            self.kernel_next = self
+                .kernel_next
+                .min(Instant::now() + Duration::from_millis(20));
+        }
     }
 
     fn targets(&self, to: &Target) -> Vec<ClientId> {

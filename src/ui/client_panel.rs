@@ -317,6 +317,10 @@ impl ClientPanel {
             ui.label(RichText::new("●").color(color));
             ui.label(RichText::new(text).color(color).strong());
         });
+        if let Some(line) = kernel_line(lang, &self.model) {
+            ui.label(RichText::new(line).monospace())
+                .on_hover_text(lang.t(Msg::KernelHint));
+        }
         if let Some(err) = self.form_error {
             ui.colored_label(ui.visuals().error_fg_color, lang.t(err));
         }
@@ -339,4 +343,37 @@ impl ClientPanel {
         };
         (color, describe_status(lang, &self.model.status))
     }
+}
+
+/// The kernel's view of the connection in one line: live (TCP_INFO) or after close.
+pub fn kernel_line(lang: Lang, model: &crate::model::ClientModel) -> Option<String> {
+    if let Some(state) = model.after_close
+        && !model.status.active()
+    {
+        return Some(lang.fmt(Msg::KernelAfterClose, &[("state", &state.name())]));
+    }
+    let k = model.kernel?;
+    if !model.status.active() {
+        return None;
+    }
+    Some(describe_kernel(lang, &k))
+}
+
+/// State, RTT, window and counters of a live connection.
+pub fn describe_kernel(lang: Lang, k: &crate::net::kernel::TcpInfo) -> String {
+    lang.fmt(
+        Msg::KernelLine,
+        &[
+            ("state", &k.state.name()),
+            ("rtt", &format!("{:.2}", f64::from(k.rtt_us) / 1000.0)),
+            ("cwnd", &k.snd_cwnd),
+            ("unacked", &k.unacked),
+            ("retrans", &k.total_retrans),
+            (
+                "acked",
+                &k.bytes_acked
+                    .map_or_else(|| "—".to_owned(), |b| b.to_string()),
+            ),
+        ],
+    )
 }

@@ -4,7 +4,9 @@
 
 pub mod client_panel;
 pub mod composer;
+pub mod diagram_view;
 pub mod files_panel;
+pub mod lesson_panel;
 pub mod log_view;
 pub mod server_panel;
 pub mod trace_view;

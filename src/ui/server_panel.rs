@@ -706,6 +706,11 @@ impl ServerPanel {
                             ClientState::PeerClosed => lang.t(Msg::StatePeerClosed).to_owned(),
                             ClientState::Closed(end) => describe_client_end(lang, end),
                         };
+                        // The kernel's own state beside ours (TIME_WAIT lives on after close).
+                        let text = match r.kernel {
+                            Some(k) => format!("{text} · {}", k.name()),
+                            None => text,
+                        };
                         let weak = !r.open();
                         ui.label(if weak {
                             RichText::new(text).weak()

@@ -1,0 +1,548 @@
+//! The "Lesson" panel: one-click scenarios and step mode, each drawing its sequence diagram
+//! from the recorded socket calls and kernel states.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use egui::{RichText, Ui};
+use flume::{Receiver, Sender};
+
+use super::diagram_view::diagram_ui;
+use super::widgets::ui_waker;
+use crate::i18n::{Lang, Msg, describe_error};
+use crate::model::diagram::{Diagram, Lane, LaneCall, build, to_svg};
+use crate::net::scenario::{Finding, Scenario, ScenarioEvent, Side, spawn_scenario};
+use crate::net::step::{
+    ClientStage, ServerStage, Step, StepCommand, StepEvent, StepHandle, legal, spawn_step_lab,
+};
+use crate::net::trace::TcpState;
+use crate::net::{CallOutcome, NetError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LessonMode {
+    Scenarios,
+    Steps,
+}
+
+pub fn scenario_title(s: Scenario) -> Msg {
+    match s {
+        Scenario::Handshake => Msg::ScenarioHandshake,
+        Scenario::HalfClose => Msg::ScenarioHalfClose,
+        Scenario::TimeWait => Msg::ScenarioTimeWait,
+        Scenario::Abortive => Msg::ScenarioAbortive,
+        Scenario::BacklogFull => Msg::ScenarioBacklog,
+        Scenario::Boundaries => Msg::ScenarioBoundaries,
+        Scenario::UdpLoss => Msg::ScenarioUdpLoss,
+        Scenario::UdpClosedPort => Msg::ScenarioClosedPort,
+    }
+}
+
+pub fn scenario_explanation(s: Scenario) -> Msg {
+    match s {
+        Scenario::Handshake => Msg::ExplainHandshake,
+        Scenario::HalfClose => Msg::ExplainHalfClose,
+        Scenario::TimeWait => Msg::ExplainTimeWait,
+        Scenario::Abortive => Msg::ExplainAbortive,
+        Scenario::BacklogFull => Msg::ExplainBacklog,
+        Scenario::Boundaries => Msg::ExplainBoundaries,
+        Scenario::UdpLoss => Msg::ExplainUdpLoss,
+        Scenario::UdpClosedPort => Msg::ExplainClosedPort,
+    }
+}
+
+fn side_name(lang: Lang, side: Side) -> &'static str {
+    match side {
+        Side::Client => lang.t(Msg::SideClient),
+        Side::Server => lang.t(Msg::SideServer),
+    }
+}
+
+fn lane(side: Side) -> Lane {
+    match side {
+        Side::Client => Lane::Client,
+        Side::Server => Lane::Server,
+    }
+}
+
+fn result_text(lang: Lang, err: &Option<NetError>, none: Msg) -> String {
+    match err {
+        Some(e) => describe_error(lang, e),
+        None => lang.t(none).to_owned(),
+    }
+}
+
+/// A finding in plain words.
+pub fn describe_finding(lang: Lang, f: &Finding) -> String {
+    match f {
+        Finding::TimeWait { side } => {
+            lang.fmt(Msg::FindTimeWait, &[("side", &side_name(lang, *side))])
+        }
+        Finding::NoTimeWait => lang.t(Msg::FindNoTimeWait).to_owned(),
+        Finding::DataAfterHalfClose { bytes } => {
+            lang.fmt(Msg::FindDataAfterHalfClose, &[("bytes", bytes)])
+        }
+        Finding::Rebind {
+            without,
+            with_reuse,
+        } => format!(
+            "{}\n{}",
+            lang.fmt(
+                Msg::FindRebindWithout,
+                &[("result", &result_text(lang, without, Msg::FindOk))]
+            ),
+            lang.fmt(
+                Msg::FindRebindWith,
+                &[("result", &result_text(lang, with_reuse, Msg::FindOk))]
+            )
+        ),
+        Finding::ResetSeen { side } => {
+            lang.fmt(Msg::FindReset, &[("side", &side_name(lang, *side))])
+        }
+        Finding::SynSent { waiting, of } => {
+            lang.fmt(Msg::FindSynSent, &[("waiting", waiting), ("of", of)])
+        }
+        Finding::TcpMerged {
+            nodelay,
+            sends,
+            recvs,
+        } => lang.fmt(
+            Msg::FindTcpMerged,
+            &[
+                ("nodelay", &if *nodelay { "on" } else { "off" }),
+                ("sends", sends),
+                ("recvs", recvs),
+            ],
+        ),
+        Finding::UdpKept { sent, received } => {
+            lang.fmt(Msg::FindUdpKept, &[("sent", sent), ("received", received)])
+        }
+        Finding::UdpDropped {
+            sent,
+            received,
+            dropped,
+        } => lang.fmt(
+            Msg::FindUdpDropped,
+            &[("sent", sent), ("received", received), ("dropped", dropped)],
+        ),
+        Finding::ClosedPort { udp, tcp } => format!(
+            "{}\n{}",
+            lang.fmt(
+                Msg::FindClosedUdp,
+                &[("result", &result_text(lang, udp, Msg::FindNoError))]
+            ),
+            lang.fmt(
+                Msg::FindClosedTcp,
+                &[("result", &result_text(lang, tcp, Msg::FindNoError))]
+            )
+        ),
+        Finding::KernelUnavailable => lang.t(Msg::LessonKernelUnavailable).to_owned(),
+    }
+}
+
+fn step_explanation(step: Step) -> Msg {
+    match step {
+        Step::ServerSocket | Step::ClientSocket => Msg::StepExplainSocket,
+        Step::ServerBind => Msg::StepExplainBind,
+        Step::ServerListen => Msg::StepExplainListen,
+        Step::ServerAccept => Msg::StepExplainAccept,
+        Step::ClientConnect => Msg::StepExplainConnect,
+        Step::ServerSend | Step::ClientSend => Msg::StepExplainSend,
+        Step::ServerRecv | Step::ClientRecv => Msg::StepExplainRecv,
+        Step::ClientShutdown => Msg::StepExplainShutdown,
+        Step::ServerClose | Step::ClientClose => Msg::StepExplainClose,
+    }
+}
+
+/// What a scenario or the step lab recorded, and the diagram drawn from it.
+#[derive(Default)]
+struct Recording {
+    calls: Vec<LaneCall>,
+    client: Option<SocketAddr>,
+    server: Option<SocketAddr>,
+    diagram: Option<Diagram>,
+}
+
+impl Recording {
+    fn push(&mut self, side: Side, call: crate::net::SocketCall) {
+        self.calls.push(LaneCall {
+            lane: lane(side),
+            call,
+        });
+        self.diagram = None;
+    }
+
+    fn diagram(&mut self) -> &Diagram {
+        let calls = &self.calls;
+        self.diagram
+            .get_or_insert_with(|| build(calls, [true, true]))
+    }
+}
+
+pub struct LessonPanel {
+    pub mode: LessonMode,
+    scenario: Option<Scenario>,
+    running: bool,
+    rec: Recording,
+    findings: Vec<Finding>,
+    failed: Option<NetError>,
+    events_tx: Sender<ScenarioEvent>,
+    events_rx: Receiver<ScenarioEvent>,
+    step_tx: Sender<StepEvent>,
+    step_rx: Receiver<StepEvent>,
+    lab: Option<StepHandle>,
+    steps: Recording,
+    stages: (ServerStage, ClientStage),
+    states: (Option<TcpState>, Option<TcpState>),
+    /// The last step's result: (step, call text and outcome, would block).
+    last_step: Option<(Step, String, bool)>,
+    export_path: String,
+    export_rx: Option<Receiver<Result<PathBuf, (PathBuf, String)>>>,
+    export_result: Option<Result<PathBuf, (PathBuf, String)>>,
+}
+
+impl Default for LessonPanel {
+    fn default() -> Self {
+        let (events_tx, events_rx) = flume::unbounded();
+        let (step_tx, step_rx) = flume::unbounded();
+        Self {
+            mode: LessonMode::Scenarios,
+            scenario: None,
+            running: false,
+            rec: Recording::default(),
+            findings: Vec::new(),
+            failed: None,
+            events_tx,
+            events_rx,
+            step_tx,
+            step_rx,
+            lab: None,
+            steps: Recording::default(),
+            stages: (ServerStage::None, ClientStage::None),
+            states: (None, None),
+            last_step: None,
+            export_path: super::files_panel::default_download_dir()
+                .join("socket-workbench-diagram.svg")
+                .display()
+                .to_string(),
+            export_rx: None,
+            export_result: None,
+        }
+    }
+}
+
+impl LessonPanel {
+    pub fn drain_events(&mut self) {
+        for e in self.events_rx.try_iter() {
+            match e {
+                ScenarioEvent::Call { side, call } => self.rec.push(side, call),
+                ScenarioEvent::Ends { client, server } => {
+                    self.rec.client.get_or_insert(client);
+                    self.rec.server.get_or_insert(server);
+                }
+                ScenarioEvent::Finding(f) => self.findings.push(f),
+                ScenarioEvent::Done => self.running = false,
+                ScenarioEvent::Failed(err) => {
+                    self.running = false;
+                    self.failed = Some(err);
+                }
+            }
+        }
+        for e in self.step_rx.try_iter() {
+            match e {
+                StepEvent::Call { step, side, call } => {
+                    if let Some(step) = step {
+                        let text =
+                            format!("{} → {}", call.call_text(), outcome_text(&call.outcome));
+                        self.last_step = Some((step, text, false));
+                    }
+                    self.steps.push(side, call);
+                }
+                StepEvent::Stages {
+                    server,
+                    client,
+                    server_state,
+                    client_state,
+                } => {
+                    self.stages = (server, client);
+                    self.states = (server_state, client_state);
+                }
+                StepEvent::WouldBlock { step } => {
+                    self.last_step = Some((step, String::new(), true));
+                }
+            }
+        }
+        if let Some(rx) = &self.export_rx
+            && let Ok(r) = rx.try_recv()
+        {
+            self.export_result = Some(r);
+            self.export_rx = None;
+        }
+    }
+
+    /// Starts a scenario (also used by tests).
+    pub fn run(&mut self, ctx: &egui::Context, scenario: Scenario) {
+        if self.running {
+            return;
+        }
+        self.scenario = Some(scenario);
+        self.rec = Recording::default();
+        self.findings.clear();
+        self.failed = None;
+        // A fresh channel, so events of an earlier run can never mix into this one.
+        let (tx, rx) = flume::unbounded();
+        self.events_tx = tx;
+        self.events_rx = rx;
+        match spawn_scenario(scenario, self.events_tx.clone(), ui_waker(ctx)) {
+            Ok(_) => self.running = true,
+            Err(e) => self.failed = Some(NetError::from_io(&e)),
+        }
+    }
+
+    pub fn status_line(&self, lang: Lang) -> String {
+        match (self.mode, self.scenario) {
+            (LessonMode::Steps, _) => lang.t(Msg::StepIntro).to_owned(),
+            (_, Some(s)) if self.running => {
+                format!(
+                    "{} — {}",
+                    lang.t(scenario_title(s)),
+                    lang.t(Msg::LessonRunning)
+                )
+            }
+            (_, Some(s)) => lang.t(scenario_title(s)).to_owned(),
+            (_, None) => lang.t(Msg::LessonPickScenario).to_owned(),
+        }
+    }
+
+    pub fn running(&self) -> bool {
+        self.running
+    }
+
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    pub fn ui(&mut self, ui: &mut Ui, lang: Lang) {
+        self.drain_events();
+        ui.horizontal(|ui| {
+            ui.selectable_value(
+                &mut self.mode,
+                LessonMode::Scenarios,
+                RichText::new(lang.t(Msg::LessonScenarios)).strong(),
+            );
+            ui.selectable_value(
+                &mut self.mode,
+                LessonMode::Steps,
+                RichText::new(lang.t(Msg::LessonStepMode)).strong(),
+            );
+        });
+        ui.separator();
+        match self.mode {
+            LessonMode::Scenarios => self.scenarios_ui(ui, lang),
+            LessonMode::Steps => self.steps_ui(ui, lang),
+        }
+    }
+
+    fn scenarios_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        egui::Panel::left("scenario_list")
+            .resizable(false)
+            .exact_size(290.0)
+            .show(ui, |ui| {
+                ui.add_space(4.0);
+                for s in Scenario::ALL {
+                    let selected = self.scenario == Some(s);
+                    let button = egui::Button::selectable(selected, lang.t(scenario_title(s)));
+                    if ui.add_enabled(!self.running, button).clicked() {
+                        self.run(ui.ctx(), s);
+                    }
+                }
+            });
+        let Some(scenario) = self.scenario else {
+            ui.label(lang.t(Msg::LessonPickScenario));
+            return;
+        };
+        ui.horizontal(|ui| {
+            ui.heading(lang.t(scenario_title(scenario)));
+            if self.running {
+                ui.spinner();
+                ui.label(lang.t(Msg::LessonRunning));
+            }
+        });
+        if let Some(err) = &self.failed {
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                lang.fmt(Msg::LessonFailed, &[("err", &describe_error(lang, err))]),
+            );
+        }
+        if !self.findings.is_empty() {
+            ui.label(RichText::new(lang.t(Msg::LessonFindings)).strong());
+            for f in &self.findings {
+                ui.label(RichText::new(describe_finding(lang, f)).strong());
+            }
+        }
+        if !self.running {
+            ui.label(RichText::new(lang.t(Msg::LessonWhy)).strong());
+            ui.label(lang.t(scenario_explanation(scenario)));
+        }
+        ui.separator();
+        if scenario.has_diagram() && !self.rec.calls.is_empty() {
+            self.export_ui(ui, lang, false);
+            let diagram = self.rec.diagram().clone();
+            diagram_ui(ui, &diagram, lang);
+        }
+    }
+
+    fn export_ui(&mut self, ui: &mut Ui, lang: Lang, steps: bool) {
+        ui.horizontal(|ui| {
+            let label = ui.label(lang.t(Msg::LessonExportPath)).id;
+            ui.add(egui::TextEdit::singleline(&mut self.export_path).desired_width(380.0))
+                .labelled_by(label);
+            let busy = self.export_rx.is_some();
+            if ui
+                .add_enabled(!busy, egui::Button::new(lang.t(Msg::LessonExportSvg)))
+                .clicked()
+            {
+                let rec = if steps {
+                    &mut self.steps
+                } else {
+                    &mut self.rec
+                };
+                let svg = to_svg(rec.diagram(), lang);
+                let path = PathBuf::from(self.export_path.trim());
+                let (tx, rx) = flume::bounded(1);
+                self.export_rx = Some(rx);
+                self.export_result = None;
+                // Files are written off the UI thread.
+                let spawned =
+                    std::thread::Builder::new()
+                        .name("export-svg".into())
+                        .spawn(move || {
+                            let r = std::fs::write(&path, svg)
+                                .map(|()| path.clone())
+                                .map_err(|e| (path, e.to_string()));
+                            let _ = tx.send(r);
+                        });
+                if spawned.is_err() {
+                    self.export_rx = None;
+                }
+            }
+            match &self.export_result {
+                Some(Ok(p)) => {
+                    ui.label(lang.fmt(Msg::LessonExported, &[("path", &p.display())]));
+                }
+                Some(Err((p, e))) => {
+                    ui.colored_label(
+                        ui.visuals().error_fg_color,
+                        lang.fmt(
+                            Msg::LessonExportFailed,
+                            &[("path", &p.display()), ("err", e)],
+                        ),
+                    );
+                }
+                None => {}
+            }
+        });
+    }
+
+    fn lab(&mut self, ctx: &egui::Context) -> Option<&StepHandle> {
+        if self.lab.is_none() {
+            self.lab = spawn_step_lab(self.step_tx.clone(), ui_waker(ctx)).ok();
+        }
+        self.lab.as_ref()
+    }
+
+    /// Makes one step-mode call (also used by tests).
+    pub fn step(&mut self, ctx: &egui::Context, step: Step) {
+        if let Some(lab) = self.lab(ctx) {
+            lab.send(StepCommand::Do(step));
+        }
+    }
+
+    pub fn step_legal(&self, step: Step) -> bool {
+        legal(step, self.stages.0, self.stages.1)
+    }
+
+    fn steps_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        ui.label(lang.t(Msg::StepIntro));
+        let ctx = ui.ctx().clone();
+        let mut clicked = None;
+        ui.columns(2, |cols| {
+            for (col, title, steps, state) in [
+                (0, Msg::StepServer, &Step::SERVER[..], self.states.0),
+                (1, Msg::StepClient, &Step::CLIENT[..], self.states.1),
+            ] {
+                let ui = &mut cols[col];
+                ui.horizontal(|ui| {
+                    ui.label(RichText::new(lang.t(title)).heading());
+                    match state {
+                        Some(s) => ui.label(
+                            RichText::new(lang.fmt(Msg::StepState, &[("state", &s.name())]))
+                                .monospace()
+                                .strong(),
+                        ),
+                        None => ui.label(lang.t(Msg::StepNoState)),
+                    };
+                });
+                ui.horizontal_wrapped(|ui| {
+                    for &step in steps {
+                        let ok = legal(step, self.stages.0, self.stages.1);
+                        if ui
+                            .add_enabled(
+                                ok,
+                                egui::Button::new(RichText::new(step.label()).monospace()),
+                            )
+                            .clicked()
+                        {
+                            clicked = Some(step);
+                        }
+                    }
+                });
+            }
+        });
+        if let Some(step) = clicked {
+            self.step(&ctx, step);
+        }
+        ui.horizontal(|ui| {
+            if ui.button(lang.t(Msg::StepReset)).clicked() {
+                if let Some(lab) = &self.lab {
+                    lab.send(StepCommand::Reset);
+                }
+                self.steps = Recording::default();
+                self.last_step = None;
+            }
+        });
+        if let Some((step, text, would_block)) = &self.last_step {
+            ui.separator();
+            if *would_block {
+                let msg = if *step == Step::ServerAccept {
+                    Msg::StepWouldBlockAccept
+                } else {
+                    Msg::StepWouldBlockRecv
+                };
+                ui.label(RichText::new(lang.t(msg)).strong());
+            } else {
+                ui.label(RichText::new(text).monospace().strong());
+                ui.label(lang.t(step_explanation(*step)));
+            }
+        }
+        ui.separator();
+        if !self.steps.calls.is_empty() {
+            self.export_ui(ui, lang, true);
+            let diagram = self.steps.diagram().clone();
+            diagram_ui(ui, &diagram, lang);
+        }
+    }
+}
+
+fn outcome_text(outcome: &CallOutcome) -> String {
+    match outcome {
+        CallOutcome::Done => "0".into(),
+        CallOutcome::Bytes(n) => n.to_string(),
+        CallOutcome::Addrs(a) => format!("{a:?}"),
+        CallOutcome::Descriptor(fd) => format!("fd {fd}"),
+        CallOutcome::Connected { local } => format!("0 (local {local})"),
+        CallOutcome::Bound { local } => format!("0 ({local})"),
+        CallOutcome::Accepted { fd, peer } => format!("fd {fd} ({peer})"),
+        CallOutcome::Datagram { n, from } => format!("{n} ({from})"),
+        CallOutcome::Failed(e) => format!("-1 ({})", e.detail),
+    }
+}

@@ -1,0 +1,132 @@
+//! The Lesson panel through egui_kittest: every scenario's button produces its diagram and
+//! its explanation; step mode enables only the calls that are legal.
+
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+use socket_workbench::app::{Settings, Tab, WorkbenchApp};
+use socket_workbench::i18n::{Lang, Msg};
+use socket_workbench::net::scenario::Scenario;
+use socket_workbench::net::step::Step;
+use socket_workbench::ui::lesson_panel::{scenario_explanation, scenario_title};
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+fn harness(settings: Settings) -> Harness<'static, WorkbenchApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1400.0, 1000.0))
+        .with_context_setup(socket_workbench::fonts::install)
+        .with_max_steps(30)
+        .build_ui_state(
+            |ui, app: &mut WorkbenchApp| app.ui(ui),
+            WorkbenchApp::with_settings(settings),
+        )
+}
+
+fn shows(h: &Harness<'static, WorkbenchApp>, text: &str) -> bool {
+    h.query_all_by_label_contains(text).next().is_some()
+}
+
+fn settle(
+    h: &mut Harness<'static, WorkbenchApp>,
+    what: &str,
+    done: impl Fn(&WorkbenchApp) -> bool,
+) {
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        // step, not run: a running scenario shows a spinner, which never settles.
+        h.step();
+        if done(h.state()) {
+            h.run();
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn every_scenario_button_draws_its_diagram_and_explains() {
+    let lang = Lang::En;
+    let mut h = harness(Settings {
+        tab: Tab::Lesson,
+        ..Settings::default()
+    });
+    h.run();
+    for s in Scenario::ALL {
+        h.get_by_label(lang.t(scenario_title(s))).click();
+        settle(&mut h, "the scenario to end", |a| !a.lesson.running());
+        assert!(
+            !h.state().lesson.findings().is_empty(),
+            "{s:?}: no findings"
+        );
+        // The explanation, in full (its first words are enough to find the label).
+        let why: String = lang.t(scenario_explanation(s)).chars().take(30).collect();
+        assert!(shows(&h, &why), "{s:?}: no explanation");
+        if s.has_diagram() {
+            assert!(
+                shows(
+                    &h,
+                    lang.t(Msg::DiagramLegendInferred)
+                        .split('.')
+                        .next()
+                        .unwrap()
+                ),
+                "{s:?}: no diagram legend"
+            );
+        }
+        match s {
+            Scenario::Handshake => {
+                assert!(shows(&h, "SYN+ACK"));
+                assert!(shows(&h, "TIME_WAIT"));
+            }
+            Scenario::Abortive => assert!(shows(&h, "RST")),
+            Scenario::HalfClose => assert!(shows(&h, "FIN")),
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn step_mode_enables_only_legal_calls() {
+    let mut h = harness(Settings {
+        tab: Tab::Lesson,
+        lang: Lang::En,
+        ..Settings::default()
+    });
+    h.run();
+    h.get_by_label("Step mode").click();
+    h.run();
+    let enabled = |h: &Harness<'static, WorkbenchApp>, label: &str| -> Vec<bool> {
+        h.query_all_by_label(label)
+            .map(|n| !n.accesskit_node().is_disabled())
+            .collect()
+    };
+    // Before anything: only the two socket() calls.
+    assert_eq!(enabled(&h, "socket()"), [true, true]);
+    assert_eq!(enabled(&h, "bind()"), [false]);
+    assert_eq!(enabled(&h, "connect()"), [false]);
+    assert_eq!(enabled(&h, "accept()"), [false]);
+    // The server's socket(): now bind() is legal, and nothing else on that side.
+    h.query_all_by_label("socket()").next().unwrap().click();
+    settle(&mut h, "socket()", |a| {
+        a.lesson.step_legal(Step::ServerBind)
+    });
+    assert_eq!(enabled(&h, "bind()"), [true]);
+    assert_eq!(enabled(&h, "listen()"), [false]);
+    assert!(shows(&h, "socket(AF_INET, SOCK_STREAM)"));
+    h.get_by_label("bind()").click();
+    settle(&mut h, "bind()", |a| {
+        a.lesson.step_legal(Step::ServerListen)
+    });
+    h.get_by_label("listen()").click();
+    settle(&mut h, "listen()", |a| {
+        a.lesson.step_legal(Step::ServerAccept)
+    });
+    assert_eq!(enabled(&h, "accept()"), [true]);
+    if cfg!(target_os = "linux") {
+        settle(&mut h, "LISTEN shown", |_| true);
+        assert!(shows(&h, "LISTEN"));
+    }
+}
