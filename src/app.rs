@@ -335,6 +335,7 @@ impl WorkbenchApp {
                 });
             });
         });
+        self.link_diagrams();
         egui::CentralPanel::default().show(ui, |ui| match self.tab {
             Tab::TcpClient => self.client.ui(ui, lang),
             Tab::TcpServer => self.server.ui(ui, lang),
@@ -343,6 +344,38 @@ impl WorkbenchApp {
             Tab::Download => self.download.ui(ui, lang),
             Tab::Lesson => self.lesson.ui(ui, lang),
         });
+    }
+
+    /// When the client panel is connected to this program's own server panel, each panel's
+    /// diagram gets the other's calls for that connection: both lanes fully known.
+    fn link_diagrams(&mut self) {
+        use crate::ui::live_diagram::{
+            client_local, client_session, server_client_at, server_connection,
+        };
+        self.client.peer_calls = None;
+        self.server.peer_calls = None;
+        let client_wants = self.tab == Tab::TcpClient
+            && self.client.settings.show_trace
+            && self.client.settings.trace_diagram;
+        let server_wants = self.tab == Tab::TcpServer
+            && self.server.settings.show_trace
+            && self.server.settings.trace_diagram;
+        if !client_wants && !server_wants {
+            return;
+        }
+        let calls = client_session(&self.client.model.trace);
+        let Some(local) = client_local(&calls) else {
+            return;
+        };
+        let Some(id) = server_client_at(&self.server.model, local) else {
+            return;
+        };
+        if client_wants {
+            self.client.peer_calls = Some(server_connection(&self.server.model, id));
+        }
+        if server_wants && self.server.diagram_client() == Some(id) {
+            self.server.peer_calls = Some(calls);
+        }
     }
 
     fn settings_ui(&mut self, ui: &mut Ui) {

@@ -80,6 +80,9 @@ macro_rules! messages {
 
 messages! {
     TabLesson => "Lesson", "课堂演示";
+    ViewCalls => "Socket calls", "套接字调用";
+    ViewDiagram => "Diagram", "时序图";
+    DiagramPickClient => "Select one client to see its connection's diagram.", "选择一个客户端以查看其连接的时序图。";
     OutcomeKernel => "new state, read from the kernel", "新状态（从内核读取）";
     KernelLine => "kernel: {state} · RTT {rtt} ms · cwnd {cwnd} · unacked {unacked} · retransmitted {retrans} · bytes acked {acked}", "内核：{state} · RTT {rtt} 毫秒 · 拥塞窗口 {cwnd} · 未确认 {unacked} · 重传 {retrans} · 已确认字节 {acked}";
     KernelAfterClose => "kernel, after close: {state}", "内核（关闭之后）：{state}";
@@ -124,8 +127,8 @@ messages! {
     FindTcpMerged => "TCP (TCP_NODELAY {nodelay}): {sends} sends arrived in {recvs} recv() calls.", "TCP（TCP_NODELAY {nodelay}）：{sends} 次发送在 {recvs} 次 recv() 中收到。";
     FindUdpKept => "UDP: {sent} datagrams sent, {received} received, each whole.", "UDP：发送 {sent} 个数据报，收到 {received} 个，每个都完整。";
     FindUdpDropped => "{sent} sent, {received} received, {dropped} dropped by the kernel — the sender was never told.", "发送 {sent} 个，收到 {received} 个，内核丢弃 {dropped} 个——发送方毫不知情。";
-    FindClosedUdp => "UDP: {result}", "UDP：{result}";
-    FindClosedTcp => "TCP connect(): {result}", "TCP connect()：{result}";
+    FindClosedUdp => "UDP got: {result}", "UDP 收到：{result}";
+    FindClosedTcp => "TCP connect() got: {result}", "TCP connect() 收到：{result}";
     FindNoError => "no error", "没有错误";
     SideClient => "client", "客户端";
     SideServer => "server", "服务器";

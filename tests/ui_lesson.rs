@@ -130,3 +130,90 @@ fn step_mode_enables_only_legal_calls() {
         assert!(shows(&h, "LISTEN"));
     }
 }
+
+/// The client panel connected to this program's own server panel: each panel's diagram has
+/// both lanes (no "(peer)"), with the handshake drawn once and both ends' calls.
+#[test]
+fn own_client_to_own_server_draws_both_lanes() {
+    let mut settings = Settings {
+        tab: Tab::TcpServer,
+        lang: Lang::En,
+        ..Settings::default()
+    };
+    settings.server.bind_ip = "127.0.0.1".into();
+    settings.server.port = "0".into();
+    settings.server.trace_diagram = true;
+    settings.client.trace_diagram = true;
+    let mut h = harness(settings);
+    h.run();
+    h.get_by_label("Start listening").click();
+    settle(&mut h, "listening", |a| {
+        a.server.model.status.listening().is_some()
+    });
+    let local = h.state().server.model.status.listening().unwrap();
+    // Connect from the client panel.
+    h.state_mut().client.settings.host = "127.0.0.1".into();
+    h.state_mut().client.settings.port = local.port().to_string();
+    h.get_by_label("TCP client").click();
+    h.run();
+    h.get_by_label("Connect").click();
+    settle(&mut h, "connected both ways", |a| {
+        a.server.model.connected == 1
+            && matches!(
+                a.client.model.status,
+                socket_workbench::model::ClientStatus::Connected { .. }
+            )
+    });
+    // A few frames for the trace to arrive on both sides.
+    for _ in 0..20 {
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.run();
+    assert!(shows(&h, "SYN+ACK"), "client panel diagram");
+    assert!(!shows(&h, "(peer)"), "both lanes known in the client panel");
+    assert!(
+        shows(&h, "accept()"),
+        "the server's accept() in the client's diagram"
+    );
+    h.get_by_label("TCP server").click();
+    h.run();
+    assert!(shows(&h, "SYN+ACK"), "server panel diagram");
+    assert!(!shows(&h, "(peer)"), "both lanes known in the server panel");
+    assert!(
+        shows(&h, "connect("),
+        "the client's connect() in the server's diagram"
+    );
+}
+
+/// Classroom mode: one click gives a large zoom and pure black text, remembered in settings.
+#[test]
+fn classroom_mode_is_one_click_and_remembered() {
+    let mut h = harness(Settings {
+        lang: Lang::En,
+        ..Settings::default()
+    });
+    h.run();
+    h.get_by_label("Classroom").click();
+    h.run();
+    assert!(h.state().classroom);
+    assert!(h.ctx.zoom_factor() >= socket_workbench::app::CLASSROOM_ZOOM);
+    assert_eq!(
+        h.ctx
+            .style_of(egui::Theme::Light)
+            .visuals
+            .override_text_color,
+        Some(egui::Color32::BLACK)
+    );
+    assert!(h.state().settings().classroom, "saved with the settings");
+    h.get_by_label("Classroom").click();
+    h.run();
+    assert!(h.ctx.zoom_factor() < socket_workbench::app::CLASSROOM_ZOOM);
+    assert_eq!(
+        h.ctx
+            .style_of(egui::Theme::Light)
+            .visuals
+            .override_text_color,
+        None
+    );
+}

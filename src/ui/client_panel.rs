@@ -29,6 +29,8 @@ pub struct ClientSettings {
     pub timeout_secs: f32,
     pub close_when_peer_closes: bool,
     pub show_trace: bool,
+    /// The side panel shows the sequence diagram instead of the list of calls.
+    pub trace_diagram: bool,
     pub composer: ComposerSettings,
     pub log: LogViewSettings,
 }
@@ -42,6 +44,7 @@ impl Default for ClientSettings {
             timeout_secs: 5.0,
             close_when_peer_closes: true,
             show_trace: true,
+            trace_diagram: false,
             composer: ComposerSettings::default(),
             log: LogViewSettings::default(),
         }
@@ -64,6 +67,10 @@ pub struct ClientPanel {
     log_view: LogView,
     /// A problem with the form itself (bad port, empty host), shown until fixed.
     form_error: Option<Msg>,
+    /// The server panel's calls for this connection, when it is the other end (set by the
+    /// app each frame the diagram is shown).
+    pub peer_calls: Option<Vec<crate::net::SocketCall>>,
+    diagram: super::live_diagram::Cached,
 }
 
 impl ClientPanel {
@@ -79,6 +86,8 @@ impl ClientPanel {
             composer: Composer::default(),
             log_view: LogView::default(),
             form_error: None,
+            peer_calls: None,
+            diagram: Default::default(),
         }
     }
 
@@ -227,7 +236,15 @@ impl ClientPanel {
                 .resizable(true)
                 .default_size(380.0)
                 .show(ui, |ui| {
-                    trace_ui(ui, lang, &mut self.model.trace, self.settings.log.follow);
+                    super::live_diagram::switch_ui(ui, lang, &mut self.settings.trace_diagram);
+                    if self.settings.trace_diagram {
+                        let calls = super::live_diagram::client_session(&self.model.trace);
+                        let peer = self.peer_calls.take();
+                        let d = self.diagram.get(Some(calls), peer);
+                        super::diagram_view::diagram_ui(ui, d, lang);
+                    } else {
+                        trace_ui(ui, lang, &mut self.model.trace, self.settings.log.follow);
+                    }
                 });
         }
         egui::CentralPanel::no_frame().show(ui, |ui| {

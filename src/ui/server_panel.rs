@@ -67,6 +67,8 @@ pub struct ServerSettings {
     pub hide_closed: bool,
     pub log_only_selected: bool,
     pub show_trace: bool,
+    /// The side panel shows the selected client's sequence diagram instead of the calls.
+    pub trace_diagram: bool,
     pub composer: ComposerSettings,
     pub log: LogViewSettings,
 }
@@ -86,6 +88,7 @@ impl Default for ServerSettings {
             hide_closed: false,
             log_only_selected: true,
             show_trace: true,
+            trace_diagram: false,
             composer: ComposerSettings::default(),
             log: LogViewSettings::default(),
         }
@@ -152,6 +155,10 @@ pub struct ServerPanel {
     unread: Unread,
     /// The last drain stopped at its time budget with events left: draw again soon.
     behind: bool,
+    /// The client panel's calls, when it is the selected client (set by the app each frame
+    /// the diagram is shown).
+    pub peer_calls: Option<Vec<crate::net::SocketCall>>,
+    diagram: super::live_diagram::Cached,
 }
 
 /// The engine stops reading clients while this many received bytes wait to be applied, so a
@@ -181,6 +188,8 @@ impl ServerPanel {
             max_sent: None,
             unread: Unread::default(),
             behind: false,
+            peer_calls: None,
+            diagram: Default::default(),
         }
     }
 
@@ -189,6 +198,15 @@ impl ServerPanel {
             self.unread.taken(data.len());
         }
         self.model.apply(msg);
+    }
+
+    /// The client whose connection the diagram shows: the one selected, else the newest.
+    pub fn diagram_client(&self) -> Option<crate::net::tcp_server::ClientId> {
+        match self.model.selected.len() {
+            1 => self.model.selected.iter().next().copied(),
+            0 => self.model.clients.keys().next_back().copied(),
+            _ => None,
+        }
     }
 
     /// Applies what the engine reported, for at most [`DRAIN_BUDGET`] (a flood must not make
@@ -388,7 +406,22 @@ impl ServerPanel {
                 .resizable(true)
                 .default_size(380.0)
                 .show(ui, |ui| {
-                    trace_ui(ui, lang, &mut self.model.trace, self.settings.log.follow);
+                    super::live_diagram::switch_ui(ui, lang, &mut self.settings.trace_diagram);
+                    if self.settings.trace_diagram {
+                        match self.diagram_client() {
+                            Some(id) => {
+                                let calls = super::live_diagram::server_connection(&self.model, id);
+                                let peer = self.peer_calls.take();
+                                let d = self.diagram.get(peer, Some(calls));
+                                super::diagram_view::diagram_ui(ui, d, lang);
+                            }
+                            None => {
+                                ui.weak(lang.t(Msg::DiagramPickClient));
+                            }
+                        }
+                    } else {
+                        trace_ui(ui, lang, &mut self.model.trace, self.settings.log.follow);
+                    }
                 });
         }
         egui::CentralPanel::no_frame().show(ui, |ui| {
