@@ -80,7 +80,7 @@ macro_rules! messages {
 
 messages! {
     TabLesson => "Lesson", "课堂演示";
-    ViewCalls => "Socket calls", "套接字调用";
+    ViewCalls => "List", "列表";
     ViewDiagram => "Diagram", "时序图";
     DiagramPickClient => "Select one client to see its connection's diagram.", "选择一个客户端以查看其连接的时序图。";
     OutcomeKernel => "new state, read from the kernel", "新状态（从内核读取）";

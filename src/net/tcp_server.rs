@@ -570,6 +570,9 @@ impl Server {
             .listen(backlog)
             .map_err(|e| fail(CallKind::Listen { backlog }, e))?;
         emitter.call(None, CallKind::Listen { backlog }, CallOutcome::Done);
+        if let Ok(info) = super::kernel::tcp_info(&socket) {
+            emitter.call(None, CallKind::KernelState(info.state), CallOutcome::Done);
+        }
         socket
             .set_nonblocking(true)
             .map_err(|e| fail(CallKind::Listen { backlog }, e))?;
