@@ -80,6 +80,13 @@ macro_rules! messages {
 
 messages! {
     TabLesson => "Lesson", "课堂演示";
+    PlotThroughput => "Throughput", "吞吐量";
+    PlotEmpty => "Nothing sent or received yet.", "还没有发送或接收数据。";
+    PlotSeconds => "seconds", "秒";
+    PlotRx => "received, bytes/s", "接收（字节/秒）";
+    PlotTx => "sent, bytes/s", "发送（字节/秒）";
+    PlotRtt => "RTT, ms (kernel)", "往返时间，毫秒（内核）";
+    PlotCwnd => "congestion window, segments (kernel)", "拥塞窗口，报文段（内核）";
     ViewCalls => "List", "列表";
     ViewDiagram => "Diagram", "时序图";
     DiagramPickClient => "Select one client to see its connection's diagram.", "选择一个客户端以查看其连接的时序图。";

@@ -69,6 +69,8 @@ pub struct ClientModel {
     pub kernel: Option<crate::net::kernel::TcpInfo>,
     /// The connection's state in the kernel after close (FIN_WAIT2, TIME_WAIT, CLOSED).
     pub after_close: Option<crate::net::trace::TcpState>,
+    /// Bytes per second each way, RTT and window over time (the throughput plot).
+    pub throughput: crate::model::throughput::Throughput,
 }
 
 impl ClientModel {
@@ -82,6 +84,7 @@ impl ClientModel {
         self.last_warning = None;
         self.kernel = None;
         self.after_close = None;
+        self.throughput = Default::default();
     }
 
     pub fn apply(&mut self, msg: ClientMsg) {
@@ -117,10 +120,12 @@ impl ClientModel {
                     }
                     SendOrigin::File { path, complete } => Some(LogNote::File { path, complete }),
                 };
+                self.throughput.sent(at, len);
                 self.log.push_data(at, Direction::Tx, data, len, note);
             }
             ClientEvent::Received { data } => {
                 let len = data.len() as u64;
+                self.throughput.received(at, len);
                 self.log.push_data(at, Direction::Rx, data, len, None);
             }
             ClientEvent::PeerClosed => {
@@ -169,7 +174,10 @@ impl ClientModel {
                     .push_note(at, Direction::Error, LogNote::Warning(err.clone()));
                 self.last_warning = Some(err);
             }
-            ClientEvent::Kernel(info) => self.kernel = Some(info),
+            ClientEvent::Kernel(info) => {
+                self.throughput.kernel(at, info.rtt_us, info.snd_cwnd);
+                self.kernel = Some(info);
+            }
             ClientEvent::KernelAfterClose(state) => self.after_close = Some(state),
             ClientEvent::Closed { reason } => {
                 let dir = match reason {

@@ -204,6 +204,8 @@ pub struct DownloadRow {
     pub total: Option<u64>,
     pub rate: f64,
     pub state: DownloadState,
+    /// Bytes per second over time, for the plot.
+    pub history: crate::model::throughput::Throughput,
 }
 
 impl DownloadRow {
@@ -239,6 +241,7 @@ impl DownloadsModel {
                 row.state = DownloadState::Receiving;
             }
             DownloadEvent::Progress { have, total, rate } => {
+                row.history.received(msg.at, have.saturating_sub(row.have));
                 row.have = have;
                 row.total = total.or(row.total);
                 row.rate = rate;

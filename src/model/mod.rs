@@ -7,6 +7,7 @@ pub mod diagram;
 pub mod files;
 pub mod log;
 pub mod server;
+pub mod throughput;
 pub mod trace_book;
 pub mod udp;
 

@@ -338,6 +338,11 @@ impl ClientPanel {
             ui.label(RichText::new(line).monospace())
                 .on_hover_text(lang.t(Msg::KernelHint));
         }
+        egui::CollapsingHeader::new(lang.t(Msg::PlotThroughput))
+            .id_salt("client_throughput")
+            .show(ui, |ui| {
+                super::plot::throughput_ui(ui, lang, "client", &self.model.throughput);
+            });
         if let Some(err) = self.form_error {
             ui.colored_label(ui.visuals().error_fg_color, lang.t(err));
         }

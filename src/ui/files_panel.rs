@@ -589,6 +589,7 @@ impl DownloadPanel {
                     total: None,
                     rate: 0.0,
                     state: DownloadState::Connecting,
+                    history: Default::default(),
                 });
                 self.handles.push(h);
                 self.save_as.clear();
@@ -816,6 +817,16 @@ impl DownloadPanel {
                                 remove = Some(i);
                             }
                         });
+                        egui::CollapsingHeader::new(lang.t(Msg::PlotThroughput))
+                            .id_salt(("download_rate", r.session))
+                            .show(ui, |ui| {
+                                super::plot::rate_ui(
+                                    ui,
+                                    lang,
+                                    &format!("download-{}", r.session),
+                                    &r.history,
+                                );
+                            });
                         ui.separator();
                     });
                 }

@@ -9,6 +9,7 @@ pub mod files_panel;
 pub mod lesson_panel;
 pub mod live_diagram;
 pub mod log_view;
+pub mod plot;
 pub mod server_panel;
 pub mod trace_view;
 pub mod udp_panel;
