@@ -100,6 +100,8 @@ messages! {
     LessonRunning => "Running…", "正在运行…";
     LessonPickScenario => "Pick a scenario: each runs on this machine (loopback), draws its diagram and explains what happened.", "选择一个场景：每个场景都在本机（回环地址）上运行，画出时序图，并解释发生了什么。";
     LessonExportSvg => "Export SVG", "导出 SVG";
+    LessonExportPng => "Export PNG", "导出 PNG";
+    LessonExportPngHint => "The diagram as it is on screen (SVG has the whole of it)", "导出屏幕上显示的时序图（SVG 包含完整内容）";
     LessonExportPath => "Diagram file", "时序图文件";
     LessonExported => "Saved {path}", "已保存 {path}";
     LessonExportFailed => "Could not save {path}: {err}", "无法保存 {path}：{err}";

@@ -196,6 +196,8 @@ pub struct LessonPanel {
     /// The last step's result: (step, call text and outcome, would block).
     last_step: Option<(Step, String, bool)>,
     export_path: String,
+    /// Where the diagram was drawn last frame (for cropping a PNG from a screenshot).
+    diagram_rect: Option<egui::Rect>,
     export_rx: Option<Receiver<Result<PathBuf, (PathBuf, String)>>>,
     export_result: Option<Result<PathBuf, (PathBuf, String)>>,
 }
@@ -224,6 +226,7 @@ impl Default for LessonPanel {
                 .join("socket-workbench-diagram.svg")
                 .display()
                 .to_string(),
+            diagram_rect: None,
             export_rx: None,
             export_result: None,
         }
@@ -387,7 +390,7 @@ impl LessonPanel {
         if scenario.has_diagram() && !self.rec.calls.is_empty() {
             self.export_ui(ui, lang, false);
             let diagram = self.rec.diagram().clone();
-            diagram_ui(ui, &diagram, lang);
+            self.diagram_rect = Some(ui.scope(|ui| diagram_ui(ui, &diagram, lang)).response.rect);
         }
     }
 
@@ -424,6 +427,39 @@ impl LessonPanel {
                 if spawned.is_err() {
                     self.export_rx = None;
                 }
+            }
+            if ui
+                .add_enabled(
+                    !busy && self.diagram_rect.is_some(),
+                    egui::Button::new(lang.t(Msg::LessonExportPng)),
+                )
+                .on_hover_text(lang.t(Msg::LessonExportPngHint))
+                .clicked()
+                && let Some(rect) = self.diagram_rect
+            {
+                let path = PathBuf::from(self.export_path.trim()).with_extension("png");
+                let (tx, rx) = flume::bounded(1);
+                self.export_rx = Some(rx);
+                self.export_result = None;
+                let ppp = ui.ctx().pixels_per_point();
+                let ctx = ui.ctx().clone();
+                // The screenshot arrives after this frame is drawn; it is cropped to the
+                // diagram and written to disk off the UI thread.
+                let callback = egui::ScreenshotCallback::new(move |image| {
+                    let _ =
+                        std::thread::Builder::new()
+                            .name("export-png".into())
+                            .spawn(move || {
+                                let cropped = image.region(&rect, Some(ppp));
+                                let r = write_png(&path, &cropped)
+                                    .map(|()| path.clone())
+                                    .map_err(|e| (path, e.to_string()));
+                                let _ = tx.send(r);
+                                ctx.request_repaint();
+                            });
+                });
+                ui.ctx()
+                    .send_viewport_cmd(egui::ViewportCommand::Screenshot(callback));
             }
             match &self.export_result {
                 Some(Ok(p)) => {
@@ -528,7 +564,7 @@ impl LessonPanel {
         if !self.steps.calls.is_empty() {
             self.export_ui(ui, lang, true);
             let diagram = self.steps.diagram().clone();
-            diagram_ui(ui, &diagram, lang);
+            self.diagram_rect = Some(ui.scope(|ui| diagram_ui(ui, &diagram, lang)).response.rect);
         }
     }
 }
@@ -544,5 +580,49 @@ fn outcome_text(outcome: &CallOutcome) -> String {
         CallOutcome::Accepted { fd, peer } => format!("fd {fd} ({peer})"),
         CallOutcome::Datagram { n, from } => format!("{n} ({from})"),
         CallOutcome::Failed(e) => format!("-1 ({})", e.detail),
+    }
+}
+
+/// Writes an image as an 8-bit RGBA PNG.
+fn write_png(path: &std::path::Path, image: &egui::ColorImage) -> std::io::Result<()> {
+    let file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let [w, h] = image.size;
+    let mut encoder = png::Encoder::new(file, w as u32, h as u32);
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(std::io::Error::other)?;
+    let data: Vec<u8> = image
+        .pixels
+        .iter()
+        .flat_map(|c| c.to_srgba_unmultiplied())
+        .collect();
+    writer
+        .write_image_data(&data)
+        .map_err(std::io::Error::other)?;
+    writer.finish().map_err(std::io::Error::other)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn png_is_written_and_reads_back() {
+        let dir = std::env::temp_dir().join(format!("swb-png-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("d.png");
+        let mut image = egui::ColorImage::filled([3, 2], egui::Color32::WHITE);
+        image.pixels[4] = egui::Color32::from_rgb(200, 10, 20);
+        write_png(&path, &image).unwrap();
+        let decoder =
+            png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&path).unwrap()));
+        let mut reader = decoder.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        assert_eq!((info.width, info.height), (3, 2));
+        assert_eq!(&buf[16..20], &[200, 10, 20, 255]);
+        let _ = std::fs::remove_dir_all(&dir);
+        // An unwritable path is an error, not a panic.
+        assert!(write_png(&dir.join("missing").join("d.png"), &image).is_err());
     }
 }
