@@ -93,6 +93,7 @@ messages! {
     OutcomeKernel => "new state, read from the kernel", "新状态（从内核读取）";
     KernelLine => "kernel: {state} · RTT {rtt} ms · cwnd {cwnd} · unacked {unacked} · retransmitted {retrans} · bytes acked {acked}", "内核：{state} · RTT {rtt} 毫秒 · 拥塞窗口 {cwnd} · 未确认 {unacked} · 重传 {retrans} · 已确认字节 {acked}";
     KernelAfterClose => "kernel, after close: {state}", "内核（关闭之后）：{state}";
+    KernelUnavailable => "kernel: TCP state is not available on this system (Linux reads it from TCP_INFO)", "内核：此系统无法读取 TCP 状态（Linux 通过 TCP_INFO 读取）";
     KernelHint => "Read from the kernel (TCP_INFO and socket diagnostics), without privileges; nothing here is guessed", "从内核读取（TCP_INFO 和套接字诊断接口），无需特权；这里没有任何猜测";
     LessonScenarios => "Scenarios", "场景";
     LessonStepMode => "Step mode", "单步模式";

@@ -374,11 +374,19 @@ pub fn kernel_line(lang: Lang, model: &crate::model::ClientModel) -> Option<Stri
     {
         return Some(lang.fmt(Msg::KernelAfterClose, &[("state", &state.name())]));
     }
-    let k = model.kernel?;
     if !model.status.active() {
         return None;
     }
-    Some(describe_kernel(lang, &k))
+    match model.kernel {
+        Some(k) => Some(describe_kernel(lang, &k)),
+        // Say so where the kernel does not tell, rather than show nothing or guess.
+        None if !crate::net::kernel::availability().available()
+            && matches!(model.status, crate::model::ClientStatus::Connected { .. }) =>
+        {
+            Some(lang.t(Msg::KernelUnavailable).to_owned())
+        }
+        None => None,
+    }
 }
 
 /// State, RTT, window and counters of a live connection.
