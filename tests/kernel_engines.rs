@@ -104,6 +104,7 @@ fn server_reports_each_clients_state_and_time_wait_after_a_kick() {
     let mut id = None;
     let mut states = Vec::new();
     let mut kicked = false;
+    let mut infos = Vec::new();
     let deadline = Instant::now() + LIMIT;
     while !states.contains(&TcpState::TimeWait) {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -116,6 +117,10 @@ fn server_reports_each_clients_state_and_time_wait_after_a_kick() {
                 client = Some(TcpStream::connect(local).unwrap());
             }
             ServerEvent::Accepted { client: c, .. } => id = Some(c),
+            ServerEvent::KernelInfo { client: c, info } => {
+                assert_eq!(Some(c), id);
+                infos.push(info);
+            }
             ServerEvent::Kernel { client: c, state } => {
                 assert_eq!(Some(c), id);
                 states.push(state);
@@ -141,6 +146,9 @@ fn server_reports_each_clients_state_and_time_wait_after_a_kick() {
     }
     assert!(addr.is_some());
     assert_eq!(states.first(), Some(&TcpState::Established), "{states:?}");
+    // The full view (RTT, window) reaches the panel too, while the connection lives.
+    assert_eq!(infos.first().map(|i| i.state), Some(TcpState::Established));
+    assert!(infos.iter().all(|i| i.snd_cwnd > 0), "{infos:?}");
     handle.command(ServerCommand::Stop);
     handle.join();
 }

@@ -159,7 +159,10 @@ impl Server {
         // The kernel's view comes on a clock of its own; its events are checked in
         // tests/kernel_engines.rs, not in this file's exact sequences.
         self.log.extend(msgs.into_iter().filter(|m| {
-            !matches!(&m.event, ServerEvent::Kernel { .. })
+            !matches!(
+                &m.event,
+                ServerEvent::Kernel { .. } | ServerEvent::KernelInfo { .. }
+            )
                 && !matches!(&m.event, ServerEvent::Call { call, .. } if matches!(call.kind, CallKind::KernelState(_)))
         }));
     }

@@ -67,6 +67,8 @@ pub struct ClientRow {
     pub state: ClientState,
     /// The kernel's TCP state of this connection, where it can be read (Linux).
     pub kernel: Option<crate::net::trace::TcpState>,
+    /// The kernel's full view while the connection lives (RTT, window, counters).
+    pub kernel_info: Option<crate::net::kernel::TcpInfo>,
 }
 
 impl ClientRow {
@@ -161,6 +163,7 @@ impl ServerModel {
                         msgs_out: 0,
                         state: ClientState::Connected,
                         kernel: None,
+                        kernel_info: None,
                     },
                 );
                 self.connected += 1;
@@ -221,6 +224,11 @@ impl ServerModel {
             ServerEvent::Kernel { client, state } => {
                 if let Some(row) = self.clients.get_mut(&client) {
                     row.kernel = Some(state);
+                }
+            }
+            ServerEvent::KernelInfo { client, info } => {
+                if let Some(row) = self.clients.get_mut(&client) {
+                    row.kernel_info = Some(info);
                 }
             }
             ServerEvent::ClientClosed { client, end } => {

@@ -291,6 +291,12 @@ pub enum ServerEvent {
         client: ClientId,
         state: TcpState,
     },
+    /// The kernel's view of a live client connection (TCP_INFO: RTT, window, counters), when
+    /// it changed; read on a timer at classroom scale, else when something happens.
+    KernelInfo {
+        client: ClientId,
+        info: super::kernel::TcpInfo,
+    },
     ClientClosed {
         client: ClientId,
         end: ClientEnd,
@@ -456,6 +462,8 @@ struct Conn {
     starved: bool,
     /// The kernel state last reported.
     kernel: Option<TcpState>,
+    /// The kernel's full view last reported (RTT, window, counters).
+    info: Option<super::kernel::TcpInfo>,
 }
 
 /// A closed connection followed in the kernel's socket table.
@@ -661,9 +669,10 @@ impl Server {
         let Some(conn) = self.conns.get_mut(&id) else {
             return;
         };
-        if let Ok(info) = super::kernel::tcp_info(&conn.stream)
-            && conn.kernel != Some(info.state)
-        {
+        let Ok(info) = super::kernel::tcp_info(&conn.stream) else {
+            return;
+        };
+        if conn.kernel != Some(info.state) {
             conn.kernel = Some(info.state);
             self.emitter.call(
                 Some(id),
@@ -674,6 +683,11 @@ impl Server {
                 client: id,
                 state: info.state,
             });
+        }
+        if conn.info != Some(info) {
+            conn.info = Some(info);
+            self.emitter
+                .emit(ServerEvent::KernelInfo { client: id, info });
         }
     }
 
@@ -686,23 +700,10 @@ impl Server {
         }
         self.kernel_next = now + KERNEL_POLL;
         if self.conns.len() <= KERNEL_POLL_MAX_CLIENTS {
-            let mut changed = Vec::new();
-            for (id, conn) in self.conns.iter_mut() {
-                if let Ok(info) = super::kernel::tcp_info(&conn.stream)
-                    && conn.kernel != Some(info.state)
-                {
-                    conn.kernel = Some(info.state);
-                    changed.push((*id, info.state));
-                }
-            }
-            changed.sort_unstable_by_key(|(id, _)| *id);
-            for (client, state) in changed {
-                self.emitter.call(
-                    Some(client),
-                    CallKind::KernelState(state),
-                    CallOutcome::Done,
-                );
-                self.emitter.emit(ServerEvent::Kernel { client, state });
+            let mut ids: Vec<ClientId> = self.conns.keys().copied().collect();
+            ids.sort_unstable();
+            for id in ids {
+                self.kernel_read(id);
             }
         }
         let mut keep = VecDeque::new();
@@ -850,6 +851,7 @@ impl Server {
                             paused: false,
                             starved: false,
                             kernel: None,
+                            info: None,
                         },
                     );
                     self.emitter

@@ -740,16 +740,25 @@ impl ServerPanel {
                             ClientState::Closed(end) => describe_client_end(lang, end),
                         };
                         // The kernel's own state beside ours (TIME_WAIT lives on after close).
-                        let text = match r.kernel {
-                            Some(k) => format!("{text} · {}", k.name()),
-                            None => text,
+                        let text = match (r.kernel, r.kernel_info.filter(|_| r.open())) {
+                            (Some(k), Some(i)) => format!(
+                                "{text} · {} · RTT {:.2} ms · cwnd {}",
+                                k.name(),
+                                f64::from(i.rtt_us) / 1000.0,
+                                i.snd_cwnd
+                            ),
+                            (Some(k), None) => format!("{text} · {}", k.name()),
+                            _ => text,
                         };
                         let weak = !r.open();
-                        ui.label(if weak {
+                        let label = ui.label(if weak {
                             RichText::new(text).weak()
                         } else {
                             RichText::new(text)
                         });
+                        if let Some(i) = r.kernel_info.filter(|_| r.open()) {
+                            label.on_hover_text(super::client_panel::describe_kernel(lang, &i));
+                        }
                     });
                     if row.response().clicked() {
                         toggle = Some(r.id);
