@@ -81,6 +81,7 @@ macro_rules! messages {
 messages! {
     TabLesson => "Lesson", "课堂演示";
     PlotThroughput => "Throughput", "吞吐量";
+    PlotThroughputOf => "Throughput of {client} (the selected client, else the newest)", "{client} 的吞吐量（所选客户端，未选则为最新的）";
     PlotEmpty => "Nothing sent or received yet.", "还没有发送或接收数据。";
     PlotSeconds => "seconds", "秒";
     PlotRx => "received, bytes/s", "接收（字节/秒）";

@@ -55,7 +55,7 @@ pub enum ClientState {
     Closed(ClientEnd),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ClientRow {
     pub id: ClientId,
     pub peer: SocketAddr,
@@ -69,7 +69,12 @@ pub struct ClientRow {
     pub kernel: Option<crate::net::trace::TcpState>,
     /// The kernel's full view while the connection lives (RTT, window, counters).
     pub kernel_info: Option<crate::net::kernel::TcpInfo>,
+    /// Bytes per second each way over the last [`ROW_HISTORY_SECS`] (the throughput plot).
+    pub throughput: crate::model::throughput::Throughput,
 }
+
+/// Seconds of throughput history kept per client (thousands of rows: less than a client).
+pub const ROW_HISTORY_SECS: u64 = 120;
 
 impl ClientRow {
     pub fn open(&self) -> bool {
@@ -164,6 +169,9 @@ impl ServerModel {
                         state: ClientState::Connected,
                         kernel: None,
                         kernel_info: None,
+                        throughput: crate::model::throughput::Throughput::with_history(
+                            ROW_HISTORY_SECS,
+                        ),
                     },
                 );
                 self.connected += 1;
@@ -182,6 +190,7 @@ impl ServerModel {
                 if let Some(row) = self.clients.get_mut(&client) {
                     row.bytes_in += len;
                     row.msgs_in += 1;
+                    row.throughput.received(at, len);
                 }
                 let tag = self.tag(client);
                 self.log
@@ -196,6 +205,7 @@ impl ServerModel {
                 if let Some(row) = self.clients.get_mut(&client) {
                     row.bytes_out += len;
                     row.msgs_out += 1;
+                    row.throughput.sent(at, len);
                 }
                 let note = match origin {
                     ServerSendOrigin::Typed => None,
@@ -228,6 +238,7 @@ impl ServerModel {
             }
             ServerEvent::KernelInfo { client, info } => {
                 if let Some(row) = self.clients.get_mut(&client) {
+                    row.throughput.kernel(at, info.rtt_us, info.snd_cwnd);
                     row.kernel_info = Some(info);
                 }
             }

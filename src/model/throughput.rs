@@ -9,6 +9,8 @@ pub const HISTORY_SECS: u64 = 600;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Throughput {
+    /// Seconds of history kept; 0 means [`HISTORY_SECS`].
+    history: u64,
     start: Option<SystemTime>,
     /// (second since start, bytes received in it), oldest first.
     rx: VecDeque<(u64, u64)>,
@@ -19,12 +21,28 @@ pub struct Throughput {
 }
 
 impl Throughput {
+    /// Keeps only `secs` of history (a server keeps one per client, so less each).
+    pub fn with_history(secs: u64) -> Self {
+        Self {
+            history: secs.max(1),
+            ..Self::default()
+        }
+    }
+
+    fn history(&self) -> u64 {
+        if self.history == 0 {
+            HISTORY_SECS
+        } else {
+            self.history
+        }
+    }
+
     fn secs(&mut self, at: SystemTime) -> f64 {
         let start = *self.start.get_or_insert(at);
         at.duration_since(start).map_or(0.0, |d| d.as_secs_f64())
     }
 
-    fn add(buckets: &mut VecDeque<(u64, u64)>, sec: u64, n: u64) {
+    fn add(buckets: &mut VecDeque<(u64, u64)>, sec: u64, n: u64, history: u64) {
         match buckets.back_mut() {
             Some((s, b)) if *s == sec => *b += n,
             // A late event (the clock went back): count it in the newest bucket.
@@ -33,7 +51,7 @@ impl Throughput {
         }
         while buckets
             .front()
-            .is_some_and(|(s, _)| sec.saturating_sub(*s) > HISTORY_SECS)
+            .is_some_and(|(s, _)| sec.saturating_sub(*s) > history)
         {
             buckets.pop_front();
         }
@@ -41,25 +59,25 @@ impl Throughput {
 
     pub fn received(&mut self, at: SystemTime, n: u64) {
         let sec = self.secs(at) as u64;
-        Self::add(&mut self.rx, sec, n);
+        let history = self.history();
+        Self::add(&mut self.rx, sec, n, history);
     }
 
     pub fn sent(&mut self, at: SystemTime, n: u64) {
         let sec = self.secs(at) as u64;
-        Self::add(&mut self.tx, sec, n);
+        let history = self.history();
+        Self::add(&mut self.tx, sec, n, history);
     }
 
     pub fn kernel(&mut self, at: SystemTime, rtt_us: u32, cwnd: u32) {
         let t = self.secs(at);
+        let history = self.history() as f64;
         for (series, v) in [
             (&mut self.rtt, f64::from(rtt_us) / 1000.0),
             (&mut self.cwnd, f64::from(cwnd)),
         ] {
             series.push_back([t, v]);
-            while series
-                .front()
-                .is_some_and(|p| t - p[0] > HISTORY_SECS as f64)
-            {
+            while series.front().is_some_and(|p| t - p[0] > history) {
                 series.pop_front();
             }
         }
@@ -143,5 +161,10 @@ mod tests {
             t.sent(t0 + Duration::from_secs(s), 1);
         }
         assert!(t.tx_series().len() as u64 <= HISTORY_SECS + 1);
+        let mut short = Throughput::with_history(10);
+        for s in 0..100 {
+            short.received(t0 + Duration::from_secs(s), 1);
+        }
+        assert!(short.rx_series().len() <= 11, "{:?}", short.rx_series());
     }
 }

@@ -336,6 +336,18 @@ impl ServerPanel {
         self.listen_ui(ui, lang);
         self.auto_reply_ui(ui, lang);
         self.sync_auto_reply();
+        if let Some(id) = self.diagram_client()
+            && let Some(row) = self.model.clients.get(&id)
+        {
+            egui::CollapsingHeader::new(lang.fmt(
+                Msg::PlotThroughputOf,
+                &[("client", &format!("#{id} {}", row.peer))],
+            ))
+            .id_salt("server_throughput")
+            .show(ui, |ui| {
+                super::plot::throughput_ui(ui, lang, "server", &row.throughput);
+            });
+        }
         ui.separator();
 
         let targets = match self.settings.target {
