@@ -68,9 +68,21 @@ pub struct ClientRow {
     /// The kernel's TCP state of this connection, where it can be read (Linux).
     pub kernel: Option<crate::net::trace::TcpState>,
     /// The kernel's full view while the connection lives (RTT, window, counters).
-    pub kernel_info: Option<crate::net::kernel::TcpInfo>,
-    /// Bytes per second each way over the last [`ROW_HISTORY_SECS`] (the throughput plot).
-    pub throughput: crate::model::throughput::Throughput,
+    /// Boxed, like `throughput`: ten thousand rows of mostly idle clients stay small.
+    pub kernel_info: Option<Box<crate::net::kernel::TcpInfo>>,
+    /// Bytes per second each way over the last [`ROW_HISTORY_SECS`] (the throughput plot),
+    /// from the client's first byte or kernel reading on.
+    pub throughput: Option<Box<crate::model::throughput::Throughput>>,
+}
+
+impl ClientRow {
+    fn throughput_mut(&mut self) -> &mut crate::model::throughput::Throughput {
+        self.throughput.get_or_insert_with(|| {
+            Box::new(crate::model::throughput::Throughput::with_history(
+                ROW_HISTORY_SECS,
+            ))
+        })
+    }
 }
 
 /// Seconds of throughput history kept per client (thousands of rows: less than a client).
@@ -169,9 +181,7 @@ impl ServerModel {
                         state: ClientState::Connected,
                         kernel: None,
                         kernel_info: None,
-                        throughput: crate::model::throughput::Throughput::with_history(
-                            ROW_HISTORY_SECS,
-                        ),
+                        throughput: None,
                     },
                 );
                 self.connected += 1;
@@ -190,7 +200,7 @@ impl ServerModel {
                 if let Some(row) = self.clients.get_mut(&client) {
                     row.bytes_in += len;
                     row.msgs_in += 1;
-                    row.throughput.received(at, len);
+                    row.throughput_mut().received(at, len);
                 }
                 let tag = self.tag(client);
                 self.log
@@ -205,7 +215,7 @@ impl ServerModel {
                 if let Some(row) = self.clients.get_mut(&client) {
                     row.bytes_out += len;
                     row.msgs_out += 1;
-                    row.throughput.sent(at, len);
+                    row.throughput_mut().sent(at, len);
                 }
                 let note = match origin {
                     ServerSendOrigin::Typed => None,
@@ -238,8 +248,8 @@ impl ServerModel {
             }
             ServerEvent::KernelInfo { client, info } => {
                 if let Some(row) = self.clients.get_mut(&client) {
-                    row.throughput.kernel(at, info.rtt_us, info.snd_cwnd);
-                    row.kernel_info = Some(info);
+                    row.throughput_mut().kernel(at, info.rtt_us, info.snd_cwnd);
+                    row.kernel_info = Some(Box::new(info));
                 }
             }
             ServerEvent::ClientClosed { client, end } => {

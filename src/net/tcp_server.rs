@@ -684,7 +684,13 @@ impl Server {
                 state: info.state,
             });
         }
-        if conn.info != Some(info) {
+        // The full view (RTT, window) only at classroom scale, where it is also kept fresh;
+        // ten thousand rows of it would be memory for numbers nobody can watch.
+        let watched = self.conns.len() <= KERNEL_POLL_MAX_CLIENTS;
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        if watched && conn.info != Some(info) {
             conn.info = Some(info);
             self.emitter
                 .emit(ServerEvent::KernelInfo { client: id, info });

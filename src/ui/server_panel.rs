@@ -345,7 +345,12 @@ impl ServerPanel {
             ))
             .id_salt("server_throughput")
             .show(ui, |ui| {
-                super::plot::throughput_ui(ui, lang, "server", &row.throughput);
+                super::plot::throughput_ui(
+                    ui,
+                    lang,
+                    "server",
+                    row.throughput.as_deref().unwrap_or(&Default::default()),
+                );
             });
         }
         ui.separator();
@@ -752,7 +757,8 @@ impl ServerPanel {
                             ClientState::Closed(end) => describe_client_end(lang, end),
                         };
                         // The kernel's own state beside ours (TIME_WAIT lives on after close).
-                        let text = match (r.kernel, r.kernel_info.filter(|_| r.open())) {
+                        let info = r.kernel_info.as_deref().copied().filter(|_| r.open());
+                        let text = match (r.kernel, info) {
                             (Some(k), Some(i)) => format!(
                                 "{text} · {} · RTT {:.2} ms · cwnd {}",
                                 k.name(),
@@ -768,7 +774,7 @@ impl ServerPanel {
                         } else {
                             RichText::new(text)
                         });
-                        if let Some(i) = r.kernel_info.filter(|_| r.open()) {
+                        if let Some(i) = info {
                             label.on_hover_text(super::client_panel::describe_kernel(lang, &i));
                         }
                     });
