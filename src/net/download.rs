@@ -237,6 +237,78 @@ fn run(
     }
 }
 
+/// The bookkeeping every receive loop shares: cancel, the stall limit, and progress.
+struct Meter<'a> {
+    cancel: &'a AtomicBool,
+    emit: &'a dyn Fn(DownloadEvent),
+    start_have: u64,
+    total: Option<u64>,
+    started: Instant,
+    last_report: Instant,
+    last_data: Instant,
+    got: u64,
+}
+
+impl<'a> Meter<'a> {
+    fn new(
+        cancel: &'a AtomicBool,
+        emit: &'a dyn Fn(DownloadEvent),
+        start_have: u64,
+        total: Option<u64>,
+    ) -> Self {
+        let now = Instant::now();
+        Self {
+            cancel,
+            emit,
+            start_have,
+            total,
+            started: now,
+            last_report: now,
+            last_data: now,
+            got: 0,
+        }
+    }
+
+    /// Before each read: cancelled, or stalled for too long?
+    fn check(&self) -> Result<(), NetError> {
+        if self.cancel.load(Ordering::SeqCst) {
+            return Err(NetError::new(NetErrorKind::Cancelled, ""));
+        }
+        if self.last_data.elapsed() > STALL {
+            return Err(NetError::new(
+                NetErrorKind::TimedOut,
+                format!("no data for {} s", STALL.as_secs()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `n` more bytes are safely written; reports progress at most every PROGRESS_EVERY.
+    fn add(&mut self, n: u64) {
+        self.last_data = Instant::now();
+        self.got += n;
+        if self.last_report.elapsed() >= PROGRESS_EVERY {
+            self.last_report = Instant::now();
+            self.report();
+        }
+    }
+
+    fn report(&self) {
+        let secs = self.started.elapsed().as_secs_f64().max(1e-6);
+        (self.emit)(DownloadEvent::Progress {
+            have: self.start_have + self.got,
+            total: self.total,
+            rate: self.got as f64 / secs,
+        });
+    }
+
+    /// The last report; the bytes received.
+    fn finish(self) -> u64 {
+        self.report();
+        self.got
+    }
+}
+
 /// Reads until EOF, calling `sink` with each chunk; honours cancel; reports progress.
 fn pump(
     reader: &mut impl Read,
@@ -247,35 +319,14 @@ fn pump(
     mut sink: impl FnMut(&[u8]) -> Result<(), NetError>,
 ) -> Result<u64, NetError> {
     let mut buf = vec![0u8; READ_BUF];
-    let started = Instant::now();
-    let mut got = 0u64;
-    let mut last = Instant::now();
-    let mut last_data = Instant::now();
+    let mut meter = Meter::new(cancel, emit, start_have, total);
     loop {
-        if cancel.load(Ordering::SeqCst) {
-            return Err(NetError::new(NetErrorKind::Cancelled, ""));
-        }
-        if last_data.elapsed() > STALL {
-            return Err(NetError::new(
-                NetErrorKind::TimedOut,
-                format!("no data for {} s", STALL.as_secs()),
-            ));
-        }
+        meter.check()?;
         match reader.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
-                last_data = Instant::now();
                 sink(&buf[..n])?;
-                got += n as u64;
-                if last.elapsed() >= PROGRESS_EVERY {
-                    last = Instant::now();
-                    let secs = started.elapsed().as_secs_f64().max(1e-6);
-                    emit(DownloadEvent::Progress {
-                        have: start_have + got,
-                        total,
-                        rate: got as f64 / secs,
-                    });
-                }
+                meter.add(n as u64);
             }
             Err(e)
                 if matches!(
@@ -287,13 +338,7 @@ fn pump(
             Err(e) => return Err(NetError::from_io(&e)),
         }
     }
-    let secs = started.elapsed().as_secs_f64().max(1e-6);
-    emit(DownloadEvent::Progress {
-        have: start_have + got,
-        total,
-        rate: got as f64 / secs,
-    });
-    Ok(got)
+    Ok(meter.finish())
 }
 
 /// Lesson-mode receiving without copying through user space (Linux: `splice`).
@@ -303,7 +348,7 @@ mod zero_copy {
     use std::path::Path;
     use std::sync::atomic::AtomicBool;
 
-    use super::DownloadEvent;
+    use super::{DownloadEvent, Meter};
     use crate::net::NetError;
 
     pub(super) enum Pumped {
@@ -334,11 +379,8 @@ mod zero_copy {
     ) -> Result<Pumped, NetError> {
         use std::io::{self, Write};
         use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-        use std::sync::atomic::Ordering;
-        use std::time::Instant;
 
-        use super::{PROGRESS_EVERY, READ_BUF, STALL};
-        use crate::net::NetErrorKind;
+        use super::READ_BUF;
 
         let mut fds = [0 as libc::c_int; 2];
         // SAFETY: fds has room for the two descriptors pipe2 writes.
@@ -358,20 +400,9 @@ mod zero_copy {
             )
         };
         let (sock, out) = (stream.as_raw_fd(), file.as_raw_fd());
-        let started = Instant::now();
-        let mut last = Instant::now();
-        let mut last_data = Instant::now();
-        let mut got = 0u64;
+        let mut meter = Meter::new(cancel, emit, 0, None);
         loop {
-            if cancel.load(Ordering::SeqCst) {
-                return Err(NetError::new(NetErrorKind::Cancelled, ""));
-            }
-            if last_data.elapsed() > STALL {
-                return Err(NetError::new(
-                    NetErrorKind::TimedOut,
-                    format!("no data for {} s", STALL.as_secs()),
-                ));
-            }
+            meter.check()?;
             // SAFETY: plain descriptors we hold open for the call; null offsets.
             let n = unsafe {
                 libc::splice(
@@ -389,7 +420,7 @@ mod zero_copy {
                     io::ErrorKind::WouldBlock
                     | io::ErrorKind::TimedOut
                     | io::ErrorKind::Interrupted => continue,
-                    _ if got == 0
+                    _ if meter.got == 0
                         && matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) =>
                     {
                         return Ok(Pumped::Fallback(0));
@@ -400,7 +431,6 @@ mod zero_copy {
             if n == 0 {
                 break;
             }
-            last_data = Instant::now();
             let mut left = n as usize;
             while left > 0 {
                 // SAFETY: as above.
@@ -448,7 +478,7 @@ mod zero_copy {
                     let mut f = file;
                     f.write_all(&buf)
                         .map_err(|e| NetError::file_write(part, &e))?;
-                    return Ok(Pumped::Fallback(got + left as u64));
+                    return Ok(Pumped::Fallback(meter.got + left as u64));
                 }
                 let e = if m == 0 {
                     io::Error::new(io::ErrorKind::WriteZero, "the file took no bytes")
@@ -457,24 +487,9 @@ mod zero_copy {
                 };
                 return Err(NetError::file_write(part, &e));
             }
-            got += n as u64;
-            if last.elapsed() >= PROGRESS_EVERY {
-                last = Instant::now();
-                let secs = started.elapsed().as_secs_f64().max(1e-6);
-                emit(DownloadEvent::Progress {
-                    have: got,
-                    total: None,
-                    rate: got as f64 / secs,
-                });
-            }
+            meter.add(n as u64);
         }
-        let secs = started.elapsed().as_secs_f64().max(1e-6);
-        emit(DownloadEvent::Progress {
-            have: got,
-            total: None,
-            rate: got as f64 / secs,
-        });
-        Ok(Pumped::All(got))
+        Ok(Pumped::All(meter.finish()))
     }
 }
 
