@@ -347,34 +347,27 @@ impl WorkbenchApp {
     }
 
     /// When the client panel is connected to this program's own server panel, each panel's
-    /// diagram gets the other's calls for that connection: both lanes fully known.
+    /// diagram gets the other's calls for that connection: both lanes fully known. Cheap when
+    /// nothing changed: the diagrams are rebuilt only when a trace grows.
     fn link_diagrams(&mut self) {
-        use crate::ui::live_diagram::{
-            client_local, client_session, server_client_at, server_connection,
-        };
-        self.client.peer_calls = None;
-        self.server.peer_calls = None;
-        let client_wants = self.tab == Tab::TcpClient
+        if self.tab == Tab::TcpClient
             && self.client.settings.show_trace
-            && self.client.settings.trace_diagram;
-        let server_wants = self.tab == Tab::TcpServer
+            && self.client.settings.trace_diagram
+        {
+            self.client
+                .diagram
+                .refresh_client(&self.client.model.trace, Some(&self.server.model));
+        }
+        if self.tab == Tab::TcpServer
             && self.server.settings.show_trace
-            && self.server.settings.trace_diagram;
-        if !client_wants && !server_wants {
-            return;
-        }
-        let calls = client_session(&self.client.model.trace);
-        let Some(local) = client_local(&calls) else {
-            return;
-        };
-        let Some(id) = server_client_at(&self.server.model, local) else {
-            return;
-        };
-        if client_wants {
-            self.client.peer_calls = Some(server_connection(&self.server.model, id));
-        }
-        if server_wants && self.server.diagram_client() == Some(id) {
-            self.server.peer_calls = Some(calls);
+            && self.server.settings.trace_diagram
+            && let Some(id) = self.server.diagram_client()
+        {
+            self.server.diagram.refresh_server(
+                &self.server.model,
+                id,
+                Some(&self.client.model.trace),
+            );
         }
     }
 

@@ -80,6 +80,9 @@ macro_rules! messages {
 
 messages! {
     TabLesson => "Lesson", "课堂演示";
+    SwitchOn => "on", "开";
+    SwitchOff => "off", "关";
+    KernelShort => "{state} · RTT {rtt} ms · cwnd {cwnd}", "{state} · RTT {rtt} 毫秒 · 拥塞窗口 {cwnd}";
     PlotThroughput => "Throughput", "吞吐量";
     PlotThroughputOf => "Throughput of {client} (the selected client, else the newest)", "{client} 的吞吐量（所选客户端，未选则为最新的）";
     PlotEmpty => "Nothing sent or received yet.", "还没有发送或接收数据。";

@@ -180,8 +180,11 @@ struct Lab {
     client_half: bool,
     /// The listening address, once bound.
     server_addr: Option<SocketAddr>,
-    /// Connections closed here, to follow in the kernel (FIN_WAIT2, TIME_WAIT, ...).
-    closed: Vec<(Side, SocketAddr, SocketAddr)>,
+    /// Each side's last closed connection, followed in the kernel (FIN_WAIT2, TIME_WAIT)
+    /// until it is gone; then None, and the socket table is not asked again.
+    closed: [Option<(SocketAddr, SocketAddr)>; 2],
+    /// The side's last connection is closed and gone from the kernel.
+    gone: [bool; 2],
     /// Each live connection's (local, peer), noted when it was made: a socket the peer has
     /// closed can no longer tell its peer's address.
     conn_ends: Option<(SocketAddr, SocketAddr)>,
@@ -260,7 +263,11 @@ impl Lab {
 
     /// The kernel's state of a side's connection, live or closed (a closed one is followed
     /// through FIN_WAIT2 / TIME_WAIT until it is gone); else the server's listener.
-    fn state(&self, side: Side) -> Option<TcpState> {
+    fn state(&mut self, side: Side) -> Option<TcpState> {
+        let i = match side {
+            Side::Server => 0,
+            Side::Client => 1,
+        };
         let live = match side {
             Side::Server => self.conn.as_ref(),
             Side::Client => self.client.as_ref(),
@@ -281,23 +288,22 @@ impl Lab {
             }
             return state;
         }
-        let closed = self
-            .closed
-            .iter()
-            .rev()
-            .find(|(s, _, _)| *s == side)
-            .map(|(_, local, remote)| kernel::state_of(*local, *remote));
-        match closed {
-            Some(Ok(Some(state))) => return Some(state),
-            Some(Err(_)) => return None,
-            _ => {}
+        if let Some((local, remote)) = self.closed[i] {
+            match kernel::state_of(local, remote) {
+                Ok(Some(state)) => return Some(state),
+                Ok(None) => {
+                    self.closed[i] = None;
+                    self.gone[i] = true;
+                }
+                Err(_) => return None,
+            }
         }
         if side == Side::Server
             && let Some(l) = &self.listener
         {
             return kernel::tcp_info(l).ok().map(|i| i.state);
         }
-        closed.map(|_| TcpState::Closed)
+        self.gone[i].then_some(TcpState::Closed)
     }
 
     fn step(&mut self, step: Step, emit: &dyn Fn(StepEvent)) {
@@ -464,7 +470,8 @@ impl Lab {
             Step::ServerClose => {
                 if let Some(c) = self.conn.take() {
                     if let Some((l, r)) = self.conn_ends.take() {
-                        self.closed.push((Side::Server, l, r));
+                        self.closed[0] = Some((l, r));
+                        self.gone[0] = false;
                     }
                     drop(c);
                 } else {
@@ -478,7 +485,8 @@ impl Lab {
                 if self.client.take().is_some()
                     && let Some((l, r)) = self.client_ends.take()
                 {
-                    self.closed.push((Side::Client, l, r));
+                    self.closed[1] = Some((l, r));
+                    self.gone[1] = false;
                 }
                 self.client_socket = None;
                 self.client_half = false;

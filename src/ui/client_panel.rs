@@ -67,10 +67,9 @@ pub struct ClientPanel {
     log_view: LogView,
     /// A problem with the form itself (bad port, empty host), shown until fixed.
     form_error: Option<Msg>,
-    /// The server panel's calls for this connection, when it is the other end (set by the
-    /// app each frame the diagram is shown).
-    pub peer_calls: Option<Vec<crate::net::SocketCall>>,
-    diagram: super::live_diagram::Cached,
+    /// The connection's diagram; the app refreshes it with the server panel's calls when
+    /// that is the other end.
+    pub diagram: super::live_diagram::Cached,
 }
 
 impl ClientPanel {
@@ -86,7 +85,6 @@ impl ClientPanel {
             composer: Composer::default(),
             log_view: LogView::default(),
             form_error: None,
-            peer_calls: None,
             diagram: Default::default(),
         }
     }
@@ -238,10 +236,12 @@ impl ClientPanel {
                 .show(ui, |ui| {
                     super::live_diagram::switch_ui(ui, lang, &mut self.settings.trace_diagram);
                     if self.settings.trace_diagram {
-                        let calls = super::live_diagram::client_session(&self.model.trace);
-                        let peer = self.peer_calls.take();
-                        let d = self.diagram.get(Some(calls), peer);
-                        super::diagram_view::diagram_ui(ui, d, lang);
+                        if !self.diagram.take_fresh() {
+                            self.diagram.refresh_client(&self.model.trace, None);
+                        }
+                        if let Some(d) = self.diagram.current() {
+                            super::diagram_view::diagram_ui(ui, d, lang);
+                        }
                     } else {
                         trace_ui(ui, lang, &mut self.model.trace, self.settings.log.follow);
                     }
@@ -380,7 +380,8 @@ pub fn kernel_line(lang: Lang, model: &crate::model::ClientModel) -> Option<Stri
     match model.kernel {
         Some(k) => Some(describe_kernel(lang, &k)),
         // Say so where the kernel does not tell, rather than show nothing or guess.
-        None if !crate::net::kernel::availability().available()
+        // (Not `kernel::availability()`: its first call asks netlink, not for the UI thread.)
+        None if !cfg!(target_os = "linux")
             && matches!(model.status, crate::model::ClientStatus::Connected { .. }) =>
         {
             Some(lang.t(Msg::KernelUnavailable).to_owned())

@@ -149,14 +149,7 @@ fn row_ui(ui: &mut Ui, rect: Rect, xs: [f32; 2], row: &Row, lang: Lang) {
             );
             let size = ui.painter().layout_job(text.clone()).size() + vec2(12.0, 4.0);
             let center = pos2(xs[lane.index()], rect.center().y);
-            let frame = Rect::from_center_size(center, size);
-            ui.painter().rect(
-                frame,
-                4.0,
-                visuals.extreme_bg_color,
-                visuals.widgets.noninteractive.bg_stroke,
-                egui::StrokeKind::Inside,
-            );
+            state_box(ui, Rect::from_center_size(center, size));
             place(ui, text, center).on_hover_text(tip);
         }
         Row::Call {
@@ -230,16 +223,21 @@ fn legend_ui(ui: &mut Ui, lang: Lang) {
         );
         ui.label(egui::RichText::new(lang.t(Msg::DiagramLegendInferred)).color(weak));
         let (rect, _) = ui.allocate_exact_size(vec2(28.0, 14.0), Sense::hover());
-        let visuals = ui.visuals();
-        ui.painter().rect(
-            rect,
-            4.0,
-            visuals.extreme_bg_color,
-            visuals.widgets.noninteractive.bg_stroke,
-            egui::StrokeKind::Inside,
-        );
+        state_box(ui, rect);
         ui.label(egui::RichText::new(lang.t(Msg::DiagramLegendState)).color(weak));
         ui.label(egui::RichText::new("f()").monospace());
         ui.label(egui::RichText::new(lang.t(Msg::DiagramLegendCalls)).color(weak));
     });
+}
+
+/// The box a kernel state is drawn in (rows and legend alike).
+fn state_box(ui: &Ui, rect: Rect) {
+    let visuals = ui.visuals();
+    ui.painter().rect(
+        rect,
+        4.0,
+        visuals.extreme_bg_color,
+        visuals.widgets.noninteractive.bg_stroke,
+        egui::StrokeKind::Inside,
+    );
 }

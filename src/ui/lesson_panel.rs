@@ -9,7 +9,7 @@ use flume::{Receiver, Sender};
 
 use super::diagram_view::diagram_ui;
 use super::widgets::ui_waker;
-use crate::i18n::{Lang, Msg, describe_error};
+use crate::i18n::{Lang, Msg, describe_error, describe_outcome};
 use crate::model::diagram::{Diagram, Lane, LaneCall, build, to_svg};
 use crate::net::scenario::{Finding, Scenario, ScenarioEvent, Side, spawn_scenario};
 use crate::net::step::{
@@ -17,6 +17,13 @@ use crate::net::step::{
 };
 use crate::net::trace::TcpState;
 use crate::net::{CallOutcome, NetError};
+
+/// What the last click in step mode did.
+enum LastStep {
+    Made(Step, crate::net::SocketCall),
+    /// The call would have waited; it was not made.
+    WouldBlock(Step),
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LessonMode {
@@ -108,7 +115,14 @@ pub fn describe_finding(lang: Lang, f: &Finding) -> String {
         } => lang.fmt(
             Msg::FindTcpMerged,
             &[
-                ("nodelay", &if *nodelay { "on" } else { "off" }),
+                (
+                    "nodelay",
+                    &lang.t(if *nodelay {
+                        Msg::SwitchOn
+                    } else {
+                        Msg::SwitchOff
+                    }),
+                ),
                 ("sends", sends),
                 ("recvs", recvs),
             ],
@@ -193,8 +207,8 @@ pub struct LessonPanel {
     steps: Recording,
     stages: (ServerStage, ClientStage),
     states: (Option<TcpState>, Option<TcpState>),
-    /// The last step's result: (step, call text and outcome, would block).
-    last_step: Option<(Step, String, bool)>,
+    /// The last step's result.
+    last_step: Option<LastStep>,
     export_path: String,
     /// Where the diagram was drawn last frame (for cropping a PNG from a screenshot).
     diagram_rect: Option<egui::Rect>,
@@ -254,9 +268,7 @@ impl LessonPanel {
             match e {
                 StepEvent::Call { step, side, call } => {
                     if let Some(step) = step {
-                        let text =
-                            format!("{} → {}", call.call_text(), outcome_text(&call.outcome));
-                        self.last_step = Some((step, text, false));
+                        self.last_step = Some(LastStep::Made(step, call.clone()));
                     }
                     self.steps.push(side, call);
                 }
@@ -270,7 +282,7 @@ impl LessonPanel {
                     self.states = (server_state, client_state);
                 }
                 StepEvent::WouldBlock { step } => {
-                    self.last_step = Some((step, String::new(), true));
+                    self.last_step = Some(LastStep::WouldBlock(step));
                 }
             }
         }
@@ -389,8 +401,8 @@ impl LessonPanel {
         ui.separator();
         if scenario.has_diagram() && !self.rec.calls.is_empty() {
             self.export_ui(ui, lang, false);
-            let diagram = self.rec.diagram().clone();
-            self.diagram_rect = Some(ui.scope(|ui| diagram_ui(ui, &diagram, lang)).response.rect);
+            let diagram = self.rec.diagram();
+            self.diagram_rect = Some(ui.scope(|ui| diagram_ui(ui, diagram, lang)).response.rect);
         }
     }
 
@@ -546,40 +558,38 @@ impl LessonPanel {
                 self.last_step = None;
             }
         });
-        if let Some((step, text, would_block)) = &self.last_step {
-            ui.separator();
-            if *would_block {
+        match &self.last_step {
+            Some(LastStep::WouldBlock(step)) => {
+                ui.separator();
                 let msg = if *step == Step::ServerAccept {
                     Msg::StepWouldBlockAccept
                 } else {
                     Msg::StepWouldBlockRecv
                 };
                 ui.label(RichText::new(lang.t(msg)).strong());
-            } else {
-                ui.label(RichText::new(text).monospace().strong());
+            }
+            Some(LastStep::Made(step, call)) => {
+                ui.separator();
+                let text = format!(
+                    "{} → {}",
+                    call.call_text(),
+                    describe_outcome(lang, &call.kind, &call.outcome)
+                );
+                let mut text = RichText::new(text).monospace().strong();
+                if matches!(call.outcome, CallOutcome::Failed(_)) {
+                    text = text.color(ui.visuals().error_fg_color);
+                }
+                ui.label(text);
                 ui.label(lang.t(step_explanation(*step)));
             }
+            None => {}
         }
         ui.separator();
         if !self.steps.calls.is_empty() {
             self.export_ui(ui, lang, true);
-            let diagram = self.steps.diagram().clone();
-            self.diagram_rect = Some(ui.scope(|ui| diagram_ui(ui, &diagram, lang)).response.rect);
+            let diagram = self.steps.diagram();
+            self.diagram_rect = Some(ui.scope(|ui| diagram_ui(ui, diagram, lang)).response.rect);
         }
-    }
-}
-
-fn outcome_text(outcome: &CallOutcome) -> String {
-    match outcome {
-        CallOutcome::Done => "0".into(),
-        CallOutcome::Bytes(n) => n.to_string(),
-        CallOutcome::Addrs(a) => format!("{a:?}"),
-        CallOutcome::Descriptor(fd) => format!("fd {fd}"),
-        CallOutcome::Connected { local } => format!("0 (local {local})"),
-        CallOutcome::Bound { local } => format!("0 ({local})"),
-        CallOutcome::Accepted { fd, peer } => format!("fd {fd} ({peer})"),
-        CallOutcome::Datagram { n, from } => format!("{n} ({from})"),
-        CallOutcome::Failed(e) => format!("-1 ({})", e.detail),
     }
 }
 

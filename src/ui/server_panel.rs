@@ -155,10 +155,9 @@ pub struct ServerPanel {
     unread: Unread,
     /// The last drain stopped at its time budget with events left: draw again soon.
     behind: bool,
-    /// The client panel's calls, when it is the selected client (set by the app each frame
-    /// the diagram is shown).
-    pub peer_calls: Option<Vec<crate::net::SocketCall>>,
-    diagram: super::live_diagram::Cached,
+    /// The diagram of [`Self::diagram_client`]'s connection; the app refreshes it with the
+    /// client panel's calls when that client is this program.
+    pub diagram: super::live_diagram::Cached,
 }
 
 /// The engine stops reading clients while this many received bytes wait to be applied, so a
@@ -188,7 +187,6 @@ impl ServerPanel {
             max_sent: None,
             unread: Unread::default(),
             behind: false,
-            peer_calls: None,
             diagram: Default::default(),
         }
     }
@@ -427,10 +425,12 @@ impl ServerPanel {
                     if self.settings.trace_diagram {
                         match self.diagram_client() {
                             Some(id) => {
-                                let calls = super::live_diagram::server_connection(&self.model, id);
-                                let peer = self.peer_calls.take();
-                                let d = self.diagram.get(peer, Some(calls));
-                                super::diagram_view::diagram_ui(ui, d, lang);
+                                if !self.diagram.take_fresh() {
+                                    self.diagram.refresh_server(&self.model, id, None);
+                                }
+                                if let Some(d) = self.diagram.current() {
+                                    super::diagram_view::diagram_ui(ui, d, lang);
+                                }
                             }
                             None => {
                                 ui.weak(lang.t(Msg::DiagramPickClient));
@@ -760,10 +760,15 @@ impl ServerPanel {
                         let info = r.kernel_info.as_deref().copied().filter(|_| r.open());
                         let text = match (r.kernel, info) {
                             (Some(k), Some(i)) => format!(
-                                "{text} · {} · RTT {:.2} ms · cwnd {}",
-                                k.name(),
-                                f64::from(i.rtt_us) / 1000.0,
-                                i.snd_cwnd
+                                "{text} · {}",
+                                lang.fmt(
+                                    Msg::KernelShort,
+                                    &[
+                                        ("state", &k.name()),
+                                        ("rtt", &format!("{:.2}", f64::from(i.rtt_us) / 1000.0)),
+                                        ("cwnd", &i.snd_cwnd),
+                                    ],
+                                )
                             ),
                             (Some(k), None) => format!("{text} · {}", k.name()),
                             _ => text,
