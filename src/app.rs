@@ -92,6 +92,31 @@ impl Default for Settings {
     }
 }
 
+impl Settings {
+    /// The settings of a first run (nothing saved yet): the language follows the system's
+    /// locale (any `zh*` gives Chinese, anything else English), and in Chinese the text
+    /// encoding is GBK, the lesson's. Saved settings win on every later run.
+    pub fn first_run(locale: Option<&str>) -> Self {
+        let mut settings = Self::default();
+        let zh = locale.is_some_and(|l| l.trim().to_ascii_lowercase().starts_with("zh"));
+        if zh {
+            settings.lang = Lang::Zh;
+            settings.set_encoding(crate::proto::TextEncoding::Gbk);
+        }
+        settings
+    }
+
+    /// One text encoding for sending and showing, in every panel that has one.
+    pub fn set_encoding(&mut self, enc: crate::proto::TextEncoding) {
+        self.client.composer.encoding = enc;
+        self.client.log.encoding = enc;
+        self.server.composer.encoding = enc;
+        self.server.log.encoding = enc;
+        self.udp.composer.encoding = enc;
+        self.udp.log.encoding = enc;
+    }
+}
+
 /// What the command line asks of the window at start-up.
 #[derive(Debug, Clone, Default)]
 pub struct StartOptions {
@@ -139,7 +164,7 @@ impl WorkbenchApp {
         let settings: Settings = cc
             .storage
             .and_then(|s| eframe::get_value(s, STORAGE_KEY))
-            .unwrap_or_default();
+            .unwrap_or_else(|| Settings::first_run(sys_locale::get_locale().as_deref()));
         Self::start(&cc.egui_ctx, settings, start)
     }
 
@@ -149,12 +174,7 @@ impl WorkbenchApp {
             settings.lang = lang;
         }
         if let Some(enc) = start.encoding {
-            settings.client.composer.encoding = enc;
-            settings.client.log.encoding = enc;
-            settings.server.composer.encoding = enc;
-            settings.server.log.encoding = enc;
-            settings.udp.composer.encoding = enc;
-            settings.udp.log.encoding = enc;
+            settings.set_encoding(enc);
         }
         let serve = start.serve.is_some();
         if let Some(dir) = &start.serve {
@@ -472,6 +492,36 @@ mod tests {
 
     #[test]
     fn settings_from_an_older_version_fill_in_defaults() {
+        let mut storage = MemoryStorage::default();
+        storage.set_string(STORAGE_KEY, "(lang: Zh)".into());
+        let restored: Settings = eframe::get_value(&storage, STORAGE_KEY).unwrap();
+        assert_eq!(restored.lang, Lang::Zh);
+    }
+
+    #[test]
+    fn first_run_follows_the_locale() {
+        use crate::proto::TextEncoding;
+        for locale in ["zh-CN", "zh_CN.UTF-8", "zh-Hans-CN", "zh-TW", "ZH"] {
+            let s = Settings::first_run(Some(locale));
+            assert_eq!(s.lang, Lang::Zh, "{locale}");
+            assert_eq!(s.client.composer.encoding, TextEncoding::Gbk, "{locale}");
+            assert_eq!(s.server.log.encoding, TextEncoding::Gbk, "{locale}");
+            assert_eq!(s.udp.composer.encoding, TextEncoding::Gbk, "{locale}");
+        }
+        for locale in [
+            Some("en-US"),
+            Some("de_DE.UTF-8"),
+            Some("C"),
+            Some(""),
+            None,
+        ] {
+            let s = Settings::first_run(locale);
+            assert_eq!(s, Settings::default(), "{locale:?}");
+        }
+    }
+
+    #[test]
+    fn partial_settings_still_restore() {
         let mut storage = MemoryStorage::default();
         storage.set_string(STORAGE_KEY, "(lang: Zh)".into());
         let restored: Settings = eframe::get_value(&storage, STORAGE_KEY).unwrap();

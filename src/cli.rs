@@ -471,13 +471,9 @@ fn download(args: DownloadArgs, lang: Lang) -> ExitCode {
     let dest = match &args.output {
         Some(path) => path.clone(),
         None => {
-            let base = args
-                .name
-                .rsplit('/')
-                .next()
-                .filter(|b| !b.is_empty() && *b != "." && *b != "..")
-                .unwrap_or("download");
-            let base = std::path::Path::new(base);
+            // Only the last component, made safe: a remote name never leaves this folder.
+            let base = crate::proto::download::local_file_name(&args.name);
+            let base = std::path::Path::new(&base);
             if args.resume && part_path(base).is_file() {
                 // Resuming: carry on with the part an earlier run left, not a fresh name.
                 base.to_path_buf()

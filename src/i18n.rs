@@ -97,7 +97,7 @@ messages! {
     OutcomeKernel => "new state, read from the kernel", "新状态（从内核读取）";
     KernelLine => "kernel: {state} · RTT {rtt} ms · cwnd {cwnd} · unacked {unacked} · retransmitted {retrans} · bytes acked {acked}", "内核：{state} · RTT {rtt} 毫秒 · 拥塞窗口 {cwnd} · 未确认 {unacked} · 重传 {retrans} · 已确认字节 {acked}";
     KernelAfterClose => "kernel, after close: {state}", "内核（关闭之后）：{state}";
-    KernelUnavailable => "kernel: TCP state is not available on this system (Linux reads it from TCP_INFO)", "内核：此系统无法读取 TCP 状态（Linux 通过 TCP_INFO 读取）";
+    KernelUnavailable => "kernel: TCP state is not available on this system (Linux, Windows 10 and macOS report it)", "内核：此系统无法读取 TCP 状态（Linux、Windows 10 和 macOS 可以读取）";
     KernelHint => "Read from the kernel (TCP_INFO and socket diagnostics), without privileges; nothing here is guessed", "从内核读取（TCP_INFO 和套接字诊断接口），无需特权；这里没有任何猜测";
     LessonScenarios => "Scenarios", "场景";
     LessonStepMode => "Step mode", "单步模式";
@@ -124,6 +124,7 @@ messages! {
     ScenarioClosedPort => "8. UDP to a closed port", "8. UDP 发往未监听的端口";
     ExplainHandshake => "connect() returns once the kernel has exchanged SYN, SYN+ACK and ACK with the server; accept() just takes the finished connection from the queue. Data is acknowledged by the receiver's kernel. The client closed first: its FIN was acknowledged (FIN_WAIT2), the server's recv() returned 0 (CLOSE_WAIT), the server closed, and the client — the side that closed first — waits in TIME_WAIT so that late segments of this connection cannot confuse a new one.", "connect() 在内核与服务器交换 SYN、SYN+ACK、ACK 之后才返回；accept() 只是从队列里取出已经建立好的连接。数据由接收方内核确认。客户端先关闭：它的 FIN 被确认（FIN_WAIT2），服务器的 recv() 返回 0（CLOSE_WAIT），服务器随后关闭；先关闭的一方（客户端）进入 TIME_WAIT，以免这个连接迟到的报文段干扰新的连接。";
     ExplainHalfClose => "shutdown(SHUT_WR) sends a FIN but keeps the socket open for reading: the server's recv() returns 0 (\"no more questions\"), and it can still send its answer, which the client receives. TCP closes each direction separately — that is why the close takes four segments.", "shutdown(SHUT_WR) 发送 FIN，但套接字仍可读：服务器的 recv() 返回 0（“没有更多请求了”），但仍然可以发送回答，客户端照样能收到。TCP 的两个方向分别关闭——这就是关闭需要四个报文段的原因。";
+    ExplainTimeWaitWindows => "Whoever closes first gets TIME_WAIT (here the server; Windows keeps it for up to 2 minutes). Windows itself lets a new server bind a port whose old connections wait in TIME_WAIT, without any option, so the restart works both ways there. On Windows SO_REUSEADDR means something else: another program may bind a port already in use and take its traffic. Servers there set SO_EXCLUSIVEADDRUSE instead, and so does this program. (Under Wine the rules are Linux's.)", "先关闭的一方进入 TIME_WAIT（这里是服务器；Windows 最长保持 2 分钟）。Windows 本身允许新的服务器绑定一个旧连接仍处于 TIME_WAIT 的端口，无需任何选项，所以在 Windows 上两种重启都能成功。在 Windows 上 SO_REUSEADDR 的含义不同：它允许另一个程序绑定已被占用的端口并抢走其数据。因此 Windows 上的服务器改用 SO_EXCLUSIVEADDRUSE，本程序也是如此。（在 Wine 下规则与 Linux 相同。）";
     ExplainTimeWait => "Whoever closes first gets TIME_WAIT (here the server). While that connection waits (up to a minute on Linux), binding its port again without SO_REUSEADDR fails with \"address in use\" — which is why servers set SO_REUSEADDR before bind(): a restarted server can listen at once.", "先关闭的一方进入 TIME_WAIT（这里是服务器）。在它等待期间（Linux 上最长一分钟），不设置 SO_REUSEADDR 再次绑定该端口会失败（“地址已被使用”）——这就是服务器在 bind() 之前设置 SO_REUSEADDR 的原因：重启的服务器可以立即监听。";
     ExplainAbortive => "With SO_LINGER on and its time set to 0 s, close() throws away anything unsent and sends RST instead of FIN. The peer's next recv() fails with \"connection reset\", and neither side goes through TIME_WAIT.", "打开 SO_LINGER 并把时间设为 0 秒后，close() 丢弃未发送的数据，发送 RST 而不是 FIN。对方下一次 recv() 失败，报“连接被重置”，双方都不经过 TIME_WAIT。";
     ExplainBacklog => "listen(1) with a server that never calls accept(): the kernel completes a couple of handshakes and queues them; once the queue is full it ignores further SYNs, so the later clients stay in SYN_SENT, retrying, until the queue has room or they time out.", "listen(1) 且服务器从不调用 accept()：内核完成少数几次握手并放入队列；队列满后就不再理会新的 SYN，所以后来的客户端停留在 SYN_SENT 状态并不断重试，直到队列有空位或超时。";
@@ -134,12 +135,13 @@ messages! {
     FindNoTimeWait => "Neither side went through TIME_WAIT.", "双方都没有经过 TIME_WAIT。";
     FindDataAfterHalfClose => "After the client's shutdown, {bytes} bytes still reached it from the server.", "客户端关闭发送之后，仍然从服务器收到了 {bytes} 字节。";
     FindRebindWithout => "Restart without SO_REUSEADDR: {result}", "不设置 SO_REUSEADDR 重启：{result}";
-    FindRebindWith => "Restart with SO_REUSEADDR: {result}", "设置 SO_REUSEADDR 重启：{result}";
+    FindRebindWith => "Restart with {opt}: {result}", "设置 {opt} 重启：{result}";
     FindOk => "ok", "成功";
     FindReset => "The {side}'s recv() failed: connection reset.", "{side}的 recv() 失败：连接被重置。";
     FindSynSent => "{waiting} of {of} clients are stuck in SYN_SENT.", "{of} 个客户端中有 {waiting} 个停在 SYN_SENT。";
     FindTcpMerged => "TCP (TCP_NODELAY {nodelay}): {sends} sends arrived in {recvs} recv() calls.", "TCP（TCP_NODELAY {nodelay}）：{sends} 次发送在 {recvs} 次 recv() 中收到。";
     FindUdpKept => "UDP: {sent} datagrams sent, {received} received, each whole.", "UDP：发送 {sent} 个数据报，收到 {received} 个，每个都完整。";
+    FindUdpLost => "{sent} sent, {received} received: {lost} never arrived, and the sender was never told. (This system does not count the kernel's drops; Linux does.)", "发送 {sent} 个，收到 {received} 个：{lost} 个没有到达，发送方毫不知情。（此系统不统计内核丢弃的数量；Linux 统计。）";
     FindUdpDropped => "{sent} sent, {received} received, {dropped} dropped by the kernel — the sender was never told.", "发送 {sent} 个，收到 {received} 个，内核丢弃 {dropped} 个——发送方毫不知情。";
     FindClosedUdp => "UDP got: {result}", "UDP 收到：{result}";
     FindClosedTcp => "TCP connect() got: {result}", "TCP connect() 收到：{result}";
@@ -229,6 +231,7 @@ messages! {
     RefAbsolute => "absolute path", "绝对路径";
     RefBackslash => "backslash in the name", "文件名中含有反斜杠";
     RefDriveLetter => "drive letter", "盘符";
+    RefReserved => "a name Windows reserves (device, stream or trailing dot)", "Windows 保留的名称（设备名、数据流或结尾的点）";
     RefOutsideFolder => "it leads outside the folder (a link?)", "它指向共享文件夹之外（符号链接？）";
     RefNotRegular => "not a regular file", "不是普通文件";
     RefMalformed => "malformed request", "请求格式错误";
@@ -237,6 +240,8 @@ messages! {
     UdpBinding => "Binding {bind}…", "正在绑定 {bind}…";
     UdpBound => "Bound to {local} — ready to send and receive datagrams", "已绑定到 {local}——可以收发数据报";
     UdpUnboundHint => "(sending without binding first picks a free port automatically)", "（不先绑定就发送时，系统会自动选择一个空闲端口）";
+    UdpDropsUnavailable => "This system does not tell how many datagrams its kernel dropped (Linux does).", "此系统不提供内核丢弃数据报的计数（Linux 提供）。";
+    UdpUnreachableUnavailable => "This system does not report \"port unreachable\" to an unconnected UDP socket: a datagram to a closed port vanishes without a word.", "此系统不会向未连接的 UDP 套接字报告“端口不可达”：发往关闭端口的数据报会无声无息地消失。";
     UdpDrops => "The kernel dropped {n} datagrams (receive buffer full); the senders never learn of it.", "内核丢弃了 {n} 个数据报（接收缓冲区已满）；发送方永远不会知道。";
     UdpSendingTo => "to {target}", "发往 {target}";
     LocalAddress => "Local address", "本地地址";
@@ -389,7 +394,7 @@ messages! {
     LineEnding => "Line ending", "行尾";
     EolNone => "None", "无";
     Message => "Message", "消息";
-    TextHint => "Type text to send. Ctrl+Enter sends.", "输入要发送的文本，Ctrl+Enter 发送。";
+    TextHint => "Type text to send. {key} sends.", "输入要发送的文本，{key} 发送。";
     HexHint => "Hex bytes, e.g. 48 65 6C 6C 6F or 0x48,0x65", "十六进制字节，例如 48 65 6C 6C 6F 或 0x48,0x65";
     PayloadSize => "{n} bytes will be sent", "将发送 {n} 字节";
     Send => "Send", "发送";
@@ -676,6 +681,7 @@ pub fn describe_refusal(lang: Lang, r: crate::proto::download::Refusal) -> &'sta
         R::NotRegularFile => Msg::RefNotRegular,
         R::Malformed => Msg::RefMalformed,
         R::Busy => Msg::RefBusy,
+        R::Reserved => Msg::RefReserved,
     })
 }
 

@@ -358,18 +358,9 @@ mod zero_copy {
         Fallback(u64),
     }
 
-    #[cfg(not(target_os = "linux"))]
-    pub(super) fn pump(
-        _stream: &TcpStream,
-        _file: &File,
-        _part: &Path,
-        _cancel: &AtomicBool,
-        _emit: &dyn Fn(DownloadEvent),
-    ) -> Result<Pumped, NetError> {
-        Ok(Pumped::Fallback(0))
-    }
-
-    #[cfg(target_os = "linux")]
+    /// Splices the socket into the file until the server closes, where the system can
+    /// (Linux); elsewhere, or for a file that cannot be spliced into, says `Fallback` with
+    /// the bytes already written, and the caller reads the rest.
     pub(super) fn pump(
         stream: &TcpStream,
         file: &File,
@@ -378,114 +369,73 @@ mod zero_copy {
         emit: &dyn Fn(DownloadEvent),
     ) -> Result<Pumped, NetError> {
         use std::io::{self, Write};
-        use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
         use super::READ_BUF;
+        use crate::net::sys::{SpliceError, Splicer};
 
-        let mut fds = [0 as libc::c_int; 2];
-        // SAFETY: fds has room for the two descriptors pipe2 writes.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        let Some(pipe) = Splicer::new(READ_BUF) else {
             return Ok(Pumped::Fallback(0));
-        }
-        // SAFETY: pipe2 succeeded, so both are open descriptors that we alone own.
-        let (pipe_r, pipe_w) =
-            unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-        // A bigger pipe means fewer calls; if the system refuses, the default works too.
-        // SAFETY: fcntl on a descriptor we own.
-        unsafe {
-            libc::fcntl(
-                pipe_w.as_raw_fd(),
-                libc::F_SETPIPE_SZ,
-                READ_BUF as libc::c_int,
-            )
         };
-        let (sock, out) = (stream.as_raw_fd(), file.as_raw_fd());
         let mut meter = Meter::new(cancel, emit, 0, None);
         loop {
             meter.check()?;
-            // SAFETY: plain descriptors we hold open for the call; null offsets.
-            let n = unsafe {
-                libc::splice(
-                    sock,
-                    std::ptr::null_mut(),
-                    pipe_w.as_raw_fd(),
-                    std::ptr::null_mut(),
-                    READ_BUF,
-                    libc::SPLICE_F_MOVE | libc::SPLICE_F_MORE,
-                )
-            };
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                match e.kind() {
-                    io::ErrorKind::WouldBlock
-                    | io::ErrorKind::TimedOut
-                    | io::ErrorKind::Interrupted => continue,
-                    _ if meter.got == 0
-                        && matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) =>
-                    {
-                        return Ok(Pumped::Fallback(0));
-                    }
-                    _ => return Err(NetError::from_io(&e)),
+            let n = match pipe.from_socket(stream, READ_BUF) {
+                Ok(n) => n,
+                Err(SpliceError::Io(e))
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    continue;
                 }
-            }
+                Err(SpliceError::Unsupported) if meter.got == 0 => {
+                    return Ok(Pumped::Fallback(0));
+                }
+                Err(SpliceError::Unsupported) => {
+                    return Err(NetError::from_io(&io::Error::from(
+                        io::ErrorKind::Unsupported,
+                    )));
+                }
+                Err(SpliceError::Io(e)) => return Err(NetError::from_io(&e)),
+            };
             if n == 0 {
                 break;
             }
-            let mut left = n as usize;
+            let mut left = n;
             while left > 0 {
-                // SAFETY: as above.
-                let m = unsafe {
-                    libc::splice(
-                        pipe_r.as_raw_fd(),
-                        std::ptr::null_mut(),
-                        out,
-                        std::ptr::null_mut(),
-                        left,
-                        libc::SPLICE_F_MOVE,
-                    )
-                };
-                if m > 0 {
-                    left -= m as usize;
-                    continue;
-                }
-                let e = io::Error::last_os_error();
-                if m < 0 && e.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                if m < 0 && matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) {
-                    // This file cannot be spliced into: move what the pipe holds by hand,
-                    // then let the caller read the rest.
-                    let mut buf = vec![0u8; left];
-                    let mut filled = 0;
-                    while filled < left {
-                        // SAFETY: reading into the live buffer, within its length.
-                        let r = unsafe {
-                            libc::read(
-                                pipe_r.as_raw_fd(),
-                                buf[filled..].as_mut_ptr().cast(),
-                                left - filled,
-                            )
-                        };
-                        if r <= 0 {
-                            let e = io::Error::last_os_error();
-                            if r < 0 && e.kind() == io::ErrorKind::Interrupted {
-                                continue;
-                            }
-                            return Err(NetError::file_write(part, &e));
-                        }
-                        filled += r as usize;
+                match pipe.to_file(file, left) {
+                    Ok(0) => {
+                        let e = io::Error::new(io::ErrorKind::WriteZero, "the file took no bytes");
+                        return Err(NetError::file_write(part, &e));
                     }
-                    let mut f = file;
-                    f.write_all(&buf)
-                        .map_err(|e| NetError::file_write(part, &e))?;
-                    return Ok(Pumped::Fallback(meter.got + left as u64));
+                    Ok(m) => left -= m,
+                    Err(SpliceError::Io(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(SpliceError::Unsupported) => {
+                        // This file cannot be spliced into: move what the pipe holds by
+                        // hand, then let the caller read the rest.
+                        let mut buf = vec![0u8; left];
+                        let mut filled = 0;
+                        while filled < left {
+                            match pipe.read_pipe(&mut buf[filled..]) {
+                                Ok(0) => {
+                                    let e = io::Error::from(io::ErrorKind::UnexpectedEof);
+                                    return Err(NetError::file_write(part, &e));
+                                }
+                                Ok(r) => filled += r,
+                                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                                Err(e) => return Err(NetError::file_write(part, &e)),
+                            }
+                        }
+                        let mut f = file;
+                        f.write_all(&buf)
+                            .map_err(|e| NetError::file_write(part, &e))?;
+                        return Ok(Pumped::Fallback(meter.got + left as u64));
+                    }
+                    Err(SpliceError::Io(e)) => return Err(NetError::file_write(part, &e)),
                 }
-                let e = if m == 0 {
-                    io::Error::new(io::ErrorKind::WriteZero, "the file took no bytes")
-                } else {
-                    e
-                };
-                return Err(NetError::file_write(part, &e));
             }
             meter.add(n as u64);
         }

@@ -118,13 +118,10 @@ pub fn classify(err: &io::Error) -> NetErrorKind {
         K::AddrInUse => NetErrorKind::AddrInUse,
         K::AddrNotAvailable => NetErrorKind::AddrNotAvailable,
         K::PermissionDenied => NetErrorKind::PermissionDenied,
-        _ => match err.raw_os_error() {
-            // EMFILE / ENFILE on Linux and macOS.
-            Some(24) | Some(23) => NetErrorKind::TooManyOpenFiles,
-            // ENOSPC, EDQUOT.
-            Some(28) | Some(122) => NetErrorKind::DiskFull,
-            _ => NetErrorKind::Other,
-        },
+        // No errno number is assumed: the OS layer knows its own system's codes.
+        _ if super::sys::too_many_open_files(err) => NetErrorKind::TooManyOpenFiles,
+        _ if super::sys::disk_full(err) => NetErrorKind::DiskFull,
+        _ => NetErrorKind::Other,
     }
 }
 
@@ -146,8 +143,9 @@ mod tests {
         for (io_kind, expected) in cases {
             assert_eq!(classify(&io::Error::from(io_kind)), expected, "{io_kind:?}");
         }
+        let emfile = if cfg!(windows) { 10024 } else { 24 };
         assert_eq!(
-            classify(&io::Error::from_raw_os_error(24)),
+            classify(&io::Error::from_raw_os_error(emfile)),
             NetErrorKind::TooManyOpenFiles
         );
     }

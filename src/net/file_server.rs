@@ -255,8 +255,8 @@ impl Loop {
         stop: Receiver<()>,
         emitter: Emitter,
     ) -> Result<Self, NetError> {
-        let root = std::fs::canonicalize(&config.root)
-            .map_err(|e| NetError::file_read(&config.root, &e))?;
+        let root =
+            dunce::canonicalize(&config.root).map_err(|e| NetError::file_read(&config.root, &e))?;
         if !root.is_dir() {
             return Err(NetError::new(
                 NetErrorKind::FileRead,
@@ -266,10 +266,7 @@ impl Loop {
         let addr = config.bind;
         let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
             .map_err(|e| NetError::from_io(&e))?;
-        #[cfg(unix)]
-        socket
-            .set_reuse_address(true)
-            .map_err(|e| NetError::from_io(&e))?;
+        super::sys::prepare_listener(&socket).map_err(|e| NetError::from_io(&e))?;
         socket
             .bind(&addr.into())
             .map_err(|e| NetError::from_io(&e))?;
@@ -578,36 +575,21 @@ pub fn open_confined(root: &Path, name: &str) -> Result<(File, PathBuf), Refusal
 }
 
 fn lookup(root: &Path, name: &str) -> Result<(File, PathBuf), Lookup> {
-    crate::proto::download::check_name(name).map_err(Lookup::Refused)?;
+    super::sys::check_served_name(name).map_err(Lookup::Refused)?;
     let joined = root.join(name);
-    let real = match std::fs::canonicalize(&joined) {
+    let real = match dunce::canonicalize(&joined) {
         Ok(p) => p,
         Err(_) => return Err(Lookup::NotFound),
     };
     if !real.starts_with(root) {
         return Err(Lookup::Refused(Refusal::OutsideFolder));
     }
-    let file = open_nonblocking(&real).map_err(|_| Lookup::NotFound)?;
+    let file = super::sys::open_to_serve(&real).map_err(|_| Lookup::NotFound)?;
     let meta = file.metadata().map_err(|_| Lookup::NotFound)?;
     if !meta.is_file() {
         return Err(Lookup::Refused(Refusal::NotRegularFile));
     }
     Ok((file, real))
-}
-
-#[cfg(unix)]
-fn open_nonblocking(path: &Path) -> io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    // O_NONBLOCK: opening a FIFO must not wait for a writer; regular files ignore it.
-    std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-}
-
-#[cfg(not(unix))]
-fn open_nonblocking(path: &Path) -> io::Result<File> {
-    File::open(path)
 }
 
 /// BLAKE3 of a whole file, as lowercase hex.
@@ -632,7 +614,7 @@ pub fn list_files(root: &Path) -> Vec<String> {
                 return;
             }
             let path = entry.path();
-            let Ok(real) = std::fs::canonicalize(&path) else {
+            let Ok(real) = dunce::canonicalize(&path) else {
                 continue;
             };
             if !real.starts_with(root) {

@@ -13,6 +13,7 @@ pub mod ifaces;
 pub mod kernel;
 pub mod scenario;
 pub mod step;
+pub mod sys;
 pub mod tcp_client;
 pub mod tcp_server;
 pub mod trace;

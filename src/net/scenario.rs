@@ -9,7 +9,6 @@
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::os::fd::AsRawFd;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -17,6 +16,7 @@ use flume::Sender;
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use super::kernel;
+use super::sys;
 use super::trace::{Family, ShutdownHow, TcpState};
 use super::{CallKind, CallOutcome, NetError, NetErrorKind, SocketCall, Waker};
 
@@ -90,6 +90,9 @@ pub enum Finding {
         received: usize,
         dropped: u64,
     },
+    /// UDP with a tiny receive buffer where the system keeps no drop count (not Linux):
+    /// how many were sent and how many arrived.
+    UdpLost { sent: usize, received: usize },
     /// The error UDP got back from a closed port, and the error of TCP's connect() there.
     ClosedPort {
         udp: Option<NetError>,
@@ -292,7 +295,8 @@ fn err(e: &io::Error) -> NetError {
     NetError::from_io(e)
 }
 
-/// socket → bind → listen, recorded on the server lane. `reuse`: SO_REUSEADDR.
+/// socket → bind → listen, recorded on the server lane. `reuse`: the system's listener
+/// option (SO_REUSEADDR; SO_EXCLUSIVEADDRUSE on Windows, see `sys`).
 fn listen_on(
     rec: &mut Recorder,
     addr: SocketAddr,
@@ -307,16 +311,16 @@ fn listen_on(
             datagram: false,
         },
         Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP)),
-        |s| CallOutcome::Descriptor(i64::from(s.as_raw_fd())),
+        |s| CallOutcome::Descriptor(sys::descriptor(s.into())),
     )?;
     if reuse {
         rec.result(
             Side::Server,
             CallKind::SetOption {
-                name: "SO_REUSEADDR",
+                name: sys::LISTENER_OPTION,
                 value: "1".into(),
             },
-            socket.set_reuse_address(true),
+            sys::prepare_listener(&socket),
             |_| CallOutcome::Done,
         )?;
     }
@@ -368,7 +372,7 @@ fn accept_one(rec: &mut Recorder, listener: &TcpListener) -> io::Result<TcpStrea
         CallKind::Accept,
         listener.accept(),
         |(s, peer)| CallOutcome::Accepted {
-            fd: i64::from(s.as_raw_fd()),
+            fd: sys::descriptor(s.into()),
             peer: *peer,
         },
     )
@@ -566,7 +570,7 @@ fn backlog_full(rec: &mut Recorder) -> Result<(), NetError> {
         let r = s.connect(&addr.into());
         let outcome = match &r {
             Ok(()) => CallOutcome::Done,
-            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => CallOutcome::Done,
+            Err(e) if sys::connect_in_progress(e) => CallOutcome::Done,
             Err(e) => CallOutcome::Failed(err(e)),
         };
         rec.call(Side::Client, CallKind::Connect { addr }, outcome);
@@ -736,7 +740,8 @@ fn udp_loss(rec: &mut Recorder) -> Result<(), NetError> {
             received,
             dropped: after.saturating_sub(before),
         }),
-        None => rec.unavailable(),
+        // The system keeps no count: say what arrived, not why the rest did not.
+        None => rec.finding(Finding::UdpLost { sent, received }),
     }
     Ok(())
 }

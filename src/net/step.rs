@@ -6,7 +6,6 @@
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -328,9 +327,12 @@ impl Lab {
                 };
                 match Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)) {
                     Ok(s) => {
-                        record(kind, CallOutcome::Descriptor(i64::from(s.as_raw_fd())));
+                        record(
+                            kind,
+                            CallOutcome::Descriptor(super::sys::descriptor((&s).into())),
+                        );
                         if side == Side::Server {
-                            let _ = s.set_reuse_address(true);
+                            let _ = super::sys::prepare_listener(&s);
                             self.server_socket = Some(s);
                         } else {
                             self.client_socket = Some(s);
@@ -384,7 +386,7 @@ impl Lab {
                         record(
                             CallKind::Accept,
                             CallOutcome::Accepted {
-                                fd: i64::from(c.as_raw_fd()),
+                                fd: super::sys::descriptor((&c).into()),
                                 peer,
                             },
                         );

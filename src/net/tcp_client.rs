@@ -301,15 +301,8 @@ fn resolve(config: &ClientConfig, emitter: &Emitter) -> Result<Vec<SocketAddr>, 
     }
 }
 
-#[cfg(unix)]
 fn descriptor(socket: &Socket) -> CallOutcome {
-    use std::os::fd::AsRawFd;
-    CallOutcome::Descriptor(i64::from(socket.as_raw_fd()))
-}
-
-#[cfg(not(unix))]
-fn descriptor(_socket: &Socket) -> CallOutcome {
-    CallOutcome::Done
+    CallOutcome::Descriptor(super::sys::descriptor(socket.into()))
 }
 
 fn connect(

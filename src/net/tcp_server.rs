@@ -439,14 +439,11 @@ impl Emitter {
     }
 }
 
-#[cfg(unix)]
-fn raw_fd<T: std::os::fd::AsRawFd>(s: &T) -> i64 {
-    i64::from(s.as_raw_fd())
-}
-
-#[cfg(not(unix))]
-fn raw_fd<T>(_s: &T) -> i64 {
-    -1
+fn raw_fd<'s, T>(s: &'s T) -> i64
+where
+    socket2::SockRef<'s>: From<&'s T>,
+{
+    super::sys::descriptor(socket2::SockRef::from(s))
 }
 
 struct Conn {
@@ -544,18 +541,18 @@ impl Server {
             },
             CallOutcome::Descriptor(raw_fd(&socket)),
         );
-        // So the port can be listened on again at once after Stop, even while old
-        // connections sit in TIME_WAIT.
-        #[cfg(unix)]
+        // Unix: so the port can be listened on again at once after Stop, even while old
+        // connections sit in TIME_WAIT. Windows: so no other program can take the port
+        // while we hold it (see `sys`).
         {
-            let outcome = match socket.set_reuse_address(true) {
+            let outcome = match super::sys::prepare_listener(&socket) {
                 Ok(()) => CallOutcome::Done,
                 Err(e) => CallOutcome::Failed(NetError::from_io(&e)),
             };
             emitter.call(
                 None,
                 CallKind::SetOption {
-                    name: "SO_REUSEADDR",
+                    name: super::sys::LISTENER_OPTION,
                     value: "1".into(),
                 },
                 outcome,

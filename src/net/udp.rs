@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 use flume::{Receiver, RecvTimeoutError, Sender};
 use socket2::{Domain, Protocol, Socket, Type};
 
+use super::sys;
 use super::tcp_client::{CloseReason, normalize_host};
 use super::trace::Family;
 use super::{
@@ -259,42 +260,8 @@ pub fn spawn_udp(config: UdpConfig, events: Sender<UdpMsg>, waker: Waker) -> io:
     })
 }
 
-#[cfg(unix)]
 fn descriptor(socket: &Socket) -> CallOutcome {
-    use std::os::fd::AsRawFd;
-    CallOutcome::Descriptor(i64::from(socket.as_raw_fd()))
-}
-
-#[cfg(not(unix))]
-fn descriptor(_socket: &Socket) -> CallOutcome {
-    CallOutcome::Done
-}
-
-/// Asks Linux to report ICMP errors (port unreachable) on this unconnected socket.
-#[cfg(target_os = "linux")]
-fn ask_for_icmp_errors(socket: &Socket, v6: bool) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let on: libc::c_int = 1;
-    let (level, name) = if v6 {
-        (libc::IPPROTO_IPV6, libc::IPV6_RECVERR)
-    } else {
-        (libc::IPPROTO_IP, libc::IP_RECVERR)
-    };
-    // SAFETY: a valid socket descriptor and a pointer to a live c_int of the size given.
-    let rc = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            level,
-            name,
-            (&on as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    CallOutcome::Descriptor(sys::descriptor(socket.into()))
 }
 
 fn open(config: &UdpConfig, emitter: &Emitter) -> Result<UdpSocket, NetError> {
@@ -313,18 +280,8 @@ fn open(config: &UdpConfig, emitter: &Emitter) -> Result<UdpSocket, NetError> {
         }
     };
     emitter.call(kind, descriptor(&socket));
-    #[cfg(target_os = "linux")]
-    {
-        let name = if addr.is_ipv6() {
-            "IPV6_RECVERR"
-        } else {
-            "IP_RECVERR"
-        };
-        emitter.option(
-            name,
-            "1".into(),
-            ask_for_icmp_errors(&socket, addr.is_ipv6()),
-        );
+    if let Some((name, result)) = sys::report_udp_unreachable(&socket, addr.is_ipv6()) {
+        emitter.option(name, "1".into(), result);
     }
     if let Some(size) = config.recv_buffer {
         emitter.option(
@@ -380,32 +337,10 @@ fn open(config: &UdpConfig, emitter: &Emitter) -> Result<UdpSocket, NetError> {
     Ok(socket.into())
 }
 
-/// Reads the kernel's drop counter for the UDP socket bound to `local` (Linux).
+/// The kernel's count of datagrams it dropped for the UDP socket bound to `local` (a full
+/// receive buffer), where the system tells it (Linux); see [`sys::UDP_DROPS`].
 pub fn kernel_drops(local: SocketAddr) -> Option<u64> {
-    #[cfg(target_os = "linux")]
-    {
-        let table = if local.is_ipv4() {
-            "/proc/net/udp"
-        } else {
-            "/proc/net/udp6"
-        };
-        let text = std::fs::read_to_string(table).ok()?;
-        let port = format!(":{:04X}", local.port());
-        text.lines().skip(1).find_map(|line| {
-            let cols: Vec<&str> = line.split_whitespace().collect();
-            // sl local_address rem_address st tx:rx tr:tm retrnsmt uid timeout inode ref pointer drops
-            let local_col = cols.get(1)?;
-            if !local_col.ends_with(&port) {
-                return None;
-            }
-            cols.get(12)?.parse().ok()
-        })
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = local;
-        None
-    }
+    sys::udp_drops(local)
 }
 
 struct RepeatRun {
@@ -828,7 +763,7 @@ fn send_datagram(
             let mut err = NetError::from_io(&e);
             if e.kind() == io::ErrorKind::PermissionDenied && !broadcast {
                 err.kind = NetErrorKind::BroadcastNotEnabled;
-            } else if e.kind() == io::ErrorKind::ConnectionRefused {
+            } else if sys::is_udp_unreachable(&e) {
                 err.kind = NetErrorKind::NobodyListening;
             }
             emitter.call(kind, CallOutcome::Failed(err.clone()));
@@ -850,17 +785,16 @@ fn kind_of_recv() -> CallKind {
 /// destination of the datagram that caused it. Each is reported as a failed `recvfrom()` and a
 /// warning naming that destination. Reading the queue also keeps it from filling the receive
 /// buffer, which would make the kernel drop every datagram that arrives. Returns how many
-/// were reported. Call with the order lock held.
-#[cfg(target_os = "linux")]
+/// were reported (always 0 where the system has no error queue). Call with the order lock held.
 fn report_queued_errors(socket: &UdpSocket, emitter: &Emitter, kind: &CallKind) -> usize {
     let mut reported = 0;
     // Bounded: the queue is bounded by the receive buffer; this only guards against a bug.
     for _ in 0..10_000 {
-        let Some((errno, target)) = read_error_queue(socket) else {
+        let Some((error, target)) = sys::udp_queued_error(socket) else {
             break;
         };
-        let mut err = NetError::from_io(&io::Error::from_raw_os_error(errno));
-        if errno == libc::ECONNREFUSED {
+        let mut err = NetError::from_io(&error);
+        if error.kind() == io::ErrorKind::ConnectionRefused {
             err.kind = NetErrorKind::NobodyListening;
         }
         err.detail = target.map(|t| t.to_string()).unwrap_or_default();
@@ -869,88 +803,6 @@ fn report_queued_errors(socket: &UdpSocket, emitter: &Emitter, kind: &CallKind) 
         reported += 1;
     }
     reported
-}
-
-#[cfg(not(target_os = "linux"))]
-fn report_queued_errors(_socket: &UdpSocket, _emitter: &Emitter, _kind: &CallKind) -> usize {
-    0
-}
-
-/// One entry of the error queue: the error number and the original destination.
-#[cfg(target_os = "linux")]
-fn read_error_queue(socket: &UdpSocket) -> Option<(i32, Option<SocketAddr>)> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: all-zero is a valid value for these plain C structs.
-    let mut name: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    let mut control = [0u64; 64];
-    let mut data = [0u8; 1];
-    let mut iov = libc::iovec {
-        iov_base: data.as_mut_ptr().cast(),
-        iov_len: data.len(),
-    };
-    // SAFETY: as above.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_name = (&mut name as *mut libc::sockaddr_storage).cast();
-    msg.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = std::mem::size_of_val(&control);
-    // SAFETY: msg points at live buffers of the sizes it states, for the whole call.
-    let rc = unsafe {
-        libc::recvmsg(
-            socket.as_raw_fd(),
-            &mut msg,
-            libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT,
-        )
-    };
-    if rc < 0 {
-        return None;
-    }
-    let mut errno = libc::ECONNREFUSED;
-    // SAFETY: the CMSG macros walk the control buffer the kernel just filled, within
-    // msg_controllen; the payload of an IP(V6)_RECVERR message is a sock_extended_err.
-    unsafe {
-        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
-        while !cmsg.is_null() {
-            let c = &*cmsg;
-            if (c.cmsg_level == libc::IPPROTO_IP && c.cmsg_type == libc::IP_RECVERR)
-                || (c.cmsg_level == libc::IPPROTO_IPV6 && c.cmsg_type == libc::IPV6_RECVERR)
-            {
-                let ee: libc::sock_extended_err =
-                    std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
-                errno = ee.ee_errno as i32;
-            }
-            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
-        }
-    }
-    Some((errno, sockaddr_to_std(&name)))
-}
-
-#[cfg(target_os = "linux")]
-fn sockaddr_to_std(name: &libc::sockaddr_storage) -> Option<SocketAddr> {
-    match i32::from(name.ss_family) {
-        libc::AF_INET => {
-            // SAFETY: the family says the storage holds a sockaddr_in.
-            let a: libc::sockaddr_in =
-                unsafe { std::ptr::read((name as *const libc::sockaddr_storage).cast()) };
-            let ip = Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr));
-            Some(SocketAddr::from((ip, u16::from_be(a.sin_port))))
-        }
-        libc::AF_INET6 => {
-            // SAFETY: the family says the storage holds a sockaddr_in6.
-            let a: libc::sockaddr_in6 =
-                unsafe { std::ptr::read((name as *const libc::sockaddr_storage).cast()) };
-            let ip = std::net::Ipv6Addr::from(a.sin6_addr.s6_addr);
-            Some(SocketAddr::V6(std::net::SocketAddrV6::new(
-                ip,
-                u16::from_be(a.sin6_port),
-                a.sin6_flowinfo,
-                a.sin6_scope_id,
-            )))
-        }
-        _ => None,
-    }
 }
 
 fn read_loop(
@@ -1009,13 +861,15 @@ fn read_loop(
                         | io::ErrorKind::TimedOut
                         | io::ErrorKind::Interrupted
                 ) => {}
-            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
-                // The ICMP answer to an earlier datagram: nobody was listening there. The
-                // error queue names the datagram's destination; where there is none (other
-                // systems), the last target is the best guess. If the queue is empty, the
-                // worker has already reported this error (its sendto() got it).
+            Err(e) if sys::is_udp_unreachable(&e) => {
+                // The ICMP answer to an earlier datagram: nobody was listening there (Windows
+                // says WSAECONNRESET, and the socket carries on). The error queue names the
+                // datagram's destination; where there is none (other systems), the last
+                // target is the best guess. If the queue is empty, the worker has already
+                // reported this error (its sendto() got it).
                 let _order = shared.ordered();
-                if report_queued_errors(&socket, emitter, &kind) == 0 && !cfg!(target_os = "linux")
+                if report_queued_errors(&socket, emitter, &kind) == 0
+                    && sys::UDP_UNREACHABLE != sys::UdpUnreachable::WithTarget
                 {
                     let target = shared
                         .last_target

@@ -58,6 +58,9 @@ pub enum Refusal {
     NotRegularFile,
     Malformed,
     Busy,
+    /// A name Windows gives a meaning of its own: a device (`CON`, `NUL`, `COM1`, ...), an
+    /// alternate data stream (`a.txt:hidden`), a trailing dot or space.
+    Reserved,
 }
 
 impl Refusal {
@@ -75,6 +78,7 @@ impl Refusal {
             Refusal::NotRegularFile => "not-a-regular-file",
             Refusal::Malformed => "malformed-request",
             Refusal::Busy => "busy",
+            Refusal::Reserved => "reserved-name",
         }
     }
 
@@ -92,6 +96,7 @@ impl Refusal {
             Refusal::NotRegularFile,
             Refusal::Malformed,
             Refusal::Busy,
+            Refusal::Reserved,
         ]
         .into_iter()
         .find(|r| r.code() == code)
@@ -198,6 +203,96 @@ pub fn check_name(name: &str) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// Windows' own rules for one component of a path: device names (`CON`, `PRN`, `AUX`,
+/// `NUL`, `COM0`-`COM9`, `LPT0`-`LPT9` and their superscript-digit forms, `CONIN$`,
+/// `CONOUT$`, with any extension and in any case, which open a device wherever they are),
+/// `:` (an alternate data stream, or a drive), the characters Windows forbids in names
+/// (`<>"|?*` and control characters), and a trailing dot or space (which Windows strips, so
+/// `secret.txt.` opens `secret.txt`).
+pub fn windows_reserved(component: &str) -> bool {
+    if component.ends_with(' ')
+        || (component.ends_with('.') && component != "." && component != "..")
+    {
+        return true;
+    }
+    if component
+        .chars()
+        .any(|c| c.is_control() || matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*'))
+    {
+        return true;
+    }
+    let stem = component
+        .split('.')
+        .next()
+        .unwrap_or(component)
+        .trim_end_matches(' ')
+        .to_ascii_uppercase();
+    if matches!(
+        stem.as_str(),
+        "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$"
+    ) {
+        return true;
+    }
+    match stem
+        .strip_prefix("COM")
+        .or_else(|| stem.strip_prefix("LPT"))
+    {
+        Some(rest) => {
+            let mut chars = rest.chars();
+            matches!(
+                (chars.next(), chars.next()),
+                (Some('0'..='9' | '¹' | '²' | '³'), None)
+            )
+        }
+        None => false,
+    }
+}
+
+/// [`check_name`] plus Windows' rules for every component ([`windows_reserved`]); the
+/// server applies these where it runs on Windows.
+pub fn check_name_windows(name: &str) -> Result<(), Refusal> {
+    check_name(name)?;
+    if name.split('/').any(windows_reserved) {
+        return Err(Refusal::Reserved);
+    }
+    Ok(())
+}
+
+/// The name to save a remote file under, inside the chosen folder, whatever the server
+/// said: only the last component counts (after `/` or `\`), a drive prefix is dropped,
+/// `.`/`..`/empty become `download`, characters Windows forbids become `_`, trailing dots
+/// and spaces go, and a device name (`CON`, `NUL`, ...) gets a `_` in front. The result is
+/// never a path: joined to a folder, it stays in that folder on every system.
+pub fn local_file_name(remote: &str) -> String {
+    let last = remote.rsplit(['/', '\\']).next().unwrap_or("");
+    // "C:name" (a drive-relative path on Windows): keep "name".
+    let last = match last.as_bytes() {
+        [d, b':', ..] if d.is_ascii_alphabetic() => &last[2..],
+        _ => last,
+    };
+    let mut out: String = last
+        .chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    // Windows strips trailing dots and spaces; do it here so the name is the same everywhere.
+    while out.ends_with('.') || out.ends_with(' ') {
+        out.pop();
+    }
+    if out.is_empty() {
+        return "download".to_owned();
+    }
+    if windows_reserved(&out) {
+        out.insert(0, '_');
+    }
+    out
+}
+
 /// Encodes a verified GET request.
 pub fn get_request(name: &str, offset: u64) -> Vec<u8> {
     let mut out = MAGIC.to_vec();
@@ -263,6 +358,86 @@ impl Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_rules_refuse_devices_streams_and_trailing_dots() {
+        for name in [
+            "CON",
+            "con.txt",
+            "Nul",
+            "aux.tar.gz",
+            "COM1",
+            "lpt9.log",
+            "CONIN$",
+            "COM¹",
+            "a.txt:hidden",
+            "a.txt::$DATA",
+            "secret.txt.",
+            "secret.txt ",
+            "a?b",
+            "a*b",
+            "a|b",
+            "a\u{1}b",
+            "sub/CON/x.txt",
+            "sub/nul",
+        ] {
+            assert_eq!(check_name_windows(name), Err(Refusal::Reserved), "{name:?}");
+        }
+        for name in [
+            "console.txt",
+            "COM10",
+            "LPTX",
+            "a.b.c",
+            "con-notes.txt",
+            "子目录/文件.txt",
+        ] {
+            assert_eq!(check_name_windows(name), Ok(()), "{name:?}");
+        }
+        // The portable rules still come first.
+        assert_eq!(check_name_windows("..\\x"), Err(Refusal::Backslash));
+        assert_eq!(check_name_windows("C:x"), Err(Refusal::DriveLetter));
+    }
+
+    #[test]
+    fn local_names_never_leave_the_folder() {
+        let cases = [
+            ("report.pdf", "report.pdf"),
+            ("sub/dir/report.pdf", "report.pdf"),
+            ("..\\..\\Windows\\evil.exe", "evil.exe"),
+            ("C:\\Windows\\win.ini", "win.ini"),
+            ("C:evil.exe", "evil.exe"),
+            ("c:", "download"),
+            ("..", "download"),
+            ("../", "download"),
+            (".", "download"),
+            ("", "download"),
+            ("a/b/..", "download"),
+            ("CON", "_CON"),
+            ("nul.txt", "_nul.txt"),
+            ("a:b", "a_b"),
+            ("what?.txt", "what_.txt"),
+            ("trailing. . ", "trailing"),
+            ("课件/第一章.pdf", "第一章.pdf"),
+            ("/etc/passwd", "passwd"),
+        ];
+        for (remote, want) in cases {
+            assert_eq!(local_file_name(remote), want, "{remote:?}");
+        }
+        // Whatever comes in, joining gives a direct child of the folder.
+        let folder = std::path::Path::new("dl");
+        for remote in [
+            "..\\..",
+            "x/../../y",
+            "C:\\..\\z",
+            "\\\\?\\C:\\a",
+            "//server/share/f",
+        ] {
+            let name = local_file_name(remote);
+            let joined = folder.join(&name);
+            assert_eq!(joined.parent(), Some(folder), "{remote:?} -> {name:?}");
+            assert_eq!(joined.components().count(), 2, "{remote:?} -> {name:?}");
+        }
+    }
 
     #[test]
     fn hostile_names_are_refused() {

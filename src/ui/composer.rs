@@ -146,8 +146,11 @@ impl Composer {
         });
 
         let checked = self.check(s);
-        // Ctrl+Enter sends; take it before the text box turns it into a newline.
-        let send_key = ui.input_mut(|i| i.consume_key(Modifiers::COMMAND, Key::Enter));
+        // Ctrl+Enter (⌘Return on macOS) sends; take it before the text box turns it into a
+        // newline. egui names the shortcut the way this system writes it.
+        let shortcut = egui::KeyboardShortcut::new(Modifiers::COMMAND, Key::Enter);
+        let shortcut_text = ui.ctx().format_shortcut(&shortcut);
+        let send_key = ui.input_mut(|i| i.consume_shortcut(&shortcut));
         let error_span = match &checked {
             Err(PayloadError::Hex(e)) => Some((e.char_index, e.len.max(1))),
             Err(PayloadError::Encode(e)) => Some((e.char_index(), 1)),
@@ -163,8 +166,8 @@ impl Composer {
             .desired_rows(3)
             .desired_width(f32::INFINITY)
             .hint_text(match s.mode {
-                PayloadMode::Text => lang.t(Msg::TextHint),
-                PayloadMode::Hex => lang.t(Msg::HexHint),
+                PayloadMode::Text => lang.fmt(Msg::TextHint, &[("key", &shortcut_text)]),
+                PayloadMode::Hex => lang.t(Msg::HexHint).to_owned(),
             })
             .layouter(&mut layouter)
             .show(ui);
@@ -186,7 +189,7 @@ impl Composer {
                     state.can_send && valid,
                     egui::Button::new(lang.t(Msg::Send)),
                 )
-                .on_hover_text("Ctrl+Enter")
+                .on_hover_text(&shortcut_text)
                 .on_disabled_hover_text(lang.t(Msg::SendDisabledHint));
             let key_send = send_key && (edit_response.has_focus() || send.has_focus());
             if (send.clicked() || key_send)

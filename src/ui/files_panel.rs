@@ -558,7 +558,8 @@ impl DownloadPanel {
             None => {
                 let typed = self.save_as.trim();
                 let wanted = if typed.is_empty() {
-                    let base = name.rsplit('/').next().unwrap_or(&name).to_owned();
+                    // Only the last component, made safe: a remote name never leaves the folder.
+                    let base = crate::proto::download::local_file_name(&name);
                     Path::new(self.settings.folder.trim()).join(base)
                 } else {
                     PathBuf::from(typed)

@@ -48,6 +48,9 @@ pub fn scenario_explanation(s: Scenario) -> Msg {
     match s {
         Scenario::Handshake => Msg::ExplainHandshake,
         Scenario::HalfClose => Msg::ExplainHalfClose,
+        Scenario::TimeWait if crate::net::sys::OS == crate::net::sys::Os::Windows => {
+            Msg::ExplainTimeWaitWindows
+        }
         Scenario::TimeWait => Msg::ExplainTimeWait,
         Scenario::Abortive => Msg::ExplainAbortive,
         Scenario::BacklogFull => Msg::ExplainBacklog,
@@ -99,7 +102,10 @@ pub fn describe_finding(lang: Lang, f: &Finding) -> String {
             ),
             lang.fmt(
                 Msg::FindRebindWith,
-                &[("result", &result_text(lang, with_reuse, Msg::FindOk))]
+                &[
+                    ("opt", &crate::net::sys::LISTENER_OPTION),
+                    ("result", &result_text(lang, with_reuse, Msg::FindOk))
+                ]
             )
         ),
         Finding::ResetSeen { side } => {
@@ -148,6 +154,14 @@ pub fn describe_finding(lang: Lang, f: &Finding) -> String {
                 Msg::FindClosedTcp,
                 &[("result", &result_text(lang, tcp, Msg::FindNoError))]
             )
+        ),
+        Finding::UdpLost { sent, received } => lang.fmt(
+            Msg::FindUdpLost,
+            &[
+                ("sent", sent),
+                ("received", received),
+                ("lost", &sent.saturating_sub(*received)),
+            ],
         ),
         Finding::KernelUnavailable => lang.t(Msg::LessonKernelUnavailable).to_owned(),
     }

@@ -352,6 +352,16 @@ impl UdpPanel {
         if let Some(err) = self.form_error {
             ui.colored_label(ui.visuals().error_fg_color, lang.t(err));
         }
+        // What this system cannot tell, said once the socket exists (not guessed).
+        if active {
+            use crate::net::sys;
+            if !sys::UDP_DROPS {
+                ui.weak(lang.t(Msg::UdpDropsUnavailable));
+            }
+            if sys::UDP_UNREACHABLE == sys::UdpUnreachable::Never {
+                ui.weak(lang.t(Msg::UdpUnreachableUnavailable));
+            }
+        }
         if let Some(err) = &self.model.last_warning {
             ui.colored_label(ui.visuals().warn_fg_color, describe_error(lang, err));
         }

@@ -1,0 +1,262 @@
+//! Linux: `TCP_INFO`, socket diagnostics over netlink, the UDP error queue, `/proc/net/udp`
+//! and `splice`.
+
+mod kernel;
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use socket2::{SockRef, Socket};
+
+use super::{SpliceError, UdpUnreachable};
+use crate::net::kernel::{Availability, DiagEntry, TcpInfo, states_mask};
+use crate::net::trace::TcpState;
+
+pub use super::unix::{
+    LISTENER_OPTION, check_served_name, connect_in_progress, descriptor, is_disk_full,
+    is_too_many_open_files, open_to_serve, prepare_listener,
+};
+
+pub const OS: super::Os = super::Os::Linux;
+pub const OS_NAME: &str = "Linux";
+
+/// `TCP_INFO` exists on every Linux.
+pub const KERNEL_STATE: bool = true;
+
+/// Probes socket diagnostics once (a dump of IPv4 listeners).
+pub fn kernel_availability() -> Availability {
+    match kernel::dump(false, states_mask(&[TcpState::Listen])) {
+        Ok(_) => Availability::Full,
+        Err(_) => Availability::TcpInfoOnly,
+    }
+}
+
+pub fn tcp_info(socket: SockRef<'_>) -> io::Result<TcpInfo> {
+    kernel::tcp_info(socket.as_raw_fd())
+}
+
+pub fn tcp_sockets(family_v6: bool, states_mask: u32) -> io::Result<Vec<DiagEntry>> {
+    kernel::dump(family_v6, states_mask)
+}
+
+pub const UDP_UNREACHABLE: UdpUnreachable = UdpUnreachable::WithTarget;
+
+/// Asks Linux to queue ICMP errors (port unreachable) for this unconnected socket, each with
+/// the destination of the datagram that caused it.
+pub fn report_udp_unreachable(socket: &Socket, v6: bool) -> Option<(&'static str, io::Result<()>)> {
+    let on: libc::c_int = 1;
+    let (level, name, label) = if v6 {
+        (libc::IPPROTO_IPV6, libc::IPV6_RECVERR, "IPV6_RECVERR")
+    } else {
+        (libc::IPPROTO_IP, libc::IP_RECVERR, "IP_RECVERR")
+    };
+    // SAFETY: a valid socket descriptor and a pointer to a live c_int of the size given.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            level,
+            name,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    let result = if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    };
+    Some((label, result))
+}
+
+/// Linux reports "port unreachable" as ECONNREFUSED, which the caller already knows.
+pub fn udp_unreachable(_err: &io::Error) -> bool {
+    false
+}
+
+/// One entry of the socket's error queue (IP_RECVERR): the error and the original
+/// destination. `None` when the queue is empty.
+pub fn udp_queued_error(socket: &UdpSocket) -> Option<(io::Error, Option<SocketAddr>)> {
+    // SAFETY: all-zero is a valid value for these plain C structs.
+    let mut name: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut control = [0u64; 64];
+    let mut data = [0u8; 1];
+    let mut iov = libc::iovec {
+        iov_base: data.as_mut_ptr().cast(),
+        iov_len: data.len(),
+    };
+    // SAFETY: as above.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_name = (&mut name as *mut libc::sockaddr_storage).cast();
+    msg.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control);
+    // SAFETY: msg points at live buffers of the sizes it states, for the whole call.
+    let rc = unsafe {
+        libc::recvmsg(
+            socket.as_raw_fd(),
+            &mut msg,
+            libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT,
+        )
+    };
+    if rc < 0 {
+        return None;
+    }
+    let mut errno = libc::ECONNREFUSED;
+    // SAFETY: the CMSG macros walk the control buffer the kernel just filled, within
+    // msg_controllen; the payload of an IP(V6)_RECVERR message is a sock_extended_err.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            let c = &*cmsg;
+            if (c.cmsg_level == libc::IPPROTO_IP && c.cmsg_type == libc::IP_RECVERR)
+                || (c.cmsg_level == libc::IPPROTO_IPV6 && c.cmsg_type == libc::IPV6_RECVERR)
+            {
+                let ee: libc::sock_extended_err =
+                    std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+                errno = ee.ee_errno as i32;
+            }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+    }
+    Some((io::Error::from_raw_os_error(errno), sockaddr_to_std(&name)))
+}
+
+fn sockaddr_to_std(name: &libc::sockaddr_storage) -> Option<SocketAddr> {
+    match i32::from(name.ss_family) {
+        libc::AF_INET => {
+            // SAFETY: the family says the storage holds a sockaddr_in.
+            let a: libc::sockaddr_in =
+                unsafe { std::ptr::read((name as *const libc::sockaddr_storage).cast()) };
+            let ip = Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr));
+            Some(SocketAddr::from((ip, u16::from_be(a.sin_port))))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: the family says the storage holds a sockaddr_in6.
+            let a: libc::sockaddr_in6 =
+                unsafe { std::ptr::read((name as *const libc::sockaddr_storage).cast()) };
+            let ip = std::net::Ipv6Addr::from(a.sin6_addr.s6_addr);
+            Some(SocketAddr::V6(std::net::SocketAddrV6::new(
+                ip,
+                u16::from_be(a.sin6_port),
+                a.sin6_flowinfo,
+                a.sin6_scope_id,
+            )))
+        }
+        _ => None,
+    }
+}
+
+pub const UDP_DROPS: bool = true;
+
+/// The kernel's count of datagrams dropped for the UDP socket bound to `local` (a full
+/// receive buffer), from `/proc/net/udp`.
+pub fn udp_drops(local: SocketAddr) -> Option<u64> {
+    let table = if local.is_ipv4() {
+        "/proc/net/udp"
+    } else {
+        "/proc/net/udp6"
+    };
+    let text = std::fs::read_to_string(table).ok()?;
+    let port = format!(":{:04X}", local.port());
+    text.lines().skip(1).find_map(|line| {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        // sl local_address rem_address st tx:rx tr:tm retrnsmt uid timeout inode ref pointer drops
+        let local_col = cols.get(1)?;
+        if !local_col.ends_with(&port) {
+            return None;
+        }
+        cols.get(12)?.parse().ok()
+    })
+}
+
+/// Moves bytes from a socket into a file through a pipe, without copying them through this
+/// process (`splice`).
+pub struct Splicer {
+    pipe_r: OwnedFd,
+    pipe_w: OwnedFd,
+}
+
+fn splice_error(e: io::Error) -> SpliceError {
+    if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) {
+        SpliceError::Unsupported
+    } else {
+        SpliceError::Io(e)
+    }
+}
+
+impl Splicer {
+    /// A pipe of `size` bytes (or the default, if the system refuses); `None` if no pipe
+    /// can be made.
+    pub fn new(size: usize) -> Option<Self> {
+        let mut fds = [0 as libc::c_int; 2];
+        // SAFETY: fds has room for the two descriptors pipe2 writes.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return None;
+        }
+        // SAFETY: pipe2 succeeded, so both are open descriptors that we alone own.
+        let (pipe_r, pipe_w) =
+            unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        // A bigger pipe means fewer calls; if the system refuses, the default works too.
+        // SAFETY: fcntl on a descriptor we own.
+        unsafe { libc::fcntl(pipe_w.as_raw_fd(), libc::F_SETPIPE_SZ, size as libc::c_int) };
+        Some(Self { pipe_r, pipe_w })
+    }
+
+    /// Up to `max` bytes from the socket into the pipe; 0 at the peer's close.
+    pub fn from_socket(
+        &self,
+        socket: &std::net::TcpStream,
+        max: usize,
+    ) -> Result<usize, SpliceError> {
+        // SAFETY: plain descriptors we hold open for the call; null offsets.
+        let n = unsafe {
+            libc::splice(
+                socket.as_raw_fd(),
+                std::ptr::null_mut(),
+                self.pipe_w.as_raw_fd(),
+                std::ptr::null_mut(),
+                max,
+                libc::SPLICE_F_MOVE | libc::SPLICE_F_MORE,
+            )
+        };
+        if n < 0 {
+            Err(splice_error(io::Error::last_os_error()))
+        } else {
+            Ok(n as usize)
+        }
+    }
+
+    /// Up to `max` bytes from the pipe into the file.
+    pub fn to_file(&self, file: &std::fs::File, max: usize) -> Result<usize, SpliceError> {
+        // SAFETY: as above.
+        let m = unsafe {
+            libc::splice(
+                self.pipe_r.as_raw_fd(),
+                std::ptr::null_mut(),
+                file.as_raw_fd(),
+                std::ptr::null_mut(),
+                max,
+                libc::SPLICE_F_MOVE,
+            )
+        };
+        if m < 0 {
+            Err(splice_error(io::Error::last_os_error()))
+        } else {
+            Ok(m as usize)
+        }
+    }
+
+    /// Reads what the pipe holds into `buf` (when the file cannot be spliced into).
+    pub fn read_pipe(&self, buf: &mut [u8]) -> io::Result<usize> {
+        // SAFETY: reading into the live buffer, within its length.
+        let r = unsafe { libc::read(self.pipe_r.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if r < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(r as usize)
+        }
+    }
+}

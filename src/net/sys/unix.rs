@@ -1,0 +1,48 @@
+//! What every Unix shares: descriptors, `SO_REUSEADDR`, `O_NONBLOCK` opens, errno values.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+
+use socket2::{SockRef, Socket};
+
+pub const LISTENER_OPTION: &str = "SO_REUSEADDR";
+
+/// The descriptor number, as `socket()` returned it.
+pub fn descriptor(socket: SockRef<'_>) -> i64 {
+    i64::from(socket.as_raw_fd())
+}
+
+/// So a restarted server can listen at once while old connections sit in TIME_WAIT.
+pub fn prepare_listener(socket: &Socket) -> io::Result<()> {
+    socket.set_reuse_address(true)
+}
+
+/// A non-blocking `connect()` that has started and will finish later.
+pub fn connect_in_progress(err: &io::Error) -> bool {
+    err.raw_os_error() == Some(libc::EINPROGRESS) || err.kind() == io::ErrorKind::WouldBlock
+}
+
+/// Opens a file to send. `O_NONBLOCK`: opening a FIFO must not wait for a writer (regular
+/// files ignore the flag).
+pub fn open_to_serve(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+}
+
+pub fn is_too_many_open_files(code: i32) -> bool {
+    code == libc::EMFILE || code == libc::ENFILE
+}
+
+pub fn is_disk_full(code: i32) -> bool {
+    code == libc::ENOSPC || code == libc::EDQUOT
+}
+
+/// The shared folder's rules for a requested name, as this system reads names.
+pub fn check_served_name(name: &str) -> Result<(), crate::proto::download::Refusal> {
+    crate::proto::download::check_name(name)
+}

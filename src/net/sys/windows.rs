@@ -1,0 +1,299 @@
+//! Windows: `SIO_TCP_INFO` (Windows 10 1703 and later) for a socket's TCP state,
+//! `GetExtendedTcpTable` for every TCP connection by address (TIME_WAIT after `close()`),
+//! `SO_EXCLUSIVEADDRUSE` for listeners, and `WSAECONNRESET` on UDP read as "port
+//! unreachable".
+
+use std::fs::File;
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
+use std::os::windows::io::AsRawSocket;
+use std::path::Path;
+
+use socket2::{SockRef, Socket};
+use windows_sys::Win32::NetworkManagement::IpHelper::{
+    GetExtendedTcpTable, MIB_TCP6ROW_OWNER_PID, MIB_TCPROW_OWNER_PID, TCP_TABLE_OWNER_PID_ALL,
+};
+use windows_sys::Win32::Networking::WinSock::{
+    AF_INET, AF_INET6, SIO_TCP_INFO, SO_EXCLUSIVEADDRUSE, SOCKET, SOCKET_ERROR, SOL_SOCKET,
+    TCP_INFO_v0, WSAIoctl, setsockopt,
+};
+
+use super::UdpUnreachable;
+pub use super::none::{Splicer, UDP_DROPS, report_udp_unreachable, udp_drops, udp_queued_error};
+use crate::net::kernel::{Availability, DiagEntry, TcpInfo, states_mask};
+use crate::net::trace::TcpState;
+
+pub const OS: super::Os = super::Os::Windows;
+pub const OS_NAME: &str = "Windows";
+
+/// `SIO_TCP_INFO` exists from Windows 10 1703; older systems refuse it and show nothing.
+pub const KERNEL_STATE: bool = true;
+
+pub const LISTENER_OPTION: &str = "SO_EXCLUSIVEADDRUSE";
+
+/// The `SOCKET` handle's number, as `socket()` returned it (what Python's `fileno()` shows).
+pub fn descriptor(socket: SockRef<'_>) -> i64 {
+    socket.as_raw_socket() as i64
+}
+
+/// Nobody else may bind this port while the server holds it. (Windows lets a new listener
+/// bind a port whose old connections are in TIME_WAIT without any option.)
+pub fn prepare_listener(socket: &Socket) -> io::Result<()> {
+    let on: i32 = 1;
+    // SAFETY: a valid socket handle and a pointer to a live i32 of the size given.
+    let rc = unsafe {
+        setsockopt(
+            socket.as_raw_socket() as SOCKET,
+            SOL_SOCKET,
+            SO_EXCLUSIVEADDRUSE,
+            (&on as *const i32).cast(),
+            std::mem::size_of::<i32>() as i32,
+        )
+    };
+    if rc == SOCKET_ERROR {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// A non-blocking `connect()` that has started: Windows says WSAEWOULDBLOCK.
+pub fn connect_in_progress(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::WouldBlock
+}
+
+/// Windows has no FIFOs to block an open; a plain open.
+pub fn open_to_serve(path: &Path) -> io::Result<File> {
+    File::open(path)
+}
+
+/// WSAEMFILE, ERROR_TOO_MANY_OPEN_FILES.
+pub fn is_too_many_open_files(code: i32) -> bool {
+    code == 10024 || code == 4
+}
+
+/// ERROR_DISK_FULL, ERROR_HANDLE_DISK_FULL.
+pub fn is_disk_full(code: i32) -> bool {
+    code == 112 || code == 39
+}
+
+/// Asks once whether `SIO_TCP_INFO` and the connection table answer, on a loopback pair.
+pub fn kernel_availability() -> Availability {
+    let probe = || -> io::Result<bool> {
+        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+        let client = std::net::TcpStream::connect(listener.local_addr()?)?;
+        tcp_info(SockRef::from(&client))?;
+        Ok(tcp_sockets(false, states_mask(&[TcpState::Listen])).is_ok())
+    };
+    match probe() {
+        Ok(true) => Availability::Full,
+        Ok(false) => Availability::TcpInfoOnly,
+        Err(_) => Availability::Unsupported,
+    }
+}
+
+fn state_from_tcpstate(n: i32) -> Option<TcpState> {
+    Some(match n {
+        0 => TcpState::Closed,
+        1 => TcpState::Listen,
+        2 => TcpState::SynSent,
+        3 => TcpState::SynRecv,
+        4 => TcpState::Established,
+        5 => TcpState::FinWait1,
+        6 => TcpState::FinWait2,
+        7 => TcpState::CloseWait,
+        8 => TcpState::Closing,
+        9 => TcpState::LastAck,
+        10 => TcpState::TimeWait,
+        _ => return None,
+    })
+}
+
+/// `WSAIoctl(SIO_TCP_INFO)`, version 0. Windows counts the window in bytes; it is turned
+/// into segments here, as Linux reports it. Fields Windows does not keep are 0 or `None`.
+pub fn tcp_info(socket: SockRef<'_>) -> io::Result<TcpInfo> {
+    let version: u32 = 0;
+    // SAFETY: TCP_INFO_v0 is plain integers; all-zero is valid.
+    let mut raw: TCP_INFO_v0 = unsafe { std::mem::zeroed() };
+    let mut returned: u32 = 0;
+    // SAFETY: input and output buffers are live for the call, with the sizes given; no
+    // overlapped I/O.
+    let rc = unsafe {
+        WSAIoctl(
+            socket.as_raw_socket() as SOCKET,
+            SIO_TCP_INFO,
+            (&version as *const u32).cast(),
+            std::mem::size_of::<u32>() as u32,
+            (&mut raw as *mut TCP_INFO_v0).cast(),
+            std::mem::size_of::<TCP_INFO_v0>() as u32,
+            &mut returned,
+            std::ptr::null_mut(),
+            None,
+        )
+    };
+    if rc == SOCKET_ERROR {
+        return Err(io::Error::last_os_error());
+    }
+    let state = state_from_tcpstate(raw.State).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("TCP state {}", raw.State),
+        )
+    })?;
+    let mss = raw.Mss.max(1);
+    Ok(TcpInfo {
+        state,
+        rtt_us: raw.RttUs,
+        rttvar_us: 0,
+        rto_us: 0,
+        snd_cwnd: raw.Cwnd / mss,
+        snd_mss: raw.Mss,
+        retransmits: 0,
+        total_retrans: raw.FastRetrans.saturating_add(raw.TimeoutEpisodes),
+        unacked: raw.BytesInFlight.div_ceil(mss),
+        sacked: 0,
+        lost: 0,
+        bytes_acked: Some(raw.BytesOut.saturating_sub(u64::from(raw.BytesInFlight))),
+        bytes_received: Some(raw.BytesIn),
+        min_rtt_us: Some(raw.MinRttUs),
+        delivery_rate: None,
+    })
+}
+
+fn state_from_mib(n: u32) -> Option<TcpState> {
+    Some(match n {
+        1 => TcpState::Closed,
+        2 => TcpState::Listen,
+        3 => TcpState::SynSent,
+        4 => TcpState::SynRecv,
+        5 => TcpState::Established,
+        6 => TcpState::FinWait1,
+        7 => TcpState::FinWait2,
+        8 => TcpState::CloseWait,
+        9 => TcpState::Closing,
+        10 => TcpState::LastAck,
+        11 => TcpState::TimeWait,
+        _ => return None,
+    })
+}
+
+/// A port as the table stores it: network byte order in the low 16 bits.
+fn port(raw: u32) -> u16 {
+    u16::from_be(raw as u16)
+}
+
+/// Every TCP connection of the machine (`GetExtendedTcpTable`), filtered by state.
+pub fn tcp_sockets(family_v6: bool, states_mask_bits: u32) -> io::Result<Vec<DiagEntry>> {
+    let af = if family_v6 { AF_INET6 } else { AF_INET } as u32;
+    let mut buf: Vec<u64> = Vec::new();
+    // The table may grow between the size query and the call: try a few times.
+    for _ in 0..4 {
+        let mut size = (buf.len() * 8) as u32;
+        // SAFETY: the buffer is live and `size` bytes long (or empty, with size 0, to ask).
+        let rc = unsafe {
+            GetExtendedTcpTable(
+                buf.as_mut_ptr().cast(),
+                &mut size,
+                0,
+                af,
+                TCP_TABLE_OWNER_PID_ALL,
+                0,
+            )
+        };
+        match rc {
+            0 => return Ok(parse_table(&buf, family_v6, states_mask_bits)),
+            // ERROR_INSUFFICIENT_BUFFER: `size` now says how much is needed.
+            122 => buf = vec![0u64; (size as usize).div_ceil(8) + 64],
+            code => return Err(io::Error::from_raw_os_error(code as i32)),
+        }
+    }
+    Err(io::Error::other("the connection table kept growing"))
+}
+
+fn parse_table(buf: &[u64], family_v6: bool, mask: u32) -> Vec<DiagEntry> {
+    let bytes: &[u8] =
+        // SAFETY: viewing an initialised u64 buffer as bytes.
+        unsafe { std::slice::from_raw_parts(buf.as_ptr().cast(), buf.len() * 8) };
+    let Some(count) = bytes
+        .get(..4)
+        .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+    else {
+        return Vec::new();
+    };
+    // Rows start after the count, aligned to 4 bytes.
+    let base = 4usize;
+    let mut out = Vec::new();
+    for i in 0..count as usize {
+        let entry = if family_v6 {
+            let size = std::mem::size_of::<MIB_TCP6ROW_OWNER_PID>();
+            let Some(chunk) = bytes.get(base + i * size..base + (i + 1) * size) else {
+                break;
+            };
+            // SAFETY: the chunk is exactly one row's bytes; the row is plain integers.
+            let row: MIB_TCP6ROW_OWNER_PID =
+                unsafe { std::ptr::read_unaligned(chunk.as_ptr().cast()) };
+            state_from_mib(row.dwState).map(|state| DiagEntry {
+                local: SocketAddr::V6(SocketAddrV6::new(
+                    Ipv6Addr::from(row.ucLocalAddr),
+                    port(row.dwLocalPort),
+                    0,
+                    row.dwLocalScopeId,
+                )),
+                remote: SocketAddr::V6(SocketAddrV6::new(
+                    Ipv6Addr::from(row.ucRemoteAddr),
+                    port(row.dwRemotePort),
+                    0,
+                    row.dwRemoteScopeId,
+                )),
+                state,
+                inode: 0,
+            })
+        } else {
+            let size = std::mem::size_of::<MIB_TCPROW_OWNER_PID>();
+            let Some(chunk) = bytes.get(base + i * size..base + (i + 1) * size) else {
+                break;
+            };
+            // SAFETY: as above.
+            let row: MIB_TCPROW_OWNER_PID =
+                unsafe { std::ptr::read_unaligned(chunk.as_ptr().cast()) };
+            state_from_mib(row.dwState).map(|state| DiagEntry {
+                local: SocketAddr::from((
+                    Ipv4Addr::from(u32::from_be(row.dwLocalAddr)),
+                    port(row.dwLocalPort),
+                )),
+                // A listener's remote is reported as 0.0.0.0 with a meaningless port.
+                remote: SocketAddr::from((
+                    Ipv4Addr::from(u32::from_be(row.dwRemoteAddr)),
+                    if state == TcpState::Listen {
+                        0
+                    } else {
+                        port(row.dwRemotePort)
+                    },
+                )),
+                state,
+                inode: 0,
+            })
+        };
+        if let Some(entry) = entry
+            && states_mask(&[entry.state]) & mask != 0
+        {
+            out.push(entry);
+        }
+    }
+    out
+}
+
+/// Windows answers a datagram sent to a closed port on the next `recvfrom()`, with
+/// WSAECONNRESET (on by default, `SIO_UDP_CONNRESET`); the socket stays usable. No option
+/// is needed.
+pub const UDP_UNREACHABLE: UdpUnreachable = UdpUnreachable::Reported;
+
+/// WSAECONNRESET on a UDP socket: an earlier datagram met a closed port.
+pub fn udp_unreachable(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::ConnectionReset
+}
+
+/// The shared folder's rules for a requested name, as this system reads names.
+pub fn check_served_name(name: &str) -> Result<(), crate::proto::download::Refusal> {
+    crate::proto::download::check_name_windows(name)
+}
