@@ -141,7 +141,7 @@ impl Client {
         self.log.extend(msgs.into_iter().filter(|m| {
             !matches!(
                 &m.event,
-                ClientEvent::Kernel(_) | ClientEvent::KernelAfterClose(_)
+                ClientEvent::Kernel(_) | ClientEvent::KernelAfterClose(_) | ClientEvent::KernelUnavailable
             ) && !matches!(&m.event, ClientEvent::Call(c) if matches!(c.kind, CallKind::KernelState(_)))
         }));
     }

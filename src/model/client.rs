@@ -67,6 +67,8 @@ pub struct ClientModel {
     pub last_warning: Option<crate::net::NetError>,
     /// The kernel's view of the connection while it lives (Linux TCP_INFO).
     pub kernel: Option<crate::net::kernel::TcpInfo>,
+    /// The engine could not read the kernel's view on this system.
+    pub kernel_unavailable: bool,
     /// The connection's state in the kernel after close (FIN_WAIT2, TIME_WAIT, CLOSED).
     pub after_close: Option<crate::net::trace::TcpState>,
     /// Bytes per second each way, RTT and window over time (the throughput plot).
@@ -83,6 +85,7 @@ impl ClientModel {
         self.capture = None;
         self.last_warning = None;
         self.kernel = None;
+        self.kernel_unavailable = false;
         self.after_close = None;
         self.throughput = Default::default();
     }
@@ -179,6 +182,7 @@ impl ClientModel {
                 self.kernel = Some(info);
             }
             ClientEvent::KernelAfterClose(state) => self.after_close = Some(state),
+            ClientEvent::KernelUnavailable => self.kernel_unavailable = true,
             ClientEvent::Closed { reason } => {
                 let dir = match reason {
                     CloseReason::Failed(_) => Direction::Error,

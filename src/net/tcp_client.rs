@@ -160,6 +160,8 @@ pub enum ClientEvent {
     /// After close: the connection's state as the kernel's socket table shows it (FIN_WAIT2,
     /// TIME_WAIT, ...; CLOSED once it is gone). May come after `Closed`.
     KernelAfterClose(TcpState),
+    /// The kernel's view cannot be read on this system (or this version of it).
+    KernelUnavailable,
     /// The last event of a session.
     Closed {
         reason: CloseReason,
@@ -416,6 +418,7 @@ fn run(
         close_when_peer_closes: config.close_when_peer_closes,
         kernel: None,
         kernel_read: None,
+        kernel_unavailable: false,
     };
     if let Some(path) = config.capture {
         session.set_capture(Some(path));
@@ -476,6 +479,8 @@ struct Session {
     /// The last kernel view reported, and when it was read.
     kernel: Option<super::kernel::TcpInfo>,
     kernel_read: Option<Instant>,
+    /// `KernelUnavailable` was sent.
+    kernel_unavailable: bool,
 }
 
 /// How a blocking operation inside the session ended.
@@ -526,6 +531,11 @@ impl Session {
         }
         self.kernel_read = Some(Instant::now());
         let Ok(info) = super::kernel::tcp_info(&self.stream) else {
+            // Said once, so the panel can say "not available" rather than show nothing.
+            if self.kernel.is_none() && !self.kernel_unavailable {
+                self.kernel_unavailable = true;
+                self.emitter.emit(ClientEvent::KernelUnavailable);
+            }
             return;
         };
         if self.kernel == Some(info) {

@@ -380,8 +380,8 @@ pub fn kernel_line(lang: Lang, model: &crate::model::ClientModel) -> Option<Stri
     match model.kernel {
         Some(k) => Some(describe_kernel(lang, &k)),
         // Say so where the kernel does not tell, rather than show nothing or guess.
-        // (Not `kernel::availability()`: its first call asks netlink, not for the UI thread.)
-        None if !cfg!(target_os = "linux")
+        // The engine said so; the UI thread asks no system call of its own.
+        None if model.kernel_unavailable
             && matches!(model.status, crate::model::ClientStatus::Connected { .. }) =>
         {
             Some(lang.t(Msg::KernelUnavailable).to_owned())
