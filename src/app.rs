@@ -93,14 +93,15 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// The settings of a first run (nothing saved yet): the language follows the system's
-    /// locale (any `zh*` gives Chinese, anything else English), and in Chinese the text
-    /// encoding is GBK, the lesson's. Saved settings win on every later run.
-    pub fn first_run(locale: Option<&str>) -> Self {
-        let mut settings = Self::default();
-        let zh = locale.is_some_and(|l| l.trim().to_ascii_lowercase().starts_with("zh"));
-        if zh {
-            settings.lang = Lang::Zh;
+    /// The settings of a first run (nothing saved yet), in `lang` (the system's, see
+    /// [`Lang::from_locale`], unless `--lang` says otherwise): in Chinese the text encoding
+    /// is GBK, the lesson's. Saved settings win on every later run.
+    pub fn first_run(lang: Lang) -> Self {
+        let mut settings = Self {
+            lang,
+            ..Self::default()
+        };
+        if lang == Lang::Zh {
             settings.set_encoding(crate::proto::TextEncoding::Gbk);
         }
         settings
@@ -164,7 +165,11 @@ impl WorkbenchApp {
         let settings: Settings = cc
             .storage
             .and_then(|s| eframe::get_value(s, STORAGE_KEY))
-            .unwrap_or_else(|| Settings::first_run(sys_locale::get_locale().as_deref()));
+            .unwrap_or_else(|| {
+                // First run: `--lang` if given, else the system's language.
+                let system = || Lang::from_locale(sys_locale::get_locale().as_deref());
+                Settings::first_run(start.lang.unwrap_or_else(system))
+            });
         Self::start(&cc.egui_ctx, settings, start)
     }
 
@@ -502,11 +507,7 @@ mod tests {
     fn first_run_follows_the_locale() {
         use crate::proto::TextEncoding;
         for locale in ["zh-CN", "zh_CN.UTF-8", "zh-Hans-CN", "zh-TW", "ZH"] {
-            let s = Settings::first_run(Some(locale));
-            assert_eq!(s.lang, Lang::Zh, "{locale}");
-            assert_eq!(s.client.composer.encoding, TextEncoding::Gbk, "{locale}");
-            assert_eq!(s.server.log.encoding, TextEncoding::Gbk, "{locale}");
-            assert_eq!(s.udp.composer.encoding, TextEncoding::Gbk, "{locale}");
+            assert_eq!(Lang::from_locale(Some(locale)), Lang::Zh, "{locale}");
         }
         for locale in [
             Some("en-US"),
@@ -515,9 +516,17 @@ mod tests {
             Some(""),
             None,
         ] {
-            let s = Settings::first_run(locale);
-            assert_eq!(s, Settings::default(), "{locale:?}");
+            assert_eq!(Lang::from_locale(locale), Lang::En, "{locale:?}");
         }
+        let s = Settings::first_run(Lang::Zh);
+        assert_eq!(s.lang, Lang::Zh);
+        assert_eq!(s.client.composer.encoding, TextEncoding::Gbk);
+        assert_eq!(s.client.log.encoding, TextEncoding::Gbk);
+        assert_eq!(s.server.composer.encoding, TextEncoding::Gbk);
+        assert_eq!(s.server.log.encoding, TextEncoding::Gbk);
+        assert_eq!(s.udp.composer.encoding, TextEncoding::Gbk);
+        assert_eq!(s.udp.log.encoding, TextEncoding::Gbk);
+        assert_eq!(Settings::first_run(Lang::En), Settings::default());
     }
 
     #[test]

@@ -41,6 +41,15 @@ impl Lang {
         }
     }
 
+    /// The language for a system locale (`zh-CN`, `zh_TW.UTF-8`, `en-US`, ...): any `zh*`
+    /// is Chinese, anything else (or none) English.
+    pub fn from_locale(locale: Option<&str>) -> Self {
+        match locale {
+            Some(l) if l.trim().to_ascii_lowercase().starts_with("zh") => Lang::Zh,
+            _ => Lang::En,
+        }
+    }
+
     pub fn t(self, msg: Msg) -> &'static str {
         match self {
             Lang::En => msg.en(),

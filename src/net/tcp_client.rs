@@ -496,6 +496,12 @@ impl Session {
         self.stream
             .set_write_timeout(Some(WRITE_SLICE))
             .map_err(|e| NetError::from_io(&e))?;
+        // Where nothing can wake a blocked recv() (Windows), it wakes by itself to look.
+        if let Some(slice) = super::sys::READ_SLICE {
+            stream
+                .set_read_timeout(Some(slice))
+                .map_err(|e| NetError::from_io(&e))?;
+        }
         let emitter = self.emitter.clone();
         let closing = self.closing.clone();
         let capture = self.capture.clone();
@@ -908,9 +914,9 @@ impl Session {
     fn close(mut self, reason: CloseReason) -> CloseReason {
         self.stop_repeat();
         self.closing.store(true, Ordering::SeqCst);
-        // Wakes the reader's blocked recv() (it returns 0). This sends nothing on the wire,
-        // so it is not part of the lesson's trace.
-        let _ = self.stream.shutdown(Shutdown::Read);
+        // Wakes the reader's blocked recv() (it returns 0, or sees `closing` within its read
+        // slice). This sends nothing on the wire, so it is not part of the lesson's trace.
+        super::sys::wake_reader(&self.stream);
         if let Some(reader) = self.reader.take() {
             let _ = reader.join();
         }
@@ -961,6 +967,18 @@ fn read_loop(
                 emitter.emit(ClientEvent::Received { data });
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            // The read slice ran out (only where `sys::READ_SLICE` is set): look, go on.
+            Err(e)
+                if super::sys::READ_SLICE.is_some()
+                    && matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+            {
+                if closing.load(Ordering::SeqCst) {
+                    return;
+                }
+            }
             Err(e) => {
                 if closing.load(Ordering::SeqCst) {
                     return;

@@ -13,8 +13,8 @@ use crate::net::trace::TcpState;
 
 pub use super::none::{Splicer, UDP_DROPS, report_udp_unreachable, udp_drops, udp_queued_error};
 pub use super::unix::{
-    LISTENER_OPTION, check_served_name, connect_in_progress, descriptor, is_disk_full,
-    is_too_many_open_files, open_to_serve, prepare_listener,
+    LISTENER_OPTION, READ_SLICE, check_served_name, connect_in_progress, descriptor, is_disk_full,
+    is_too_many_open_files, open_to_serve, prepare_listener, wake_reader,
 };
 
 pub const OS: super::Os = super::Os::MacOs;

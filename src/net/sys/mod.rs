@@ -15,6 +15,7 @@
 //! | TCP sockets by address (TIME_WAIT) | sock_diag (netlink) | `GetExtendedTcpTable` | no | no |
 //! | UDP "port unreachable" | `IP_RECVERR` error queue, names the target | `WSAECONNRESET` on the next `recvfrom()` | no (BSD reports it to connected sockets only) | no |
 //! | UDP receive-buffer drops | `/proc/net/udp` | no | no | no |
+//! | waking a blocked `recv()` | `shutdown(SHUT_RD)` | none: the reader waits in 200 ms slices | `shutdown(SHUT_RD)` | `shutdown(SHUT_RD)` |
 //! | zero-copy receive into a file | `splice` | plain copy | plain copy | plain copy |
 //!
 //! Error numbers are never compared across systems: [`too_many_open_files`] and
@@ -54,10 +55,10 @@ mod other;
 use other as imp;
 
 pub use imp::{
-    KERNEL_STATE, LISTENER_OPTION, OS, OS_NAME, Splicer, UDP_DROPS, UDP_UNREACHABLE,
+    KERNEL_STATE, LISTENER_OPTION, OS, OS_NAME, READ_SLICE, Splicer, UDP_DROPS, UDP_UNREACHABLE,
     check_served_name, connect_in_progress, descriptor, kernel_availability, open_to_serve,
     prepare_listener, report_udp_unreachable, tcp_info, tcp_sockets, udp_drops, udp_queued_error,
-    udp_unreachable,
+    udp_unreachable, wake_reader,
 };
 
 /// The system the program was built for.
@@ -123,6 +124,19 @@ mod tests {
         assert!(disk_full(&io::Error::from_raw_os_error(enospc)));
         assert!(disk_full(&io::Error::from(io::ErrorKind::StorageFull)));
         assert!(!disk_full(&io::Error::from(io::ErrorKind::NotFound)));
+    }
+
+    #[test]
+    fn udp_unreachable_is_read_from_this_systems_error() {
+        assert!(is_udp_unreachable(&io::Error::from(
+            io::ErrorKind::ConnectionRefused
+        )));
+        // Windows: WSAECONNRESET on a UDP socket is the ICMP answer to an earlier datagram.
+        let wsaeconnreset = io::Error::from_raw_os_error(10054);
+        assert_eq!(is_udp_unreachable(&wsaeconnreset), OS == Os::Windows);
+        assert!(!is_udp_unreachable(&io::Error::from(
+            io::ErrorKind::TimedOut
+        )));
     }
 
     #[test]

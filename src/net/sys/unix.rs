@@ -46,3 +46,12 @@ pub fn is_disk_full(code: i32) -> bool {
 pub fn check_served_name(name: &str) -> Result<(), crate::proto::download::Refusal> {
     crate::proto::download::check_name(name)
 }
+
+/// A blocked `recv()` returns 0 once the socket is shut down for reading, so the client's
+/// reader needs no timeout.
+pub const READ_SLICE: Option<std::time::Duration> = None;
+
+/// Wakes a thread blocked in `recv()` on this connection (it returns 0). Sends nothing.
+pub fn wake_reader(stream: &std::net::TcpStream) {
+    let _ = stream.shutdown(std::net::Shutdown::Read);
+}

@@ -297,3 +297,11 @@ pub fn udp_unreachable(err: &io::Error) -> bool {
 pub fn check_served_name(name: &str) -> Result<(), crate::proto::download::Refusal> {
     crate::proto::download::check_name_windows(name)
 }
+
+/// Nothing wakes a thread blocked in a Winsock `recv()` from another thread (`shutdown`
+/// does not, and `SD_RECEIVE` would reset the connection if data came later), so the
+/// client's reader waits in slices of this length and looks whether it should stop.
+pub const READ_SLICE: Option<std::time::Duration> = Some(std::time::Duration::from_millis(200));
+
+/// The reader notices within [`READ_SLICE`].
+pub fn wake_reader(_stream: &std::net::TcpStream) {}
