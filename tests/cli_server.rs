@@ -3,6 +3,11 @@
 //! The server runs as a child process whose stdout is read line by line on a separate thread
 //! and forwarded into a channel, so every wait has a bound; a guard kills the child (and joins
 //! the reader threads) however the test ends. Signals are sent with the system's `kill`.
+//!
+//! Most tests end the server with a signal and check that it exits cleanly: Unix only (on
+//! Windows Ctrl+C is a console event a test cannot send to a child). Their helpers are unused
+//! there.
+#![cfg_attr(not(unix), allow(dead_code, unused_imports))]
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -132,6 +137,7 @@ impl Server {
     }
 
     /// Sends a signal by name (INT, TERM) with the system's `kill`.
+    #[cfg(unix)]
     fn signal(&self, name: &str) {
         let status = Command::new("kill")
             .arg(format!("-{name}"))
@@ -235,6 +241,9 @@ fn connected_line(server: &mut Server, stream: &TcpStream) -> u64 {
         .unwrap_or_else(|| panic!("no client number in {line:?}"))
 }
 
+/// Stops the server with a Unix signal: on Windows Ctrl+C is a console event, which a test
+/// cannot send to a child process without sharing its console.
+#[cfg(unix)]
 #[test]
 fn echo_mode() {
     let mut server = Server::spawn(&["tcp-server", "127.0.0.1:0", "--echo"]);
@@ -283,6 +292,9 @@ fn echo_mode() {
     assert!(err.trim().is_empty(), "stderr: {err}");
 }
 
+/// Stops the server with a Unix signal: on Windows Ctrl+C is a console event, which a test
+/// cannot send to a child process without sharing its console.
+#[cfg(unix)]
 #[test]
 fn fixed_reply_in_gbk() {
     let shou_dao = gbk("收到");
@@ -318,6 +330,9 @@ fn fixed_reply_in_gbk() {
     assert_eq!(server.exit_status().code(), Some(0));
 }
 
+/// Stops the server with a Unix signal: on Windows Ctrl+C is a console event, which a test
+/// cannot send to a child process without sharing its console.
+#[cfg(unix)]
 #[test]
 fn sigterm_exits_cleanly_and_closes_clients() {
     let mut server = Server::spawn(&["tcp-server", "127.0.0.1:0"]);
@@ -367,6 +382,9 @@ fn port_in_use_and_bad_address() {
     assert!(server.rest_of_stdout().is_empty());
 }
 
+/// Stops the server with a Unix signal: on Windows Ctrl+C is a console event, which a test
+/// cannot send to a child process without sharing its console.
+#[cfg(unix)]
 #[test]
 fn max_clients_refuses_the_second() {
     let mut server = Server::spawn(&["tcp-server", "127.0.0.1:0", "--max-clients", "1", "--echo"]);

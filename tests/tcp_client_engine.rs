@@ -626,6 +626,10 @@ fn bad_host_or_port_fail_before_any_call() {
     }
 }
 
+#[cfg_attr(
+    wine,
+    ignore = "Wine 8 closes gracefully (FIN) on SO_LINGER 0 instead of sending RST: see scripts/wine/probe.c"
+)]
 #[test]
 fn reset_by_peer() {
     let (listener, port) = listen_v4();
@@ -1364,6 +1368,10 @@ fn trace_keeps_cause_before_effect() {
 /// is not connected"), with no `Connected` event although the trace shows a successful
 /// `connect()`, and with no `close()` in the trace. Looped so the race shows up; it is a race,
 /// so a single pass can miss it.
+#[cfg_attr(
+    wine,
+    ignore = "Wine 8 closes gracefully (FIN) on SO_LINGER 0 instead of sending RST: see scripts/wine/probe.c"
+)]
 #[test]
 fn reset_right_after_connect() {
     for _ in 0..1000 {

@@ -116,6 +116,8 @@ pub struct ServerModel {
     pub repeating: Option<u64>,
     pub file: Option<FileTransfer>,
     pub last_warning: Option<NetError>,
+    /// The engine cannot read the kernel's TCP state on this system.
+    pub kernel_unavailable: bool,
     /// Changes whenever rows are added or removed, so views can cache their row lists.
     pub generation: u64,
     closed_order: std::collections::VecDeque<ClientId>,
@@ -133,6 +135,7 @@ impl ServerModel {
         self.repeating = None;
         self.file = None;
         self.last_warning = None;
+        self.kernel_unavailable = false;
         self.generation += 1;
     }
 
@@ -162,6 +165,7 @@ impl ServerModel {
         let at = msg.at;
         match msg.event {
             ServerEvent::Call { call, .. } => self.trace.push(call),
+            ServerEvent::KernelUnavailable => self.kernel_unavailable = true,
             ServerEvent::Listening { local } => {
                 self.status = ServerStatus::Listening { local };
                 self.log

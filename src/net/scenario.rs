@@ -791,8 +791,10 @@ fn udp_closed_port(rec: &mut Recorder) -> Result<(), NetError> {
         )
         .err()
         .map(|e| {
+            // ECONNREFUSED on Unix, WSAECONNRESET on Windows: the ICMP answer.
+            let unreachable = sys::is_udp_unreachable(&e);
             let mut e = err(&e);
-            if e.kind == NetErrorKind::Refused {
+            if unreachable {
                 e.kind = NetErrorKind::NobodyListening;
             }
             e

@@ -493,15 +493,10 @@ enum Flow {
 impl Session {
     fn start_reader(&mut self, worker: Sender<WorkerMsg>) -> Result<(), NetError> {
         let stream = self.stream.try_clone().map_err(|e| NetError::from_io(&e))?;
-        self.stream
-            .set_write_timeout(Some(WRITE_SLICE))
+        // Unix: blocking, sends time out after WRITE_SLICE to look at commands. Windows:
+        // non-blocking, with waits for readiness (see `sys`).
+        super::sys::prepare_client_stream(&self.stream, WRITE_SLICE)
             .map_err(|e| NetError::from_io(&e))?;
-        // Where nothing can wake a blocked recv() (Windows), it wakes by itself to look.
-        if let Some(slice) = super::sys::READ_SLICE {
-            stream
-                .set_read_timeout(Some(slice))
-                .map_err(|e| NetError::from_io(&e))?;
-        }
         let emitter = self.emitter.clone();
         let closing = self.closing.clone();
         let capture = self.capture.clone();
@@ -740,8 +735,10 @@ impl Session {
                         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                     ) =>
                 {
-                    // The peer is not reading and the buffers are full: look at commands.
-                    loop {
+                    // The peer is not reading and the buffers are full: look at commands, then
+                    // wait for room (where the send itself did not wait).
+                    let mut look = true;
+                    while look {
                         match self.commands.try_recv() {
                             Ok(WorkerMsg::User(ClientCommand::Disconnect))
                             | Err(TryRecvError::Disconnected) => {
@@ -757,9 +754,10 @@ impl Session {
                                 return WriteEnd::Stop(CloseReason::Failed(err));
                             }
                             Ok(msg) => self.pending.push_back(msg),
-                            Err(TryRecvError::Empty) => break,
+                            Err(TryRecvError::Empty) => look = false,
                         }
                     }
+                    super::sys::wait_writable(&self.stream, WRITE_SLICE);
                 }
                 Err(e) => {
                     let err = NetError::from_io(&e);
@@ -949,6 +947,13 @@ fn read_loop(
     let mut buf = vec![0u8; RECV_BUFFER];
     let kind = CallKind::Recv { buf: buf.len() };
     let end = loop {
+        if let Some(slice) = super::sys::READ_SLICE {
+            // Non-blocking (Windows): wait for data in slices, looking whether to stop.
+            super::sys::wait_readable(&stream, slice);
+            if closing.load(Ordering::SeqCst) {
+                return;
+            }
+        }
         let result = stream.read(&mut buf);
         let _order = lock(order);
         match result {
@@ -967,7 +972,7 @@ fn read_loop(
                 emitter.emit(ClientEvent::Received { data });
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            // The read slice ran out (only where `sys::READ_SLICE` is set): look, go on.
+            // Nothing to read yet (only where `sys::READ_SLICE` is set): look, go on.
             Err(e)
                 if super::sys::READ_SLICE.is_some()
                     && matches!(

@@ -291,6 +291,8 @@ pub enum ServerEvent {
         client: ClientId,
         state: TcpState,
     },
+    /// The kernel's TCP state cannot be read on this system: the table shows none.
+    KernelUnavailable,
     /// The kernel's view of a live client connection (TCP_INFO: RTT, window, counters), when
     /// it changed; read on a timer at classroom scale, else when something happens.
     KernelInfo {
@@ -589,6 +591,9 @@ impl Server {
             .register(&mut listener, LISTENER, Interest::READABLE)
             .map_err(|e| NetError::from_io(&e))?;
         emitter.emit(ServerEvent::Listening { local });
+        if !super::kernel::availability().available() {
+            emitter.emit(ServerEvent::KernelUnavailable);
+        }
         Ok(Self {
             poll,
             listener,

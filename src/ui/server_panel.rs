@@ -539,6 +539,9 @@ impl ServerPanel {
             };
             ui.label(RichText::new("●").color(color));
             ui.label(RichText::new(text).color(color).strong());
+            if self.model.kernel_unavailable && self.model.status.listening().is_some() {
+                ui.weak(lang.t(Msg::KernelUnavailable));
+            }
         });
         if let Some(local) = self.model.status.listening() {
             let addrs = ifaces::reachable(local, &self.local_ips);

@@ -51,6 +51,21 @@ pub fn check_served_name(name: &str) -> Result<(), crate::proto::download::Refus
 /// reader needs no timeout.
 pub const READ_SLICE: Option<std::time::Duration> = None;
 
+/// The client's connection: blocking, with sends that give up after `write_slice` (and
+/// carry on later, nothing lost) so the writer can look at its commands.
+pub fn prepare_client_stream(
+    stream: &std::net::TcpStream,
+    write_slice: std::time::Duration,
+) -> io::Result<()> {
+    stream.set_write_timeout(Some(write_slice))
+}
+
+/// Blocking sockets wait in the call itself.
+pub fn wait_readable(_stream: &std::net::TcpStream, _slice: std::time::Duration) {}
+
+/// The timed send has already waited.
+pub fn wait_writable(_stream: &std::net::TcpStream, _slice: std::time::Duration) {}
+
 /// Wakes a thread blocked in `recv()` on this connection (it returns 0). Sends nothing.
 pub fn wake_reader(stream: &std::net::TcpStream) {
     let _ = stream.shutdown(std::net::Shutdown::Read);

@@ -299,9 +299,44 @@ pub fn check_served_name(name: &str) -> Result<(), crate::proto::download::Refus
 }
 
 /// Nothing wakes a thread blocked in a Winsock `recv()` from another thread (`shutdown`
-/// does not, and `SD_RECEIVE` would reset the connection if data came later), so the
-/// client's reader waits in slices of this length and looks whether it should stop.
+/// does not, and `SD_RECEIVE` would reset the connection if data came later), and a send
+/// that times out (`SO_SNDTIMEO`) leaves the connection "in an indeterminate state": Windows
+/// aborts it. So the client's connection is non-blocking here, and its reader and writer wait
+/// for readiness (`WSAPoll`) in slices of this length, looking between slices whether to stop.
 pub const READ_SLICE: Option<std::time::Duration> = Some(std::time::Duration::from_millis(200));
+
+/// Non-blocking: every wait is a [`wait_readable`] or [`wait_writable`] with a time limit.
+pub fn prepare_client_stream(
+    stream: &std::net::TcpStream,
+    _write_slice: std::time::Duration,
+) -> io::Result<()> {
+    stream.set_nonblocking(true)
+}
+
+fn poll_one(stream: &std::net::TcpStream, events: i16, slice: std::time::Duration) {
+    use windows_sys::Win32::Networking::WinSock::{WSAPOLLFD, WSAPoll};
+    let mut fd = WSAPOLLFD {
+        fd: stream.as_raw_socket() as SOCKET,
+        events,
+        revents: 0,
+    };
+    let ms = i32::try_from(slice.as_millis()).unwrap_or(i32::MAX);
+    // SAFETY: one live WSAPOLLFD for the length of the call. An error or a timeout both
+    // just end the wait: the next call on the socket says what is true.
+    unsafe { WSAPoll(&mut fd, 1, ms) };
+}
+
+/// Waits at most `slice` for data (or the peer's close) on the non-blocking connection.
+pub fn wait_readable(stream: &std::net::TcpStream, slice: std::time::Duration) {
+    use windows_sys::Win32::Networking::WinSock::POLLRDNORM;
+    poll_one(stream, POLLRDNORM, slice);
+}
+
+/// Waits at most `slice` for room in the send buffer.
+pub fn wait_writable(stream: &std::net::TcpStream, slice: std::time::Duration) {
+    use windows_sys::Win32::Networking::WinSock::POLLWRNORM;
+    poll_one(stream, POLLWRNORM, slice);
+}
 
 /// The reader notices within [`READ_SLICE`].
 pub fn wake_reader(_stream: &std::net::TcpStream) {}
