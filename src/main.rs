@@ -68,6 +68,8 @@ fn main() -> ExitCode {
 }
 
 fn open_window(start: StartOptions) -> ExitCode {
+    // Windows: a double-clicked .exe has a console window of its own; the window needs none.
+    socket_workbench::net::sys::release_own_console();
     let mut viewport = egui::ViewportBuilder::default()
         .with_title("Socket Workbench")
         .with_app_id("socket-workbench")

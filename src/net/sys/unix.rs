@@ -70,3 +70,6 @@ pub fn wait_writable(_stream: &std::net::TcpStream, _slice: std::time::Duration)
 pub fn wake_reader(stream: &std::net::TcpStream) {
     let _ = stream.shutdown(std::net::Shutdown::Read);
 }
+
+/// A Unix program has no console window to release.
+pub fn release_own_console() {}

@@ -340,3 +340,17 @@ pub fn wait_writable(stream: &std::net::TcpStream, slice: std::time::Duration) {
 
 /// The reader notices within [`READ_SLICE`].
 pub fn wake_reader(_stream: &std::net::TcpStream) {}
+
+/// A console program started by a double click gets a console window of its own, which
+/// would sit behind the window for as long as it runs: let it go when no other process (a
+/// Command Prompt that started us) shares it. Started from a terminal, output stays there.
+pub fn release_own_console() {
+    use windows_sys::Win32::System::Console::{FreeConsole, GetConsoleProcessList};
+    let mut pids = [0u32; 2];
+    // SAFETY: a live buffer of two process ids, its length given.
+    let attached = unsafe { GetConsoleProcessList(pids.as_mut_ptr(), 2) };
+    if attached == 1 {
+        // SAFETY: no arguments; detaching from a console we alone use.
+        unsafe { FreeConsole() };
+    }
+}
