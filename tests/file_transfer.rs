@@ -1247,6 +1247,10 @@ fn resume_config(port: u16, name: &str, dest: &Path) -> DownloadConfig {
     c
 }
 
+#[cfg_attr(
+    wine,
+    ignore = "Wine 8 closes gracefully (FIN) on SO_LINGER 0 instead of sending RST: see scripts/wine/probe.c"
+)]
 #[test]
 fn a_cut_transfer_keeps_its_part_and_resumes_byte_exact() {
     let tmp = TempDir::new("cut-resume");

@@ -1361,6 +1361,30 @@ fn trace_keeps_cause_before_effect() {
     );
 }
 
+/// A server that accepts and closes at once (FIN): the client is connected, then hears the
+/// close — never a failed `connect()`. On Windows the connect's readiness wait can report
+/// "writable" and "hung up" together; that is still a connection (socket2's own wait called
+/// it an error, seen under Wine). Looped because it is a race.
+#[test]
+fn closed_right_after_connect() {
+    for _ in 0..200 {
+        let (listener, port) = listen_v4();
+        let peer = peer_on(listener, drop);
+        let mut c = Client::start(ClientConfig::new("127.0.0.1", port));
+        let reason = c.closed();
+        c.join();
+        peer.join();
+        assert_eq!(reason, CloseReason::Peer, "events:\n{}", listing(&c.log));
+        assert!(
+            c.log
+                .iter()
+                .any(|m| matches!(m.event, ClientEvent::Connected { .. })),
+            "{}",
+            listing(&c.log)
+        );
+    }
+}
+
 /// A peer that resets the connection the moment it accepts it. Whatever the timing, the
 /// session should end as `Failed(Reset)` with a trace that ends in `close()`. About 1 run in
 /// 100 on a 2-CPU machine, the RST lands between the engine's `connect()` and its

@@ -2,7 +2,8 @@
  * to this program's tests: an abortive close (SO_LINGER on, 0 s) should send RST, so the
  * peer's recv() fails with WSAECONNRESET (10054); a datagram to a closed port should make
  * the next recvfrom() fail with WSAECONNRESET. Run by scripts/windows-smoke.sh; loopback
- * only. Seen under Wine 8.0: a graceful close (recv = 0) and a timeout (10060). */
+ * only. And whether SIO_TCP_INFO answers. Seen under Wine 8.0: SIO_TCP_INFO refused, a
+ * graceful close (recv = 0) and a timeout (10060). */
 #include <winsock2.h>
 #include <stdio.h>
 int main(void) {
@@ -15,6 +16,11 @@ int main(void) {
     connect(c, (struct sockaddr*)&a, sizeof a);
     SOCKET s = accept(l, NULL, NULL);
     send(c, "hello", 5, 0); char buf[16]; recv(s, buf, 5, 0);
+    /* SIO_TCP_INFO (Windows 10 1703+), version 0, on the live connection. */
+    DWORD version = 0, got = 0; char info[256];
+    int io = WSAIoctl(c, 0xD8000027u, &version, sizeof version, info, sizeof info, &got, NULL, NULL);
+    printf("SIO_TCP_INFO rc=%d, error=%d, %lu bytes (state %d; 4 = ESTABLISHED)\n", io,
+           io ? WSAGetLastError() : 0, (unsigned long)got, io ? -1 : *(int *)info);
     struct linger lg = {1, 0};
     int rc = setsockopt(s, SOL_SOCKET, SO_LINGER, (char*)&lg, sizeof lg);
     closesocket(s);

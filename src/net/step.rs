@@ -404,7 +404,7 @@ impl Lab {
                 };
                 let addr = self.server_addr.unwrap_or_else(|| closed_port(loopback));
                 let kind = CallKind::Connect { addr };
-                match s.connect_timeout(&addr.into(), Duration::from_secs(2)) {
+                match super::sys::connect_timeout(&s, addr, Duration::from_secs(2)) {
                     Ok(()) => {
                         let c: TcpStream = s.into();
                         let _ = c.set_nonblocking(true);

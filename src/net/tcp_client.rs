@@ -339,7 +339,7 @@ fn connect(
             },
             descriptor(&socket),
         );
-        match socket.connect_timeout(&addr.into(), config.connect_timeout) {
+        match super::sys::connect_timeout(&socket, addr, config.connect_timeout) {
             Ok(()) => {
                 let stream: TcpStream = socket.into();
                 let local = match stream.local_addr() {

@@ -56,10 +56,10 @@ use other as imp;
 
 pub use imp::{
     KERNEL_STATE, LISTENER_OPTION, OS, OS_NAME, READ_SLICE, Splicer, UDP_DROPS, UDP_UNREACHABLE,
-    check_served_name, connect_in_progress, descriptor, kernel_availability, open_to_serve,
-    prepare_client_stream, prepare_listener, release_own_console, report_udp_unreachable, tcp_info,
-    tcp_sockets, udp_drops, udp_queued_error, udp_unreachable, wait_readable, wait_writable,
-    wake_reader,
+    check_served_name, connect_in_progress, connect_timeout, descriptor, kernel_availability,
+    open_to_serve, prepare_client_stream, prepare_listener, release_own_console,
+    report_udp_unreachable, tcp_info, tcp_sockets, udp_drops, udp_queued_error, udp_unreachable,
+    wait_readable, wait_writable, wake_reader,
 };
 
 /// The system the program was built for.

@@ -73,3 +73,12 @@ pub fn wake_reader(stream: &std::net::TcpStream) {
 
 /// A Unix program has no console window to release.
 pub fn release_own_console() {}
+
+/// `connect()` with a time limit (socket2's: non-blocking connect, then poll).
+pub fn connect_timeout(
+    socket: &Socket,
+    addr: std::net::SocketAddr,
+    timeout: std::time::Duration,
+) -> io::Result<()> {
+    socket.connect_timeout(&addr.into(), timeout)
+}

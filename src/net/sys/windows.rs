@@ -354,3 +354,61 @@ pub fn release_own_console() {
         unsafe { FreeConsole() };
     }
 }
+
+/// `connect()` with a time limit: non-blocking connect, then `WSAPoll`. Unlike socket2's
+/// version, a connection that completed and was already closed by the peer (both "writable"
+/// and "hung up", no error: a server that accepts and closes at once) counts as connected,
+/// as it does on Unix; the first `recv()` then says the peer closed.
+pub fn connect_timeout(
+    socket: &Socket,
+    addr: std::net::SocketAddr,
+    timeout: std::time::Duration,
+) -> io::Result<()> {
+    use windows_sys::Win32::Networking::WinSock::{
+        POLLERR, POLLHUP, POLLWRNORM, WSAPOLLFD, WSAPoll,
+    };
+    socket.set_nonblocking(true)?;
+    let result = (|| {
+        match socket.connect(&addr.into()) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(io::ErrorKind::TimedOut.into());
+            }
+            let mut fd = WSAPOLLFD {
+                fd: socket.as_raw_socket() as SOCKET,
+                events: POLLWRNORM,
+                revents: 0,
+            };
+            let ms = i32::try_from(left.as_millis().max(1)).unwrap_or(i32::MAX);
+            // SAFETY: one live WSAPOLLFD for the length of the call.
+            let n = unsafe { WSAPoll(&mut fd, 1, ms) };
+            if n == SOCKET_ERROR {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            if n == 0 {
+                return Err(io::ErrorKind::TimedOut.into());
+            }
+            if let Some(err) = socket.take_error()? {
+                return Err(err);
+            }
+            if fd.revents & POLLWRNORM != 0 {
+                return Ok(());
+            }
+            if fd.revents & (POLLERR | POLLHUP) != 0 {
+                return Err(io::Error::from(io::ErrorKind::ConnectionRefused));
+            }
+        }
+    })();
+    socket.set_nonblocking(false)?;
+    result
+}
