@@ -59,7 +59,7 @@ Xvfb $display -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
 xvfb=$!
 export DISPLAY=$display
 cleanup() {
-    "$wine" wineserver -k >/dev/null 2>&1 || wineserver -k >/dev/null 2>&1 || true
+    wineserver -k >/dev/null 2>&1 || true
     kill $xvfb 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -84,11 +84,13 @@ status=0
 echo "windows-smoke: the command line under Wine"
 python3 scripts/windows_smoke.py "$wine" "$exe" || status=1
 
-echo "windows-smoke: the window, in Chinese, listening"
+echo "windows-smoke: the window on a Chinese system (first run), listening"
 shot_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 # No saved settings, so the window starts as on a first run.
 rm -rf "$WINEPREFIX"/drive_c/users/*/AppData/Roaming/socket-workbench
-"$wine" "$exe" --lang zh --listen 127.0.0.1:$shot_port >/dev/null 2>&1 &
+# No --lang: a first run follows the system's language (Wine takes it from LANG), and in
+# Chinese the text encoding is GBK.
+LANG=zh_CN.UTF-8 LC_ALL=zh_CN.UTF-8 "$wine" "$exe" --listen 127.0.0.1:$shot_port >/dev/null 2>&1 &
 win=$!
 ok=0
 for _ in $(seq 1 60); do
@@ -112,7 +114,7 @@ else
     status=1
 fi
 kill $win 2>/dev/null || true
-"$wine" wineserver -k >/dev/null 2>&1 || true
+wineserver -k >/dev/null 2>&1 || true
 
 if [ -z "${SKIP_TESTS:-}" ]; then
     echo "windows-smoke: the test suite for $triple under Wine"
