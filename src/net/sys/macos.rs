@@ -11,12 +11,9 @@ use super::UdpUnreachable;
 use crate::net::kernel::{Availability, DiagEntry, TcpInfo};
 use crate::net::trace::TcpState;
 
-pub use super::none::{Splicer, UDP_DROPS, report_udp_unreachable, udp_drops, udp_queued_error};
-pub use super::unix::{
-    LISTENER_OPTION, READ_SLICE, check_served_name, connect_in_progress, connect_timeout,
-    descriptor, is_disk_full, is_too_many_open_files, open_to_serve, prepare_client_stream,
-    prepare_listener, release_own_console, wait_readable, wait_writable, wake_reader,
-};
+pub use super::none::*;
+// What every Unix shares; the interface in `sys/mod.rs` names each item.
+pub use super::unix::*;
 
 pub const OS: super::Os = super::Os::MacOs;
 pub const OS_NAME: &str = "macOS";
@@ -64,12 +61,8 @@ pub fn tcp_info(socket: SockRef<'_>) -> io::Result<TcpInfo> {
     if rc != 0 {
         return Err(io::Error::last_os_error());
     }
-    let state = state_from_bsd(raw.tcpi_state).ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("TCP state {}", raw.tcpi_state),
-        )
-    })?;
+    let state =
+        state_from_bsd(raw.tcpi_state).ok_or_else(|| super::unknown_state(raw.tcpi_state))?;
     let mss = raw.tcpi_maxseg.max(1);
     Ok(TcpInfo {
         state,

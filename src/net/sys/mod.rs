@@ -91,6 +91,12 @@ pub enum SpliceError {
     Io(io::Error),
 }
 
+/// A TCP state number this program does not know (from a newer system, say).
+#[cfg_attr(not(any(windows, target_os = "macos")), allow(dead_code))]
+fn unknown_state(n: impl std::fmt::Display) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, format!("TCP state {n}"))
+}
+
 /// "Too many open files": the process's limit (EMFILE, WSAEMFILE) or the system's (ENFILE).
 pub fn too_many_open_files(err: &io::Error) -> bool {
     err.raw_os_error().is_some_and(imp::is_too_many_open_files)

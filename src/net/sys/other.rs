@@ -7,12 +7,9 @@ use socket2::SockRef;
 use super::UdpUnreachable;
 use crate::net::kernel::{Availability, DiagEntry, TcpInfo};
 
-pub use super::none::{Splicer, UDP_DROPS, report_udp_unreachable, udp_drops, udp_queued_error};
-pub use super::unix::{
-    LISTENER_OPTION, READ_SLICE, check_served_name, connect_in_progress, connect_timeout,
-    descriptor, is_disk_full, is_too_many_open_files, open_to_serve, prepare_client_stream,
-    prepare_listener, release_own_console, wait_readable, wait_writable, wake_reader,
-};
+pub use super::none::*;
+// What every Unix shares; the interface in `sys/mod.rs` names each item.
+pub use super::unix::*;
 
 pub const OS: super::Os = super::Os::OtherUnix;
 pub const OS_NAME: &str = "Unix";

@@ -134,12 +134,7 @@ pub fn tcp_info(socket: SockRef<'_>) -> io::Result<TcpInfo> {
     if rc == SOCKET_ERROR {
         return Err(io::Error::last_os_error());
     }
-    let state = state_from_tcpstate(raw.State).ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("TCP state {}", raw.State),
-        )
-    })?;
+    let state = state_from_tcpstate(raw.State).ok_or_else(|| super::unknown_state(raw.State))?;
     let mss = raw.Mss.max(1);
     Ok(TcpInfo {
         state,

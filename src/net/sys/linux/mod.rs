@@ -13,11 +13,8 @@ use super::{SpliceError, UdpUnreachable};
 use crate::net::kernel::{Availability, DiagEntry, TcpInfo, states_mask};
 use crate::net::trace::TcpState;
 
-pub use super::unix::{
-    LISTENER_OPTION, READ_SLICE, check_served_name, connect_in_progress, connect_timeout,
-    descriptor, is_disk_full, is_too_many_open_files, open_to_serve, prepare_client_stream,
-    prepare_listener, release_own_console, wait_readable, wait_writable, wake_reader,
-};
+// What every Unix shares; the interface in `sys/mod.rs` names each item.
+pub use super::unix::*;
 
 pub const OS: super::Os = super::Os::Linux;
 pub const OS_NAME: &str = "Linux";
