@@ -23,6 +23,17 @@ pub const EXIT_NETWORK: u8 = 1;
 /// Exit code for bad input (address, hex, encoding).
 pub const EXIT_USAGE: u8 = 2;
 
+/// A number of seconds from the command line: finite and not negative (`NaN`, `inf` and
+/// `-1` are refused here, so no later `Duration` can panic on them).
+pub fn parse_secs(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!(
+            "'{s}' is not a number of seconds (use a number from 0 upwards, e.g. 2 or 0.5)"
+        )),
+    }
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "socket-workbench",
@@ -112,7 +123,7 @@ pub struct ServeFilesArgs {
     #[arg(long, value_name = "ADDR:PORT", default_value = "0.0.0.0:0")]
     pub listen: String,
     /// Seconds a client may take to send its request before it is dropped.
-    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+    #[arg(long, default_value_t = 10.0, value_name = "SECS", value_parser = parse_secs)]
     pub timeout: f64,
     /// Transfers at once; later requests wait their turn.
     #[arg(long, value_name = "N")]
@@ -187,7 +198,7 @@ pub struct UdpArgs {
     #[arg(long, value_name = "ADDR")]
     pub iface: Option<std::net::Ipv4Addr>,
     /// Seconds to wait for replies after sending (default 2), or to run at all without --send.
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
     pub wait: Option<f64>,
     /// Print every socket call to stderr as it happens.
     #[arg(long)]
@@ -239,10 +250,10 @@ pub struct TcpClientArgs {
     #[arg(long)]
     pub hex: bool,
     /// Seconds of silence after which to close and exit 0.
-    #[arg(long, default_value_t = 2.0, value_name = "SECS")]
+    #[arg(long, default_value_t = 2.0, value_name = "SECS", value_parser = parse_secs)]
     pub wait: f64,
     /// Seconds to wait for the connection to be set up.
-    #[arg(long, default_value_t = 5.0, value_name = "SECS")]
+    #[arg(long, default_value_t = 5.0, value_name = "SECS", value_parser = parse_secs)]
     pub timeout: f64,
     /// Print every socket call to stderr as it happens.
     #[arg(long)]

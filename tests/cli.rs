@@ -153,6 +153,31 @@ fn bad_input_is_refused_before_connecting() {
     }
 }
 
+/// A number of seconds that is not one (NaN, infinite, negative) is a usage error with
+/// exit code 2, never a panic (it was: `Duration::from_secs_f64` panicked, exit 101).
+#[test]
+fn bad_seconds_are_refused_not_a_panic() {
+    let port = closed_port();
+    let target = format!("127.0.0.1:{port}");
+    let cases: &[&[&str]] = &[
+        &["tcp-client", &target, "--timeout", "NaN"],
+        &["tcp-client", &target, "--wait", "inf"],
+        &["tcp-client", &target, "--timeout=-1"],
+        &["udp", "127.0.0.1:0", "--wait", "nan"],
+        &["serve-files", ".", "--timeout=-inf"],
+    ];
+    for args in cases {
+        let out = workbench(args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("is not a number of seconds"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
 #[test]
 fn help_documents_the_commands() {
     let out = workbench(&["--help"]);
