@@ -1843,3 +1843,37 @@ fn a_silent_client_is_dropped_after_the_request_timeout_while_others_are_served(
     done(&download(config(server.port(), "small.bin", &dest, true)));
     assert_file_is(&dest, &data);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hostile and unlucky peers (issue 10)
+// ---------------------------------------------------------------------------------------------
+
+/// A lesson client that sends the name, then `"\n"` in a second `send()` 50 ms later: by then
+/// the server has taken the first chunk as the name and is sending. If it then closes with the
+/// `"\n"` still unread, the kernel answers with RST and throws away whatever of the file the
+/// client has not read yet. Seen before the fix: 0 of 20 downloads of 300 KB complete.
+#[test]
+fn a_late_newline_does_not_cut_the_file() {
+    let tmp = TempDir::new("late-newline");
+    let shared = tmp.dir("shared");
+    let data = random_bytes(300_000, 10);
+    write_file(&shared.join("big.bin"), &data);
+    let server = Server::serve(&shared);
+    let mut complete = 0;
+    let mut seen = Vec::new();
+    for _ in 0..20 {
+        let mut s = connect(server.addr);
+        s.write_all(b"big.bin").unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        // The server may be done already; the newline is the client's business, not a test.
+        let _ = s.write_all(b"\n");
+        // Read late, as a busy student's client does: the file waits in the receive queue.
+        std::thread::sleep(Duration::from_millis(100));
+        let got = read_to_close(&mut s);
+        if got == data {
+            complete += 1;
+        }
+        seen.push(got.len());
+    }
+    assert_eq!(complete, 20, "bytes received per try: {seen:?}");
+}

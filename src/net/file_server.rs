@@ -243,6 +243,8 @@ struct Loop {
     next_id: u64,
     /// Streams of running transfers (a clone each, to cut them off on Stop).
     running: Arc<Mutex<HashMap<u64, std::net::TcpStream>>>,
+    /// Set on Stop: transfers still waiting for their client to close give up at once.
+    stopping: Arc<std::sync::atomic::AtomicBool>,
     threads: Vec<JoinHandle<()>>,
     digests: DigestCache,
 }
@@ -299,6 +301,7 @@ impl Loop {
             queued: VecDeque::new(),
             next_id: 1,
             running: Arc::new(Mutex::new(HashMap::new())),
+            stopping: Arc::default(),
             threads: Vec::new(),
             digests: Arc::new(Mutex::new(HashMap::new())),
         })
@@ -502,6 +505,7 @@ impl Loop {
                 root: self.root.clone(),
                 emitter: self.emitter.clone(),
                 running: self.running.clone(),
+                stopping: self.stopping.clone(),
                 wake: self.wake.clone(),
                 digests: self.digests.clone(),
             };
@@ -536,6 +540,8 @@ impl Loop {
                 why: NotServed::Stopped,
             });
         }
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         if let Ok(running) = self.running.lock() {
             for stream in running.values() {
                 let _ = stream.shutdown(Shutdown::Both);
@@ -555,6 +561,7 @@ struct Job {
     root: PathBuf,
     emitter: Emitter,
     running: Arc<Mutex<HashMap<u64, std::net::TcpStream>>>,
+    stopping: Arc<std::sync::atomic::AtomicBool>,
     wake: Arc<mio::Waker>,
     digests: DigestCache,
 }
@@ -590,6 +597,40 @@ fn lookup(root: &Path, name: &str) -> Result<(File, PathBuf), Lookup> {
         return Err(Lookup::Refused(Refusal::NotRegularFile));
     }
     Ok((file, real))
+}
+
+/// How long a served connection is kept open after our FIN, reading what the client still
+/// sends, until it closes its end.
+const DRAIN_FOR: Duration = Duration::from_secs(5);
+
+/// Reads and discards until the client closes (or [`DRAIN_FOR`] passes, or an error). Closing
+/// a socket with unread input makes the kernel answer with RST instead of FIN, and the RST
+/// throws away whatever of the file the client has not read yet: a lesson client that sends
+/// its name and then `"\n"` in a second `send()` lost the end of every file. Our FIN is
+/// already out (`shutdown(Write)`), so a client that reads to the end sees the whole file and
+/// closes, which ends this at once. Waits in slices, so Stop (`stopping`) is never held up.
+fn drain_before_close(stream: &std::net::TcpStream, stopping: &std::sync::atomic::AtomicBool) {
+    const SLICE: Duration = Duration::from_millis(200);
+    let deadline = Instant::now() + DRAIN_FOR;
+    let mut buf = [0u8; 4096];
+    let mut reader = stream;
+    if reader.set_read_timeout(Some(SLICE)).is_err() {
+        return;
+    }
+    while Instant::now() < deadline && !stopping.load(std::sync::atomic::Ordering::SeqCst) {
+        match reader.read(&mut buf) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::Interrupted
+                        | io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return,
+        }
+    }
 }
 
 /// BLAKE3 of a whole file, as lowercase hex.
@@ -677,6 +718,7 @@ impl Job {
         }
         // Let the loop start a queued request.
         let _ = self.wake.wake();
+        drain_before_close(&self.stream, &self.stopping);
     }
 
     fn send_file(&self, name: &str, offset: u64, verified: bool) -> Result<(), (u64, NetError)> {
