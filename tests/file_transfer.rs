@@ -1877,3 +1877,49 @@ fn a_late_newline_does_not_cut_the_file() {
     }
     assert_eq!(complete, 20, "bytes received per try: {seen:?}");
 }
+
+/// A verified-protocol server that announces 1,000 bytes, sends them, and then keeps sending
+/// (up to 64 MB, while the client still reads). The client takes exactly the bytes announced:
+/// the file is complete and verified, and nothing more reaches the disk. Seen before the fix:
+/// `download --verify` wrote everything the server sent (2 GB before it was stopped).
+#[test]
+fn a_server_that_sends_more_than_it_announced_cannot_fill_the_disk() {
+    let tmp = TempDir::new("overlong");
+    let data = random_bytes(1000, 11);
+    let listener = TcpListener::bind(loopback()).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let digest = blake3_hex(&data);
+    let body = data.clone();
+    let server = std::thread::spawn(move || {
+        let mut s = accept_within(&listener);
+        s.set_write_timeout(Some(LIMIT)).unwrap();
+        let mut request = [0u8; 4096];
+        let _ = s.read(&mut request);
+        let mut reply = Reply::Ok { size: 1000, digest }.encode();
+        reply.extend_from_slice(&body);
+        s.write_all(&reply).unwrap();
+        let junk = vec![b'!'; 64 * 1024];
+        let mut extra = 0u64;
+        while extra < 64 * MB as u64 {
+            match s.write(&junk) {
+                Ok(n) => extra += n as u64,
+                Err(_) => break,
+            }
+        }
+        extra
+    });
+    let dest = tmp.join("got.bin");
+    let events = download(config(port, "file.bin", &dest, true));
+    let (path, bytes, verified) = done(&events);
+    assert_eq!(
+        (path.as_path(), bytes, verified),
+        (dest.as_path(), 1000, true)
+    );
+    assert_file_is(&dest, &data);
+    assert_absent(&part_path(&dest));
+    let extra = server.join().unwrap();
+    assert!(
+        extra < 64 * MB as u64,
+        "the client read all {extra} extra bytes"
+    );
+}

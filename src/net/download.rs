@@ -584,7 +584,10 @@ fn verified(
         .open(&part)
         .map_err(|e| (NetError::file_write(&part, &e), None))?;
     let started = Instant::now();
-    let result = pump(&mut reader, cancel, have, Some(size), emit, |chunk| {
+    // Exactly the bytes announced and no more: a server that keeps sending cannot fill the
+    // disk. (Whatever it sends past them is never read; the connection is closed below.)
+    let mut body = Read::by_ref(&mut reader).take(size - have);
+    let result = pump(&mut body, cancel, have, Some(size), emit, |chunk| {
         hasher.update(chunk);
         file.write_all(chunk)
             .map_err(|e| NetError::file_write(&part, &e))
