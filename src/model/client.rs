@@ -65,7 +65,7 @@ pub struct ClientModel {
     pub capture: Option<PathBuf>,
     /// The last warning, shown in the panel until the next action.
     pub last_warning: Option<crate::net::NetError>,
-    /// The kernel's view of the connection while it lives (Linux TCP_INFO).
+    /// The kernel's view of the connection while it lives (TCP_INFO or the system's counterpart).
     pub kernel: Option<crate::net::kernel::TcpInfo>,
     /// The engine could not read the kernel's view on this system.
     pub kernel_unavailable: bool,

@@ -65,7 +65,7 @@ pub struct ClientRow {
     pub msgs_in: u64,
     pub msgs_out: u64,
     pub state: ClientState,
-    /// The kernel's TCP state of this connection, where it can be read (Linux).
+    /// The kernel's TCP state of this connection, where the system tells it.
     pub kernel: Option<crate::net::trace::TcpState>,
     /// The kernel's full view while the connection lives (RTT, window, counters).
     /// Boxed, like `throughput`: ten thousand rows of mostly idle clients stay small.

@@ -15,9 +15,12 @@
 //!   4-tuple. A socket still open in FIN_WAIT2 when the peer's FIN arrives also moves its
 //!   4-tuple to such a timewait socket; its descriptor then reports CLOSED.
 //!
-//! Nothing here changes a socket. On systems other than Linux every function returns an
-//! [`io::ErrorKind::Unsupported`] error and [`availability`] says so, so a panel can show
-//! "not available on this system" instead of a half-working view.
+//! Those are Linux's; `net::sys` gives the same facts elsewhere where the system has them
+//! (Windows: `SIO_TCP_INFO` and the connection table; macOS: `TCP_CONNECTION_INFO`, live
+//! sockets only). Nothing here changes a socket. Where a system cannot tell, a function
+//! returns an error ([`io::ErrorKind::Unsupported`] or the system's own) and [`availability`]
+//! says so, so a panel can show "not available on this system" instead of a half-working
+//! view.
 
 use std::io;
 use std::net::SocketAddr;
@@ -36,7 +39,7 @@ pub enum Availability {
     /// `TCP_INFO` works but socket diagnostics do not (a container without
     /// `NETLINK_SOCK_DIAG`, a kernel without `tcp_diag`): open sockets only, no TIME_WAIT.
     TcpInfoOnly,
-    /// Not Linux: the kernel's TCP state cannot be read here.
+    /// The kernel's TCP state cannot be read on this system (or this version of it).
     Unsupported,
 }
 

@@ -155,7 +155,7 @@ pub enum ClientEvent {
     },
     /// Something failed but the connection lives on (a file could not be read, ...).
     Warning(NetError),
-    /// The kernel's view of the connection (Linux TCP_INFO): state, RTT, window, counters.
+    /// The kernel's view of the connection (TCP_INFO or the system's counterpart): state, RTT, window, counters.
     Kernel(super::kernel::TcpInfo),
     /// After close: the connection's state as the kernel's socket table shows it (FIN_WAIT2,
     /// TIME_WAIT, ...; CLOSED once it is gone). May come after `Closed`.
@@ -495,7 +495,7 @@ impl Session {
         let stream = self.stream.try_clone().map_err(|e| NetError::from_io(&e))?;
         // Unix: blocking, sends time out after WRITE_SLICE to look at commands. Windows:
         // non-blocking, with waits for readiness (see `sys`).
-        super::sys::prepare_client_stream(&self.stream, WRITE_SLICE)
+        super::sys::prepare_client_stream(&self.stream, &stream, WRITE_SLICE)
             .map_err(|e| NetError::from_io(&e))?;
         let emitter = self.emitter.clone();
         let closing = self.closing.clone();

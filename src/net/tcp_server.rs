@@ -285,8 +285,8 @@ pub enum ServerEvent {
     PeerClosed {
         client: ClientId,
     },
-    /// The kernel's TCP state of a client's connection changed (Linux TCP_INFO while it
-    /// lives, socket diagnostics after close: FIN_WAIT2, TIME_WAIT, CLOSED).
+    /// The kernel's TCP state of a client's connection changed (TCP_INFO or its counterpart
+    /// while it lives, the socket table after close: FIN_WAIT2, TIME_WAIT, CLOSED).
     Kernel {
         client: ClientId,
         state: TcpState,

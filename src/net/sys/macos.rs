@@ -16,10 +16,6 @@ pub use super::none::*;
 pub use super::unix::*;
 
 pub const OS: super::Os = super::Os::MacOs;
-pub const OS_NAME: &str = "macOS";
-
-pub const KERNEL_STATE: bool = true;
-
 pub fn kernel_availability() -> Availability {
     Availability::TcpInfoOnly
 }

@@ -5,7 +5,9 @@
 //! engines are built against whichever is selected). No `cfg` on an OS appears anywhere else
 //! in `net/`, so a capability that one system lacks is decided here, once, and said plainly:
 //! a function returns [`io::ErrorKind::Unsupported`] or `None`, and a `const` tells a panel
-//! in advance, so it can say "not available on this system" instead of guessing.
+//! in advance, so it can say "not available on this system" instead of guessing. (Whether
+//! the kernel's TCP state can be read is only known by asking: see `kernel::availability`;
+//! the engines tell their panels when it cannot.)
 //!
 //! | capability | Linux | Windows | macOS | other Unix |
 //! |---|---|---|---|---|
@@ -55,11 +57,11 @@ mod other;
 use other as imp;
 
 pub use imp::{
-    KERNEL_STATE, LISTENER_OPTION, OS, OS_NAME, READ_SLICE, Splicer, UDP_DROPS, UDP_UNREACHABLE,
-    check_served_name, connect_in_progress, connect_timeout, descriptor, kernel_availability,
-    open_to_serve, prepare_client_stream, prepare_listener, release_own_console,
-    report_udp_unreachable, tcp_info, tcp_sockets, udp_drops, udp_queued_error, udp_unreachable,
-    wait_readable, wait_writable, wake_reader,
+    LISTENER_OPTION, OS, READ_SLICE, Splicer, UDP_DROPS, UDP_UNREACHABLE, check_served_name,
+    connect_in_progress, connect_timeout, descriptor, kernel_availability, open_to_serve,
+    prepare_client_stream, prepare_listener, release_own_console, report_udp_unreachable, tcp_info,
+    tcp_sockets, udp_drops, udp_queued_error, udp_unreachable, wait_readable, wait_writable,
+    wake_reader,
 };
 
 /// The system the program was built for.

@@ -12,10 +12,6 @@ pub use super::none::*;
 pub use super::unix::*;
 
 pub const OS: super::Os = super::Os::OtherUnix;
-pub const OS_NAME: &str = "Unix";
-
-pub const KERNEL_STATE: bool = false;
-
 pub fn kernel_availability() -> Availability {
     Availability::Unsupported
 }

@@ -51,13 +51,15 @@ pub fn check_served_name(name: &str) -> Result<(), crate::proto::download::Refus
 /// reader needs no timeout.
 pub const READ_SLICE: Option<std::time::Duration> = None;
 
-/// The client's connection: blocking, with sends that give up after `write_slice` (and
-/// carry on later, nothing lost) so the writer can look at its commands.
+/// The client's connection (the writer's handle and the reader's clone of it): blocking,
+/// with sends that give up after `write_slice` (and carry on later, nothing lost) so the
+/// writer can look at its commands.
 pub fn prepare_client_stream(
-    stream: &std::net::TcpStream,
+    writer: &std::net::TcpStream,
+    _reader: &std::net::TcpStream,
     write_slice: std::time::Duration,
 ) -> io::Result<()> {
-    stream.set_write_timeout(Some(write_slice))
+    writer.set_write_timeout(Some(write_slice))
 }
 
 /// Blocking sockets wait in the call itself.

@@ -24,11 +24,6 @@ use crate::net::kernel::{Availability, DiagEntry, TcpInfo, states_mask};
 use crate::net::trace::TcpState;
 
 pub const OS: super::Os = super::Os::Windows;
-pub const OS_NAME: &str = "Windows";
-
-/// `SIO_TCP_INFO` exists from Windows 10 1703; older systems refuse it and show nothing.
-pub const KERNEL_STATE: bool = true;
-
 pub const LISTENER_OPTION: &str = "SO_EXCLUSIVEADDRUSE";
 
 /// The `SOCKET` handle's number, as `socket()` returned it (what Python's `fileno()` shows).
@@ -205,6 +200,16 @@ pub fn tcp_sockets(family_v6: bool, states_mask_bits: u32) -> io::Result<Vec<Dia
     Err(io::Error::other("the connection table kept growing"))
 }
 
+/// Row `i` of a table whose rows of `T` start at byte `base`; `None` past the buffer.
+/// `T` must be one of the plain-integer `MIB_TCP*ROW_OWNER_PID` structs.
+fn table_row<T: Copy>(bytes: &[u8], base: usize, i: usize) -> Option<T> {
+    let size = std::mem::size_of::<T>();
+    let chunk = bytes.get(base + i * size..base + (i + 1) * size)?;
+    // SAFETY: the chunk is exactly one row's bytes, and the rows are plain integers, for
+    // which every bit pattern is valid.
+    Some(unsafe { std::ptr::read_unaligned(chunk.as_ptr().cast::<T>()) })
+}
+
 fn parse_table(buf: &[u64], family_v6: bool, mask: u32) -> Vec<DiagEntry> {
     let bytes: &[u8] =
         // SAFETY: viewing an initialised u64 buffer as bytes.
@@ -220,13 +225,9 @@ fn parse_table(buf: &[u64], family_v6: bool, mask: u32) -> Vec<DiagEntry> {
     let mut out = Vec::new();
     for i in 0..count as usize {
         let entry = if family_v6 {
-            let size = std::mem::size_of::<MIB_TCP6ROW_OWNER_PID>();
-            let Some(chunk) = bytes.get(base + i * size..base + (i + 1) * size) else {
+            let Some(row) = table_row::<MIB_TCP6ROW_OWNER_PID>(bytes, base, i) else {
                 break;
             };
-            // SAFETY: the chunk is exactly one row's bytes; the row is plain integers.
-            let row: MIB_TCP6ROW_OWNER_PID =
-                unsafe { std::ptr::read_unaligned(chunk.as_ptr().cast()) };
             state_from_mib(row.dwState).map(|state| DiagEntry {
                 local: SocketAddr::V6(SocketAddrV6::new(
                     Ipv6Addr::from(row.ucLocalAddr),
@@ -244,13 +245,9 @@ fn parse_table(buf: &[u64], family_v6: bool, mask: u32) -> Vec<DiagEntry> {
                 inode: 0,
             })
         } else {
-            let size = std::mem::size_of::<MIB_TCPROW_OWNER_PID>();
-            let Some(chunk) = bytes.get(base + i * size..base + (i + 1) * size) else {
+            let Some(row) = table_row::<MIB_TCPROW_OWNER_PID>(bytes, base, i) else {
                 break;
             };
-            // SAFETY: as above.
-            let row: MIB_TCPROW_OWNER_PID =
-                unsafe { std::ptr::read_unaligned(chunk.as_ptr().cast()) };
             state_from_mib(row.dwState).map(|state| DiagEntry {
                 local: SocketAddr::from((
                     Ipv4Addr::from(u32::from_be(row.dwLocalAddr)),
@@ -301,11 +298,15 @@ pub fn check_served_name(name: &str) -> Result<(), crate::proto::download::Refus
 pub const READ_SLICE: Option<std::time::Duration> = Some(std::time::Duration::from_millis(200));
 
 /// Non-blocking: every wait is a [`wait_readable`] or [`wait_writable`] with a time limit.
+/// Both handles are set, the writer's and the reader's duplicate: each `SOCKET` handle is
+/// made non-blocking explicitly rather than trusting the duplicate to share the mode.
 pub fn prepare_client_stream(
-    stream: &std::net::TcpStream,
+    writer: &std::net::TcpStream,
+    reader: &std::net::TcpStream,
     _write_slice: std::time::Duration,
 ) -> io::Result<()> {
-    stream.set_nonblocking(true)
+    writer.set_nonblocking(true)?;
+    reader.set_nonblocking(true)
 }
 
 fn poll_one(stream: &std::net::TcpStream, events: i16, slice: std::time::Duration) {

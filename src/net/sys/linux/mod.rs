@@ -17,11 +17,6 @@ use crate::net::trace::TcpState;
 pub use super::unix::*;
 
 pub const OS: super::Os = super::Os::Linux;
-pub const OS_NAME: &str = "Linux";
-
-/// `TCP_INFO` exists on every Linux.
-pub const KERNEL_STATE: bool = true;
-
 /// Probes socket diagnostics once (a dump of IPv4 listeners).
 pub fn kernel_availability() -> Availability {
     match kernel::dump(false, states_mask(&[TcpState::Listen])) {
