@@ -125,9 +125,17 @@ pub struct ServeFilesArgs {
     /// Seconds a client may take to send its request before it is dropped.
     #[arg(long, default_value_t = 10.0, value_name = "SECS", value_parser = parse_secs)]
     pub timeout: f64,
-    /// Transfers at once; later requests wait their turn.
+    /// Transfers at once (default 256); later requests wait their turn.
     #[arg(long, value_name = "N")]
     pub max_transfers: Option<usize>,
+    /// Requests that may wait for a place; the next is refused as busy (a lesson client sees
+    /// the connection closed).
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub max_queued: usize,
+    /// Seconds a transfer may go without sending a byte (the client reads nothing) before it
+    /// is ended and its place freed.
+    #[arg(long, default_value_t = 15.0, value_name = "SECS", value_parser = parse_secs)]
+    pub stall_timeout: f64,
     /// How lesson clients' file names are decoded: auto (UTF-8, else GBK), utf-8 or gbk.
     #[arg(long, default_value = "auto", value_parser = parse_name_encoding)]
     pub name_encoding: crate::proto::download::NameEncoding,
@@ -369,6 +377,8 @@ fn serve_files(args: ServeFilesArgs, lang: Lang) -> ExitCode {
     let mut config = FileServerConfig::new(args.dir.clone(), bind);
     config.request_timeout = Duration::from_secs_f64(args.timeout.clamp(0.1, 3600.0));
     config.max_transfers = args.max_transfers;
+    config.max_queued = args.max_queued;
+    config.stall_timeout = Duration::from_secs_f64(args.stall_timeout.clamp(0.1, 86_400.0));
     config.name_encoding = args.name_encoding;
     let (tx, rx) = flume::unbounded();
     let handle = match spawn_file_server(config, tx, Waker::noop()) {
@@ -398,6 +408,14 @@ fn serve_files(args: ServeFilesArgs, lang: Lang) -> ExitCode {
                 peers.get(id).map(ToString::to_string).unwrap_or_default()
             )
         };
+        // The connection's last event: its address is forgotten after this line.
+        let ended = match &msg.event {
+            FileServerEvent::Served { id, .. }
+            | FileServerEvent::Listed { id, .. }
+            | FileServerEvent::NotServed { id, .. }
+            | FileServerEvent::Failed { id, .. } => Some(*id),
+            _ => None,
+        };
         let line = match msg.event {
             FileServerEvent::Listening { local, root } => {
                 Some(format!("listening on {local}\nserving {}", root.display()))
@@ -425,6 +443,7 @@ fn serve_files(args: ServeFilesArgs, lang: Lang) -> ExitCode {
                 took.as_secs_f64()
             )),
             FileServerEvent::Listed { id, count } => {
+                names.remove(&id);
                 Some(format!("{} listed {count} names", who(&id, &peers)))
             }
             FileServerEvent::NotServed { id, why } => {
@@ -437,6 +456,9 @@ fn serve_files(args: ServeFilesArgs, lang: Lang) -> ExitCode {
                     }
                     NotServed::Silent => "sent no request in time; dropped".to_owned(),
                     NotServed::Stopped => "not served: the server stopped".to_owned(),
+                    NotServed::Crowded => {
+                        "dropped: too many clients were still to send a request".to_owned()
+                    }
                 };
                 Some(format!("{} {name} {why}", who(&id, &peers)))
             }
@@ -462,6 +484,9 @@ fn serve_files(args: ServeFilesArgs, lang: Lang) -> ExitCode {
         if let Some(line) = line {
             let _ = writeln!(out, "{line}");
             let _ = out.flush();
+        }
+        if let Some(id) = ended {
+            peers.remove(&id);
         }
     };
     handle.join();

@@ -188,6 +188,8 @@ messages! {
     ErrNoFolder => "Choose the folder to share first.", "请先选择要共享的文件夹。";
     SharedFolder => "Shared folder", "共享文件夹";
     RequestTimeout => "Request timeout", "请求超时";
+    StallTimeout => "Stall timeout", "停滞超时";
+    StallTimeoutHint => "A transfer to a client that reads nothing for this long is ended, so it cannot hold a place for ever", "客户端在此时间内一点也不读取，就结束对它的传输，使它不能永远占着名额";
     RequestTimeoutHint => "A client that connects and sends no file name within this time is dropped", "客户端连接后在此时间内没有发送文件名，就断开它";
     LimitTransfers => "Limit transfers", "限制同时传输数";
     NameEncoding => "Name encoding", "文件名编码";
@@ -206,6 +208,7 @@ messages! {
     TsServed => "sent in {secs} s, connection closed", "用时 {secs} 秒发送完毕，连接已关闭";
     TsListed => "listed {n} files", "列出了 {n} 个文件";
     TsNotFound => "no such file: closed without sending anything (like the lesson server)", "没有这个文件：不发送任何数据就关闭（与课程中的服务器相同）";
+    TsCrowded => "dropped: too many clients were still to send a file name", "已断开：等待发送文件名的客户端过多";
     TsSilent => "sent no file name in time; dropped", "没有及时发送文件名，已断开";
     TsStopped => "not served: the server stopped", "未服务：服务器已停止";
     TsRefused => "refused ({why}): never served outside the shared folder", "已拒绝（{why}）：不会提供共享文件夹以外的内容";
@@ -244,7 +247,9 @@ messages! {
     RefOutsideFolder => "it leads outside the folder (a link?)", "它指向共享文件夹之外（符号链接？）";
     RefNotRegular => "not a regular file", "不是普通文件";
     RefMalformed => "malformed request", "请求格式错误";
-    RefBusy => "server busy", "服务器繁忙";
+    RefBusy => "server busy: too many requests are waiting", "服务器繁忙：等待中的请求过多";
+    RefControlChar => "a control character (newline, tab, ...) in the name", "文件名中含有控制字符（换行、制表符等）";
+    RefHardLink => "the file has other names (hard links), which may lie outside the folder", "该文件有其他名称（硬链接），可能位于共享文件夹之外";
     UdpClosed => "No socket open", "未打开套接字";
     UdpBinding => "Binding {bind}…", "正在绑定 {bind}…";
     UdpBound => "Bound to {local} — ready to send and receive datagrams", "已绑定到 {local}——可以收发数据报";
@@ -463,6 +468,7 @@ messages! {
     ErrKindBroadcastNotEnabled => "Broadcast is not enabled on this socket: turn on SO_BROADCAST first (--broadcast on the command line).", "此套接字未启用广播：请先开启 SO_BROADCAST（命令行中使用 --broadcast）。";
     ErrKindNobodyListening => "Nobody is listening there: the other machine answered \"port unreachable\" (ICMP).", "那里没有程序在监听：对方回复了“端口不可达”（ICMP）。";
     ErrKindNotMulticast => "That is not a multicast group address (IPv4 224.0.0.0 to 239.255.255.255, IPv6 ff00::/8).", "这不是组播地址（IPv4 为 224.0.0.0 到 239.255.255.255，IPv6 为 ff00::/8）。";
+    ErrKindStalled => "The other side stopped reading: nothing could be sent for the stall timeout, so the transfer was ended and its place freed.", "对方不再读取数据：在停滞超时内一个字节也发不出去，因此结束了这次传输并让出名额。";
     ErrKindDiskFull => "The disk is full: nothing was saved under the final name.", "磁盘已满：没有以最终文件名保存任何内容。";
     ErrKindRemoteNotFound => "The server has no file by that name.", "服务器上没有这个文件。";
     ErrKindRemoteRefused => "The server refused that name (it would reach outside its folder, or is not a plain file).", "服务器拒绝了这个文件名（它会越出共享文件夹，或不是普通文件）。";
@@ -562,6 +568,7 @@ pub fn error_msg(kind: NetErrorKind) -> Msg {
         NetErrorKind::DigestMismatch => Msg::ErrKindDigestMismatch,
         NetErrorKind::BadReply => Msg::ErrKindBadReply,
         NetErrorKind::DestinationExists => Msg::ErrKindDestinationExists,
+        NetErrorKind::Stalled => Msg::ErrKindStalled,
         NetErrorKind::Cancelled => Msg::ErrKindCancelled,
         NetErrorKind::Other => Msg::ErrKindOther,
     }
@@ -691,6 +698,8 @@ pub fn describe_refusal(lang: Lang, r: crate::proto::download::Refusal) -> &'sta
         R::Malformed => Msg::RefMalformed,
         R::Busy => Msg::RefBusy,
         R::Reserved => Msg::RefReserved,
+        R::ControlChar => Msg::RefControlChar,
+        R::HardLink => Msg::RefHardLink,
     })
 }
 

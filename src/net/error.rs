@@ -62,6 +62,9 @@ pub enum NetErrorKind {
     BadReply,
     /// The destination exists and overwriting was not asked for.
     DestinationExists,
+    /// The peer stopped reading: nothing could be sent for the stall timeout, so the transfer
+    /// was ended and its place given to the next one.
+    Stalled,
     /// The user cancelled.
     Cancelled,
     /// Anything else; the OS message says what.

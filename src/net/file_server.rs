@@ -7,10 +7,21 @@
 //! file with `std::io::copy` (on Linux that is `sendfile`: the bytes go from the page cache to
 //! the socket without passing through this process) — and ends with the connection.
 //!
-//! Confinement: names are checked (no `..`, no absolute paths, drive letters, backslashes or
-//! NUL), then the path is canonicalised and must still lie inside the canonical folder, which
-//! catches symlinks pointing out. The file is opened non-blocking (a FIFO cannot stall us) and
-//! must be a regular file. Nothing in the folder is ever created or changed.
+//! Confinement: names are checked (no `..`, no absolute paths, drive letters, backslashes,
+//! NUL or control characters), then the path is canonicalised and must still lie inside the
+//! canonical folder, which catches symlinks pointing out. The open walks that canonical path
+//! again beneath the folder without following any link (`sys::open_beneath`), so a symlink
+//! swapped in after the check leads nowhere. The file must be a regular file with one name
+//! (a hard link could be a second name of a file outside). Nothing in the folder is ever
+//! created or changed.
+//!
+//! Bounds, against peers that are slow, silent or many: at most `max_waiting` clients may be
+//! still to send their request (the oldest is dropped for a newcomer); at most
+//! `max_transfers` transfers run at once and `max_queued` requests wait for a place (the next
+//! is refused as busy); a transfer that can send nothing for `stall_timeout` ends; refused
+//! clients are closed cleanly (FIN, then their leftover input read) by the loop, costing no
+//! thread; and when `accept()` fails (out of descriptors) it is retried on a timer, since
+//! the listener would not wake again for the clients already in its backlog.
 
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
@@ -35,7 +46,18 @@ use crate::proto::download::{
 const LISTENER: Token = Token(usize::MAX);
 const WAKER: Token = Token(usize::MAX - 1);
 /// Bytes handed to one `io::copy` (so progress can be reported between them).
-const COPY_CHUNK: u64 = 8 * 1024 * 1024;
+const COPY_CHUNK: u64 = 1024 * 1024;
+/// Transfers at once when no limit is set: one thread each.
+pub const DEFAULT_MAX_TRANSFERS: usize = 256;
+/// How long `accept()` waits to be tried again after it failed (out of descriptors).
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+/// Digests remembered (a path, its size and time of change, and 64 hex digits each).
+const DIGESTS_KEPT: usize = 1024;
+/// How long a transfer waits for a descriptor to open its file with.
+const OUT_OF_FILES_PATIENCE: Duration = Duration::from_secs(5);
+/// Descriptors the loop holds spare (duplicates of the listener) and lets go of when
+/// `accept()` runs out, so that the transfers already accepted can open their files.
+const FD_RESERVE: usize = 8;
 /// Most names a listing returns.
 pub const MAX_LISTED: usize = 10_000;
 
@@ -45,8 +67,15 @@ pub struct FileServerConfig {
     pub bind: SocketAddr,
     /// A client that sends no request within this long is dropped.
     pub request_timeout: Duration,
-    /// Transfers at once; later requests wait their turn.
+    /// Transfers at once; later requests wait their turn. `None`: up to
+    /// [`DEFAULT_MAX_TRANSFERS`].
     pub max_transfers: Option<usize>,
+    /// Requests that may wait for a place; the next is refused as busy.
+    pub max_queued: usize,
+    /// Clients that may be connected and still to send their request.
+    pub max_waiting: usize,
+    /// A transfer that can send nothing for this long is ended.
+    pub stall_timeout: Duration,
     pub name_encoding: NameEncoding,
 }
 
@@ -57,6 +86,9 @@ impl FileServerConfig {
             bind,
             request_timeout: Duration::from_secs(10),
             max_transfers: None,
+            max_queued: 64,
+            max_waiting: 1024,
+            stall_timeout: Duration::from_secs(15),
             name_encoding: NameEncoding::Auto,
         }
     }
@@ -79,6 +111,8 @@ pub enum NotServed {
     Silent,
     /// The server stopped first.
     Stopped,
+    /// Dropped while still to send its request, to make room: too many clients were.
+    Crowded,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,14 +255,54 @@ pub fn spawn_file_server(
     })
 }
 
+/// A connection the loop holds without a thread: still to send its request, or refused and
+/// being closed cleanly.
 struct Waiting {
     stream: TcpStream,
     buf: Vec<u8>,
     deadline: Instant,
+    /// Refused: our FIN is out, and what the client still sends is read and dropped until it
+    /// closes (closing with unread input would make the kernel answer RST and throw away the
+    /// reply).
+    closing: bool,
 }
 
-/// Digests of files already hashed, by (path, size, modified).
-type DigestCache = Arc<Mutex<HashMap<(PathBuf, u64, Option<SystemTime>), String>>>;
+type DigestKey = (PathBuf, u64, Option<SystemTime>);
+
+/// Digests of files already hashed, by (path, size, modified): at most [`DIGESTS_KEPT`],
+/// the oldest forgotten first.
+#[derive(Default)]
+pub struct DigestCache {
+    map: HashMap<DigestKey, String>,
+    order: VecDeque<DigestKey>,
+}
+
+impl DigestCache {
+    pub fn get(&self, key: &DigestKey) -> Option<&String> {
+        self.map.get(key)
+    }
+
+    pub fn insert(&mut self, key: DigestKey, digest: String) {
+        if self.map.insert(key.clone(), digest).is_none() {
+            self.order.push_back(key);
+        }
+        while self.order.len() > DIGESTS_KEPT {
+            if let Some(old) = self.order.pop_front() {
+                self.map.remove(&old);
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+type SharedDigests = Arc<Mutex<DigestCache>>;
 
 struct Loop {
     poll: Poll,
@@ -242,11 +316,26 @@ struct Loop {
     queued: VecDeque<(u64, std::net::TcpStream, Request)>,
     next_id: u64,
     /// Streams of running transfers (a clone each, to cut them off on Stop).
-    running: Arc<Mutex<HashMap<u64, std::net::TcpStream>>>,
+    running: Arc<Mutex<HashMap<u64, Arc<std::net::TcpStream>>>>,
     /// Set on Stop: transfers still waiting for their client to close give up at once.
     stopping: Arc<std::sync::atomic::AtomicBool>,
     threads: Vec<JoinHandle<()>>,
-    digests: DigestCache,
+    digests: SharedDigests,
+    /// When to try `accept()` again after it failed.
+    accept_retry: Option<Instant>,
+    /// `accept()` has failed and not yet succeeded again (warned once).
+    accept_failing: bool,
+    /// [`FD_RESERVE`] spare descriptors. When `accept()` runs out they are let go (the
+    /// accepted clients' transfers need them to open their files), and nothing more is
+    /// accepted until all of them could be taken again: accepting up to the last descriptor
+    /// would leave every accepted client unable to be served.
+    reserve: Vec<Socket>,
+    /// Connections open when the reserve was let go: it is taken back only once fewer are.
+    starved_at: Option<usize>,
+    /// Transfers that are over and wait for their client to close.
+    draining: Arc<std::sync::atomic::AtomicUsize>,
+    /// Out of descriptors: set while the reserve is let go.
+    pressure: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Loop {
@@ -303,14 +392,25 @@ impl Loop {
             running: Arc::new(Mutex::new(HashMap::new())),
             stopping: Arc::default(),
             threads: Vec::new(),
-            digests: Arc::new(Mutex::new(HashMap::new())),
+            digests: Arc::default(),
+            accept_retry: None,
+            accept_failing: false,
+            reserve: Vec::new(),
+            starved_at: None,
+            draining: Arc::default(),
+            pressure: Arc::default(),
         })
     }
 
     fn run(&mut self) -> ServerEnd {
         let mut events = Events::with_capacity(256);
         loop {
-            let next = self.waiting.values().map(|w| w.deadline).min();
+            let next = self
+                .waiting
+                .values()
+                .map(|w| w.deadline)
+                .chain(self.accept_retry)
+                .min();
             let timeout = next.map(|d| d.saturating_duration_since(Instant::now()));
             if let Err(e) = self.poll.poll(&mut events, timeout)
                 && e.kind() != io::ErrorKind::Interrupted
@@ -333,17 +433,50 @@ impl Loop {
                 Err(TryRecvError::Empty) => {}
             }
             self.expire();
+            if self.accept_retry.is_some_and(|t| t <= Instant::now()) {
+                self.accept_retry = None;
+                self.accept_all();
+            }
             self.threads.retain(|t| !t.is_finished());
             self.start_queued();
         }
     }
 
+    /// Takes the spare descriptors back; `false` while they cannot all be had.
+    fn refill_reserve(&mut self) -> bool {
+        while self.reserve.len() < FD_RESERVE {
+            match socket2::SockRef::from(&self.listener).try_clone() {
+                Ok(spare) => self.reserve.push(spare),
+                Err(_) => return false,
+            }
+        }
+        true
+    }
+
+    /// Connections open now, each holding descriptors.
+    fn live(&self) -> usize {
+        self.waiting.len()
+            + self.queued.len()
+            + self.active()
+            + self.draining.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     fn accept_all(&mut self) {
+        let eased = self.starved_at.is_none_or(|n| self.live() < n);
+        if !eased || !self.refill_reserve() {
+            self.accept_retry = Some(Instant::now() + ACCEPT_RETRY);
+            return;
+        }
+        self.starved_at = None;
+        self.pressure
+            .store(false, std::sync::atomic::Ordering::SeqCst);
         loop {
             match self.listener.accept() {
                 Ok((mut stream, peer)) => {
+                    self.accept_failing = false;
                     let id = self.next_id;
                     self.next_id += 1;
+                    self.make_room();
                     if let Err(e) = self.poll.registry().register(
                         &mut stream,
                         Token(id as usize),
@@ -360,18 +493,67 @@ impl Loop {
                             stream,
                             buf: Vec::new(),
                             deadline: Instant::now() + self.config.request_timeout,
+                            closing: false,
                         },
                     );
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    self.emitter
-                        .emit(FileServerEvent::Warning(NetError::from_io(&e)));
+                    // Out of descriptors (or a connection aborted in the backlog): the
+                    // listener, edge-triggered, would not wake again for the clients already
+                    // waiting in the backlog, so try again soon; warn once per bad spell.
+                    if !self.accept_failing {
+                        self.accept_failing = true;
+                        self.emitter
+                            .emit(FileServerEvent::Warning(NetError::from_io(&e)));
+                    }
+                    if super::sys::too_many_open_files(&e) {
+                        self.reserve.clear();
+                        self.starved_at = Some(self.live());
+                        self.pressure
+                            .store(true, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    self.accept_retry = Some(Instant::now() + ACCEPT_RETRY);
                     break;
                 }
             }
         }
+    }
+
+    /// Keeps the connections without a thread within `max_waiting`: the oldest goes first
+    /// (a slow-loris peer's, most likely; a real client sends its request at once).
+    fn make_room(&mut self) {
+        while self.waiting.len() >= self.config.max_waiting.max(1) {
+            let Some(oldest) = self.waiting.keys().min().copied() else {
+                return;
+            };
+            if let Some(mut w) = self.waiting.remove(&oldest) {
+                let _ = self.poll.registry().deregister(&mut w.stream);
+                if !w.closing {
+                    self.emitter.emit(FileServerEvent::NotServed {
+                        id: oldest,
+                        why: NotServed::Crowded,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Sends `reply` (if any) and our FIN, and keeps the connection until the client closes
+    /// (or a few seconds pass), reading and dropping what it still sends.
+    fn close_cleanly(&mut self, id: u64, mut w: Waiting, reply: Option<Vec<u8>>) {
+        if let Some(reply) = reply {
+            // A short line into an empty send buffer: it goes at once, or not at all.
+            let _ = w.stream.write(&reply);
+        }
+        let _ = w.stream.shutdown(Shutdown::Write);
+        w.closing = true;
+        w.buf = Vec::new();
+        w.deadline = Instant::now() + DRAIN_FOR;
+        self.waiting.insert(id, w);
+        // Anything already queued is read now: the edge has passed.
+        self.read_request(id);
     }
 
     fn read_request(&mut self, id: u64) {
@@ -379,6 +561,21 @@ impl Loop {
             return;
         };
         let mut chunk = [0u8; 4096];
+        if w.closing {
+            loop {
+                match w.stream.read(&mut chunk) {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
+                }
+            }
+            if let Some(mut w) = self.waiting.remove(&id) {
+                let _ = self.poll.registry().deregister(&mut w.stream);
+            }
+            return;
+        }
         let mut closed = false;
         loop {
             match w.stream.read(&mut chunk) {
@@ -423,9 +620,6 @@ impl Loop {
         let Some(mut w) = self.waiting.remove(&id) else {
             return;
         };
-        let _ = self.poll.registry().deregister(&mut w.stream);
-        let stream: std::net::TcpStream = w.stream.into();
-        let _ = stream.set_nonblocking(false);
         match parse_request(&w.buf, self.config.name_encoding) {
             Ok(request) => {
                 let asked = match &request {
@@ -437,6 +631,22 @@ impl Loop {
                     Request::List => Asked::List,
                 };
                 self.emitter.emit(FileServerEvent::Requested { id, asked });
+                if self.active() >= self.max_transfers()
+                    && self.queued.len() >= self.config.max_queued
+                {
+                    // No place and no room to wait: a verified client is told; a lesson
+                    // client, whose protocol has no word for it, sees a clean close.
+                    let reply = verified.then(|| Reply::Refused(Refusal::Busy).encode());
+                    self.close_cleanly(id, w, reply);
+                    self.emitter.emit(FileServerEvent::NotServed {
+                        id,
+                        why: NotServed::Refused(Refusal::Busy),
+                    });
+                    return;
+                }
+                let _ = self.poll.registry().deregister(&mut w.stream);
+                let stream: std::net::TcpStream = w.stream.into();
+                let _ = stream.set_nonblocking(false);
                 self.queued.push_back((id, stream, request));
                 self.start_queued();
             }
@@ -450,10 +660,8 @@ impl Loop {
                     id,
                     asked: Asked::Lesson(shown),
                 });
-                if verified {
-                    let _ = (&stream).write_all(&Reply::Refused(refusal).encode());
-                }
-                let _ = stream.shutdown(Shutdown::Both);
+                let reply = verified.then(|| Reply::Refused(refusal).encode());
+                self.close_cleanly(id, w, reply);
                 self.emitter.emit(FileServerEvent::NotServed {
                     id,
                     why: NotServed::Refused(refusal),
@@ -473,10 +681,12 @@ impl Loop {
         for id in expired {
             if let Some(mut w) = self.waiting.remove(&id) {
                 let _ = self.poll.registry().deregister(&mut w.stream);
-                self.emitter.emit(FileServerEvent::NotServed {
-                    id,
-                    why: NotServed::Silent,
-                });
+                if !w.closing {
+                    self.emitter.emit(FileServerEvent::NotServed {
+                        id,
+                        why: NotServed::Silent,
+                    });
+                }
             }
         }
     }
@@ -485,18 +695,23 @@ impl Loop {
         self.running.lock().map_or(0, |r| r.len())
     }
 
+    fn max_transfers(&self) -> usize {
+        self.config
+            .max_transfers
+            .unwrap_or(DEFAULT_MAX_TRANSFERS)
+            .max(1)
+    }
+
     fn start_queued(&mut self) {
         while let Some((id, stream, request)) = self.queued.pop_front() {
-            if self
-                .config
-                .max_transfers
-                .is_some_and(|max| self.active() >= max)
-            {
+            if self.active() >= self.max_transfers() {
                 self.queued.push_front((id, stream, request));
                 return;
             }
-            if let (Ok(clone), Ok(mut running)) = (stream.try_clone(), self.running.lock()) {
-                running.insert(id, clone);
+            // Shared, not duplicated: a transfer costs no descriptor more than its socket.
+            let stream = Arc::new(stream);
+            if let Ok(mut running) = self.running.lock() {
+                running.insert(id, stream.clone());
             }
             let job = Job {
                 id,
@@ -508,6 +723,9 @@ impl Loop {
                 stopping: self.stopping.clone(),
                 wake: self.wake.clone(),
                 digests: self.digests.clone(),
+                stall: self.config.stall_timeout,
+                draining: self.draining.clone(),
+                pressure: self.pressure.clone(),
             };
             match std::thread::Builder::new()
                 .name(format!("files-{}-{id}", self.emitter.session))
@@ -528,10 +746,12 @@ impl Loop {
     fn shutdown(&mut self) {
         for (id, mut w) in self.waiting.drain() {
             let _ = self.poll.registry().deregister(&mut w.stream);
-            self.emitter.emit(FileServerEvent::NotServed {
-                id,
-                why: NotServed::Stopped,
-            });
+            if !w.closing {
+                self.emitter.emit(FileServerEvent::NotServed {
+                    id,
+                    why: NotServed::Stopped,
+                });
+            }
         }
         for (id, stream, _) in self.queued.drain(..) {
             let _ = stream.shutdown(Shutdown::Both);
@@ -556,20 +776,25 @@ impl Loop {
 
 struct Job {
     id: u64,
-    stream: std::net::TcpStream,
+    stream: Arc<std::net::TcpStream>,
     request: Request,
     root: PathBuf,
     emitter: Emitter,
-    running: Arc<Mutex<HashMap<u64, std::net::TcpStream>>>,
+    running: Arc<Mutex<HashMap<u64, Arc<std::net::TcpStream>>>>,
     stopping: Arc<std::sync::atomic::AtomicBool>,
     wake: Arc<mio::Waker>,
-    digests: DigestCache,
+    digests: SharedDigests,
+    stall: Duration,
+    draining: Arc<std::sync::atomic::AtomicUsize>,
+    pressure: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Why a name could not be served.
 enum Lookup {
     Refused(Refusal),
     NotFound,
+    /// The process is out of descriptors: the file is there, but cannot be opened now.
+    OutOfFiles(io::Error),
 }
 
 /// Opens `name` inside `root`, refusing anything that leaves it or is not a regular file.
@@ -577,7 +802,7 @@ pub fn open_confined(root: &Path, name: &str) -> Result<(File, PathBuf), Refusal
     match lookup(root, name) {
         Ok(found) => Ok(found),
         Err(Lookup::Refused(r)) => Err(r),
-        Err(Lookup::NotFound) => Err(Refusal::NotRegularFile),
+        Err(Lookup::NotFound | Lookup::OutOfFiles(_)) => Err(Refusal::NotRegularFile),
     }
 }
 
@@ -591,10 +816,21 @@ fn lookup(root: &Path, name: &str) -> Result<(File, PathBuf), Lookup> {
     if !real.starts_with(root) {
         return Err(Lookup::Refused(Refusal::OutsideFolder));
     }
-    let file = super::sys::open_to_serve(&real).map_err(|_| Lookup::NotFound)?;
+    // The check above and this open are two steps: whatever was swapped in between, the
+    // open walks `real` beneath the folder without following links.
+    let file = super::sys::open_beneath(root, &real).map_err(|e| {
+        if super::sys::too_many_open_files(&e) {
+            Lookup::OutOfFiles(e)
+        } else {
+            Lookup::NotFound
+        }
+    })?;
     let meta = file.metadata().map_err(|_| Lookup::NotFound)?;
     if !meta.is_file() {
         return Err(Lookup::Refused(Refusal::NotRegularFile));
+    }
+    if super::sys::link_count(&file).is_some_and(|n| n > 1) {
+        return Err(Lookup::Refused(Refusal::HardLink));
     }
     Ok((file, real))
 }
@@ -608,8 +844,16 @@ const DRAIN_FOR: Duration = Duration::from_secs(5);
 /// throws away whatever of the file the client has not read yet: a lesson client that sends
 /// its name and then `"\n"` in a second `send()` lost the end of every file. Our FIN is
 /// already out (`shutdown(Write)`), so a client that reads to the end sees the whole file and
-/// closes, which ends this at once. Waits in slices, so Stop (`stopping`) is never held up.
-fn drain_before_close(stream: &std::net::TcpStream, stopping: &std::sync::atomic::AtomicBool) {
+/// closes, which ends this at once. Waits in slices, so Stop (`stopping`) is never held up;
+/// and when the process is out of descriptors (`pressure`), this one is given back after
+/// what has already arrived is read: a client that reads in turn, one connection after
+/// another, would otherwise hold every descriptor in this wait while the one it waits for
+/// cannot open its file.
+fn drain_before_close(
+    stream: &std::net::TcpStream,
+    stopping: &std::sync::atomic::AtomicBool,
+    pressure: &std::sync::atomic::AtomicBool,
+) {
     const SLICE: Duration = Duration::from_millis(200);
     let deadline = Instant::now() + DRAIN_FOR;
     let mut buf = [0u8; 4096];
@@ -618,6 +862,11 @@ fn drain_before_close(stream: &std::net::TcpStream, stopping: &std::sync::atomic
         return;
     }
     while Instant::now() < deadline && !stopping.load(std::sync::atomic::Ordering::SeqCst) {
+        if pressure.load(std::sync::atomic::Ordering::SeqCst) {
+            let _ = reader.set_nonblocking(true);
+            while matches!(reader.read(&mut buf), Ok(n) if n > 0) {}
+            return;
+        }
         match reader.read(&mut buf) {
             Ok(0) => return,
             Ok(_) => {}
@@ -670,7 +919,13 @@ pub fn list_files(root: &Path) -> Vec<String> {
                 .collect();
             let name = name.join("/");
             if real.is_file() {
-                if crate::proto::download::check_name(&name).is_ok() {
+                // Only what a request for it would be given: the name passes the checks
+                // (no newline to break the reply's lines) and the file opens beneath the
+                // folder with one name.
+                let servable = crate::proto::download::check_name(&name).is_ok()
+                    && super::sys::open_beneath(root, &real)
+                        .is_ok_and(|f| super::sys::link_count(&f).is_none_or(|n| n <= 1));
+                if servable {
                     out.push(name);
                 }
             } else if real.is_dir() && depth < 4 && entry.file_type().is_ok_and(|t| t.is_dir()) {
@@ -686,6 +941,10 @@ pub fn list_files(root: &Path) -> Vec<String> {
 impl Job {
     fn serve(self) {
         let id = self.id;
+        // The pulse: a send that can move nothing for this long fails, and the transfer ends.
+        let _ = self
+            .stream
+            .set_write_timeout(Some(self.stall.max(Duration::from_millis(100))));
         let result = match &self.request {
             Request::List => {
                 let names = list_files(&self.root);
@@ -694,7 +953,7 @@ impl Job {
                     body.extend_from_slice(n.as_bytes());
                     body.push(b'\n');
                 }
-                match (&self.stream).write_all(&body) {
+                match (&*self.stream).write_all(&body) {
                     Ok(()) => {
                         self.emitter.emit(FileServerEvent::Listed {
                             id,
@@ -702,7 +961,7 @@ impl Job {
                         });
                         Ok(())
                     }
-                    Err(e) => Err((0, NetError::from_io(&e))),
+                    Err(e) => Err((0, self.send_error(&e))),
                 }
             }
             Request::Lesson { name } => self.send_file(name, 0, false),
@@ -713,19 +972,61 @@ impl Job {
                 .emit(FileServerEvent::Failed { id, sent, error });
         }
         let _ = self.stream.shutdown(Shutdown::Write);
+        // Its place is free now; its descriptor is not, until the client has closed.
+        self.draining
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         if let Ok(mut running) = self.running.lock() {
             running.remove(&id);
         }
         // Let the loop start a queued request.
         let _ = self.wake.wake();
-        drain_before_close(&self.stream, &self.stopping);
+        drain_before_close(&self.stream, &self.stopping, &self.pressure);
+        self.draining
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        // Let the loop see the descriptor come back.
+        let _ = self.wake.wake();
+    }
+
+    /// [`lookup`], waiting a while when the process is out of descriptors: other transfers
+    /// end and give theirs back (the loop holds back `accept()` meanwhile), and this client
+    /// is served late rather than told "not found".
+    fn lookup_patiently(&self, name: &str) -> Result<(File, PathBuf), Lookup> {
+        let deadline = Instant::now() + OUT_OF_FILES_PATIENCE;
+        loop {
+            match lookup(&self.root, name) {
+                Err(Lookup::OutOfFiles(e))
+                    if Instant::now() < deadline
+                        && !self.stopping.load(std::sync::atomic::Ordering::SeqCst) =>
+                {
+                    let _ = e;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// A failed send in plain words: one that timed out made no progress for the stall
+    /// timeout (a full send buffer: the client reads nothing).
+    fn send_error(&self, e: &io::Error) -> NetError {
+        match e.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => NetError::new(
+                NetErrorKind::Stalled,
+                format!(
+                    "nothing could be sent for {:.0} s",
+                    self.stall.as_secs_f64()
+                ),
+            ),
+            _ => NetError::from_io(e),
+        }
     }
 
     fn send_file(&self, name: &str, offset: u64, verified: bool) -> Result<(), (u64, NetError)> {
         let id = self.id;
-        let mut out = &self.stream;
-        let (mut file, real) = match lookup(&self.root, name) {
+        let mut out = &*self.stream;
+        let (mut file, real) = match self.lookup_patiently(name) {
             Ok(found) => found,
+            Err(Lookup::OutOfFiles(e)) => return Err((0, NetError::from_io(&e))),
             Err(Lookup::NotFound) => {
                 if verified {
                     let _ = out.write_all(&Reply::NotFound.encode());
@@ -765,7 +1066,7 @@ impl Job {
                 }
             };
             out.write_all(&Reply::Ok { size, digest }.encode())
-                .map_err(|e| (0, NetError::from_io(&e)))?;
+                .map_err(|e| (0, self.send_error(&e)))?;
         }
         let offset = offset.min(size);
         file.seek(SeekFrom::Start(offset))
@@ -778,7 +1079,7 @@ impl Job {
         loop {
             // `&File` through `take`: std still uses sendfile for this on Linux.
             let n = io::copy(&mut (&file).take(COPY_CHUNK), &mut out)
-                .map_err(|e| (sent, NetError::from_io(&e)))?;
+                .map_err(|e| (sent, self.send_error(&e)))?;
             if n == 0 {
                 break;
             }
@@ -794,5 +1095,26 @@ impl Job {
             took: started.elapsed(),
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_digest_cache_forgets_the_oldest_beyond_its_bound() {
+        let mut cache = DigestCache::default();
+        let key = |i: u64| (PathBuf::from(format!("f{i}")), i, None);
+        for i in 0..(DIGESTS_KEPT as u64 * 3) {
+            cache.insert(key(i), format!("{i:064x}"));
+            // The same key again does not count twice.
+            cache.insert(key(i), format!("{i:064x}"));
+        }
+        assert_eq!(cache.len(), DIGESTS_KEPT);
+        assert_eq!(cache.order.len(), DIGESTS_KEPT);
+        assert!(cache.get(&key(0)).is_none(), "the oldest is forgotten");
+        let newest = DIGESTS_KEPT as u64 * 3 - 1;
+        assert_eq!(cache.get(&key(newest)), Some(&format!("{newest:064x}")));
     }
 }

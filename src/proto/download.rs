@@ -61,6 +61,12 @@ pub enum Refusal {
     /// A name Windows gives a meaning of its own: a device (`CON`, `NUL`, `COM1`, ...), an
     /// alternate data stream (`a.txt:hidden`), a trailing dot or space.
     Reserved,
+    /// A control character (a newline, a tab, ...) in the name: it would break the line-based
+    /// replies, and no one types it on purpose.
+    ControlChar,
+    /// The file has more than one name (hard links): another of its names may lie outside the
+    /// folder, and which one cannot be checked, so it is not served.
+    HardLink,
 }
 
 impl Refusal {
@@ -79,6 +85,8 @@ impl Refusal {
             Refusal::Malformed => "malformed-request",
             Refusal::Busy => "busy",
             Refusal::Reserved => "reserved-name",
+            Refusal::ControlChar => "control-char",
+            Refusal::HardLink => "hard-link",
         }
     }
 
@@ -97,6 +105,8 @@ impl Refusal {
             Refusal::Malformed,
             Refusal::Busy,
             Refusal::Reserved,
+            Refusal::ControlChar,
+            Refusal::HardLink,
         ]
         .into_iter()
         .find(|r| r.code() == code)
@@ -182,6 +192,9 @@ pub fn check_name(name: &str) -> Result<(), Refusal> {
     }
     if name.contains('\0') {
         return Err(Refusal::Nul);
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Refusal::ControlChar);
     }
     if name.contains('\\') {
         return Err(Refusal::Backslash);
@@ -377,12 +390,13 @@ mod tests {
             "a?b",
             "a*b",
             "a|b",
-            "a\u{1}b",
             "sub/CON/x.txt",
             "sub/nul",
         ] {
             assert_eq!(check_name_windows(name), Err(Refusal::Reserved), "{name:?}");
         }
+        // Control characters are refused on every system, before Windows' own rules.
+        assert_eq!(check_name_windows("a\u{1}b"), Err(Refusal::ControlChar));
         for name in [
             "console.txt",
             "COM10",
@@ -456,6 +470,11 @@ mod tests {
             ("..\\..\\boot.ini", Err(Refusal::Backslash)),
             ("a\\b", Err(Refusal::Backslash)),
             ("a\0b", Err(Refusal::Nul)),
+            ("two\nlines.txt", Err(Refusal::ControlChar)),
+            ("tab\t.txt", Err(Refusal::ControlChar)),
+            ("cr\r", Err(Refusal::ControlChar)),
+            ("del\u{7f}", Err(Refusal::ControlChar)),
+            ("c1\u{85}", Err(Refusal::ControlChar)),
             ("./a", Err(Refusal::Malformed)),
             ("a//b", Err(Refusal::Malformed)),
             ("a/", Err(Refusal::Malformed)),

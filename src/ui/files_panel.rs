@@ -36,6 +36,7 @@ pub struct FileServerSettings {
     pub bind_ip: String,
     pub port: String,
     pub timeout_secs: f32,
+    pub stall_secs: f32,
     pub limit_transfers: bool,
     pub max_transfers: usize,
     pub name_encoding: NameEncoding,
@@ -48,6 +49,7 @@ impl Default for FileServerSettings {
             bind_ip: "0.0.0.0".into(),
             port: "7891".into(),
             timeout_secs: 10.0,
+            stall_secs: 15.0,
             limit_transfers: false,
             max_transfers: 8,
             name_encoding: NameEncoding::Auto,
@@ -141,6 +143,7 @@ impl FileServerPanel {
         let mut config = FileServerConfig::new(PathBuf::from(folder), SocketAddr::new(ip, port));
         config.request_timeout =
             Duration::from_secs_f32(self.settings.timeout_secs.clamp(0.5, 3600.0));
+        config.stall_timeout = Duration::from_secs_f32(self.settings.stall_secs.clamp(1.0, 3600.0));
         config.max_transfers = self
             .settings
             .limit_transfers
@@ -203,6 +206,14 @@ impl FileServerPanel {
                 )
                 .labelled_by(t)
                 .on_hover_text(lang.t(Msg::RequestTimeoutHint));
+                let st = ui.label(lang.t(Msg::StallTimeout)).id;
+                ui.add(
+                    egui::DragValue::new(&mut self.settings.stall_secs)
+                        .range(1.0..=3600.0)
+                        .suffix(" s"),
+                )
+                .labelled_by(st)
+                .on_hover_text(lang.t(Msg::StallTimeoutHint));
                 ui.checkbox(
                     &mut self.settings.limit_transfers,
                     lang.t(Msg::LimitTransfers),
@@ -409,6 +420,7 @@ fn transfer_state_text(lang: Lang, state: &TransferState) -> (String, bool) {
         TransferState::Listed(n) => (lang.fmt(Msg::TsListed, &[("n", n)]), false),
         TransferState::NotServed(NotServed::NotFound) => (lang.t(Msg::TsNotFound).to_owned(), true),
         TransferState::NotServed(NotServed::Silent) => (lang.t(Msg::TsSilent).to_owned(), true),
+        TransferState::NotServed(NotServed::Crowded) => (lang.t(Msg::TsCrowded).to_owned(), true),
         TransferState::NotServed(NotServed::Stopped) => (lang.t(Msg::TsStopped).to_owned(), true),
         TransferState::NotServed(NotServed::Refused(r)) => (
             lang.fmt(

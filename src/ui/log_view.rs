@@ -187,11 +187,17 @@ struct IndexKey {
     peers: Option<Vec<u64>>,
 }
 
-/// Display lines as (entry seq, line within entry).
+/// The shown entries, each with the number of its first display line: 16 bytes an entry,
+/// however many lines it has (a flood of newlines is 65,536 lines to a 64 KiB entry; one
+/// slot per line cost 1 GiB for a full log of them). Line numbers count from the index's
+/// last rebuild, so dropping old entries at the front renumbers nothing.
 #[derive(Default)]
 struct LineIndex {
     key: Option<IndexKey>,
-    lines: VecDeque<(u64, u32)>,
+    /// (entry seq, its first line), in order.
+    entries: VecDeque<(u64, u64)>,
+    /// One past the last line of the last entry.
+    end: u64,
     next_seq: u64,
 }
 
@@ -240,14 +246,15 @@ impl LineIndex {
     fn update(&mut self, book: &LogBook, key: IndexKey, budget: Duration) -> bool {
         let started = Instant::now();
         if self.key.as_ref() != Some(&key) || self.next_seq > book.next_seq() {
-            self.lines.clear();
+            self.entries.clear();
+            self.end = 0;
             self.next_seq = book.first_seq();
             self.key = Some(key);
         }
         let Some(key) = &self.key else { return true };
         let first = book.first_seq();
-        while self.lines.front().is_some_and(|(seq, _)| *seq < first) {
-            self.lines.pop_front();
+        while self.entries.front().is_some_and(|(seq, _)| *seq < first) {
+            self.entries.pop_front();
         }
         let needle = key.filter.to_lowercase();
         let start = self.next_seq.max(first);
@@ -268,12 +275,35 @@ impl LineIndex {
                 continue;
             }
             let n = entry_line_count(entry, key.mode, key.encoding);
-            for line in 0..n {
-                self.lines.push_back((seq, line as u32));
-            }
+            self.entries.push_back((seq, self.end));
+            self.end += n as u64;
         }
         self.next_seq = book.next_seq();
         true
+    }
+
+    /// Display lines in the index.
+    fn len(&self) -> usize {
+        self.entries
+            .front()
+            .map_or(0, |(_, start)| (self.end - start) as usize)
+    }
+
+    /// The entry and its line shown at `row` (0 = the first line of the index).
+    fn line(&self, row: usize) -> Option<(u64, u32)> {
+        let (_, base) = *self.entries.front()?;
+        let at = base + row as u64;
+        if at >= self.end {
+            return None;
+        }
+        let i = self.entries.partition_point(|(_, start)| *start <= at);
+        let (seq, start) = self.entries[i.checked_sub(1)?];
+        Some((seq, u32::try_from(at - start).unwrap_or(u32::MAX)))
+    }
+
+    /// Bytes the index holds on the heap.
+    fn heap_bytes(&self) -> usize {
+        self.entries.capacity() * std::mem::size_of::<(u64, u64)>()
     }
 
     /// How far a rebuild has got, 0.0 to 1.0.
@@ -603,7 +633,7 @@ impl LogView {
         }
         let font = FontId::monospace(13.0);
         let row_height = ui.fonts_mut(|f| f.row_height(&font));
-        let total = self.index.lines.len();
+        let total = self.index.len();
         if total == 0 {
             ui.weak(lang.t(Msg::LogEmpty));
         }
@@ -613,7 +643,7 @@ impl LogView {
             .stick_to_bottom(s.follow)
             .show_rows(ui, row_height, total, |ui, rows| {
                 for row in rows {
-                    let Some(&(seq, line)) = self.index.lines.get(row) else {
+                    let Some((seq, line)) = self.index.line(row) else {
                         continue;
                     };
                     let Some(entry) = book.get(seq) else { continue };
@@ -841,9 +871,51 @@ mod tests {
             );
             assert!(index.update(&book, key(""), Duration::from_secs(60)));
         }
-        assert_eq!(index.lines.len(), 20, "10 entries of 2 lines each");
-        assert_eq!(index.lines.front(), Some(&(15, 0)));
+        assert_eq!(index.len(), 20, "10 entries of 2 lines each");
+        assert_eq!(index.line(0), Some((15, 0)));
+        assert_eq!(index.line(1), Some((15, 1)));
+        assert_eq!(index.line(19), Some((24, 1)));
+        assert_eq!(index.line(20), None);
         assert!(index.update(&book, key("line 2"), Duration::from_secs(60)));
-        assert_eq!(index.lines.len(), 2 * 5, "entries 20..=24 match");
+        assert_eq!(index.len(), 2 * 5, "entries 20..=24 match");
+        assert_eq!(index.line(2), Some((21, 0)));
+    }
+
+    /// Issue 10, item 4: a peer floods newlines. The log keeps its 64 MiB of them (1,024
+    /// entries of 64 KiB); the index of their 67 million display lines costs one slot per
+    /// entry, not per line (16 bytes a line was 1 GiB).
+    #[test]
+    fn a_flood_of_newlines_costs_the_index_one_slot_per_entry() {
+        let mut book = LogBook::default();
+        let mut index = LineIndex::default();
+        let key = IndexKey {
+            mode: ViewMode::Text,
+            encoding: TextEncoding::Utf8,
+            show: [true, true, true],
+            filter: String::new(),
+            lang: Lang::En,
+            peers: None,
+        };
+        let chunk: std::sync::Arc<[u8]> = vec![b'\n'; 64 * 1024].into();
+        for _ in 0..1024 {
+            book.push_data(
+                SystemTime::now(),
+                Direction::Rx,
+                chunk.clone(),
+                chunk.len() as u64,
+                None,
+            );
+        }
+        while !index.update(&book, key.clone(), Duration::from_secs(60)) {}
+        let lines = entry_line_count(book.get(book.first_seq()).unwrap(), key.mode, key.encoding);
+        assert!(lines >= 64 * 1024, "{lines} lines in one entry");
+        assert_eq!(index.len(), lines * book.len());
+        let last = index.line(index.len() - 1).unwrap();
+        assert_eq!(last.0, book.next_seq() - 1);
+        assert!(
+            index.heap_bytes() <= 64 * 1024,
+            "the index holds {} bytes",
+            index.heap_bytes()
+        );
     }
 }

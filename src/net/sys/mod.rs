@@ -58,10 +58,10 @@ use other as imp;
 
 pub use imp::{
     LISTENER_OPTION, OS, READ_SLICE, Splicer, UDP_DROPS, UDP_UNREACHABLE, check_served_name,
-    connect_in_progress, connect_timeout, descriptor, kernel_availability, open_to_serve,
-    prepare_client_stream, prepare_listener, release_own_console, report_udp_unreachable, tcp_info,
-    tcp_sockets, udp_drops, udp_queued_error, udp_unreachable, wait_readable, wait_writable,
-    wake_reader,
+    connect_in_progress, connect_timeout, descriptor, kernel_availability, link_count,
+    open_beneath, prepare_client_stream, prepare_listener, release_own_console,
+    report_udp_unreachable, tcp_info, tcp_sockets, udp_drops, udp_queued_error, udp_unreachable,
+    wait_readable, wait_writable, wake_reader,
 };
 
 /// The system the program was built for.

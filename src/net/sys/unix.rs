@@ -24,14 +24,70 @@ pub fn connect_in_progress(err: &io::Error) -> bool {
     err.raw_os_error() == Some(libc::EINPROGRESS) || err.kind() == io::ErrorKind::WouldBlock
 }
 
-/// Opens a file to send. `O_NONBLOCK`: opening a FIFO must not wait for a writer (regular
-/// files ignore the flag).
-pub fn open_to_serve(path: &Path) -> io::Result<File> {
+/// Opens the file at `real` to send it: `real` is canonical and lies inside `root` (also
+/// canonical), as the caller checked. Between that check and this open, someone with write
+/// access to the folder could swap a directory on the way for a symlink that leads out, so
+/// the path is walked again here, one component at a time from a descriptor of `root`, with
+/// `O_NOFOLLOW` on every step: a canonical path has no symlinks, so any symlink met now was
+/// swapped in, and the open fails (`ELOOP`) instead of following it. `O_NONBLOCK` on the file:
+/// opening a FIFO must not wait for a writer (regular files ignore the flag).
+pub fn open_beneath(root: &Path, real: &Path) -> io::Result<File> {
+    use std::ffi::CString;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
+    use std::path::Component;
+    let outside = || io::Error::new(io::ErrorKind::InvalidInput, "not inside the shared folder");
+    let rel = real.strip_prefix(root).map_err(|_| outside())?;
+    let mut parts = Vec::new();
+    for c in rel.components() {
+        match c {
+            Component::Normal(part) => parts.push(
+                CString::new(part.as_bytes())
+                    .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in a name"))?,
+            ),
+            _ => return Err(outside()),
+        }
+    }
+    let Some((last, dirs)) = parts.split_last() else {
+        return Err(outside());
+    };
+    let mut dir: OwnedFd = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
+        .custom_flags(libc::O_DIRECTORY)
+        .open(root)?
+        .into();
+    let open_at = |dir: &OwnedFd, name: &CString, flags: i32| -> io::Result<OwnedFd> {
+        // SAFETY: `dir` is an open descriptor and `name` a NUL-terminated string, both alive
+        // for the call; a non-negative result is a new descriptor that nothing else owns.
+        let fd = unsafe {
+            libc::openat(
+                dir.as_raw_fd(),
+                name.as_ptr(),
+                flags | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            // SAFETY: see above: `fd` is new and owned by no one else.
+            Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+        }
+    };
+    for part in dirs {
+        dir = open_at(&dir, part, libc::O_RDONLY | libc::O_DIRECTORY)?;
+    }
+    Ok(File::from(open_at(
+        &dir,
+        last,
+        libc::O_RDONLY | libc::O_NONBLOCK,
+    )?))
+}
+
+/// How many names (hard links) the file has.
+pub fn link_count(file: &File) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    file.metadata().ok().map(|m| m.nlink())
 }
 
 pub fn is_too_many_open_files(code: i32) -> bool {

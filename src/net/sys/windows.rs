@@ -58,8 +58,63 @@ pub fn connect_in_progress(err: &io::Error) -> bool {
 }
 
 /// Windows has no FIFOs to block an open; a plain open.
-pub fn open_to_serve(path: &Path) -> io::Result<File> {
-    File::open(path)
+/// Opens the file at `real` to send it: `real` is canonical and lies inside `root` (also
+/// canonical), as the caller checked. A directory on the way could have been swapped for a
+/// link (a junction or a symlink) since that check, so the path of what was actually opened
+/// is asked of the handle itself (`GetFinalPathNameByHandleW`) and must still lie inside
+/// `root`.
+pub fn open_beneath(root: &Path, real: &Path) -> io::Result<File> {
+    use std::os::windows::ffi::OsStringExt;
+    use std::os::windows::io::AsRawHandle;
+    use windows_sys::Win32::Storage::FileSystem::{
+        FILE_NAME_NORMALIZED, GetFinalPathNameByHandleW, VOLUME_NAME_DOS,
+    };
+    let file = File::open(real)?;
+    let mut buf = vec![0u16; 1024];
+    loop {
+        // SAFETY: the handle is open for the call and `buf` holds `buf.len()` u16s.
+        let n = unsafe {
+            GetFinalPathNameByHandleW(
+                file.as_raw_handle(),
+                buf.as_mut_ptr(),
+                buf.len() as u32,
+                FILE_NAME_NORMALIZED | VOLUME_NAME_DOS,
+            )
+        } as usize;
+        if n == 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if n < buf.len() {
+            buf.truncate(n);
+            break;
+        }
+        if n > 1 << 16 {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "path too long"));
+        }
+        buf.resize(n + 1, 0);
+    }
+    let opened = std::path::PathBuf::from(std::ffi::OsString::from_wide(&buf));
+    if dunce::simplified(&opened).starts_with(root) {
+        Ok(file)
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the opened file is not inside the shared folder",
+        ))
+    }
+}
+
+/// How many names (hard links) the file has.
+pub fn link_count(file: &File) -> Option<u64> {
+    use std::os::windows::io::AsRawHandle;
+    use windows_sys::Win32::Storage::FileSystem::{
+        BY_HANDLE_FILE_INFORMATION, GetFileInformationByHandle,
+    };
+    // SAFETY: an all-zero BY_HANDLE_FILE_INFORMATION is a valid value of the plain struct.
+    let mut info: BY_HANDLE_FILE_INFORMATION = unsafe { std::mem::zeroed() };
+    // SAFETY: the handle is open for the call and `info` is a valid out-pointer.
+    let ok = unsafe { GetFileInformationByHandle(file.as_raw_handle(), &mut info) };
+    (ok != 0).then_some(u64::from(info.nNumberOfLinks))
 }
 
 /// WSAEMFILE, ERROR_TOO_MANY_OPEN_FILES.
