@@ -302,6 +302,7 @@ impl LineIndex {
     }
 
     /// Bytes the index holds on the heap.
+    #[cfg(test)]
     fn heap_bytes(&self) -> usize {
         self.entries.capacity() * std::mem::size_of::<(u64, u64)>()
     }
