@@ -47,6 +47,8 @@ const LISTENER: Token = Token(usize::MAX);
 const WAKER: Token = Token(usize::MAX - 1);
 /// Bytes handed to one `io::copy` (so progress can be reported between them).
 const COPY_CHUNK: u64 = 1024 * 1024;
+/// A send waits at most this long before the transfer looks at its pulse.
+const PULSE_SLICE: Duration = Duration::from_millis(250);
 /// Transfers at once when no limit is set: one thread each.
 pub const DEFAULT_MAX_TRANSFERS: usize = 256;
 /// How long `accept()` waits to be tried again after it failed (out of descriptors).
@@ -835,6 +837,14 @@ fn lookup(root: &Path, name: &str) -> Result<(File, PathBuf), Lookup> {
     Ok((file, real))
 }
 
+/// A send that gave up after its slice (`SO_SNDTIMEO`).
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
 /// How long a served connection is kept open after our FIN, reading what the client still
 /// sends, until it closes its end.
 const DRAIN_FOR: Duration = Duration::from_secs(5);
@@ -941,10 +951,16 @@ pub fn list_files(root: &Path) -> Vec<String> {
 impl Job {
     fn serve(self) {
         let id = self.id;
-        // The pulse: a send that can move nothing for this long fails, and the transfer ends.
-        let _ = self
-            .stream
-            .set_write_timeout(Some(self.stall.max(Duration::from_millis(100))));
+        // The pulse: sends wait in slices, and a transfer that moves nothing for the stall
+        // timeout ends. Where a timed-out send ends the connection (Windows), the slice is the
+        // whole stall timeout.
+        let stall = self.stall.max(Duration::from_millis(100));
+        let slice = if super::sys::TIMED_SEND_KEEPS_CONNECTION {
+            stall.min(PULSE_SLICE)
+        } else {
+            stall
+        };
+        let _ = self.stream.set_write_timeout(Some(slice));
         let result = match &self.request {
             Request::List => {
                 let names = list_files(&self.root);
@@ -953,7 +969,7 @@ impl Job {
                     body.extend_from_slice(n.as_bytes());
                     body.push(b'\n');
                 }
-                match (&*self.stream).write_all(&body) {
+                match self.write_all_pulsed(&body) {
                     Ok(()) => {
                         self.emitter.emit(FileServerEvent::Listed {
                             id,
@@ -961,7 +977,7 @@ impl Job {
                         });
                         Ok(())
                     }
-                    Err(e) => Err((0, self.send_error(&e))),
+                    Err(e) => Err((0, e)),
                 }
             }
             Request::Lesson { name } => self.send_file(name, 0, false),
@@ -1006,6 +1022,30 @@ impl Job {
         }
     }
 
+    /// Sends all of `bytes`, waiting in slices: ends with [`NetErrorKind::Stalled`] when
+    /// nothing moves for the stall timeout.
+    fn write_all_pulsed(&self, bytes: &[u8]) -> Result<(), NetError> {
+        let mut done = 0;
+        let mut moved = Instant::now();
+        while done < bytes.len() {
+            match (&*self.stream).write(&bytes[done..]) {
+                Ok(0) => {
+                    return Err(NetError::from_io(&io::Error::from(
+                        io::ErrorKind::WriteZero,
+                    )));
+                }
+                Ok(n) => {
+                    done += n;
+                    moved = Instant::now();
+                }
+                Err(e) if is_timeout(&e) && moved.elapsed() < self.stall => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.send_error(&e)),
+            }
+        }
+        Ok(())
+    }
+
     /// A failed send in plain words: one that timed out made no progress for the stall
     /// timeout (a full send buffer: the client reads nothing).
     fn send_error(&self, e: &io::Error) -> NetError {
@@ -1024,7 +1064,7 @@ impl Job {
     fn send_file(&self, name: &str, offset: u64, verified: bool) -> Result<(), (u64, NetError)> {
         let id = self.id;
         let mut out = &*self.stream;
-        let (mut file, real) = match self.lookup_patiently(name) {
+        let (file, real) = match self.lookup_patiently(name) {
             Ok(found) => found,
             Err(Lookup::OutOfFiles(e)) => return Err((0, NetError::from_io(&e))),
             Err(Lookup::NotFound) => {
@@ -1065,25 +1105,31 @@ impl Job {
                     d
                 }
             };
-            out.write_all(&Reply::Ok { size, digest }.encode())
-                .map_err(|e| (0, self.send_error(&e)))?;
+            self.write_all_pulsed(&Reply::Ok { size, digest }.encode())
+                .map_err(|e| (0, e))?;
         }
         let offset = offset.min(size);
-        file.seek(SeekFrom::Start(offset))
-            .map_err(|e| (0, NetError::file_read(&real, &e)))?;
         self.emitter
             .emit(FileServerEvent::Sending { id, size, offset });
         let started = Instant::now();
         let mut sent = 0u64;
         let mut last = Instant::now();
-        loop {
-            // `&File` through `take`: std still uses sendfile for this on Linux.
-            let n = io::copy(&mut (&file).take(COPY_CHUNK), &mut out)
-                .map_err(|e| (sent, self.send_error(&e)))?;
-            if n == 0 {
-                break;
+        let mut moved = Instant::now();
+        let mut sender = super::sys::FileSender::new();
+        // Exactly the size announced: a file that grows meanwhile is not sent past it, and
+        // one that shrinks ends the transfer early (the client sees it short).
+        while offset + sent < size {
+            let want = (size - offset - sent).min(COPY_CHUNK);
+            match sender.send(&file, &self.stream, offset + sent, want) {
+                Ok(0) => break,
+                Ok(n) => {
+                    sent += n as u64;
+                    moved = Instant::now();
+                }
+                Err(e) if is_timeout(&e) && moved.elapsed() < self.stall => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err((sent, self.send_error(&e))),
             }
-            sent += n;
             if last.elapsed() >= Duration::from_millis(100) {
                 last = Instant::now();
                 self.emitter.emit(FileServerEvent::Progress { id, sent });

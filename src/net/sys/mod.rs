@@ -19,6 +19,8 @@
 //! | UDP receive-buffer drops | `/proc/net/udp` | no | no | no |
 //! | waking a blocked `recv()` | `shutdown(SHUT_RD)` | none: the reader waits in 200 ms slices | `shutdown(SHUT_RD)` | `shutdown(SHUT_RD)` |
 //! | zero-copy receive into a file | `splice` | plain copy | plain copy | plain copy |
+//! | zero-copy send of a file | `sendfile` | plain copy | plain copy | plain copy |
+//! | a timed-out send keeps the connection | yes | no: Windows aborts it | yes | yes |
 //!
 //! Error numbers are never compared across systems: [`too_many_open_files`] and
 //! [`disk_full`] look at `io::ErrorKind` first and then at the raw code of the system the
@@ -57,11 +59,11 @@ mod other;
 use other as imp;
 
 pub use imp::{
-    LISTENER_OPTION, OS, READ_SLICE, Splicer, UDP_DROPS, UDP_UNREACHABLE, check_served_name,
-    connect_in_progress, connect_timeout, descriptor, kernel_availability, link_count,
-    open_beneath, prepare_client_stream, prepare_listener, release_own_console,
-    report_udp_unreachable, tcp_info, tcp_sockets, udp_drops, udp_queued_error, udp_unreachable,
-    wait_readable, wait_writable, wake_reader,
+    FileSender, LISTENER_OPTION, OS, READ_SLICE, Splicer, TIMED_SEND_KEEPS_CONNECTION, UDP_DROPS,
+    UDP_UNREACHABLE, check_served_name, connect_in_progress, connect_timeout, descriptor,
+    kernel_availability, link_count, open_beneath, prepare_client_stream, prepare_listener,
+    release_own_console, report_udp_unreachable, tcp_info, tcp_sockets, udp_drops,
+    udp_queued_error, udp_unreachable, wait_readable, wait_writable, wake_reader,
 };
 
 /// The system the program was built for.

@@ -1,7 +1,7 @@
 //! The honest "not on this system" versions, shared by the systems that lack a capability.
 
 use std::fs::File;
-use std::io;
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 
 use socket2::Socket;
@@ -46,5 +46,59 @@ impl Splicer {
 
     pub fn read_pipe(&self, _buf: &mut [u8]) -> io::Result<usize> {
         match self.0 {}
+    }
+}
+
+/// Sends a file through a buffer (no `sendfile` here): bytes read but not yet sent are kept,
+/// so a send that times out loses nothing and the next call carries on where it stopped.
+pub struct FileSender {
+    buf: Vec<u8>,
+    /// The file offset of `buf[start]`, and the unsent bytes `buf[start..end]`.
+    at: u64,
+    start: usize,
+    end: usize,
+}
+
+impl Default for FileSender {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FileSender {
+    pub fn new() -> Self {
+        Self {
+            buf: vec![0; 256 * 1024],
+            at: 0,
+            start: 0,
+            end: 0,
+        }
+    }
+
+    /// Sends some of `file` from `offset` (at most `max` bytes) and returns how many went
+    /// out: 0 at the end of the file. A send that can move nothing within the socket's send
+    /// timeout fails with `WouldBlock` or `TimedOut`, and nothing is lost.
+    pub fn send(
+        &mut self,
+        mut file: &File,
+        mut out: &TcpStream,
+        offset: u64,
+        max: u64,
+    ) -> io::Result<usize> {
+        if self.start == self.end || self.at != offset {
+            let want = usize::try_from(max)
+                .unwrap_or(usize::MAX)
+                .min(self.buf.len());
+            file.seek(SeekFrom::Start(offset))?;
+            let n = file.read(&mut self.buf[..want])?;
+            if n == 0 {
+                return Ok(0);
+            }
+            (self.at, self.start, self.end) = (offset, 0, n);
+        }
+        let n = out.write(&self.buf[self.start..self.end])?;
+        self.start += n;
+        self.at += n as u64;
+        Ok(n)
     }
 }

@@ -90,6 +90,10 @@ pub fn link_count(file: &File) -> Option<u64> {
     file.metadata().ok().map(|m| m.nlink())
 }
 
+/// A send that times out (`SO_SNDTIMEO`) returns what it sent, or `EAGAIN`, and the
+/// connection carries on.
+pub const TIMED_SEND_KEEPS_CONNECTION: bool = true;
+
 pub fn is_too_many_open_files(code: i32) -> bool {
     code == libc::EMFILE || code == libc::ENFILE
 }

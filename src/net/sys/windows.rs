@@ -19,7 +19,9 @@ use windows_sys::Win32::Networking::WinSock::{
 };
 
 use super::UdpUnreachable;
-pub use super::none::{Splicer, UDP_DROPS, report_udp_unreachable, udp_drops, udp_queued_error};
+pub use super::none::{
+    FileSender, Splicer, UDP_DROPS, report_udp_unreachable, udp_drops, udp_queued_error,
+};
 use crate::net::kernel::{Availability, DiagEntry, TcpInfo, states_mask};
 use crate::net::trace::TcpState;
 
@@ -116,6 +118,11 @@ pub fn link_count(file: &File) -> Option<u64> {
     let ok = unsafe { GetFileInformationByHandle(file.as_raw_handle(), &mut info) };
     (ok != 0).then_some(u64::from(info.nNumberOfLinks))
 }
+
+/// A send that times out (`SO_SNDTIMEO`) leaves the connection "in an indeterminate state"
+/// and Windows aborts it, so a timed send may only be used where the connection is to end
+/// anyway when it times out.
+pub const TIMED_SEND_KEEPS_CONNECTION: bool = false;
 
 /// WSAEMFILE, ERROR_TOO_MANY_OPEN_FILES.
 pub fn is_too_many_open_files(code: i32) -> bool {
