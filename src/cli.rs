@@ -570,11 +570,17 @@ fn download(args: DownloadArgs, lang: Lang) -> ExitCode {
             }
             DownloadEvent::Failed { error, kept } => {
                 eprintln!("socket-workbench: {}", describe_error(lang, &error));
-                if let Some(part) = kept {
-                    eprintln!(
+                match kept {
+                    // Complete, but the name was taken while it downloaded.
+                    Some(part) if error.kind == NetErrorKind::DestinationExists => eprintln!(
+                        "socket-workbench: {}",
+                        lang.fmt(Msg::KeptAs, &[("path", &part.display())])
+                    ),
+                    Some(part) => eprintln!(
                         "socket-workbench: the partial file is {} (run again with --resume)",
                         part.display()
-                    );
+                    ),
+                    None => {}
                 }
                 break match error.kind {
                     NetErrorKind::DestinationExists => ExitCode::from(EXIT_USAGE),

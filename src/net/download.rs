@@ -5,9 +5,14 @@
 //! verified mode when size and digest match, in lesson mode when the server closed normally
 //! after sending something. A failed verified download keeps its `.part` so it can be resumed;
 //! a failed lesson download removes it. Nothing partial ever sits under the final name.
+//!
+//! A `.part` is locked (`File::try_lock`) for as long as a download writes to it, so two
+//! downloads to one destination cannot interleave their bytes: the second is refused. The
+//! final rename never replaces a file that appeared under the final name meanwhile (unless
+//! overwriting was asked for): the complete `.part` is kept and the error says so.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Read, Seek, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -29,6 +34,10 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 const MAX_HEADER: usize = 512;
 /// A server that sends nothing for this long has stalled.
 pub const STALL: Duration = Duration::from_secs(30);
+/// Most names a listing may hold (what our server sends at most).
+pub const MAX_LIST_NAMES: usize = 10_000;
+/// Longest name line a listing may hold.
+const MAX_LIST_LINE: usize = 4096;
 
 #[derive(Debug, Clone)]
 pub struct DownloadConfig {
@@ -46,6 +55,9 @@ pub struct DownloadConfig {
     pub connect_timeout: Duration,
     /// Replace `dest` if it exists (otherwise that is an error).
     pub overwrite: bool,
+    /// A server that sends nothing for this long (its answer, or more of the file) has
+    /// stalled, and the download ends.
+    pub stall_timeout: Duration,
 }
 
 impl DownloadConfig {
@@ -60,6 +72,7 @@ impl DownloadConfig {
             name_encoding: TextEncoding::Utf8,
             connect_timeout: Duration::from_secs(5),
             overwrite: false,
+            stall_timeout: STALL,
         }
     }
 }
@@ -247,6 +260,7 @@ struct Meter<'a> {
     last_report: Instant,
     last_data: Instant,
     got: u64,
+    stall: Duration,
 }
 
 impl<'a> Meter<'a> {
@@ -255,6 +269,7 @@ impl<'a> Meter<'a> {
         emit: &'a dyn Fn(DownloadEvent),
         start_have: u64,
         total: Option<u64>,
+        stall: Duration,
     ) -> Self {
         let now = Instant::now();
         Self {
@@ -266,6 +281,7 @@ impl<'a> Meter<'a> {
             last_report: now,
             last_data: now,
             got: 0,
+            stall,
         }
     }
 
@@ -274,10 +290,10 @@ impl<'a> Meter<'a> {
         if self.cancel.load(Ordering::SeqCst) {
             return Err(NetError::new(NetErrorKind::Cancelled, ""));
         }
-        if self.last_data.elapsed() > STALL {
+        if self.last_data.elapsed() > self.stall {
             return Err(NetError::new(
                 NetErrorKind::TimedOut,
-                format!("no data for {} s", STALL.as_secs()),
+                format!("no data for {:.0} s", self.stall.as_secs_f64()),
             ));
         }
         Ok(())
@@ -313,13 +329,14 @@ impl<'a> Meter<'a> {
 fn pump(
     reader: &mut impl Read,
     cancel: &AtomicBool,
+    stall: Duration,
     start_have: u64,
     total: Option<u64>,
     emit: &dyn Fn(DownloadEvent),
     mut sink: impl FnMut(&[u8]) -> Result<(), NetError>,
 ) -> Result<u64, NetError> {
     let mut buf = vec![0u8; READ_BUF];
-    let mut meter = Meter::new(cancel, emit, start_have, total);
+    let mut meter = Meter::new(cancel, emit, start_have, total, stall);
     loop {
         meter.check()?;
         match reader.read(&mut buf) {
@@ -366,6 +383,7 @@ mod zero_copy {
         file: &File,
         part: &Path,
         cancel: &AtomicBool,
+        stall: std::time::Duration,
         emit: &dyn Fn(DownloadEvent),
     ) -> Result<Pumped, NetError> {
         use std::io::{self, Write};
@@ -376,7 +394,7 @@ mod zero_copy {
         let Some(pipe) = Splicer::new(READ_BUF) else {
             return Ok(Pumped::Fallback(0));
         };
-        let mut meter = Meter::new(cancel, emit, 0, None);
+        let mut meter = Meter::new(cancel, emit, 0, None, stall);
         loop {
             meter.check()?;
             let n = match pipe.from_socket(stream, READ_BUF) {
@@ -443,8 +461,41 @@ mod zero_copy {
     }
 }
 
-fn finish(part: &Path, dest: &Path) -> Result<(), NetError> {
-    std::fs::rename(part, dest).map_err(|e| NetError::file_write(dest, &e))
+/// Opens `part` for writing and takes its lock: a second download to the same destination
+/// is refused ([`NetErrorKind::PartInUse`]) instead of writing into the first one's file.
+fn open_locked(part: &Path, create: bool) -> Result<File, NetError> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(create)
+        .truncate(false)
+        .open(part)
+        .map_err(|e| NetError::file_write(part, &e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(NetError::new(
+            NetErrorKind::PartInUse,
+            part.display().to_string(),
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(NetError::file_write(part, &e)),
+    }
+}
+
+/// Gives the complete `.part` its final name, still holding its lock (`_locked`), and never
+/// over a file that appeared there meanwhile, unless `overwrite`.
+fn finish(part: &Path, dest: &Path, overwrite: bool, _locked: &File) -> Result<(), NetError> {
+    let renamed = if overwrite {
+        std::fs::rename(part, dest)
+    } else {
+        super::sys::rename_no_replace(part, dest)
+    };
+    renamed.map_err(|e| {
+        if e.kind() == io::ErrorKind::AlreadyExists {
+            NetError::new(NetErrorKind::DestinationExists, dest.display().to_string())
+        } else {
+            NetError::file_write(dest, &e)
+        }
+    })
 }
 
 fn lesson(
@@ -461,19 +512,27 @@ fn lesson(
         .write_all(&name)
         .map_err(|e| (NetError::from_io(&e), None))?;
     let part = part_path(&config.dest);
-    let mut file = File::create(&part).map_err(|e| (NetError::file_write(&part, &e), None))?;
+    let mut file = open_locked(&part, true).map_err(|e| (e, None))?;
+    file.set_len(0)
+        .map_err(|e| (NetError::file_write(&part, &e), None))?;
     let started = Instant::now();
     // Linux: socket → pipe → file with splice(), no copy through user space; where that is
     // not possible (or on other systems), read() and write().
-    let result = match zero_copy::pump(&stream, &file, &part, cancel, emit) {
+    let result = match zero_copy::pump(&stream, &file, &part, cancel, config.stall_timeout, emit) {
         Ok(zero_copy::Pumped::All(n)) => Ok(n),
-        Ok(zero_copy::Pumped::Fallback(done)) => {
-            pump(&mut stream, cancel, done, None, emit, |chunk| {
+        Ok(zero_copy::Pumped::Fallback(done)) => pump(
+            &mut stream,
+            cancel,
+            config.stall_timeout,
+            done,
+            None,
+            emit,
+            |chunk| {
                 file.write_all(chunk)
                     .map_err(|e| NetError::file_write(&part, &e))
-            })
-            .map(|n| n + done)
-        }
+            },
+        )
+        .map(|n| n + done),
         Err(e) => Err(e),
     }
     .and_then(|n| {
@@ -481,8 +540,8 @@ fn lesson(
             .map_err(|e| NetError::file_write(&part, &e))
             .map(|()| n)
     });
-    drop(file);
-    match result {
+    // The `.part` is removed while its lock is still held: no other download has it open.
+    let outcome = match result {
         Ok(0) => {
             let _ = std::fs::remove_file(&part);
             Err((
@@ -490,7 +549,7 @@ fn lesson(
                 None,
             ))
         }
-        Ok(bytes) => match finish(&part, &config.dest) {
+        Ok(bytes) => match finish(&part, &config.dest, config.overwrite, &file) {
             Ok(()) => {
                 emit(DownloadEvent::Done {
                     path: config.dest.clone(),
@@ -500,6 +559,8 @@ fn lesson(
                 });
                 Ok(())
             }
+            // Complete, but the name was taken meanwhile: keep the file under its `.part`.
+            Err(e) if e.kind == NetErrorKind::DestinationExists => Err((e, Some(part.clone()))),
             Err(e) => {
                 let _ = std::fs::remove_file(&part);
                 Err((e, None))
@@ -510,7 +571,9 @@ fn lesson(
             let _ = std::fs::remove_file(&part);
             Err((e, None))
         }
-    }
+    };
+    drop(file);
+    outcome
 }
 
 fn verified(
@@ -522,23 +585,25 @@ fn verified(
     let part = part_path(&config.dest);
     let mut hasher = blake3::Hasher::new();
     let mut have = 0u64;
+    // A resume locks the `.part` before hashing it, so nothing can change it in between.
+    let mut locked = None;
     if config.resume && part.exists() {
-        let f = File::open(&part).map_err(|e| (NetError::file_read(&part, &e), None))?;
-        have = hasher
-            .update_reader(f)
-            .map_err(|e| (NetError::file_read(&part, &e), None))
-            .map(|_| ())
-            .and_then(|()| {
-                std::fs::metadata(&part)
-                    .map(|m| m.len())
-                    .map_err(|e| (NetError::file_read(&part, &e), None))
-            })?;
+        let f = open_locked(&part, false).map_err(|e| (e, resumable(config)))?;
+        hasher
+            .update_reader(&f)
+            .map_err(|e| (NetError::file_read(&part, &e), resumable(config)))?;
+        have = f
+            .metadata()
+            .map_err(|e| (NetError::file_read(&part, &e), resumable(config)))?
+            .len();
+        locked = Some(f);
     }
     stream
         .write_all(&get_request(&config.name, have))
         .map_err(|e| (NetError::from_io(&e), resumable(config)))?;
     let mut reader = BufReader::with_capacity(READ_BUF, stream);
-    let header = read_header(&mut reader, cancel).map_err(|e| (e, resumable(config)))?;
+    let header = read_header(&mut reader, cancel, Instant::now() + config.stall_timeout)
+        .map_err(|e| (e, resumable(config)))?;
     let (size, digest) = match header {
         Reply::Ok { size, digest } => (size, digest),
         Reply::NotFound => {
@@ -576,28 +641,35 @@ fn verified(
     });
     // Append only to the prefix just hashed; anything else in a leftover .part would end up
     // in front of the file while the digest (of the new bytes alone) still matched.
-    let mut file = OpenOptions::new()
-        .create(true)
-        .write(true)
-        .append(have > 0)
-        .truncate(have == 0)
-        .open(&part)
+    let mut file = match locked {
+        Some(f) => f,
+        None => open_locked(&part, true).map_err(|e| (e, None))?,
+    };
+    file.set_len(have)
+        .and_then(|()| file.seek(io::SeekFrom::Start(have)).map(|_| ()))
         .map_err(|e| (NetError::file_write(&part, &e), None))?;
     let started = Instant::now();
     // Exactly the bytes announced and no more: a server that keeps sending cannot fill the
     // disk. (Whatever it sends past them is never read; the connection is closed below.)
     let mut body = Read::by_ref(&mut reader).take(size - have);
-    let result = pump(&mut body, cancel, have, Some(size), emit, |chunk| {
-        hasher.update(chunk);
-        file.write_all(chunk)
-            .map_err(|e| NetError::file_write(&part, &e))
-    })
+    let result = pump(
+        &mut body,
+        cancel,
+        config.stall_timeout,
+        have,
+        Some(size),
+        emit,
+        |chunk| {
+            hasher.update(chunk);
+            file.write_all(chunk)
+                .map_err(|e| NetError::file_write(&part, &e))
+        },
+    )
     .and_then(|n| {
         file.sync_all()
             .map_err(|e| NetError::file_write(&part, &e))
             .map(|()| n)
     });
-    drop(file);
     let _ = reader.get_ref().shutdown(Shutdown::Both);
     let got = match result {
         Ok(n) => n,
@@ -617,7 +689,8 @@ fn verified(
         let _ = std::fs::remove_file(&part);
         return Err((NetError::new(NetErrorKind::DigestMismatch, digest), None));
     }
-    finish(&part, &config.dest).map_err(|e| (e, Some(part.clone())))?;
+    finish(&part, &config.dest, config.overwrite, &file).map_err(|e| (e, Some(part.clone())))?;
+    drop(file);
     emit(DownloadEvent::Done {
         path: config.dest.clone(),
         bytes: got,
@@ -627,11 +700,22 @@ fn verified(
     Ok(())
 }
 
-fn read_header(reader: &mut impl BufRead, cancel: &AtomicBool) -> Result<Reply, NetError> {
+/// The reply's first line; a server that has not sent it by `deadline` has stalled.
+fn read_header(
+    reader: &mut impl BufRead,
+    cancel: &AtomicBool,
+    deadline: Instant,
+) -> Result<Reply, NetError> {
     let mut line = Vec::new();
     loop {
         if cancel.load(Ordering::SeqCst) {
             return Err(NetError::new(NetErrorKind::Cancelled, ""));
+        }
+        if Instant::now() >= deadline {
+            return Err(NetError::new(
+                NetErrorKind::TimedOut,
+                "the server sent no answer in time",
+            ));
         }
         let mut limited = reader.take((MAX_HEADER - line.len()) as u64);
         match limited.read_until(b'\n', &mut line) {
@@ -673,14 +757,60 @@ pub fn list_remote(host: &str, port: u16, timeout: Duration) -> Result<Vec<Strin
         .map_err(|e| NetError::from_io(&e))?;
     let mut reader = BufReader::new(stream);
     let never = AtomicBool::new(false);
-    let count = match read_header(&mut reader, &never)? {
+    // The whole listing, not each read, has a time limit: a server trickling a byte at a
+    // time cannot hold the caller for ever.
+    let deadline = Instant::now() + timeout.max(Duration::from_secs(1)) * 4;
+    let count = match read_header(&mut reader, &never, deadline)? {
         Reply::List { count } => count,
         Reply::Refused(r) => return Err(NetError::new(NetErrorKind::RemoteRefused, r.code())),
         other => return Err(NetError::new(NetErrorKind::BadReply, format!("{other:?}"))),
     };
-    let mut names = Vec::with_capacity(count.min(10_000));
-    for line in reader.lines().take(count) {
-        names.push(line.map_err(|e| NetError::from_io(&e))?);
+    if count > MAX_LIST_NAMES {
+        return Err(NetError::new(
+            NetErrorKind::BadReply,
+            format!("a listing of {count} names (at most {MAX_LIST_NAMES})"),
+        ));
+    }
+    let mut names = Vec::with_capacity(count);
+    let mut line = Vec::new();
+    while names.len() < count {
+        if Instant::now() >= deadline {
+            return Err(NetError::new(
+                NetErrorKind::TimedOut,
+                format!("{} of {count} names in time", names.len()),
+            ));
+        }
+        let mut limited = (&mut reader).take((MAX_LIST_LINE + 1 - line.len()) as u64);
+        match limited.read_until(b'\n', &mut line) {
+            Ok(0) => {
+                return Err(NetError::new(
+                    NetErrorKind::Incomplete,
+                    format!("{} of {count} names", names.len()),
+                ));
+            }
+            Ok(_) if line.ends_with(b"\n") => {
+                line.pop();
+                let name = String::from_utf8(std::mem::take(&mut line)).map_err(|_| {
+                    NetError::new(NetErrorKind::BadReply, "a name that is not UTF-8")
+                })?;
+                names.push(name);
+            }
+            Ok(_) if line.len() > MAX_LIST_LINE => {
+                return Err(NetError::new(
+                    NetErrorKind::BadReply,
+                    "a name line too long",
+                ));
+            }
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
+                ) => {}
+            Err(e) => return Err(NetError::from_io(&e)),
+        }
     }
     Ok(names)
 }

@@ -62,6 +62,8 @@ pub enum NetErrorKind {
     BadReply,
     /// The destination exists and overwriting was not asked for.
     DestinationExists,
+    /// Another download is writing to the same destination's `.part` right now.
+    PartInUse,
     /// The peer stopped reading: nothing could be sent for the stall timeout, so the transfer
     /// was ended and its place given to the next one.
     Stalled,

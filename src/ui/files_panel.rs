@@ -815,6 +815,12 @@ impl DownloadPanel {
                                         describe_error(lang, error),
                                     );
                                     if let Some(part) = kept
+                                        && error.kind == crate::net::NetErrorKind::DestinationExists
+                                    {
+                                        ui.label(
+                                            lang.fmt(Msg::KeptAs, &[("path", &part.display())]),
+                                        );
+                                    } else if let Some(part) = kept
                                         && ui.button(lang.t(Msg::Resume)).clicked()
                                     {
                                         resume = Some((

@@ -9,6 +9,7 @@ use crate::net::kernel::{Availability, DiagEntry, TcpInfo};
 
 pub use super::none::*;
 // What every Unix shares; the interface in `sys/mod.rs` names each item.
+pub use super::unix::rename_by_link as rename_no_replace;
 pub use super::unix::*;
 
 pub const OS: super::Os = super::Os::OtherUnix;

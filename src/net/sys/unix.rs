@@ -84,6 +84,27 @@ pub fn open_beneath(root: &Path, real: &Path) -> io::Result<File> {
     )?))
 }
 
+/// Renames `from` to `to` unless `to` exists (`AlreadyExists` then, and nothing changes):
+/// a hard link under the new name, which fails if the name is taken, then the old name
+/// removed. On a file system without hard links, the check and the rename are two steps.
+/// (macOS and the other Unixes use this as `rename_no_replace`; Linux when its file system
+/// lacks `RENAME_NOREPLACE`.)
+pub fn rename_by_link(from: &Path, to: &Path) -> io::Result<()> {
+    match std::fs::hard_link(from, to) {
+        Ok(()) => std::fs::remove_file(from),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(e),
+        Err(_) => rename_if_absent(from, to),
+    }
+}
+
+/// The last resort of [`rename_no_replace`]: look, then rename.
+fn rename_if_absent(from: &Path, to: &Path) -> io::Result<()> {
+    if std::fs::symlink_metadata(to).is_ok() {
+        return Err(io::Error::from(io::ErrorKind::AlreadyExists));
+    }
+    std::fs::rename(from, to)
+}
+
 /// How many names (hard links) the file has.
 pub fn link_count(file: &File) -> Option<u64> {
     use std::os::unix::fs::MetadataExt;

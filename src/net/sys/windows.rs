@@ -106,6 +106,21 @@ pub fn open_beneath(root: &Path, real: &Path) -> io::Result<File> {
     }
 }
 
+/// Renames `from` to `to` unless `to` exists (`AlreadyExists` then, and nothing changes),
+/// in one step: `MoveFileExW` without `MOVEFILE_REPLACE_EXISTING`.
+pub fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
+    use std::os::windows::ffi::OsStrExt;
+    use windows_sys::Win32::Storage::FileSystem::{MOVEFILE_WRITE_THROUGH, MoveFileExW};
+    let wide = |p: &Path| -> Vec<u16> { p.as_os_str().encode_wide().chain(Some(0)).collect() };
+    let (a, b) = (wide(from), wide(to));
+    // SAFETY: two NUL-terminated wide strings alive for the call.
+    if unsafe { MoveFileExW(a.as_ptr(), b.as_ptr(), MOVEFILE_WRITE_THROUGH) } != 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// How many names (hard links) the file has.
 pub fn link_count(file: &File) -> Option<u64> {
     use std::os::windows::io::AsRawHandle;

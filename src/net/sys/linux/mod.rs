@@ -167,6 +167,40 @@ pub fn udp_drops(local: SocketAddr) -> Option<u64> {
 
 /// Moves bytes from a socket into a file through a pipe, without copying them through this
 /// process (`splice`).
+/// Renames `from` to `to` unless `to` exists (`AlreadyExists` then, and nothing changes),
+/// in one step: `renameat2(RENAME_NOREPLACE)`. File systems that do not offer it get the
+/// portable way (a hard link, then the old name removed).
+pub fn rename_no_replace(from: &std::path::Path, to: &std::path::Path) -> io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &std::path::Path| {
+        CString::new(p.as_os_str().as_bytes())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in a path"))
+    };
+    let (a, b) = (c(from)?, c(to)?);
+    // SAFETY: two NUL-terminated paths alive for the call; the call only renames.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if r == 0 {
+        return Ok(());
+    }
+    let e = io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP) => {
+            super::unix::rename_by_link(from, to)
+        }
+        _ => Err(e),
+    }
+}
+
 /// Sends a file with `sendfile`: the bytes go from the page cache to the socket without
 /// passing through this process. The offset is given on each call (the file's own position
 /// is not used), so a send that times out loses nothing.
