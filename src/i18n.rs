@@ -476,6 +476,8 @@ messages! {
     ErrKindIncomplete => "The connection ended before the whole file arrived; the partial file is kept so the download can be resumed.", "整个文件到达之前连接就结束了；已保留部分文件，可以继续下载。";
     ErrKindDigestMismatch => "The file arrived damaged (its BLAKE3 digest does not match); it was not saved.", "文件在传输中损坏（BLAKE3 摘要不符），未保存。";
     ErrKindBadReply => "The server's answer does not follow the download protocol.", "服务器的应答不符合下载协议。";
+    HeldBack => "held back: not reading", "已暂停：对方不读取";
+    HeldBackHint => "This client reads nothing of what it is sent, so the server has stopped reading from it until its queue drains (TCP's back-pressure, made visible). Nothing it sent is lost.", "该客户端不读取发给它的数据，服务器因此暂停读取它发来的数据，直到队列清空（TCP 的背压，在这里可见）。它发来的数据不会丢失。";
     KeptAs => "The downloaded file is kept as {path}.", "下载的文件已保存为 {path}。";
     ErrKindPartInUse => "Another download is saving to this file right now; wait for it, or choose another name.", "另一个下载正在保存到这个文件；请等它完成，或换一个文件名。";
     ErrKindDestinationExists => "A file with that name already exists; choose another name or allow overwriting.", "同名文件已存在；请换一个文件名，或允许覆盖。";

@@ -73,6 +73,9 @@ pub struct ClientRow {
     /// Bytes per second each way over the last [`ROW_HISTORY_SECS`] (the throughput plot),
     /// from the client's first byte or kernel reading on.
     pub throughput: Option<Box<crate::model::throughput::Throughput>>,
+    /// The server has stopped reading this client until what is queued for it (or for all
+    /// clients) drains: it does not read what it is sent.
+    pub held_back: bool,
 }
 
 impl ClientRow {
@@ -186,6 +189,7 @@ impl ServerModel {
                         kernel: None,
                         kernel_info: None,
                         throughput: None,
+                        held_back: false,
                     },
                 );
                 self.connected += 1;
@@ -299,6 +303,11 @@ impl ServerModel {
                 self.log
                     .push_note(at, Direction::Error, LogNote::Warning(err.clone()));
                 self.last_warning = Some(err);
+            }
+            ServerEvent::HeldBack { client, held } => {
+                if let Some(row) = self.clients.get_mut(&client) {
+                    row.held_back = held;
+                }
             }
             ServerEvent::SendDropped { client, .. } => {
                 let tag = self.tag(client);

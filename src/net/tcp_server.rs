@@ -49,6 +49,12 @@ const WAKER: Token = Token(usize::MAX - 1);
 
 /// Bytes queued for a client that is not reading, before new sends to it are refused.
 pub const MAX_QUEUED: usize = 4 * 1024 * 1024;
+/// Bytes queued for all clients together, by default: a thousand echo clients that do not
+/// read would otherwise pin 4 GB.
+pub const DEFAULT_OUTPUT_BUDGET: usize = 256 * 1024 * 1024;
+/// A client that has closed its side (or been kicked gracefully) and reads nothing of what
+/// is still queued for it for this long is closed, and the rest dropped.
+pub const DEFAULT_CLOSING_STALL: Duration = Duration::from_secs(15);
 /// Reads per client per readiness event, so one flooding client cannot starve the others.
 const READS_PER_TURN: usize = 8;
 /// A file transfer feeds each target's queue up to this much before reading more.
@@ -141,6 +147,11 @@ pub struct ServerConfig {
     pub unread_limit: Option<usize>,
     /// Shared with the consumer, which calls [`Unread::taken`] for each `Received` it applies.
     pub unread: Unread,
+    /// Bytes queued for all clients together; over it, typed sends are dropped and echoing
+    /// clients are not read until the queues have drained to half.
+    pub output_budget: usize,
+    /// See [`DEFAULT_CLOSING_STALL`].
+    pub closing_stall: Duration,
 }
 
 impl ServerConfig {
@@ -152,6 +163,8 @@ impl ServerConfig {
             reply: AutoReply::Off,
             unread_limit: None,
             unread: Unread::default(),
+            output_budget: DEFAULT_OUTPUT_BUDGET,
+            closing_stall: DEFAULT_CLOSING_STALL,
         }
     }
 }
@@ -315,10 +328,17 @@ pub enum ServerEvent {
     },
     /// Something failed but the server lives on.
     Warning(NetError),
-    /// A client's queue is full because it does not read; this send was not queued for it.
+    /// A client's queue is full because it does not read (or all queues together are at
+    /// the server's output budget); this send was not queued for it.
     SendDropped {
         client: ClientId,
         len: u64,
+    },
+    /// The server stopped (`true`) or resumed (`false`) reading a client, because what is
+    /// queued for it, or for all clients together, waits for the clients to read.
+    HeldBack {
+        client: ClientId,
+        held: bool,
     },
     /// The last event of a session.
     Stopped {
@@ -459,6 +479,15 @@ struct Conn {
     paused: bool,
     /// Reading is paused because the consumer is behind (see [`Unread`]); in `starved`.
     starved: bool,
+    /// Reading is paused because all queues together are at the output budget; in `held`.
+    held: bool,
+    /// What the panel was last told: `paused || held`.
+    told_held: bool,
+    /// Kicked gracefully: closes once what is queued has gone out.
+    kicked: bool,
+    /// When a send last moved bytes (or the close began): a closing client that reads
+    /// nothing for `closing_stall` is closed.
+    moved: Instant,
     /// The kernel state last reported.
     kernel: Option<TcpState>,
     /// The kernel's full view last reported (RTT, window, counters).
@@ -509,6 +538,14 @@ struct Server {
     unread: Unread,
     /// Clients with data left unread while the consumer was behind.
     starved: Vec<ClientId>,
+    /// Bytes queued for all clients together.
+    queued_total: usize,
+    output_budget: usize,
+    /// Clients not read while the queues are at the budget.
+    held: Vec<ClientId>,
+    closing_stall: Duration,
+    /// Closing clients with output still queued (checked for the closing stall).
+    lingering: Vec<ClientId>,
     kernel_next: Instant,
     follows: VecDeque<Follow>,
 }
@@ -610,6 +647,11 @@ impl Server {
             unread_limit: config.unread_limit,
             unread: config.unread,
             starved: Vec::new(),
+            queued_total: 0,
+            output_budget: config.output_budget.max(1),
+            held: Vec::new(),
+            closing_stall: config.closing_stall,
+            lingering: Vec::new(),
             kernel_next: Instant::now(),
             follows: VecDeque::new(),
         })
@@ -661,6 +703,7 @@ impl Server {
             }
             self.timers();
             self.feed_starved();
+            self.feed_held();
             self.kernel_tick();
         }
     }
@@ -758,8 +801,82 @@ impl Server {
         }
     }
 
+    /// Reads the clients held back by the output budget again, once the queues have drained
+    /// to half of it.
+    fn feed_held(&mut self) {
+        if self.held.is_empty() || self.queued_total >= self.output_budget / 2 {
+            return;
+        }
+        for id in std::mem::take(&mut self.held) {
+            if let Some(conn) = self.conns.get_mut(&id) {
+                conn.held = false;
+                self.tell_held(id);
+                self.read_client(id);
+            }
+        }
+    }
+
+    /// Tells the panel when a client's reading stops or resumes for back-pressure.
+    fn tell_held(&mut self, id: ClientId) {
+        if let Some(conn) = self.conns.get_mut(&id) {
+            let held = conn.paused || conn.held;
+            if held != conn.told_held {
+                conn.told_held = held;
+                self.emitter
+                    .emit(ServerEvent::HeldBack { client: id, held });
+            }
+        }
+    }
+
+    /// Closing clients that have read nothing for the closing stall are closed.
+    fn check_lingering(&mut self) {
+        let now = Instant::now();
+        let mut stalled = Vec::new();
+        self.lingering.retain(|id| match self.conns.get(id) {
+            Some(c) if c.closing && !c.out.is_empty() => {
+                if now.duration_since(c.moved) >= self.closing_stall {
+                    stalled.push(*id);
+                    false
+                } else {
+                    true
+                }
+            }
+            _ => false,
+        });
+        for id in stalled {
+            let queued = self.conns.get(&id).map_or(0, |c| c.queued);
+            let err = NetError::new(
+                super::NetErrorKind::Stalled,
+                format!(
+                    "it read nothing for {:.0} s; {queued} bytes still queued for it were dropped",
+                    self.closing_stall.as_secs_f64()
+                ),
+            );
+            self.close_client(id, ClientEnd::Failed(err), None);
+        }
+    }
+
+    /// Stops reading a client and closes it once what is queued for it has gone out (or it
+    /// stalls).
+    fn close_after_flush(&mut self, id: ClientId) {
+        if let Some(conn) = self.conns.get_mut(&id) {
+            conn.closing = true;
+            conn.moved = Instant::now();
+            if !self.lingering.contains(&id) {
+                self.lingering.push(id);
+            }
+        }
+        self.flush_client(id);
+    }
+
     fn next_deadline(&self) -> Option<Instant> {
         let mut next = self.accept_paused_until;
+        for id in &self.lingering {
+            if let Some(c) = self.conns.get(id) {
+                let at = c.moved + self.closing_stall;
+                next = Some(next.map_or(at, |n| n.min(at)));
+            }
+        }
         if let Some(run) = &self.repeat {
             next = Some(next.map_or(run.next, |n| n.min(run.next)));
         }
@@ -777,6 +894,7 @@ impl Server {
     }
 
     fn timers(&mut self) {
+        self.check_lingering();
         if self
             .accept_paused_until
             .is_some_and(|t| t <= Instant::now())
@@ -858,6 +976,10 @@ impl Server {
                             interest: Interest::READABLE,
                             paused: false,
                             starved: false,
+                            held: false,
+                            told_held: false,
+                            kicked: false,
+                            moved: Instant::now(),
                             kernel: None,
                             info: None,
                         },
@@ -890,7 +1012,7 @@ impl Server {
             let Some(conn) = self.conns.get_mut(&id) else {
                 return;
             };
-            if conn.paused || conn.closing || conn.starved {
+            if conn.paused || conn.closing || conn.starved || conn.held {
                 return;
             }
             if behind {
@@ -906,10 +1028,10 @@ impl Server {
                     self.emitter.call(Some(id), kind, CallOutcome::Bytes(0));
                     self.emitter.emit(ServerEvent::PeerClosed { client: id });
                     // The lesson's server closes when recv() returns 0. A half-closed client
-                    // may still be waiting for its answer, so what is queued goes out first.
-                    conn.closing = true;
+                    // may still be waiting for its answer, so what is queued goes out first
+                    // (for as long as the client reads it: see the closing stall).
                     self.kernel_read(id);
-                    self.flush_client(id);
+                    self.close_after_flush(id);
                     return;
                 }
                 Ok(n) => {
@@ -957,18 +1079,26 @@ impl Server {
             return;
         };
         let len = bytes.len() as u64;
-        let over = conn.queued + bytes.len() > MAX_QUEUED && conn.queued > 0;
-        if over && matches!(origin, ServerSendOrigin::AutoReply) {
+        let own_over = conn.queued + bytes.len() > MAX_QUEUED && conn.queued > 0;
+        let all_over =
+            self.queued_total + bytes.len() > self.output_budget && self.queued_total > 0;
+        if (own_over || all_over) && matches!(origin, ServerSendOrigin::AutoReply) {
             // An echo to a client that does not read: keep the answer (the queue goes over
             // by one reply at most) and stop reading the client until it catches up, so
-            // nothing it sent is lost and memory stays bounded.
-            conn.paused = true;
-        } else if over {
+            // nothing it sent is lost and memory stays bounded. The same when all queues
+            // together are at the budget, until they have drained to half.
+            conn.paused |= own_over;
+            if all_over && !conn.held {
+                conn.held = true;
+                self.held.push(id);
+            }
+        } else if own_over || all_over {
             self.emitter
                 .emit(ServerEvent::SendDropped { client: id, len });
             return;
         }
         conn.queued += bytes.len();
+        self.queued_total += bytes.len();
         conn.out.push_back((bytes.clone(), 0));
         self.emitter.emit(ServerEvent::Sent {
             client: id,
@@ -977,6 +1107,7 @@ impl Server {
             origin,
         });
         self.flush_client(id);
+        self.tell_held(id);
     }
 
     fn flush_client(&mut self, id: ClientId) {
@@ -995,6 +1126,10 @@ impl Server {
                     );
                     *offset += n;
                     conn.queued -= n;
+                    self.queued_total -= n;
+                    if n > 0 {
+                        conn.moved = Instant::now();
+                    }
                     if *offset >= chunk.len() {
                         conn.out.pop_front();
                     }
@@ -1018,13 +1153,19 @@ impl Server {
             return;
         }
         if conn.closing && conn.out.is_empty() {
-            self.close_client(id, ClientEnd::PeerClosed, None);
+            let end = if conn.kicked {
+                ClientEnd::Kicked(KickHow::Graceful)
+            } else {
+                ClientEnd::PeerClosed
+            };
+            self.close_client(id, end, None);
             return;
         }
         let resume = conn.paused && conn.queued < MAX_QUEUED / 2;
         if resume {
             conn.paused = false;
         }
+        let held_changed = conn.told_held != (conn.paused || conn.held);
         let wanted = if conn.out.is_empty() {
             Interest::READABLE
         } else {
@@ -1037,12 +1178,16 @@ impl Server {
                 .registry()
                 .reregister(&mut conn.stream, Token(id as usize), wanted);
         }
+        if held_changed {
+            self.tell_held(id);
+        }
     }
 
     fn close_client(&mut self, id: ClientId, end: ClientEnd, how: Option<KickHow>) {
         let Some(mut conn) = self.conns.remove(&id) else {
             return;
         };
+        self.queued_total -= conn.queued;
         let _ = self.poll.registry().deregister(&mut conn.stream);
         if how == Some(KickHow::Abortive) {
             let outcome = match SockRef::from(&conn.stream).set_linger(Some(Duration::ZERO)) {
@@ -1138,7 +1283,16 @@ impl Server {
             ServerCommand::CancelFile => self.finish_file(),
             ServerCommand::Kick { clients, how } => {
                 for id in clients {
-                    self.close_client(id, ClientEnd::Kicked(how), Some(how));
+                    let queued = self.conns.get(&id).is_some_and(|c| !c.out.is_empty());
+                    if how == KickHow::Graceful && queued {
+                        // What was sent to it goes out first, then the FIN.
+                        if let Some(conn) = self.conns.get_mut(&id) {
+                            conn.kicked = true;
+                        }
+                        self.close_after_flush(id);
+                    } else {
+                        self.close_client(id, ClientEnd::Kicked(how), Some(how));
+                    }
                 }
             }
             ServerCommand::SetAutoReply(reply) => self.reply = reply,

@@ -777,11 +777,24 @@ impl ServerPanel {
                             _ => text,
                         };
                         let weak = !r.open();
+                        let held = r.held_back && r.open();
+                        let text = if held {
+                            format!("{text} · {}", lang.t(Msg::HeldBack))
+                        } else {
+                            text
+                        };
                         let label = ui.label(if weak {
                             RichText::new(text).weak()
+                        } else if held {
+                            RichText::new(text).color(ui.visuals().warn_fg_color)
                         } else {
                             RichText::new(text)
                         });
+                        let label = if held {
+                            label.on_hover_text(lang.t(Msg::HeldBackHint))
+                        } else {
+                            label
+                        };
                         if let Some(i) = info {
                             label.on_hover_text(super::client_panel::describe_kernel(lang, &i));
                         }
