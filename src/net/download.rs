@@ -13,7 +13,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Seek, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -198,12 +198,12 @@ fn connect(host: &str, port: u16, timeout: Duration) -> Result<TcpStream, NetErr
     if port == 0 {
         return Err(NetError::new(NetErrorKind::InvalidPort, "0"));
     }
-    let addrs: Vec<SocketAddr> = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| NetError::new(NetErrorKind::NameNotResolved, format!("{host}: {e}")))?
-        .collect();
+    let addrs = super::resolve::lookup(host, port, timeout)?;
     let mut last = NetError::new(NetErrorKind::NameNotResolved, host);
-    for addr in addrs {
+    let started = Instant::now();
+    let count = addrs.len();
+    for (i, addr) in addrs.into_iter().enumerate() {
+        let timeout = super::resolve::attempt_timeout(timeout, started, count - i);
         match TcpStream::connect_timeout(&addr, timeout) {
             Ok(s) => return Ok(s),
             Err(e) => last = NetError::from_io(&e),

@@ -11,6 +11,7 @@ pub mod error;
 pub mod file_server;
 pub mod ifaces;
 pub mod kernel;
+pub mod resolve;
 pub mod scenario;
 pub mod step;
 pub mod sys;

@@ -15,7 +15,7 @@
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -284,19 +284,14 @@ fn resolve(config: &ClientConfig, emitter: &Emitter) -> Result<Vec<SocketAddr>, 
         host: host.to_owned(),
         port: config.port,
     };
-    match (host, config.port).to_socket_addrs() {
+    // The system's resolver has no timeout of its own: the lookup waits at most the connect
+    // timeout (see `resolve`).
+    match super::resolve::lookup(host, config.port, config.connect_timeout) {
         Ok(addrs) => {
-            let addrs: Vec<SocketAddr> = addrs.collect();
-            if addrs.is_empty() {
-                let err = NetError::new(NetErrorKind::NameNotResolved, host);
-                emitter.call(kind, CallOutcome::Failed(err.clone()));
-                return Err(err);
-            }
             emitter.call(kind, CallOutcome::Addrs(addrs.clone()));
             Ok(addrs)
         }
-        Err(e) => {
-            let err = NetError::new(NetErrorKind::NameNotResolved, format!("{host}: {e}"));
+        Err(err) => {
             emitter.call(kind, CallOutcome::Failed(err.clone()));
             Err(err)
         }
@@ -313,7 +308,11 @@ fn connect(
 ) -> Result<(TcpStream, SocketAddr, SocketAddr), NetError> {
     let addrs = resolve(config, emitter)?;
     let mut last_err = None;
-    for addr in addrs {
+    // Every address within one connect timeout, not one timeout each.
+    let started = Instant::now();
+    let count = addrs.len();
+    for (i, addr) in addrs.into_iter().enumerate() {
+        let timeout = super::resolve::attempt_timeout(config.connect_timeout, started, count - i);
         emitter.emit(ClientEvent::Connecting { addr });
         let family = Family::of(&addr);
         let socket = match Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
@@ -339,7 +338,7 @@ fn connect(
             },
             descriptor(&socket),
         );
-        match super::sys::connect_timeout(&socket, addr, config.connect_timeout) {
+        match super::sys::connect_timeout(&socket, addr, timeout) {
             Ok(()) => {
                 let stream: TcpStream = socket.into();
                 let local = match stream.local_addr() {
@@ -358,7 +357,7 @@ fn connect(
             Err(e) => {
                 let mut err = NetError::from_io(&e);
                 if err.kind == NetErrorKind::TimedOut {
-                    err.detail = format!("{} ms", config.connect_timeout.as_millis());
+                    err.detail = format!("{:.0} ms", timeout.as_secs_f64() * 1000.0);
                 }
                 emitter.call(CallKind::Connect { addr }, CallOutcome::Failed(err.clone()));
                 drop(socket);
@@ -720,12 +719,22 @@ impl Session {
     /// Disconnect (and, for files, CancelFile).
     fn write_all(&mut self, mut buf: &[u8], cancellable: bool) -> WriteEnd {
         while !buf.is_empty() {
-            let order = self.order.clone();
-            let _order = lock(&order);
-            match self.stream.write(buf) {
-                Ok(n) => {
+            // The order lock is held only for a send that never waits and its report: the
+            // reader, which takes it after every recv(), is never held up by a send that
+            // waits for room (a lesson echo server answering recv(1024) with sendall needs
+            // us to read while we send).
+            let result = {
+                let order = self.order.clone();
+                let _order = lock(&order);
+                let result = super::sys::try_send(&self.stream, buf);
+                if let Ok(n) = result {
                     self.emitter
                         .call(CallKind::Send { len: buf.len() }, CallOutcome::Bytes(n));
+                }
+                result
+            };
+            match result {
+                Ok(n) => {
                     buf = &buf[n..];
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -20,7 +20,7 @@
 
 use std::fs::File;
 use std::io::{self, Read};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -43,6 +43,8 @@ pub const MAX_DATAGRAM_V4: usize = 65_507;
 /// Largest UDP payload over IPv6 without jumbograms (65,535 − 8 UDP header).
 pub const MAX_DATAGRAM_V6: usize = 65_527;
 /// How long a blocked `recvfrom()` waits before the reader checks whether to stop.
+/// How long a send waits for its destination's name to be looked up.
+const UDP_LOOKUP_TIMEOUT: Duration = Duration::from_secs(3);
 const READ_SLICE: Duration = Duration::from_millis(100);
 /// Datagram size when a file is sent over UDP.
 pub const FILE_DATAGRAM: usize = 1024;
@@ -587,9 +589,9 @@ impl Worker {
             port,
         };
         let want_v6 = self.local.is_some_and(|l| l.is_ipv6());
-        match (host.as_str(), port).to_socket_addrs() {
+        // The UDP loop waits for this: at most a few seconds, not the resolver's own retries.
+        match super::resolve::lookup(&host, port, UDP_LOOKUP_TIMEOUT) {
             Ok(addrs) => {
-                let addrs: Vec<SocketAddr> = addrs.collect();
                 // The socket's family decides: an IPv4 socket cannot send to an IPv6 address.
                 match addrs.iter().find(|a| a.is_ipv6() == want_v6).copied() {
                     Some(addr) => {
@@ -604,8 +606,7 @@ impl Worker {
                     }
                 }
             }
-            Err(e) => {
-                let err = NetError::new(NetErrorKind::NameNotResolved, format!("{host}: {e}"));
+            Err(err) => {
                 self.emitter.call(kind, CallOutcome::Failed(err.clone()));
                 Err(err)
             }

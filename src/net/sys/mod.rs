@@ -63,7 +63,8 @@ pub use imp::{
     UDP_UNREACHABLE, check_served_name, connect_in_progress, connect_timeout, descriptor,
     kernel_availability, link_count, open_beneath, prepare_client_stream, prepare_listener,
     release_own_console, rename_no_replace, report_udp_unreachable, tcp_info, tcp_sockets,
-    udp_drops, udp_queued_error, udp_unreachable, wait_readable, wait_writable, wake_reader,
+    try_send, udp_drops, udp_queued_error, udp_unreachable, wait_readable, wait_writable,
+    wake_reader,
 };
 
 /// The system the program was built for.

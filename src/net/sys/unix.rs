@@ -146,8 +146,29 @@ pub fn prepare_client_stream(
 /// Blocking sockets wait in the call itself.
 pub fn wait_readable(_stream: &std::net::TcpStream, _slice: std::time::Duration) {}
 
-/// The timed send has already waited.
-pub fn wait_writable(_stream: &std::net::TcpStream, _slice: std::time::Duration) {}
+/// Waits at most `slice` for room in the send buffer (`poll`).
+pub fn wait_writable(stream: &std::net::TcpStream, slice: std::time::Duration) {
+    let mut fd = libc::pollfd {
+        fd: stream.as_raw_fd(),
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    let ms = libc::c_int::try_from(slice.as_millis()).unwrap_or(libc::c_int::MAX);
+    // SAFETY: one live pollfd for the length of the call. An error or a timeout both just
+    // end the wait: the next call on the socket says what is true.
+    unsafe { libc::poll(&mut fd, 1, ms) };
+}
+
+/// A send that never waits (`MSG_DONTWAIT`): what the kernel takes now, or `WouldBlock`.
+/// The client's writer sends this way while it holds the trace's order lock, so the reader
+/// never waits on that lock for a send that is waiting for room.
+pub fn try_send(stream: &std::net::TcpStream, buf: &[u8]) -> io::Result<usize> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let flags = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let flags = libc::MSG_DONTWAIT;
+    SockRef::from(stream).send_with_flags(buf, flags)
+}
 
 /// Wakes a thread blocked in `recv()` on this connection (it returns 0). Sends nothing.
 pub fn wake_reader(stream: &std::net::TcpStream) {
