@@ -468,6 +468,7 @@ messages! {
     ErrKindBroadcastNotEnabled => "Broadcast is not enabled on this socket: turn on SO_BROADCAST first (--broadcast on the command line).", "此套接字未启用广播：请先开启 SO_BROADCAST（命令行中使用 --broadcast）。";
     ErrKindNobodyListening => "Nobody is listening there: the other machine answered \"port unreachable\" (ICMP).", "那里没有程序在监听：对方回复了“端口不可达”（ICMP）。";
     ErrKindNotMulticast => "That is not a multicast group address (IPv4 224.0.0.0 to 239.255.255.255, IPv6 ff00::/8).", "这不是组播地址（IPv4 为 224.0.0.0 到 239.255.255.255，IPv6 为 ff00::/8）。";
+    ErrKindEchoLimited => "Echo answers at most 500 datagrams a second; the rest were received but not echoed. (Two programs that both echo answer each other for ever.)", "回显每秒最多应答 500 个数据报；其余的已收到但未回显。（两个都在回显的程序会无休止地互相应答。）";
     ErrKindStalled => "The other side stopped reading: nothing could be sent for the stall timeout, so the transfer was ended and its place freed.", "对方不再读取数据：在停滞超时内一个字节也发不出去，因此结束了这次传输并让出名额。";
     ErrKindDiskFull => "The disk is full: nothing was saved under the final name.", "磁盘已满：没有以最终文件名保存任何内容。";
     ErrKindRemoteNotFound => "The server has no file by that name.", "服务器上没有这个文件。";
@@ -574,6 +575,7 @@ pub fn error_msg(kind: NetErrorKind) -> Msg {
         NetErrorKind::DestinationExists => Msg::ErrKindDestinationExists,
         NetErrorKind::PartInUse => Msg::ErrKindPartInUse,
         NetErrorKind::Stalled => Msg::ErrKindStalled,
+        NetErrorKind::EchoLimited => Msg::ErrKindEchoLimited,
         NetErrorKind::Cancelled => Msg::ErrKindCancelled,
         NetErrorKind::Other => Msg::ErrKindOther,
     }

@@ -67,6 +67,8 @@ pub enum NetErrorKind {
     /// The peer stopped reading: nothing could be sent for the stall timeout, so the transfer
     /// was ended and its place given to the next one.
     Stalled,
+    /// Echo mode answered as many datagrams a second as it may; the rest were not echoed.
+    EchoLimited,
     /// The user cancelled.
     Cancelled,
     /// Anything else; the OS message says what.

@@ -12,6 +12,21 @@ pub fn local_ips() -> Vec<IpAddr> {
     ips
 }
 
+/// The index of the interface that holds `addr` (IPv6 names interfaces by index, for
+/// multicast): `NotFound` when no interface of this machine has that address.
+pub fn index_of(addr: Ipv6Addr) -> std::io::Result<u32> {
+    if_addrs::get_if_addrs()?
+        .into_iter()
+        .find(|i| i.ip() == IpAddr::V6(addr))
+        .and_then(|i| i.index)
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("no interface of this machine has the address {addr}"),
+            )
+        })
+}
+
 /// Broadcast addresses to offer: loopback's own (127.255.255.255, which stays on this
 /// machine), each IPv4 interface's directed broadcast, then the limited broadcast.
 pub fn broadcast_addrs() -> Vec<Ipv4Addr> {

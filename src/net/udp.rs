@@ -315,6 +315,11 @@ fn open(config: &UdpConfig, emitter: &Emitter) -> Result<UdpSocket, NetError> {
         }
     } else {
         emitter.option(
+            "IPV6_MULTICAST_HOPS",
+            config.multicast_ttl.to_string(),
+            socket.set_multicast_hops_v6(config.multicast_ttl),
+        );
+        emitter.option(
             "IPV6_MULTICAST_LOOP",
             u8::from(config.multicast_loop).to_string(),
             socket.set_multicast_loop_v6(config.multicast_loop),
@@ -366,6 +371,8 @@ struct Worker {
     closing: Arc<AtomicBool>,
     shared: Shared,
     echo: bool,
+    /// Commands that arrived while a file was being sent, to be acted on after it.
+    pending: std::collections::VecDeque<WorkerMsg>,
 }
 
 /// What the worker and the reader share.
@@ -404,6 +411,7 @@ impl Worker {
             closing: Arc::new(AtomicBool::new(false)),
             shared: Shared::default(),
             echo: config.echo,
+            pending: std::collections::VecDeque::new(),
         }
     }
 
@@ -416,11 +424,12 @@ impl Worker {
             }
         };
         let reason = loop {
-            let msg = match &self.repeat {
-                Some(run) => self
+            let msg = match (self.pending.pop_front(), &self.repeat) {
+                (Some(msg), _) => Ok(msg),
+                (None, Some(run)) => self
                     .commands
                     .recv_timeout(run.next.saturating_duration_since(Instant::now())),
-                None => self
+                (None, None) => self
                     .commands
                     .recv()
                     .map_err(|_| RecvTimeoutError::Disconnected),
@@ -502,8 +511,14 @@ impl Worker {
             UdpCommand::Join { group, iface } => self.membership(group, iface, true),
             UdpCommand::Leave { group, iface } => self.membership(group, iface, false),
             UdpCommand::SetMulticastTtl(ttl) => {
-                let r = self.socket.set_multicast_ttl_v4(ttl);
-                self.emitter.option("IP_MULTICAST_TTL", ttl.to_string(), r);
+                if self.local.is_some_and(|l| l.is_ipv6()) {
+                    let r = socket2::SockRef::from(&self.socket).set_multicast_hops_v6(ttl);
+                    self.emitter
+                        .option("IPV6_MULTICAST_HOPS", ttl.to_string(), r);
+                } else {
+                    let r = self.socket.set_multicast_ttl_v4(ttl);
+                    self.emitter.option("IP_MULTICAST_TTL", ttl.to_string(), r);
+                }
             }
             UdpCommand::SetMulticastLoop(on) => {
                 let r = if self.local.is_some_and(|l| l.is_ipv6()) {
@@ -539,12 +554,36 @@ impl Worker {
                 }
             }
             (IpAddr::V6(g), _) => {
-                // Interface 0: let the system choose (an index would need a name lookup).
-                if join {
-                    ("IPV6_JOIN_GROUP", self.socket.join_multicast_v6(&g, 0))
+                // IPv6 names the interface by its index: the chosen address's interface (the
+                // unspecified address, or an IPv4 one, lets the system choose: index 0).
+                let name = if join {
+                    "IPV6_JOIN_GROUP"
                 } else {
-                    ("IPV6_LEAVE_GROUP", self.socket.leave_multicast_v6(&g, 0))
+                    "IPV6_LEAVE_GROUP"
+                };
+                let index = match iface {
+                    IpAddr::V6(a) if !a.is_unspecified() => super::ifaces::index_of(a),
+                    _ => Ok(0),
+                };
+                let shown = match &index {
+                    Ok(i) => format!("{group} on {iface} (interface {i})"),
+                    Err(_) => format!("{group} on {iface}"),
+                };
+                let result = index.and_then(|index| {
+                    if join {
+                        self.socket.join_multicast_v6(&g, index)
+                    } else {
+                        self.socket.leave_multicast_v6(&g, index)
+                    }
+                });
+                if self.emitter.option(name, shown, result) {
+                    self.emitter.emit(if join {
+                        UdpEvent::Joined { group, iface }
+                    } else {
+                        UdpEvent::Left { group, iface }
+                    });
                 }
+                return;
             }
             (IpAddr::V4(_), IpAddr::V6(_)) => (
                 "IP_ADD_MEMBERSHIP",
@@ -672,12 +711,20 @@ impl Worker {
         let mut buf = vec![0u8; FILE_DATAGRAM];
         let mut last_report = Instant::now();
         loop {
-            if self.commands.try_iter().any(|m| {
-                matches!(
-                    m,
-                    WorkerMsg::User(UdpCommand::CancelFile | UdpCommand::Close)
-                )
-            }) {
+            // Cancel ends the file; Close (or the reader failing) ends it and is acted on
+            // after it; anything else waits its turn. Nothing is dropped.
+            let mut stop = false;
+            while let Ok(m) = self.commands.try_recv() {
+                match m {
+                    WorkerMsg::User(UdpCommand::CancelFile) => stop = true,
+                    WorkerMsg::User(UdpCommand::Close) | WorkerMsg::ReaderFailed(_) => {
+                        stop = true;
+                        self.pending.push_back(m);
+                    }
+                    other => self.pending.push_back(other),
+                }
+            }
+            if stop {
                 break;
             }
             let n = match file.read(&mut buf) {
@@ -711,6 +758,53 @@ impl Worker {
             total,
             done: true,
         });
+    }
+}
+
+/// Echoes a second, at most (in a burst of up to as many): two programs that both echo
+/// would otherwise answer each other for ever, as fast as the network allows.
+pub const ECHO_RATE: u32 = 500;
+
+/// A token bucket of [`ECHO_RATE`] echoes a second, and a count of the datagrams it held
+/// back, reported at most once a second.
+struct EchoLimit {
+    tokens: f64,
+    last: Instant,
+    unechoed: u64,
+    reported: Instant,
+}
+
+impl EchoLimit {
+    fn new() -> Self {
+        Self {
+            tokens: f64::from(ECHO_RATE),
+            last: Instant::now(),
+            unechoed: 0,
+            reported: Instant::now(),
+        }
+    }
+
+    fn allow(&mut self) -> bool {
+        let now = Instant::now();
+        let rate = f64::from(ECHO_RATE);
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * rate).min(rate);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            self.unechoed += 1;
+            false
+        }
+    }
+
+    /// Datagrams held back since the last report, once a second at most.
+    fn report(&mut self) -> Option<u64> {
+        if self.unechoed == 0 || self.reported.elapsed() < Duration::from_secs(1) {
+            return None;
+        }
+        self.reported = Instant::now();
+        Some(std::mem::take(&mut self.unechoed))
     }
 }
 
@@ -820,7 +914,14 @@ fn read_loop(
     let mut drops_seen = local.and_then(kernel_drops).unwrap_or(0);
     let mut drops_checked = Instant::now();
     let mut failures = 0u32;
+    let mut echo_limit = EchoLimit::new();
     while !closing.load(Ordering::SeqCst) {
+        if let Some(unechoed) = echo_limit.report() {
+            emitter.emit(UdpEvent::Warning(NetError::new(
+                NetErrorKind::EchoLimited,
+                format!("{unechoed} datagrams not echoed"),
+            )));
+        }
         if drops_checked.elapsed() >= Duration::from_secs(1) {
             drops_checked = Instant::now();
             if let Some(drops) = local.and_then(kernel_drops)
@@ -843,7 +944,7 @@ fn read_loop(
                         data: data.clone(),
                     });
                 }
-                if echo {
+                if echo && echo_limit.allow() {
                     send_datagram(
                         &socket,
                         emitter,
