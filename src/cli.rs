@@ -22,6 +22,9 @@ use std::path::PathBuf;
 pub const EXIT_NETWORK: u8 = 1;
 /// Exit code for bad input (address, hex, encoding).
 pub const EXIT_USAGE: u8 = 2;
+/// What the command line may hold received but not yet printed before the engine stops
+/// reading (see `net::flow`).
+const CLI_UNREAD_LIMIT: usize = 16 * 1024 * 1024;
 
 /// A number of seconds from the command line: finite and not negative (`NaN`, `inf` and
 /// `-1` are refused here, so no later `Duration` can panic on them).
@@ -636,6 +639,9 @@ fn udp(args: UdpArgs, lang: Lang, matches: Option<&clap::ArgMatches>) -> ExitCod
     config.echo = args.echo;
     config.broadcast = args.broadcast;
     config.multicast_if = args.iface;
+    // A terminal slower than the network holds the engine back, not memory.
+    let unread = config.unread.clone();
+    config.unread_limit = Some(CLI_UNREAD_LIMIT);
     let (tx, rx) = flume::unbounded();
     let handle = match spawn_udp(config, tx, Waker::noop()) {
         Ok(h) => h,
@@ -699,6 +705,7 @@ fn udp(args: UdpArgs, lang: Lang, matches: Option<&clap::ArgMatches>) -> ExitCod
                 }
             }
             UdpEvent::Received { from, data } => {
+                unread.taken(data.len());
                 let _ = writeln!(
                     out,
                     "from {from} {} bytes: {}",
@@ -784,6 +791,8 @@ fn tcp_server(args: TcpServerArgs, lang: Lang) -> ExitCode {
     config.backlog = args.backlog;
     config.max_clients = args.max_clients;
     config.reply = reply;
+    let unread = config.unread.clone();
+    config.unread_limit = Some(CLI_UNREAD_LIMIT);
     let (tx, rx) = flume::unbounded();
     let handle = match spawn_server(config, tx, Waker::noop()) {
         Ok(h) => h,
@@ -822,6 +831,7 @@ fn tcp_server(args: TcpServerArgs, lang: Lang) -> ExitCode {
                 lang.fmt(Msg::NoteRefused, &[("peer", &peer), ("limit", &limit)])
             )),
             ServerEvent::Received { client, data } => {
+                unread.taken(data.len());
                 let peer = peers
                     .get(&client)
                     .map(ToString::to_string)
@@ -923,6 +933,8 @@ fn tcp_client(args: TcpClientArgs, lang: Lang, matches: Option<&clap::ArgMatches
 
     let mut config = ClientConfig::new(host, port);
     config.connect_timeout = Duration::from_secs_f64(args.timeout.clamp(0.01, 3600.0));
+    let unread = config.unread.clone();
+    config.unread_limit = Some(CLI_UNREAD_LIMIT);
     let (tx, rx) = flume::unbounded();
     let handle = match spawn_client(config, tx, Waker::noop()) {
         Ok(h) => h,
@@ -966,6 +978,7 @@ fn tcp_client(args: TcpClientArgs, lang: Lang, matches: Option<&clap::ArgMatches
                 ClientEvent::Received { data } => {
                     last_activity = Instant::now();
                     printer.print(&data);
+                    unread.taken(data.len());
                 }
                 ClientEvent::Warning(err) => {
                     eprintln!("socket-workbench: {}", describe_error(lang, &err));

@@ -9,6 +9,7 @@
 pub mod download;
 pub mod error;
 pub mod file_server;
+pub mod flow;
 pub mod ifaces;
 pub mod kernel;
 pub mod resolve;

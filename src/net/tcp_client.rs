@@ -55,6 +55,12 @@ pub struct ClientConfig {
     pub close_when_peer_closes: bool,
     /// Append every received byte to this file.
     pub capture: Option<PathBuf>,
+    /// Stop reading while the consumer holds this much it has not applied yet (see
+    /// [`super::flow`]); None: read freely.
+    pub unread_limit: Option<usize>,
+    /// Shared with the consumer, which calls [`super::flow::Unread::taken`] for each
+    /// `Received` it applies.
+    pub unread: super::flow::Unread,
 }
 
 impl ClientConfig {
@@ -65,6 +71,8 @@ impl ClientConfig {
             connect_timeout: Duration::from_secs(5),
             close_when_peer_closes: true,
             capture: None,
+            unread_limit: None,
+            unread: super::flow::Unread::default(),
         }
     }
 }
@@ -408,6 +416,7 @@ fn run(
         commands,
         pending,
         closing: Arc::new(AtomicBool::new(false)),
+        flow: (config.unread.clone(), config.unread_limit),
         order: Arc::new(Mutex::new(())),
         capture: capture.clone(),
         reader: None,
@@ -466,6 +475,8 @@ struct Session {
     /// Set before we shut the socket ourselves, so the reader's last `recv() → 0` is not
     /// mistaken for the peer closing.
     closing: Arc<AtomicBool>,
+    /// Back-pressure from the consumer: its count and the limit.
+    flow: (super::flow::Unread, Option<usize>),
     /// Held across a call and its report, by this thread and by the reader, so the trace
     /// shows cause before effect: our send() before the recv() of the peer's answer to it.
     order: Arc<Mutex<()>>,
@@ -500,9 +511,10 @@ impl Session {
         let closing = self.closing.clone();
         let capture = self.capture.clone();
         let order = self.order.clone();
+        let flow = self.flow.clone();
         let join = std::thread::Builder::new()
             .name(format!("tcpc-{}-rx", self.emitter.session))
-            .spawn(move || read_loop(stream, &emitter, &closing, &order, &capture, &worker))
+            .spawn(move || read_loop(stream, &emitter, &closing, &order, &capture, &worker, &flow))
             .map_err(|e| NetError::from_io(&e))?;
         self.reader = Some(join);
         Ok(())
@@ -952,10 +964,15 @@ fn read_loop(
     order: &Mutex<()>,
     capture: &CaptureSlot,
     worker: &Sender<WorkerMsg>,
+    (unread, limit): &(super::flow::Unread, Option<usize>),
 ) {
     let mut buf = vec![0u8; RECV_BUFFER];
     let kind = CallKind::Recv { buf: buf.len() };
     let end = loop {
+        // The consumer is behind: stop reading, and the peer's window closes.
+        if !unread.wait_below(*limit, closing) {
+            return;
+        }
         if let Some(slice) = super::sys::READ_SLICE {
             // Non-blocking (Windows): wait for data in slices, looking whether to stop.
             super::sys::wait_readable(&stream, slice);
@@ -976,6 +993,7 @@ fn read_loop(
             }
             Ok(n) => {
                 let data: Arc<[u8]> = buf[..n].into();
+                unread.received(n);
                 write_capture(capture, &data, emitter);
                 emitter.call(kind.clone(), CallOutcome::Bytes(n));
                 emitter.emit(ClientEvent::Received { data });

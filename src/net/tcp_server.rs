@@ -25,7 +25,6 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -169,28 +168,7 @@ impl ServerConfig {
     }
 }
 
-/// Bytes the engine has reported as received that the consumer has not taken in yet.
-#[derive(Debug, Clone, Default)]
-pub struct Unread(Arc<AtomicUsize>);
-
-impl Unread {
-    /// The consumer has applied a `Received` of `n` bytes.
-    pub fn taken(&self, n: usize) {
-        let _ = self
-            .0
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
-                Some(v.saturating_sub(n))
-            });
-    }
-
-    pub fn get(&self) -> usize {
-        self.0.load(Ordering::Acquire)
-    }
-
-    fn add(&self, n: usize) {
-        self.0.fetch_add(n, Ordering::AcqRel);
-    }
-}
+pub use super::flow::Unread;
 
 /// Which clients a send goes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1036,7 +1014,7 @@ impl Server {
                 }
                 Ok(n) => {
                     let data: Arc<[u8]> = self.buf[..n].into();
-                    self.unread.add(n);
+                    self.unread.received(n);
                     self.emitter.call(Some(id), kind, CallOutcome::Bytes(n));
                     let answer = self.reply.answer(&data);
                     self.emitter.emit(ServerEvent::Received {

@@ -63,6 +63,13 @@ pub struct UdpConfig {
     pub recv_buffer: Option<usize>,
     /// Send every datagram received back to its sender (used by the command line).
     pub echo: bool,
+    /// Stop reading while the consumer holds this much it has not applied yet (see
+    /// [`super::flow`]): the kernel's buffer fills, and its drops are counted. None: read
+    /// freely.
+    pub unread_limit: Option<usize>,
+    /// Shared with the consumer, which calls [`super::flow::Unread::taken`] for each
+    /// `Received` it applies.
+    pub unread: super::flow::Unread,
 }
 
 impl UdpConfig {
@@ -76,6 +83,8 @@ impl UdpConfig {
             multicast_if: None,
             recv_buffer: None,
             echo: false,
+            unread_limit: None,
+            unread: super::flow::Unread::default(),
         }
     }
 }
@@ -371,6 +380,7 @@ struct Worker {
     closing: Arc<AtomicBool>,
     shared: Shared,
     echo: bool,
+    flow: (super::flow::Unread, Option<usize>),
     /// Commands that arrived while a file was being sent, to be acted on after it.
     pending: std::collections::VecDeque<WorkerMsg>,
 }
@@ -411,6 +421,7 @@ impl Worker {
             closing: Arc::new(AtomicBool::new(false)),
             shared: Shared::default(),
             echo: config.echo,
+            flow: (config.unread.clone(), config.unread_limit),
             pending: std::collections::VecDeque::new(),
         }
     }
@@ -461,9 +472,14 @@ impl Worker {
         let shared = self.shared.clone();
         let local = self.local;
         let echo = self.echo;
+        let flow = self.flow.clone();
         std::thread::Builder::new()
             .name(format!("udp-{}-rx", self.emitter.session))
-            .spawn(move || read_loop(socket, &emitter, &closing, &shared, local, echo, &worker))
+            .spawn(move || {
+                read_loop(
+                    socket, &emitter, &closing, &shared, local, echo, &worker, &flow,
+                )
+            })
             .map_err(|e| NetError::from_io(&e))
     }
 
@@ -900,6 +916,7 @@ fn report_queued_errors(socket: &UdpSocket, emitter: &Emitter, kind: &CallKind) 
     reported
 }
 
+#[allow(clippy::too_many_arguments)]
 fn read_loop(
     socket: UdpSocket,
     emitter: &Emitter,
@@ -908,6 +925,7 @@ fn read_loop(
     local: Option<SocketAddr>,
     echo: bool,
     worker: &Sender<WorkerMsg>,
+    (unread, limit): &(super::flow::Unread, Option<usize>),
 ) {
     let mut buf = vec![0u8; RECV_BUF];
     let kind = kind_of_recv();
@@ -916,6 +934,11 @@ fn read_loop(
     let mut failures = 0u32;
     let mut echo_limit = EchoLimit::new();
     while !closing.load(Ordering::SeqCst) {
+        // The consumer is behind: stop reading; the kernel's buffer takes the rest (or
+        // drops it, and the drop count says so).
+        if !unread.wait_below(*limit, closing) {
+            break;
+        }
         if let Some(unechoed) = echo_limit.report() {
             emitter.emit(UdpEvent::Warning(NetError::new(
                 NetErrorKind::EchoLimited,
@@ -935,6 +958,7 @@ fn read_loop(
         match result {
             Ok((n, from)) => {
                 failures = 0;
+                unread.received(n);
                 let data: Arc<[u8]> = buf[..n].into();
                 {
                     let _order = shared.ordered();

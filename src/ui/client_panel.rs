@@ -14,7 +14,9 @@ use super::widgets::{history_button, labelled_text, remember};
 use crate::i18n::{Lang, Msg, describe_status};
 use crate::model::{ClientModel, ClientStatus};
 use crate::net::Waker;
-use crate::net::tcp_client::{ClientCommand, ClientConfig, ClientHandle, ClientMsg, spawn_client};
+use crate::net::tcp_client::{
+    ClientCommand, ClientConfig, ClientEvent, ClientHandle, ClientMsg, spawn_client,
+};
 
 /// Recent hosts kept for the host field.
 pub const HOST_HISTORY_MAX: usize = 10;
@@ -62,6 +64,10 @@ pub struct ClientPanel {
     handle: Option<ClientHandle>,
     events_tx: Sender<ClientMsg>,
     events_rx: Receiver<ClientMsg>,
+    /// What this session's events hold that has not been applied yet (back-pressure).
+    unread: crate::net::flow::Unread,
+    /// Events were left for the next frame.
+    behind: bool,
     waker: Option<Waker>,
     composer: Composer,
     log_view: LogView,
@@ -81,6 +87,8 @@ impl ClientPanel {
             handle: None,
             events_tx,
             events_rx,
+            unread: crate::net::flow::Unread::default(),
+            behind: false,
             waker: None,
             composer: Composer::default(),
             log_view: LogView::default(),
@@ -89,12 +97,19 @@ impl ClientPanel {
         }
     }
 
+    /// Applies one event, telling the engine's back-pressure what has been taken in.
+    fn apply(&mut self, msg: ClientMsg) {
+        if let ClientEvent::Received { data, .. } = &msg.event {
+            self.unread.taken(data.len());
+        }
+        self.model.apply(msg);
+    }
+
     /// Applies every event that has arrived. Cheap when nothing has; runs every frame, and
     /// also while the window is hidden (eframe's `logic`), so the channel never piles up.
     pub fn drain_events(&mut self) {
-        for msg in self.events_rx.try_iter() {
-            self.model.apply(msg);
-        }
+        let rx = self.events_rx.clone();
+        self.behind = super::plumbing::drain(&rx, |msg| self.apply(msg));
         if !self.model.status.active() {
             self.handle = None;
         }
@@ -123,6 +138,10 @@ impl ClientPanel {
         config.connect_timeout =
             Duration::from_secs_f32(self.settings.timeout_secs.clamp(0.1, 600.0));
         config.close_when_peer_closes = self.settings.close_when_peer_closes;
+        // A fresh count per session: what an old one left unapplied does not hold it back.
+        self.unread = crate::net::flow::Unread::default();
+        config.unread = self.unread.clone();
+        config.unread_limit = Some(super::server_panel::UNREAD_LIMIT);
         let waker = self.waker(ctx);
         // A session still winding down keeps its threads until it ends; its events are ignored.
         self.handle = None;
@@ -162,7 +181,7 @@ impl ClientPanel {
     pub fn wait_event(&mut self, timeout: Duration) -> bool {
         match self.events_rx.recv_timeout(timeout) {
             Ok(msg) => {
-                self.model.apply(msg);
+                self.apply(msg);
                 self.drain_events();
                 true
             }
@@ -176,6 +195,9 @@ impl ClientPanel {
     }
 
     pub fn ui(&mut self, ui: &mut Ui, lang: Lang) {
+        if self.behind {
+            ui.ctx().request_repaint();
+        }
         self.drain_events();
         self.connection_ui(ui, lang);
         ui.separator();

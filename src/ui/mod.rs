@@ -10,6 +10,7 @@ pub mod lesson_panel;
 pub mod live_diagram;
 pub mod log_view;
 pub mod plot;
+pub mod plumbing;
 pub mod server_panel;
 pub mod trace_view;
 pub mod udp_panel;

@@ -163,9 +163,6 @@ pub struct ServerPanel {
 /// The engine stops reading clients while this many received bytes wait to be applied, so a
 /// flood slows its senders (TCP back-pressure) instead of filling memory.
 pub const UNREAD_LIMIT: usize = 8 * 1024 * 1024;
-/// Time one drain may spend applying events; the rest waits for the next frame.
-const DRAIN_BUDGET: Duration = Duration::from_millis(4);
-
 impl ServerPanel {
     pub fn new(settings: ServerSettings) -> Self {
         let (events_tx, events_rx) = flume::unbounded();
@@ -210,17 +207,8 @@ impl ServerPanel {
     /// Applies what the engine reported, for at most [`DRAIN_BUDGET`] (a flood must not make
     /// one frame long); what is left waits for the next frame.
     pub fn drain_events(&mut self) {
-        let start = std::time::Instant::now();
-        self.behind = false;
-        let mut i = 0u32;
-        while let Ok(msg) = self.events_rx.try_recv() {
-            self.apply(msg);
-            i += 1;
-            if i.is_multiple_of(64) && start.elapsed() >= DRAIN_BUDGET {
-                self.behind = !self.events_rx.is_empty();
-                break;
-            }
-        }
+        let rx = self.events_rx.clone();
+        self.behind = super::plumbing::drain(&rx, |msg| self.apply(msg));
         if !self.model.status.active() {
             self.handle = None;
         }

@@ -16,7 +16,7 @@ use super::widgets::{history_button, human_bytes, labelled_text, remember, ui_wa
 use crate::i18n::{Lang, Msg, describe_error};
 use crate::model::{UdpModel, UdpStatus};
 use crate::net::tcp_client::CloseReason;
-use crate::net::udp::{UdpCommand, UdpConfig, UdpHandle, UdpMsg, spawn_udp};
+use crate::net::udp::{UdpCommand, UdpConfig, UdpEvent, UdpHandle, UdpMsg, spawn_udp};
 use crate::net::{NetError, Waker, ifaces};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,6 +64,10 @@ pub struct UdpPanel {
     handle: Option<UdpHandle>,
     events_tx: Sender<UdpMsg>,
     events_rx: Receiver<UdpMsg>,
+    /// What this session's events hold that has not been applied yet (back-pressure).
+    unread: crate::net::flow::Unread,
+    /// Events were left for the next frame.
+    behind: bool,
     waker: Option<Waker>,
     composer: Composer,
     log_view: LogView,
@@ -84,6 +88,8 @@ impl UdpPanel {
             handle: None,
             events_tx,
             events_rx,
+            unread: crate::net::flow::Unread::default(),
+            behind: false,
             waker: None,
             composer: Composer::default(),
             log_view,
@@ -94,10 +100,17 @@ impl UdpPanel {
         }
     }
 
-    pub fn drain_events(&mut self) {
-        for msg in self.events_rx.try_iter() {
-            self.model.apply(msg);
+    /// Applies one event, telling the engine's back-pressure what has been taken in.
+    fn apply(&mut self, msg: UdpMsg) {
+        if let UdpEvent::Received { data, .. } = &msg.event {
+            self.unread.taken(data.len());
         }
+        self.model.apply(msg);
+    }
+
+    pub fn drain_events(&mut self) {
+        let rx = self.events_rx.clone();
+        self.behind = super::plumbing::drain(&rx, |msg| self.apply(msg));
         if !self.model.status.active() {
             self.handle = None;
         }
@@ -107,7 +120,7 @@ impl UdpPanel {
     pub fn wait_event(&mut self, timeout: Duration) -> bool {
         match self.events_rx.recv_timeout(timeout) {
             Ok(msg) => {
-                self.model.apply(msg);
+                self.apply(msg);
                 self.drain_events();
                 true
             }
@@ -131,6 +144,10 @@ impl UdpPanel {
     fn spawn(&mut self, ctx: &egui::Context, bind: SocketAddr, auto: bool) -> bool {
         let mut config = UdpConfig::new(bind);
         config.auto = auto;
+        // A fresh count per session: what an old one left unapplied does not hold it back.
+        self.unread = crate::net::flow::Unread::default();
+        config.unread = self.unread.clone();
+        config.unread_limit = Some(super::server_panel::UNREAD_LIMIT);
         config.broadcast = self.settings.broadcast;
         config.multicast_ttl = self.settings.ttl;
         config.multicast_loop = self.settings.multicast_loop;
@@ -201,6 +218,9 @@ impl UdpPanel {
     }
 
     pub fn ui(&mut self, ui: &mut Ui, lang: Lang) {
+        if self.behind {
+            ui.ctx().request_repaint();
+        }
         self.drain_events();
         self.socket_ui(ui, lang);
         self.target_ui(ui, lang);
