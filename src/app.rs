@@ -218,9 +218,6 @@ impl WorkbenchApp {
             app.files.start(ctx);
             app.tab = Tab::FileServer;
         }
-        if let Some(tab) = start.tab {
-            app.tab = tab;
-        }
         if connect {
             app.client.connect(ctx);
             app.tab = Tab::TcpClient;
@@ -230,6 +227,10 @@ impl WorkbenchApp {
             if !connect {
                 app.tab = Tab::TcpServer;
             }
+        }
+        // Last, so it wins over the panel the other flags open, as `--help` says.
+        if let Some(tab) = start.tab {
+            app.tab = tab;
         }
         app
     }
@@ -527,6 +528,27 @@ mod tests {
         assert_eq!(s.udp.composer.encoding, TextEncoding::Gbk);
         assert_eq!(s.udp.log.encoding, TextEncoding::Gbk);
         assert_eq!(Settings::first_run(Lang::En), Settings::default());
+    }
+
+    /// `--tab` wins over the panel `--connect`, `--listen`, `--udp` and `--serve` open (it
+    /// lost to `--connect` and `--listen`, which were applied after it).
+    #[test]
+    fn the_tab_flag_wins() {
+        let ctx = egui::Context::default();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        for tab in [Tab::Lesson, Tab::Udp, Tab::Download] {
+            let start = StartOptions {
+                connect: Some(("127.0.0.1".into(), port)),
+                listen: Some("127.0.0.1:0".parse().unwrap()),
+                tab: Some(tab),
+                ..StartOptions::default()
+            };
+            let mut app = WorkbenchApp::start(&ctx, Settings::default(), start);
+            assert_eq!(app.tab, tab);
+            app.client.disconnect();
+            app.server.stop();
+        }
     }
 
     #[test]

@@ -118,7 +118,8 @@ messages! {
     LessonExportPngHint => "The diagram as it is on screen (SVG has the whole of it)", "导出屏幕上显示的时序图（SVG 包含完整内容）";
     LessonExportPath => "Diagram file", "时序图文件";
     LessonExported => "Saved {path}", "已保存 {path}";
-    LessonExportFailed => "Could not save {path}: {err}", "无法保存 {path}：{err}";
+    StepLabFailed => "The step lab could not start: {error}", "分步实验无法启动：{error}";
+    LessonExportFailed => "Could not save the diagram: {err}", "无法保存图：{err}";
     LessonFailed => "The scenario could not run: {err}", "场景无法运行：{err}";
     LessonKernelUnavailable => "The kernel's TCP state cannot be read on this system: states are not shown (nothing is guessed).", "此系统无法读取内核的 TCP 状态：不显示状态（不作猜测）。";
     LessonFindings => "What happened", "结果";

@@ -64,6 +64,14 @@ pub struct TransferRow {
 }
 
 impl TransferRow {
+    /// Served, refused or failed: nothing more will happen to it.
+    pub fn finished(&self) -> bool {
+        !matches!(
+            self.state,
+            TransferState::Waiting | TransferState::Queued | TransferState::Sending
+        )
+    }
+
     /// Bytes per second so far.
     pub fn rate(&self, now: SystemTime) -> f64 {
         let secs = match (&self.state, self.started) {
@@ -83,7 +91,9 @@ impl TransferRow {
 pub struct FileServerModel {
     pub session: Option<SessionId>,
     pub status: FileServerStatus,
-    pub rows: BTreeMap<u64, TransferRow>,
+    /// By (session, connection id): ids start at 1 again in each session, and the rows of
+    /// an earlier session stay (until they are the oldest finished ones).
+    pub rows: BTreeMap<(SessionId, u64), TransferRow>,
     pub served: u64,
     pub refused: u64,
     pub last_warning: Option<NetError>,
@@ -107,13 +117,14 @@ impl FileServerModel {
             return;
         }
         let at = msg.at;
+        let session = msg.session;
         match msg.event {
             FileServerEvent::Listening { local, root } => {
                 self.status = FileServerStatus::Listening { local, root };
             }
             FileServerEvent::Connected { id, peer } => {
                 self.rows.insert(
-                    id,
+                    (session, id),
                     TransferRow {
                         id,
                         peer,
@@ -126,18 +137,27 @@ impl FileServerModel {
                         state: TransferState::Waiting,
                     },
                 );
+                // The oldest finished rows go; a transfer still under way keeps its row.
                 while self.rows.len() > MAX_ROWS {
-                    self.rows.pop_first();
+                    let Some(old) = self
+                        .rows
+                        .iter()
+                        .find(|(_, r)| r.finished())
+                        .map(|(k, _)| *k)
+                    else {
+                        break;
+                    };
+                    self.rows.remove(&old);
                 }
             }
             FileServerEvent::Requested { id, asked } => {
-                if let Some(r) = self.rows.get_mut(&id) {
+                if let Some(r) = self.rows.get_mut(&(session, id)) {
                     r.asked = Some(asked);
                     r.state = TransferState::Queued;
                 }
             }
             FileServerEvent::Sending { id, size, offset } => {
-                if let Some(r) = self.rows.get_mut(&id) {
+                if let Some(r) = self.rows.get_mut(&(session, id)) {
                     r.size = Some(size);
                     r.offset = offset;
                     r.started = Some(at);
@@ -145,30 +165,30 @@ impl FileServerModel {
                 }
             }
             FileServerEvent::Progress { id, sent } => {
-                if let Some(r) = self.rows.get_mut(&id) {
+                if let Some(r) = self.rows.get_mut(&(session, id)) {
                     r.sent = sent;
                 }
             }
             FileServerEvent::Served { id, sent, took } => {
                 self.served += 1;
-                if let Some(r) = self.rows.get_mut(&id) {
+                if let Some(r) = self.rows.get_mut(&(session, id)) {
                     r.sent = sent;
                     r.state = TransferState::Served { took };
                 }
             }
             FileServerEvent::Listed { id, count } => {
-                if let Some(r) = self.rows.get_mut(&id) {
+                if let Some(r) = self.rows.get_mut(&(session, id)) {
                     r.state = TransferState::Listed(count);
                 }
             }
             FileServerEvent::NotServed { id, why } => {
                 self.refused += 1;
-                if let Some(r) = self.rows.get_mut(&id) {
+                if let Some(r) = self.rows.get_mut(&(session, id)) {
                     r.state = TransferState::NotServed(why);
                 }
             }
             FileServerEvent::Failed { id, sent, error } => {
-                if let Some(r) = self.rows.get_mut(&id) {
+                if let Some(r) = self.rows.get_mut(&(session, id)) {
                     r.sent = sent;
                     r.state = TransferState::Failed(error);
                 }
@@ -263,5 +283,103 @@ impl DownloadsModel {
                 row.state = DownloadState::Failed { error, kept };
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::Tagged;
+
+    fn ev(session: SessionId, event: FileServerEvent) -> FileServerMsg {
+        Tagged::now(session, event)
+    }
+
+    fn peer() -> SocketAddr {
+        "127.0.0.1:5000".parse().unwrap()
+    }
+
+    /// After Stop and Start the ids begin at 1 again: the new session's rows are its own,
+    /// the old session's rows keep their outcome.
+    #[test]
+    fn rows_of_two_sessions_do_not_mix() {
+        let mut m = FileServerModel::default();
+        m.begin(1);
+        m.apply(ev(
+            1,
+            FileServerEvent::Connected {
+                id: 1,
+                peer: peer(),
+            },
+        ));
+        m.apply(ev(
+            1,
+            FileServerEvent::Served {
+                id: 1,
+                sent: 10,
+                took: Duration::from_millis(5),
+            },
+        ));
+        m.begin(2);
+        m.apply(ev(
+            2,
+            FileServerEvent::Connected {
+                id: 1,
+                peer: peer(),
+            },
+        ));
+        m.apply(ev(
+            2,
+            FileServerEvent::Sending {
+                id: 1,
+                size: 100,
+                offset: 0,
+            },
+        ));
+        assert_eq!(m.rows.len(), 2);
+        assert!(matches!(
+            m.rows[&(1, 1)].state,
+            TransferState::Served { .. }
+        ));
+        assert_eq!(m.rows[&(2, 1)].state, TransferState::Sending);
+    }
+
+    /// A full table drops its oldest finished rows, never a transfer still under way.
+    #[test]
+    fn a_transfer_under_way_keeps_its_row() {
+        let mut m = FileServerModel::default();
+        m.begin(1);
+        m.apply(ev(
+            1,
+            FileServerEvent::Connected {
+                id: 1,
+                peer: peer(),
+            },
+        ));
+        m.apply(ev(
+            1,
+            FileServerEvent::Sending {
+                id: 1,
+                size: 1 << 30,
+                offset: 0,
+            },
+        ));
+        for id in 2..(MAX_ROWS as u64 + 50) {
+            m.apply(ev(1, FileServerEvent::Connected { id, peer: peer() }));
+            m.apply(ev(
+                1,
+                FileServerEvent::NotServed {
+                    id,
+                    why: NotServed::NotFound,
+                },
+            ));
+        }
+        assert_eq!(m.rows.len(), MAX_ROWS);
+        m.apply(ev(1, FileServerEvent::Progress { id: 1, sent: 4096 }));
+        assert_eq!(m.rows[&(1, 1)].sent, 4096, "the running row is still there");
+        assert!(
+            !m.rows.contains_key(&(1, 2)),
+            "the oldest finished row went"
+        );
     }
 }

@@ -299,7 +299,8 @@ impl FileServerPanel {
             ui.weak(lang.t(Msg::NoRequestsYet));
             return;
         }
-        let rows: Vec<u64> = self.model.rows.keys().rev().copied().collect();
+        let rows: Vec<(crate::net::SessionId, u64)> =
+            self.model.rows.keys().rev().copied().collect();
         let now = SystemTime::now();
         let h = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
         egui_extras::TableBuilder::new(ui)
@@ -483,7 +484,7 @@ pub struct DownloadPanel {
     save_picker: FilePicker,
     /// "Save as" chosen with the dialog (or typed) for the next download.
     pub save_as: String,
-    listing: Option<Receiver<Result<Vec<String>, NetError>>>,
+    listing: Option<super::jobs::Job<Result<Vec<String>, NetError>>>,
     pub remote_names: Vec<String>,
     form_error: Option<FormError>,
 }
@@ -492,7 +493,6 @@ pub struct DownloadPanel {
 enum FormError {
     Msg(Msg),
     Net(NetError),
-    Text(String),
 }
 
 impl DownloadPanel {
@@ -607,39 +607,43 @@ impl DownloadPanel {
                 self.handles.push(h);
                 self.save_as.clear();
             }
-            Err(e) => self.form_error = Some(FormError::Text(e.to_string())),
+            Err(e) => self.form_error = Some(FormError::Net(NetError::from_io(&e))),
         }
     }
 
     fn list(&mut self, ctx: &egui::Context) {
-        let Ok((host, port)) = split_host_port(&self.settings.server) else {
-            return;
+        let (host, port) = match split_host_port(&self.settings.server) {
+            Ok(hp) => hp,
+            Err(err) => {
+                // Said in the panel, like a download's bad address, not ignored.
+                self.form_error = Some(FormError::Net(err));
+                return;
+            }
         };
-        let (tx, rx) = flume::bounded(1);
-        let ctx = ctx.clone();
-        let spawned = std::thread::Builder::new()
-            .name("list-files".into())
-            .spawn(move || {
-                let _ = tx.send(list_remote(&host, port, Duration::from_secs(5)));
-                ctx.request_repaint();
-            });
-        if spawned.is_ok() {
-            self.listing = Some(rx);
+        match super::jobs::Job::start("list-files", Some(ctx.clone()), move || {
+            list_remote(&host, port, Duration::from_secs(5))
+        }) {
+            Ok(job) => {
+                self.listing = Some(job);
+                self.form_error = None;
+            }
+            Err(e) => self.form_error = Some(FormError::Net(e)),
         }
     }
 
     pub fn ui(&mut self, ui: &mut Ui, lang: Lang) {
         self.drain_events();
-        if let Some(rx) = &self.listing
-            && let Ok(result) = rx.try_recv()
+        if let Some(job) = &self.listing
+            && let Some(result) = job.poll()
         {
             self.listing = None;
             match result {
-                Ok(names) => {
+                Ok(Ok(names)) => {
                     self.remote_names = names;
                     self.form_error = None;
                 }
-                Err(err) => self.form_error = Some(FormError::Net(err)),
+                Ok(Err(err)) => self.form_error = Some(FormError::Net(err)),
+                Err(_) => {}
             }
         }
         ui.horizontal_wrapped(|ui| {
@@ -734,7 +738,6 @@ impl DownloadPanel {
             let text = match err {
                 FormError::Msg(m) => lang.t(*m).to_owned(),
                 FormError::Net(e) => describe_error(lang, e),
-                FormError::Text(t) => t.clone(),
             };
             ui.colored_label(ui.visuals().error_fg_color, text);
         }

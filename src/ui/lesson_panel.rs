@@ -226,8 +226,11 @@ pub struct LessonPanel {
     export_path: String,
     /// Where the diagram was drawn last frame (for cropping a PNG from a screenshot).
     diagram_rect: Option<egui::Rect>,
-    export_rx: Option<Receiver<Result<PathBuf, (PathBuf, String)>>>,
-    export_result: Option<Result<PathBuf, (PathBuf, String)>>,
+    export_rx: Option<Receiver<super::jobs::Written>>,
+    export_result: Option<super::jobs::Written>,
+    export_job: Option<super::jobs::Job<super::jobs::Written>>,
+    /// Why the step lab could not start.
+    lab_error: Option<crate::net::NetError>,
 }
 
 impl Default for LessonPanel {
@@ -256,6 +259,8 @@ impl Default for LessonPanel {
                 .to_string(),
             diagram_rect: None,
             export_rx: None,
+            export_job: None,
+            lab_error: None,
             export_result: None,
         }
     }
@@ -305,6 +310,14 @@ impl LessonPanel {
         {
             self.export_result = Some(r);
             self.export_rx = None;
+        }
+        if let Some(job) = &self.export_job
+            && let Some(r) = job.poll()
+        {
+            self.export_job = None;
+            if let Ok(r) = r {
+                self.export_result = Some(r);
+            }
         }
     }
 
@@ -425,7 +438,7 @@ impl LessonPanel {
             let label = ui.label(lang.t(Msg::LessonExportPath)).id;
             ui.add(egui::TextEdit::singleline(&mut self.export_path).desired_width(380.0))
                 .labelled_by(label);
-            let busy = self.export_rx.is_some();
+            let busy = self.export_rx.is_some() || self.export_job.is_some();
             if ui
                 .add_enabled(!busy, egui::Button::new(lang.t(Msg::LessonExportSvg)))
                 .clicked()
@@ -437,21 +450,16 @@ impl LessonPanel {
                 };
                 let svg = to_svg(rec.diagram(), lang);
                 let path = PathBuf::from(self.export_path.trim());
-                let (tx, rx) = flume::bounded(1);
-                self.export_rx = Some(rx);
-                self.export_result = None;
                 // Files are written off the UI thread.
-                let spawned =
-                    std::thread::Builder::new()
-                        .name("export-svg".into())
-                        .spawn(move || {
-                            let r = std::fs::write(&path, svg)
-                                .map(|()| path.clone())
-                                .map_err(|e| (path, e.to_string()));
-                            let _ = tx.send(r);
-                        });
-                if spawned.is_err() {
-                    self.export_rx = None;
+                let ctx = ui.ctx().clone();
+                match super::jobs::Job::start("export-svg", Some(ctx), move || {
+                    super::jobs::write_file(&path, |p| std::fs::write(p, svg))
+                }) {
+                    Ok(job) => {
+                        self.export_job = Some(job);
+                        self.export_result = None;
+                    }
+                    Err(e) => self.export_result = Some(Err(e)),
                 }
             }
             if ui
@@ -472,17 +480,18 @@ impl LessonPanel {
                 // The screenshot arrives after this frame is drawn; it is cropped to the
                 // diagram and written to disk off the UI thread.
                 let callback = egui::ScreenshotCallback::new(move |image| {
-                    let _ =
-                        std::thread::Builder::new()
-                            .name("export-png".into())
-                            .spawn(move || {
-                                let cropped = image.region(&rect, Some(ppp));
-                                let r = write_png(&path, &cropped)
-                                    .map(|()| path.clone())
-                                    .map_err(|e| (path, e.to_string()));
-                                let _ = tx.send(r);
-                                ctx.request_repaint();
-                            });
+                    let started = super::jobs::Job::start("export-png", Some(ctx), {
+                        let tx = tx.clone();
+                        move || {
+                            let cropped = image.region(&rect, Some(ppp));
+                            let _ =
+                                tx.send(super::jobs::write_file(&path, |p| write_png(p, &cropped)));
+                        }
+                    });
+                    // No thread: say so, rather than leave the export spinning.
+                    if let Err(e) = started {
+                        let _ = tx.send(Err(e));
+                    }
                 });
                 ui.ctx()
                     .send_viewport_cmd(egui::ViewportCommand::Screenshot(callback));
@@ -491,12 +500,12 @@ impl LessonPanel {
                 Some(Ok(p)) => {
                     ui.label(lang.fmt(Msg::LessonExported, &[("path", &p.display())]));
                 }
-                Some(Err((p, e))) => {
+                Some(Err(e)) => {
                     ui.colored_label(
                         ui.visuals().error_fg_color,
                         lang.fmt(
                             Msg::LessonExportFailed,
-                            &[("path", &p.display()), ("err", e)],
+                            &[("err", &describe_error(lang, e))],
                         ),
                     );
                 }
@@ -507,7 +516,14 @@ impl LessonPanel {
 
     fn lab(&mut self, ctx: &egui::Context) -> Option<&StepHandle> {
         if self.lab.is_none() {
-            self.lab = spawn_step_lab(self.step_tx.clone(), ui_waker(ctx)).ok();
+            match spawn_step_lab(self.step_tx.clone(), ui_waker(ctx)) {
+                Ok(lab) => {
+                    self.lab = Some(lab);
+                    self.lab_error = None;
+                }
+                // Said under the steps, not swallowed.
+                Err(e) => self.lab_error = Some(crate::net::NetError::from_io(&e)),
+            }
         }
         self.lab.as_ref()
     }
@@ -525,6 +541,12 @@ impl LessonPanel {
 
     fn steps_ui(&mut self, ui: &mut Ui, lang: Lang) {
         ui.label(lang.t(Msg::StepIntro));
+        if let Some(err) = &self.lab_error {
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                lang.fmt(Msg::StepLabFailed, &[("error", &describe_error(lang, err))]),
+            );
+        }
         let ctx = ui.ctx().clone();
         let mut clicked = None;
         ui.columns(2, |cols| {

@@ -16,7 +16,7 @@ use egui::{Color32, FontId, RichText, TextFormat, Ui};
 use serde::{Deserialize, Serialize};
 
 use super::widgets::{FilePicker, PickKind, human_bytes, path_field};
-use crate::i18n::{Lang, Msg, describe_note};
+use crate::i18n::{Lang, Msg, describe_error, describe_note};
 use crate::model::{Direction, LogBook, LogEntry};
 use crate::proto::{Segment, TextEncoding, format_hex, hex_dump_line, hex_dump_line_count};
 
@@ -331,8 +331,8 @@ pub struct LogView {
     save_picker: FilePicker,
     capture_picker: FilePicker,
     /// Result of the last save: Ok(path) or Err(message).
-    save_result: Option<Result<PathBuf, String>>,
-    saving: Option<flume::Receiver<Result<PathBuf, String>>>,
+    save_result: Option<super::jobs::Written>,
+    saving: Option<super::jobs::Job<super::jobs::Written>>,
     /// Last decoded entry, so an entry spanning several visible rows is decoded once a frame.
     decoded: Option<(u64, ViewMode, TextEncoding, Vec<Vec<Span>>)>,
     pub capture_path: String,
@@ -498,16 +498,16 @@ impl LogView {
         {
             self.start_save(ui.ctx(), lang, s, book);
         }
-        if let Some(rx) = &self.saving {
-            match rx.try_recv() {
-                Ok(result) => {
+        if let Some(job) = &self.saving {
+            match job.poll() {
+                Some(Ok(result)) => {
                     self.save_result = Some(result);
                     self.saving = None;
                 }
-                Err(flume::TryRecvError::Empty) => {
+                None => {
                     ui.spinner();
                 }
-                Err(flume::TryRecvError::Disconnected) => self.saving = None,
+                Some(Err(_)) => self.saving = None,
             }
         }
         match &self.save_result {
@@ -517,7 +517,7 @@ impl LogView {
             Some(Err(err)) => {
                 ui.colored_label(
                     ui.visuals().error_fg_color,
-                    lang.fmt(Msg::LogSaveFailed, &[("error", err)]),
+                    lang.fmt(Msg::LogSaveFailed, &[("error", &describe_error(lang, err))]),
                 );
             }
             None => {}
@@ -531,23 +531,15 @@ impl LogView {
         let path = PathBuf::from(s.save_path.trim());
         let mode = s.mode;
         let encoding = s.encoding;
-        let (tx, rx) = flume::bounded(1);
-        let ctx = ctx.clone();
-        let spawned = std::thread::Builder::new()
-            .name("save-log".into())
-            .spawn(move || {
-                let result = write_log(&path, &entries, lang, mode, encoding)
-                    .map(|()| path.clone())
-                    .map_err(|e| format!("{}: {e}", path.display()));
-                let _ = tx.send(result);
-                ctx.request_repaint();
-            });
+        let spawned = super::jobs::Job::start("save-log", Some(ctx.clone()), move || {
+            super::jobs::write_file(&path, |p| write_log(p, &entries, lang, mode, encoding))
+        });
         match spawned {
-            Ok(_) => {
-                self.saving = Some(rx);
+            Ok(job) => {
+                self.saving = Some(job);
                 self.save_result = None;
             }
-            Err(e) => self.save_result = Some(Err(e.to_string())),
+            Err(e) => self.save_result = Some(Err(e)),
         }
     }
 
