@@ -24,39 +24,7 @@ pub enum ThemeChoice {
     Dark,
 }
 
-/// The panels. More join as the TCP server, UDP and file panels land.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum Tab {
-    #[default]
-    TcpClient,
-    TcpServer,
-    Udp,
-    FileServer,
-    Download,
-    Lesson,
-}
-
-impl Tab {
-    pub const ALL: [Tab; 6] = [
-        Tab::TcpClient,
-        Tab::TcpServer,
-        Tab::Udp,
-        Tab::FileServer,
-        Tab::Download,
-        Tab::Lesson,
-    ];
-
-    fn title(self) -> Msg {
-        match self {
-            Tab::TcpClient => Msg::TabTcpClient,
-            Tab::TcpServer => Msg::TabTcpServer,
-            Tab::Udp => Msg::TabUdp,
-            Tab::FileServer => Msg::TabFileServer,
-            Tab::Download => Msg::TabDownload,
-            Tab::Lesson => Msg::TabLesson,
-        }
-    }
-}
+pub use crate::model::Tab;
 
 /// Everything remembered between runs (window size is eframe's own).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

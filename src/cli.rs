@@ -8,9 +8,7 @@ use std::time::{Duration, Instant};
 use clap::{Args, Parser, Subcommand};
 
 use crate::i18n::{Lang, Msg, describe_error, describe_outcome, describe_payload_error};
-use crate::net::tcp_client::{
-    ClientCommand, ClientConfig, ClientEvent, CloseReason, normalize_host, spawn_client,
-};
+use crate::net::tcp_client::{ClientCommand, ClientConfig, ClientEvent, CloseReason, spawn_client};
 use crate::net::{NetError, NetErrorKind, Waker};
 use crate::proto::{
     LineEnding, PayloadError, PayloadMode, Segment, StreamDecoder, TextEncoding, build_payload,
@@ -75,7 +73,7 @@ pub struct Cli {
 
     /// Open the window on this panel: client, server, udp, files, download or lesson.
     #[arg(long, value_name = "PANEL", value_parser = parse_tab)]
-    pub tab: Option<crate::app::Tab>,
+    pub tab: Option<crate::model::Tab>,
 
     /// Open the window with this text encoding for sending and for display (e.g. gbk).
     #[arg(long = "encoding", value_name = "ENCODING", value_parser = parse_encoding)]
@@ -271,8 +269,8 @@ pub struct TcpClientArgs {
     pub trace: bool,
 }
 
-fn parse_tab(s: &str) -> Result<crate::app::Tab, String> {
-    use crate::app::Tab;
+fn parse_tab(s: &str) -> Result<crate::model::Tab, String> {
+    use crate::model::Tab;
     match s.to_ascii_lowercase().as_str() {
         "client" | "tcp-client" => Ok(Tab::TcpClient),
         "server" | "tcp-server" => Ok(Tab::TcpServer),
@@ -302,51 +300,7 @@ fn parse_eol(s: &str) -> Result<LineEnding, String> {
         .ok_or_else(|| format!("unknown line ending '{s}' (none, lf, crlf, cr)"))
 }
 
-/// Splits `HOST:PORT` (IPv6 literals in brackets, or bare when unambiguous).
-pub fn split_host_port(target: &str) -> Result<(String, u16), NetError> {
-    let target = target.trim();
-    let (host, port) = if let Some(rest) = target.strip_prefix('[') {
-        let (host, port) = rest
-            .split_once("]:")
-            .ok_or_else(|| NetError::new(NetErrorKind::InvalidPort, target))?;
-        (host, port)
-    } else {
-        target
-            .rsplit_once(':')
-            .ok_or_else(|| NetError::new(NetErrorKind::InvalidPort, target))?
-    };
-    let host = normalize_host(host);
-    if host.is_empty() {
-        return Err(NetError::new(NetErrorKind::EmptyHost, target));
-    }
-    let port = port
-        .parse::<u16>()
-        .ok()
-        .filter(|p| *p != 0)
-        .ok_or_else(|| NetError::new(NetErrorKind::InvalidPort, port))?;
-    Ok((host.to_owned(), port))
-}
-
-/// Parses a listen address: `ADDR:PORT`, `[V6]:PORT`, or a bare port (all IPv4 addresses).
-pub fn parse_listen_addr(text: &str) -> Result<SocketAddr, NetError> {
-    let text = text.trim();
-    if let Ok(port) = text.parse::<u16>() {
-        return Ok(SocketAddr::from(([0, 0, 0, 0], port)));
-    }
-    if let Ok(addr) = text.parse::<SocketAddr>() {
-        return Ok(addr);
-    }
-    let (host, port) = text
-        .rsplit_once(':')
-        .ok_or_else(|| NetError::new(NetErrorKind::InvalidPort, text))?;
-    let port = port
-        .parse::<u16>()
-        .map_err(|_| NetError::new(NetErrorKind::InvalidPort, port))?;
-    let ip = normalize_host(host)
-        .parse::<std::net::IpAddr>()
-        .map_err(|_| NetError::new(NetErrorKind::AddrNotAvailable, host))?;
-    Ok(SocketAddr::new(ip, port))
-}
+pub use crate::net::{parse_listen_addr, split_host_port};
 
 /// Runs a headless command and returns the process exit code.
 pub fn run(command: Command, lang: Lang, matches: &clap::ArgMatches) -> ExitCode {
@@ -549,8 +503,8 @@ fn download(args: DownloadArgs, lang: Lang) -> ExitCode {
                     .unwrap_or_default();
                 eprintln!(
                     "{}{pct} {}/s",
-                    crate::ui::widgets::human_bytes(have),
-                    crate::ui::widgets::human_bytes(rate as u64)
+                    crate::proto::format::human_bytes(have),
+                    crate::proto::format::human_bytes(rate as u64)
                 );
             }
             DownloadEvent::Done {
@@ -601,7 +555,7 @@ fn print_trace(lang: Lang, call: &crate::net::SocketCall) {
     let conn = call.conn.map(|c| format!("#{c} ")).unwrap_or_default();
     eprintln!(
         "[trace] {} {conn}{} → {}",
-        crate::ui::log_view::format_time(call.at),
+        crate::i18n::format_time(call.at),
         call.call_text(),
         describe_outcome(lang, &call.kind, &call.outcome)
     );
@@ -962,7 +916,7 @@ fn tcp_client(args: TcpClientArgs, lang: Lang, matches: Option<&clap::ArgMatches
                 ClientEvent::Call(call) if args.trace => {
                     eprintln!(
                         "[trace] {} {} → {}",
-                        crate::ui::log_view::format_time(call.at),
+                        crate::i18n::format_time(call.at),
                         call.call_text(),
                         describe_outcome(lang, &call.kind, &call.outcome)
                     );
@@ -995,7 +949,7 @@ fn tcp_client(args: TcpClientArgs, lang: Lang, matches: Option<&clap::ArgMatches
                             if let ClientEvent::Call(call) = msg.event {
                                 eprintln!(
                                     "[trace] {} {} → {}",
-                                    crate::ui::log_view::format_time(call.at),
+                                    crate::i18n::format_time(call.at),
                                     call.call_text(),
                                     describe_outcome(lang, &call.kind, &call.outcome)
                                 );

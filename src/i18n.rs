@@ -9,9 +9,7 @@ use std::fmt::Display;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{ClientStatus, LogNote};
-use crate::net::tcp_client::CloseReason;
-use crate::net::tcp_server::{ClientEnd, KickHow, ServerEnd};
+use crate::net::tcp_server::{ClientEnd, KickHow};
 use crate::net::{CallKind, CallOutcome, NetError, NetErrorKind};
 use crate::proto::{PayloadError, hex::HexErrorKind};
 
@@ -536,6 +534,12 @@ messages! {
 }
 
 /// Plain words for an error, with the OS's own message after it.
+/// A moment as the log shows it: local time of day to the millisecond.
+pub fn format_time(at: std::time::SystemTime) -> String {
+    let local: chrono::DateTime<chrono::Local> = at.into();
+    local.format("%H:%M:%S%.3f").to_string()
+}
+
 pub fn describe_error(lang: Lang, err: &NetError) -> String {
     let plain = lang.t(error_msg(err.kind));
     if err.detail.is_empty() {
@@ -579,113 +583,6 @@ pub fn error_msg(kind: NetErrorKind) -> Msg {
         NetErrorKind::EchoLimited => Msg::ErrKindEchoLimited,
         NetErrorKind::Cancelled => Msg::ErrKindCancelled,
         NetErrorKind::Other => Msg::ErrKindOther,
-    }
-}
-
-pub fn describe_status(lang: Lang, status: &ClientStatus) -> String {
-    match status {
-        ClientStatus::Disconnected => lang.t(Msg::StatusDisconnected).to_owned(),
-        ClientStatus::Connecting { target, addr: None } => {
-            lang.fmt(Msg::StatusConnecting, &[("target", target)])
-        }
-        ClientStatus::Connecting {
-            target,
-            addr: Some(addr),
-        } => lang.fmt(
-            Msg::StatusConnectingAddr,
-            &[("target", target), ("addr", addr)],
-        ),
-        ClientStatus::Connected {
-            local,
-            peer,
-            write_shut,
-            peer_closed,
-        } => {
-            let mut s = lang.fmt(Msg::StatusConnected, &[("peer", peer), ("local", local)]);
-            let sep = match lang {
-                Lang::En => "; ",
-                Lang::Zh => "；",
-            };
-            if *write_shut {
-                s.push_str(sep);
-                s.push_str(lang.t(Msg::StatusWriteShut));
-            }
-            if *peer_closed {
-                s.push_str(sep);
-                s.push_str(lang.t(Msg::StatusPeerShut));
-            }
-            s
-        }
-        ClientStatus::Closing => lang.t(Msg::StatusClosing).to_owned(),
-        ClientStatus::Closed(CloseReason::Local) => lang.t(Msg::StatusClosedLocal).to_owned(),
-        ClientStatus::Closed(CloseReason::Peer) => lang.t(Msg::StatusClosedPeer).to_owned(),
-        ClientStatus::Closed(CloseReason::Failed(err)) => {
-            lang.fmt(Msg::StatusError, &[("error", &describe_error(lang, err))])
-        }
-    }
-}
-
-pub fn describe_note(lang: Lang, note: &LogNote) -> String {
-    match note {
-        LogNote::Connecting { addr } => lang.fmt(Msg::NoteConnecting, &[("addr", addr)]),
-        LogNote::Connected { local, peer } => {
-            lang.fmt(Msg::NoteConnected, &[("peer", peer), ("local", local)])
-        }
-        LogNote::PeerClosed => lang.t(Msg::NotePeerClosed).to_owned(),
-        LogNote::WriteShut => lang.t(Msg::NoteWriteShut).to_owned(),
-        LogNote::Closed(CloseReason::Local) => lang.t(Msg::NoteClosedLocal).to_owned(),
-        LogNote::Closed(CloseReason::Peer) => lang.t(Msg::NoteClosedPeer).to_owned(),
-        LogNote::Closed(CloseReason::Failed(err)) => lang.fmt(
-            Msg::NoteClosedFailed,
-            &[("error", &describe_error(lang, err))],
-        ),
-        LogNote::Warning(err) => describe_error(lang, err),
-        LogNote::Repeat { n, of: Some(of) } => lang.fmt(Msg::NoteRepeat, &[("n", n), ("of", of)]),
-        LogNote::Repeat { n, of: None } => lang.fmt(Msg::NoteRepeatForever, &[("n", n)]),
-        LogNote::File { path, complete } => {
-            let msg = if *complete {
-                Msg::NoteFileComplete
-            } else {
-                Msg::NoteFilePartial
-            };
-            lang.fmt(msg, &[("path", &path.display())])
-        }
-        LogNote::CaptureStarted(path) => {
-            lang.fmt(Msg::NoteCaptureStarted, &[("path", &path.display())])
-        }
-        LogNote::CaptureStopped { written } => lang.fmt(
-            Msg::NoteCaptureStopped,
-            &[("bytes", &crate::ui::widgets::human_bytes(*written))],
-        ),
-        LogNote::Listening { local } => lang.fmt(Msg::NoteListening, &[("local", local)]),
-        LogNote::Accepted => lang.t(Msg::NoteAccepted).to_owned(),
-        LogNote::Refused { peer, limit } => {
-            lang.fmt(Msg::NoteRefused, &[("peer", peer), ("limit", limit)])
-        }
-        LogNote::ClientEnd(end) => describe_client_end(lang, end),
-        LogNote::SendDropped => lang.t(Msg::NoteSendDropped).to_owned(),
-        LogNote::ServerEnd(ServerEnd::Stopped) => lang.t(Msg::NoteServerStopped).to_owned(),
-        LogNote::ServerEnd(ServerEnd::Failed(err)) => lang.fmt(
-            Msg::NoteServerFailed,
-            &[("error", &describe_error(lang, err))],
-        ),
-        LogNote::AutoReply => lang.t(Msg::NoteAutoReply).to_owned(),
-        LogNote::UdpBound { local, auto: false } => {
-            lang.fmt(Msg::NoteUdpBound, &[("local", local)])
-        }
-        LogNote::UdpBound { local, auto: true } => {
-            lang.fmt(Msg::NoteUdpAutoBound, &[("local", local)])
-        }
-        LogNote::Broadcast(true) => lang.t(Msg::NoteBroadcastOn).to_owned(),
-        LogNote::Broadcast(false) => lang.t(Msg::NoteBroadcastOff).to_owned(),
-        LogNote::Joined { group, iface } => {
-            lang.fmt(Msg::NoteJoined, &[("group", group), ("iface", iface)])
-        }
-        LogNote::Left { group, iface } => {
-            lang.fmt(Msg::NoteLeft, &[("group", group), ("iface", iface)])
-        }
-        LogNote::Drops(n) => lang.fmt(Msg::NoteDrops, &[("n", n)]),
-        LogNote::Echo => lang.t(Msg::NoteEcho).to_owned(),
     }
 }
 

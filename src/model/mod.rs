@@ -3,10 +3,12 @@
 //! tests drive it without a window or a network.
 
 pub mod client;
+pub mod describe;
 pub mod diagram;
 pub mod files;
 pub mod log;
 pub mod server;
+pub mod tab;
 pub mod throughput;
 pub mod trace_book;
 pub mod udp;
@@ -14,5 +16,6 @@ pub mod udp;
 pub use client::{ClientModel, ClientStatus};
 pub use log::{Direction, LogBook, LogEntry, LogNote, PeerTag};
 pub use server::{ClientRow, ClientState, ServerModel, ServerStatus};
+pub use tab::Tab;
 pub use trace_book::TraceBook;
 pub use udp::{PeerRow, UdpModel, UdpStatus};

@@ -112,6 +112,17 @@ impl NetError {
     }
 }
 
+impl From<crate::proto::addr::AddrError> for NetError {
+    fn from(e: crate::proto::addr::AddrError) -> Self {
+        use crate::proto::addr::AddrError as A;
+        match e {
+            A::EmptyHost(t) => Self::new(NetErrorKind::EmptyHost, t),
+            A::InvalidPort(t) => Self::new(NetErrorKind::InvalidPort, t),
+            A::NotAnAddress(t) => Self::new(NetErrorKind::AddrNotAvailable, t),
+        }
+    }
+}
+
 /// Maps an OS error onto a [`NetErrorKind`].
 pub fn classify(err: &io::Error) -> NetErrorKind {
     use io::ErrorKind as K;

@@ -26,6 +26,16 @@ pub use error::{NetError, NetErrorKind};
 pub use trace::{CallKind, CallOutcome, ShutdownHow, SocketCall};
 pub use waker::Waker;
 
+/// `HOST:PORT` or `[V6]:PORT` (see [`crate::proto::addr`]), with its error in plain words.
+pub fn split_host_port(target: &str) -> Result<(String, u16), NetError> {
+    crate::proto::addr::split_host_port(target).map_err(Into::into)
+}
+
+/// A listen address or a bare port (see [`crate::proto::addr`]).
+pub fn parse_listen_addr(text: &str) -> Result<std::net::SocketAddr, NetError> {
+    crate::proto::addr::parse_listen_addr(text).map_err(Into::into)
+}
+
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Identifies one run of an engine (one connection attempt, one listener, ...).

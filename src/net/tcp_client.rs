@@ -269,13 +269,7 @@ impl Emitter {
     }
 }
 
-/// Strips the brackets users type around IPv6 literals (`[::1]`).
-pub fn normalize_host(host: &str) -> &str {
-    let host = host.trim();
-    host.strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host)
-}
+pub use crate::proto::addr::normalize_host;
 
 fn resolve(config: &ClientConfig, emitter: &Emitter) -> Result<Vec<SocketAddr>, NetError> {
     let host = normalize_host(&config.host);

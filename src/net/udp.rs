@@ -632,7 +632,7 @@ impl Worker {
             self.resolved = Some((to.to_owned(), addr));
             return Ok(addr);
         }
-        let (host, port) = crate::cli::split_host_port(target)?;
+        let (host, port) = super::split_host_port(target)?;
         let host = normalize_host(&host).to_owned();
         if let Ok(ip) = host.parse::<IpAddr>() {
             let addr = SocketAddr::new(ip, port);

@@ -2,8 +2,10 @@
 //! encodings, hex input/output and turning what the user typed into the
 //! bytes that go on the wire.
 
+pub mod addr;
 pub mod download;
 pub mod encoding;
+pub mod format;
 pub mod hex;
 pub mod payload;
 

@@ -11,7 +11,8 @@ use super::composer::{Composer, ComposerAction, ComposerSettings, SendState};
 use super::log_view::{LogAction, LogView, LogViewSettings};
 use super::trace_view::trace_ui;
 use super::widgets::{history_button, labelled_text, remember};
-use crate::i18n::{Lang, Msg, describe_status};
+use crate::i18n::{Lang, Msg};
+use crate::model::describe::describe_status;
 use crate::model::{ClientModel, ClientStatus};
 use crate::net::Waker;
 use crate::net::tcp_client::{

@@ -13,7 +13,6 @@ use serde::{Deserialize, Serialize};
 use super::widgets::{
     FilePicker, PickKind, human_bytes, labelled_text, path_field, remember, ui_waker,
 };
-use crate::cli::split_host_port;
 use crate::i18n::{Lang, Msg, describe_error};
 use crate::model::files::{
     DownloadRow, DownloadState, DownloadsModel, FileServerModel, FileServerStatus, TransferState,
@@ -24,6 +23,7 @@ use crate::net::download::{
 use crate::net::file_server::{
     Asked, FileServerConfig, FileServerHandle, FileServerMsg, NotServed, spawn_file_server,
 };
+use crate::net::split_host_port;
 use crate::net::tcp_server::ServerEnd;
 use crate::net::{NetError, Waker, ifaces};
 use crate::proto::TextEncoding;

@@ -9,14 +9,15 @@
 use std::collections::VecDeque;
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use egui::text::LayoutJob;
 use egui::{Color32, FontId, RichText, TextFormat, Ui};
 use serde::{Deserialize, Serialize};
 
 use super::widgets::{FilePicker, PickKind, human_bytes, path_field};
-use crate::i18n::{Lang, Msg, describe_error, describe_note};
+use crate::i18n::{Lang, Msg, describe_error};
+use crate::model::describe::describe_note;
 use crate::model::{Direction, LogBook, LogEntry};
 use crate::proto::{Segment, TextEncoding, format_hex, hex_dump_line, hex_dump_line_count};
 
@@ -371,10 +372,7 @@ pub fn peer_color(ui: &Ui, id: u64) -> Color32 {
     egui::ecolor::Hsva::new(hue, s, v, 1.0).into()
 }
 
-pub fn format_time(at: SystemTime) -> String {
-    let local: chrono::DateTime<chrono::Local> = at.into();
-    local.format("%H:%M:%S%.3f").to_string()
-}
+pub use crate::i18n::format_time;
 
 impl LogView {
     /// A log view without the "receive to file" row.
@@ -811,6 +809,7 @@ pub fn write_log(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::SystemTime;
 
     fn plain(lines: &[Vec<Span>]) -> Vec<String> {
         lines
