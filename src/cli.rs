@@ -23,6 +23,9 @@ pub const EXIT_USAGE: u8 = 2;
 /// What the command line may hold received but not yet printed before the engine stops
 /// reading (see `net::flow`).
 const CLI_UNREAD_LIMIT: usize = 16 * 1024 * 1024;
+/// Events the command line may hold unprinted: a terminal slower than the engine makes the
+/// engine wait (and, through it, TCP's window), instead of events piling up in memory.
+const CLI_EVENTS: usize = 4096;
 
 /// A number of seconds from the command line: finite and not negative (`NaN`, `inf` and
 /// `-1` are refused here, so no later `Duration` can panic on them).
@@ -337,7 +340,7 @@ fn serve_files(args: ServeFilesArgs, lang: Lang) -> ExitCode {
     config.max_queued = args.max_queued;
     config.stall_timeout = Duration::from_secs_f64(args.stall_timeout.clamp(0.1, 86_400.0));
     config.name_encoding = args.name_encoding;
-    let (tx, rx) = flume::unbounded();
+    let (tx, rx) = flume::bounded(CLI_EVENTS);
     let handle = match spawn_file_server(config, tx, Waker::noop()) {
         Ok(h) => h,
         Err(e) => {
@@ -446,6 +449,8 @@ fn serve_files(args: ServeFilesArgs, lang: Lang) -> ExitCode {
             peers.remove(&id);
         }
     };
+    // The engine may be waiting for room in the full channel: let its sends fail instead.
+    drop(rx);
     handle.join();
     code
 }
@@ -480,7 +485,7 @@ fn download(args: DownloadArgs, lang: Lang) -> ExitCode {
     config.resume = args.resume;
     config.overwrite = args.overwrite;
     config.name_encoding = args.encoding;
-    let (tx, rx) = flume::unbounded();
+    let (tx, rx) = flume::bounded(CLI_EVENTS);
     let handle = match spawn_download(config, tx, Waker::noop()) {
         Ok(h) => h,
         Err(e) => {
@@ -547,6 +552,8 @@ fn download(args: DownloadArgs, lang: Lang) -> ExitCode {
             _ => {}
         }
     };
+    // The engine may be waiting for room in the full channel: let its sends fail instead.
+    drop(rx);
     handle.join();
     code
 }
@@ -596,7 +603,7 @@ fn udp(args: UdpArgs, lang: Lang, matches: Option<&clap::ArgMatches>) -> ExitCod
     // A terminal slower than the network holds the engine back, not memory.
     let unread = config.unread.clone();
     config.unread_limit = Some(CLI_UNREAD_LIMIT);
-    let (tx, rx) = flume::unbounded();
+    let (tx, rx) = flume::bounded(CLI_EVENTS);
     let handle = match spawn_udp(config, tx, Waker::noop()) {
         Ok(h) => h,
         Err(e) => {
@@ -689,6 +696,8 @@ fn udp(args: UdpArgs, lang: Lang, matches: Option<&clap::ArgMatches>) -> ExitCod
             _ => {}
         }
     };
+    // The engine may be waiting for room in the full channel: let its sends fail instead.
+    drop(rx);
     handle.join();
     code
 }
@@ -747,7 +756,7 @@ fn tcp_server(args: TcpServerArgs, lang: Lang) -> ExitCode {
     config.reply = reply;
     let unread = config.unread.clone();
     config.unread_limit = Some(CLI_UNREAD_LIMIT);
-    let (tx, rx) = flume::unbounded();
+    let (tx, rx) = flume::bounded(CLI_EVENTS);
     let handle = match spawn_server(config, tx, Waker::noop()) {
         Ok(h) => h,
         Err(e) => {
@@ -824,6 +833,8 @@ fn tcp_server(args: TcpServerArgs, lang: Lang) -> ExitCode {
             let _ = out.flush();
         }
     };
+    // The engine may be waiting for room in the full channel: let its sends fail instead.
+    drop(rx);
     handle.join();
     code
 }
@@ -889,7 +900,7 @@ fn tcp_client(args: TcpClientArgs, lang: Lang, matches: Option<&clap::ArgMatches
     config.connect_timeout = Duration::from_secs_f64(args.timeout.clamp(0.01, 3600.0));
     let unread = config.unread.clone();
     config.unread_limit = Some(CLI_UNREAD_LIMIT);
-    let (tx, rx) = flume::unbounded();
+    let (tx, rx) = flume::bounded(CLI_EVENTS);
     let handle = match spawn_client(config, tx, Waker::noop()) {
         Ok(h) => h,
         Err(e) => {
@@ -977,6 +988,8 @@ fn tcp_client(args: TcpClientArgs, lang: Lang, matches: Option<&clap::ArgMatches
             }
         }
     };
+    // The engine may be waiting for room in the full channel: let its sends fail instead.
+    drop(rx);
     handle.join();
     code
 }

@@ -997,8 +997,14 @@ impl Job {
         // Let the loop start a queued request.
         let _ = self.wake.wake();
         drain_before_close(&self.stream, &self.stopping, &self.pressure);
-        self.draining
-            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        let last = self
+            .draining
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst)
+            == 1;
+        if last && self.running.lock().is_ok_and(|r| r.is_empty()) {
+            // Idle: what the transfers took goes back to the system.
+            super::sys::release_free_memory();
+        }
         // Let the loop see the descriptor come back.
         let _ = self.wake.wake();
     }

@@ -1185,6 +1185,10 @@ impl Server {
         let followed =
             self.conns.len() < KERNEL_POLL_MAX_CLIENTS && super::kernel::availability().available();
         drop(conn);
+        if self.conns.is_empty() {
+            // The last client has gone: what its queues took goes back to the system.
+            super::sys::release_free_memory();
+        }
         self.emitter
             .call(Some(id), CallKind::Close, CallOutcome::Done);
         self.emitter

@@ -62,9 +62,9 @@ pub use imp::{
     FileSender, LISTENER_OPTION, OS, READ_SLICE, Splicer, TIMED_SEND_KEEPS_CONNECTION, UDP_DROPS,
     UDP_UNREACHABLE, check_served_name, connect_in_progress, connect_timeout, descriptor,
     kernel_availability, link_count, open_beneath, prepare_client_stream, prepare_listener,
-    release_own_console, rename_no_replace, report_udp_unreachable, tcp_info, tcp_sockets,
-    try_send, udp_drops, udp_queued_error, udp_unreachable, wait_readable, wait_writable,
-    wake_reader,
+    release_free_memory, release_own_console, rename_no_replace, report_udp_unreachable, tcp_info,
+    tcp_sockets, try_send, udp_drops, udp_queued_error, udp_unreachable, wait_readable,
+    wait_writable, wake_reader,
 };
 
 /// The system the program was built for.

@@ -28,6 +28,9 @@ pub fn udp_drops(_local: SocketAddr) -> Option<u64> {
     None
 }
 
+/// The allocator returns freed memory by itself (or there is no call to ask it).
+pub fn release_free_memory() {}
+
 /// No splice: downloads copy through a buffer. (The type cannot be made: `new` says `None`.)
 pub struct Splicer(std::convert::Infallible);
 
