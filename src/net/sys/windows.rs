@@ -20,7 +20,8 @@ use windows_sys::Win32::Networking::WinSock::{
 
 use super::UdpUnreachable;
 pub use super::none::{
-    FileSender, Splicer, UDP_DROPS, report_udp_unreachable, udp_drops, udp_queued_error,
+    FileSender, Splicer, UDP_DROPS, release_free_memory, report_udp_unreachable, udp_drops,
+    udp_queued_error,
 };
 use crate::net::kernel::{Availability, DiagEntry, TcpInfo, states_mask};
 use crate::net::trace::TcpState;
