@@ -345,13 +345,7 @@ fn pump(
                 sink(&buf[..n])?;
                 meter.add(n as u64);
             }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
-                ) => {}
+            Err(e) if super::is_wait(&e) => {}
             Err(e) => return Err(NetError::from_io(&e)),
         }
     }
@@ -399,14 +393,7 @@ mod zero_copy {
             meter.check()?;
             let n = match pipe.from_socket(stream, READ_BUF) {
                 Ok(n) => n,
-                Err(SpliceError::Io(e))
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock
-                            | io::ErrorKind::TimedOut
-                            | io::ErrorKind::Interrupted
-                    ) =>
-                {
+                Err(SpliceError::Io(e)) if crate::net::is_wait(&e) => {
                     continue;
                 }
                 Err(SpliceError::Unsupported) if meter.got == 0 => {
@@ -700,48 +687,67 @@ fn verified(
     Ok(())
 }
 
+/// How a bounded line read ended without a line.
+enum LineEnd {
+    /// The server closed; what it had sent of the line.
+    Closed(Vec<u8>),
+    /// The line would be longer than allowed.
+    TooLong,
+    Cancelled,
+    /// `deadline` passed.
+    Late,
+    Failed(NetError),
+}
+
+/// Reads one line of at most `max` bytes (without its `\n`), waiting in the reader's own
+/// read-timeout slices until `deadline`, looking at `cancel` between them.
+fn read_line(
+    reader: &mut impl BufRead,
+    max: usize,
+    cancel: &AtomicBool,
+    deadline: Instant,
+) -> Result<Vec<u8>, LineEnd> {
+    let mut line = Vec::new();
+    loop {
+        if cancel.load(Ordering::SeqCst) {
+            return Err(LineEnd::Cancelled);
+        }
+        if Instant::now() >= deadline {
+            return Err(LineEnd::Late);
+        }
+        let mut limited = (&mut *reader).take((max + 1 - line.len()) as u64);
+        match limited.read_until(b'\n', &mut line) {
+            Ok(0) => return Err(LineEnd::Closed(line)),
+            Ok(_) if line.ends_with(b"\n") => {
+                line.pop();
+                return Ok(line);
+            }
+            Ok(_) if line.len() > max => return Err(LineEnd::TooLong),
+            Ok(_) => {}
+            Err(e) if super::is_wait(&e) => {}
+            Err(e) => return Err(LineEnd::Failed(NetError::from_io(&e))),
+        }
+    }
+}
+
 /// The reply's first line; a server that has not sent it by `deadline` has stalled.
 fn read_header(
     reader: &mut impl BufRead,
     cancel: &AtomicBool,
     deadline: Instant,
 ) -> Result<Reply, NetError> {
-    let mut line = Vec::new();
-    loop {
-        if cancel.load(Ordering::SeqCst) {
-            return Err(NetError::new(NetErrorKind::Cancelled, ""));
+    let line = read_line(reader, MAX_HEADER, cancel, deadline).map_err(|end| match end {
+        LineEnd::Closed(part) if part.is_empty() => {
+            NetError::new(NetErrorKind::NothingReceived, "")
         }
-        if Instant::now() >= deadline {
-            return Err(NetError::new(
-                NetErrorKind::TimedOut,
-                "the server sent no answer in time",
-            ));
+        LineEnd::Closed(part) => {
+            NetError::new(NetErrorKind::BadReply, String::from_utf8_lossy(&part))
         }
-        let mut limited = reader.take((MAX_HEADER - line.len()) as u64);
-        match limited.read_until(b'\n', &mut line) {
-            Ok(0) => {
-                return Err(if line.is_empty() {
-                    NetError::new(NetErrorKind::NothingReceived, "")
-                } else {
-                    NetError::new(NetErrorKind::BadReply, String::from_utf8_lossy(&line))
-                });
-            }
-            Ok(_) if line.ends_with(b"\n") => break,
-            Ok(_) if line.len() >= MAX_HEADER => {
-                return Err(NetError::new(NetErrorKind::BadReply, "header too long"));
-            }
-            Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
-                ) => {}
-            Err(e) => return Err(NetError::from_io(&e)),
-        }
-    }
-    line.pop();
+        LineEnd::TooLong => NetError::new(NetErrorKind::BadReply, "header too long"),
+        LineEnd::Cancelled => NetError::new(NetErrorKind::Cancelled, ""),
+        LineEnd::Late => NetError::new(NetErrorKind::TimedOut, "the server sent no answer in time"),
+        LineEnd::Failed(e) => e,
+    })?;
     Reply::parse(&line)
         .ok_or_else(|| NetError::new(NetErrorKind::BadReply, String::from_utf8_lossy(&line)))
 }
@@ -772,45 +778,23 @@ pub fn list_remote(host: &str, port: u16, timeout: Duration) -> Result<Vec<Strin
         ));
     }
     let mut names = Vec::with_capacity(count);
-    let mut line = Vec::new();
     while names.len() < count {
-        if Instant::now() >= deadline {
-            return Err(NetError::new(
-                NetErrorKind::TimedOut,
-                format!("{} of {count} names in time", names.len()),
-            ));
-        }
-        let mut limited = (&mut reader).take((MAX_LIST_LINE + 1 - line.len()) as u64);
-        match limited.read_until(b'\n', &mut line) {
-            Ok(0) => {
-                return Err(NetError::new(
-                    NetErrorKind::Incomplete,
-                    format!("{} of {count} names", names.len()),
-                ));
-            }
-            Ok(_) if line.ends_with(b"\n") => {
-                line.pop();
-                let name = String::from_utf8(std::mem::take(&mut line)).map_err(|_| {
-                    NetError::new(NetErrorKind::BadReply, "a name that is not UTF-8")
-                })?;
-                names.push(name);
-            }
-            Ok(_) if line.len() > MAX_LIST_LINE => {
-                return Err(NetError::new(
-                    NetErrorKind::BadReply,
-                    "a name line too long",
-                ));
-            }
-            Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
-                ) => {}
-            Err(e) => return Err(NetError::from_io(&e)),
-        }
+        let have = names.len();
+        let line =
+            read_line(&mut reader, MAX_LIST_LINE, &never, deadline).map_err(|end| match end {
+                LineEnd::Closed(_) => {
+                    NetError::new(NetErrorKind::Incomplete, format!("{have} of {count} names"))
+                }
+                LineEnd::TooLong => NetError::new(NetErrorKind::BadReply, "a name line too long"),
+                LineEnd::Cancelled | LineEnd::Late => NetError::new(
+                    NetErrorKind::TimedOut,
+                    format!("{have} of {count} names in time"),
+                ),
+                LineEnd::Failed(e) => e,
+            })?;
+        let name = String::from_utf8(line)
+            .map_err(|_| NetError::new(NetErrorKind::BadReply, "a name that is not UTF-8"))?;
+        names.push(name);
     }
     Ok(names)
 }

@@ -880,13 +880,7 @@ fn drain_before_close(
         match reader.read(&mut buf) {
             Ok(0) => return,
             Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::Interrupted
-                        | io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                ) => {}
+            Err(e) if super::is_wait(&e) => {}
             Err(_) => return,
         }
     }

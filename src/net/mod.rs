@@ -26,6 +26,17 @@ pub use error::{NetError, NetErrorKind};
 pub use trace::{CallKind, CallOutcome, ShutdownHow, SocketCall};
 pub use waker::Waker;
 
+/// A read or write that only gave up waiting (its slice of `SO_RCVTIMEO`/`SO_SNDTIMEO`, a
+/// non-blocking socket with nothing to do, a signal): try again.
+pub fn is_wait(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock
+            | std::io::ErrorKind::TimedOut
+            | std::io::ErrorKind::Interrupted
+    )
+}
+
 /// `HOST:PORT` or `[V6]:PORT` (see [`crate::proto::addr`]), with its error in plain words.
 pub fn split_host_port(target: &str) -> Result<(String, u16), NetError> {
     crate::proto::addr::split_host_port(target).map_err(Into::into)

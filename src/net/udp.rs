@@ -980,13 +980,7 @@ fn read_loop(
                     );
                 }
             }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
-                ) => {}
+            Err(e) if super::is_wait(&e) => {}
             Err(e) if sys::is_udp_unreachable(&e) => {
                 // The ICMP answer to an earlier datagram: nobody was listening there (Windows
                 // says WSAECONNRESET, and the socket carries on). The error queue names the

@@ -180,14 +180,10 @@ impl ClientPanel {
     /// queued). For the command line and tests, which have no frames to wait for; the window
     /// never calls it. Returns false if nothing arrived in time.
     pub fn wait_event(&mut self, timeout: Duration) -> bool {
-        match self.events_rx.recv_timeout(timeout) {
-            Ok(msg) => {
-                self.apply(msg);
-                self.drain_events();
-                true
-            }
-            Err(_) => false,
-        }
+        let rx = self.events_rx.clone();
+        let got = super::plumbing::wait(&rx, timeout, |msg| self.apply(msg));
+        self.drain_events();
+        got
     }
 
     /// One line for the status bar.

@@ -63,6 +63,8 @@ pub struct FileServerPanel {
     handle: Option<FileServerHandle>,
     events_tx: Sender<FileServerMsg>,
     events_rx: Receiver<FileServerMsg>,
+    /// Events were left for the next frame.
+    behind: bool,
     waker: Option<Waker>,
     picker: FilePicker,
     bind_choices: Vec<IpAddr>,
@@ -79,6 +81,7 @@ impl FileServerPanel {
             handle: None,
             events_tx,
             events_rx,
+            behind: false,
             waker: None,
             picker: FilePicker::default(),
             bind_choices: ifaces::bind_choices(),
@@ -88,9 +91,8 @@ impl FileServerPanel {
     }
 
     pub fn drain_events(&mut self) {
-        for msg in self.events_rx.try_iter() {
-            self.model.apply(msg);
-        }
+        let model = &mut self.model;
+        self.behind = super::plumbing::drain(&self.events_rx, |msg| model.apply(msg));
         if !self.model.status.active() {
             self.handle = None;
         }
@@ -98,14 +100,10 @@ impl FileServerPanel {
 
     /// Waits up to `timeout` for one engine event (tests and the command line only).
     pub fn wait_event(&mut self, timeout: Duration) -> bool {
-        match self.events_rx.recv_timeout(timeout) {
-            Ok(msg) => {
-                self.model.apply(msg);
-                self.drain_events();
-                true
-            }
-            Err(_) => false,
-        }
+        let rx = self.events_rx.clone();
+        let got = super::plumbing::wait(&rx, timeout, |msg| self.model.apply(msg));
+        self.drain_events();
+        got
     }
 
     pub fn status_line(&self, lang: Lang) -> String {
@@ -170,6 +168,9 @@ impl FileServerPanel {
 
     pub fn ui(&mut self, ui: &mut Ui, lang: Lang) {
         self.drain_events();
+        if self.behind {
+            ui.ctx().request_repaint();
+        }
         let active = self.model.status.active();
         ui.horizontal_wrapped(|ui| {
             ui.add_enabled_ui(!active, |ui| {
@@ -479,6 +480,8 @@ pub struct DownloadPanel {
     handles: Vec<DownloadHandle>,
     events_tx: Sender<DownloadMsg>,
     events_rx: Receiver<DownloadMsg>,
+    /// Events were left for the next frame.
+    behind: bool,
     waker: Option<Waker>,
     folder_picker: FilePicker,
     save_picker: FilePicker,
@@ -504,6 +507,7 @@ impl DownloadPanel {
             handles: Vec::new(),
             events_tx,
             events_rx,
+            behind: false,
             waker: None,
             folder_picker: FilePicker::default(),
             save_picker: FilePicker::default(),
@@ -515,9 +519,8 @@ impl DownloadPanel {
     }
 
     pub fn drain_events(&mut self) {
-        for msg in self.events_rx.try_iter() {
-            self.model.apply(msg);
-        }
+        let model = &mut self.model;
+        self.behind = super::plumbing::drain(&self.events_rx, |msg| model.apply(msg));
         let running: Vec<u64> = self
             .model
             .rows
@@ -530,14 +533,10 @@ impl DownloadPanel {
 
     /// Waits up to `timeout` for one engine event (tests only).
     pub fn wait_event(&mut self, timeout: Duration) -> bool {
-        match self.events_rx.recv_timeout(timeout) {
-            Ok(msg) => {
-                self.model.apply(msg);
-                self.drain_events();
-                true
-            }
-            Err(_) => false,
-        }
+        let rx = self.events_rx.clone();
+        let got = super::plumbing::wait(&rx, timeout, |msg| self.model.apply(msg));
+        self.drain_events();
+        got
     }
 
     pub fn status_line(&self, lang: Lang) -> String {
@@ -633,6 +632,9 @@ impl DownloadPanel {
 
     pub fn ui(&mut self, ui: &mut Ui, lang: Lang) {
         self.drain_events();
+        if self.behind {
+            ui.ctx().request_repaint();
+        }
         if let Some(job) = &self.listing
             && let Some(result) = job.poll()
         {

@@ -118,14 +118,10 @@ impl UdpPanel {
 
     /// Waits up to `timeout` for one engine event (tests and the command line only).
     pub fn wait_event(&mut self, timeout: Duration) -> bool {
-        match self.events_rx.recv_timeout(timeout) {
-            Ok(msg) => {
-                self.apply(msg);
-                self.drain_events();
-                true
-            }
-            Err(_) => false,
-        }
+        let rx = self.events_rx.clone();
+        let got = super::plumbing::wait(&rx, timeout, |msg| self.apply(msg));
+        self.drain_events();
+        got
     }
 
     pub fn status_line(&self, lang: Lang) -> String {
