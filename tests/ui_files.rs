@@ -129,3 +129,22 @@ fn serve_a_typed_folder_and_download_through_the_panel() {
     }
     assert!(save.0.join("lesson (1).bin").exists());
 }
+
+/// "List files" with an address that has no port says so in the panel (it did nothing).
+#[test]
+fn list_files_with_a_bad_address_says_why() {
+    let mut settings = Settings {
+        tab: Tab::Download,
+        ..Settings::default()
+    };
+    settings.download.server = "127.0.0.1".into();
+    settings.download.verified = true;
+    let mut h = harness(settings);
+    h.run();
+    h.get_by_label("List files").click();
+    h.run();
+    assert!(
+        shows(&h, "The port must be a whole number from 1 to 65535."),
+        "no error shown"
+    );
+}

@@ -61,3 +61,37 @@ pub fn write_file(path: &Path, write: impl FnOnce(&Path) -> std::io::Result<()>)
         .map(|()| path.to_path_buf())
         .map_err(|e| NetError::file_write(path, &e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::{Lang, describe_error};
+    use crate::net::NetErrorKind;
+
+    /// A write that fails comes back as a file error in plain words, in either language,
+    /// not the OS's English text alone; and the job's result arrives.
+    #[test]
+    fn a_failed_write_is_said_in_plain_words() {
+        let path = std::env::temp_dir()
+            .join(format!("swb-jobs-{}", std::process::id()))
+            .join("no such folder")
+            .join("log.txt");
+        let job = Job::start("test-write", None, move || {
+            write_file(&path, |p| std::fs::write(p, b"x"))
+        })
+        .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let result = loop {
+            if let Some(r) = job.poll() {
+                break r.unwrap();
+            }
+            assert!(std::time::Instant::now() < deadline, "no result");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
+        let err = result.unwrap_err();
+        assert_eq!(err.kind, NetErrorKind::FileWrite);
+        assert!(err.detail.contains("log.txt"), "{}", err.detail);
+        let zh = describe_error(Lang::Zh, &err);
+        assert!(zh.starts_with("无法写入文件"), "{zh}");
+    }
+}
