@@ -19,6 +19,7 @@ pub mod app;
 pub mod cli;
 pub mod fonts;
 pub mod i18n;
+pub mod lab;
 pub mod model;
 pub mod net;
 pub mod proto;

@@ -1,0 +1,134 @@
+//! The glass-box lab's engine (issue 11, first step): two real TCP/IP stacks (smoltcp) on a
+//! simulated wire in virtual time. No sockets of the system are used at all.
+
+use smoltcp::socket::tcp::State;
+use socket_workbench::lab::{Dir, Event, Fate, Host, Lab, WireSettings};
+
+const SECOND: u64 = 1_000_000;
+
+fn established(lab: &mut Lab) -> bool {
+    lab.state(Host::Client) == State::Established && lab.state(Host::Server) == State::Established
+}
+
+/// The three-way handshake on the wire: SYN, SYN+ACK, ACK; the SYN consumes one sequence
+/// number on each side, so each ACK number is the other's ISN plus one; both reach
+/// ESTABLISHED, the server after one round trip and a half.
+#[test]
+fn the_handshake_is_three_segments_with_the_right_numbers() {
+    let mut lab = Lab::new(7, WireSettings::default());
+    lab.listen().unwrap();
+    lab.connect().unwrap();
+    assert!(lab.run_while(5 * SECOND, established));
+    let p: Vec<_> = lab.packets().cloned().collect();
+    assert!(p.len() >= 3, "{p:#?}");
+    let (syn, synack, ack) = (&p[0], &p[1], &p[2]);
+    let (s, sa, a) = (
+        syn.tcp.as_ref().unwrap(),
+        synack.tcp.as_ref().unwrap(),
+        ack.tcp.as_ref().unwrap(),
+    );
+    assert_eq!((syn.dir, s.flags.as_slice()), (Dir::C2S, &["SYN"][..]));
+    assert_eq!(
+        (synack.dir, sa.flags.as_slice()),
+        (Dir::S2C, &["SYN", "ACK"][..])
+    );
+    assert_eq!((ack.dir, a.flags.as_slice()), (Dir::C2S, &["ACK"][..]));
+    assert_eq!(
+        sa.ack,
+        Some(s.seq.wrapping_add(1)),
+        "SYN+ACK acknowledges ISN+1"
+    );
+    assert_eq!(
+        a.ack,
+        Some(sa.seq.wrapping_add(1)),
+        "ACK acknowledges the server's ISN+1"
+    );
+    assert_eq!(a.seq, s.seq.wrapping_add(1));
+    // 20 ms each way: SYN+ACK leaves when the SYN arrives, the ACK when the SYN+ACK does.
+    assert_eq!(synack.t_us - syn.t_us, 20_000);
+    assert_eq!(ack.t_us - synack.t_us, 20_000);
+    let states: Vec<(Host, State)> = lab
+        .record
+        .iter()
+        .filter_map(|e| match e {
+            Event::State { host, state, .. } => Some((*host, *state)),
+            Event::Packet(_) => None,
+        })
+        .collect();
+    assert!(states.contains(&(Host::Client, State::SynSent)));
+    assert!(states.contains(&(Host::Server, State::SynReceived)));
+}
+
+/// Data and a four-way close: what one application sends, the other receives whole; both
+/// FINs are acknowledged; the client that closed first waits in TIME-WAIT.
+#[test]
+fn data_then_the_close() {
+    let mut lab = Lab::new(1, WireSettings::default());
+    lab.listen().unwrap();
+    lab.connect().unwrap();
+    assert!(lab.run_while(5 * SECOND, established));
+    let msg = b"hello, server".to_vec();
+    assert_eq!(lab.send(Host::Client, &msg), msg.len());
+    let mut got = Vec::new();
+    assert!(lab.run_while(10 * SECOND, |l| {
+        got.extend(l.recv(Host::Server));
+        got.len() >= msg.len()
+    }));
+    assert_eq!(got, msg);
+    lab.close(Host::Client);
+    assert!(lab.run_while(20 * SECOND, |l| l.state(Host::Server) == State::CloseWait));
+    lab.close(Host::Server);
+    assert!(lab.run_while(30 * SECOND, |l| l.state(Host::Client) == State::TimeWait));
+    let fins = lab
+        .packets()
+        .filter(|p| p.tcp.as_ref().is_some_and(|t| t.flags.contains(&"FIN")))
+        .count();
+    assert_eq!(fins, 2);
+}
+
+/// Everything lost: the SYN is sent again with the same sequence number, the first time at
+/// least the initial RTO (1 s) later, then later still (back-off).
+#[test]
+fn a_lost_syn_is_sent_again_after_the_timeout() {
+    let mut lab = Lab::new(
+        3,
+        WireSettings {
+            loss_pct: 100.0,
+            ..WireSettings::default()
+        },
+    );
+    lab.listen().unwrap();
+    lab.connect().unwrap();
+    lab.run_until(8 * SECOND);
+    let syns: Vec<_> = lab.packets().cloned().collect();
+    assert!(syns.len() >= 3, "{syns:#?}");
+    assert!(syns.iter().all(|p| p.fate == Fate::Lost));
+    let seq0 = syns[0].tcp.as_ref().unwrap().seq;
+    assert!(syns.iter().all(|p| p.tcp.as_ref().unwrap().seq == seq0));
+    let gap1 = syns[1].t_us - syns[0].t_us;
+    let gap2 = syns[2].t_us - syns[1].t_us;
+    assert!(gap1 >= SECOND, "first retransmission after {gap1} µs");
+    assert!(gap2 > gap1, "the timeout backs off: {gap1} then {gap2} µs");
+}
+
+/// The same seed and settings give the same run, packet for packet.
+#[test]
+fn the_same_seed_gives_the_same_run() {
+    let run = |seed| {
+        let mut lab = Lab::new(
+            seed,
+            WireSettings {
+                loss_pct: 20.0,
+                ..WireSettings::default()
+            },
+        );
+        lab.listen().unwrap();
+        lab.connect().unwrap();
+        lab.run_while(20 * SECOND, established);
+        lab.send(Host::Client, &[7u8; 20_000]);
+        lab.run_until(40 * SECOND);
+        format!("{:?}", lab.record)
+    };
+    assert_eq!(run(42), run(42));
+    assert_ne!(run(42), run(43));
+}
