@@ -105,6 +105,11 @@ fn a_lost_syn_is_sent_again_after_the_timeout() {
     assert!(syns.iter().all(|p| p.fate == Fate::Lost));
     let seq0 = syns[0].tcp.as_ref().unwrap().seq;
     assert!(syns.iter().all(|p| p.tcp.as_ref().unwrap().seq == seq0));
+    assert!(!syns[0].retransmission);
+    assert!(
+        syns[1..].iter().all(|p| p.retransmission),
+        "resends are marked"
+    );
     let gap1 = syns[1].t_us - syns[0].t_us;
     let gap2 = syns[2].t_us - syns[1].t_us;
     assert!(gap1 >= SECOND, "first retransmission after {gap1} µs");
@@ -131,4 +136,30 @@ fn the_same_seed_gives_the_same_run() {
     };
     assert_eq!(run(42), run(42));
     assert_ne!(run(42), run(43));
+}
+
+/// A corrupted SYN arrives but fails the server's checksum check: no SYN+ACK comes back, and
+/// the client's resend is marked as a retransmission.
+#[test]
+fn a_corrupted_segment_is_thrown_away_and_sent_again() {
+    let mut lab = Lab::new(
+        5,
+        WireSettings {
+            corrupt_pct: 100.0,
+            ..WireSettings::default()
+        },
+    );
+    lab.listen().unwrap();
+    lab.connect().unwrap();
+    lab.run_until(4 * SECOND);
+    let p: Vec<_> = lab.packets().cloned().collect();
+    assert!(p.len() >= 2, "{p:#?}");
+    assert!(
+        p.iter().all(|x| x.dir == Dir::C2S),
+        "the server answered a bad checksum"
+    );
+    assert!(matches!(p[0].fate, Fate::Corrupted { .. }));
+    assert!(!p[0].retransmission);
+    assert!(p[1].retransmission, "{:?}", p[1]);
+    assert_eq!(lab.state(Host::Server), State::Listen);
 }

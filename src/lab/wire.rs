@@ -5,7 +5,7 @@
 use smoltcp::wire::{IpProtocol, Ipv4Packet, TcpPacket};
 
 /// Which way a packet goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Dir {
     /// Client to server.
     C2S,
@@ -20,6 +20,9 @@ pub enum Fate {
     Delivered { at_us: u64 },
     /// Lost on the way (the loss setting).
     Lost,
+    /// Arrives at this time with one byte of its TCP or UDP part flipped: the receiver's
+    /// checksum check throws it away.
+    Corrupted { at_us: u64 },
 }
 
 /// A TCP segment's header, as the lesson reads it.
@@ -48,6 +51,8 @@ pub struct PacketRecord {
     /// The whole IP packet's length.
     pub bytes: usize,
     pub fate: Fate,
+    /// The same sequence space (seq, length, SYN/FIN) went this way before: a resend.
+    pub retransmission: bool,
 }
 
 /// The wire's settings.
@@ -57,6 +62,8 @@ pub struct WireSettings {
     pub delay_us: u64,
     /// Chance of losing a packet, 0 to 100.
     pub loss_pct: f64,
+    /// Chance of flipping one byte of a packet's TCP or UDP part, 0 to 100.
+    pub corrupt_pct: f64,
 }
 
 impl Default for WireSettings {
@@ -64,6 +71,7 @@ impl Default for WireSettings {
         Self {
             delay_us: 20_000,
             loss_pct: 0.0,
+            corrupt_pct: 0.0,
         }
     }
 }
@@ -98,6 +106,8 @@ pub(super) struct Wire {
     next_id: u64,
     /// (delivery time, id, direction, bytes), in the order they entered.
     flying: Vec<(u64, u64, Dir, Vec<u8>)>,
+    /// Sequence space already sent each way: (direction, seq, length, SYN, FIN).
+    sent: std::collections::HashSet<(Dir, u32, usize, bool, bool)>,
 }
 
 impl Wire {
@@ -107,29 +117,46 @@ impl Wire {
             rng,
             next_id: 1,
             flying: Vec::new(),
+            sent: std::collections::HashSet::new(),
         }
     }
 
     /// A packet enters the wire at `now_us`; returns its record.
-    pub(super) fn enter(&mut self, now_us: u64, dir: Dir, bytes: Vec<u8>) -> PacketRecord {
+    pub(super) fn enter(&mut self, now_us: u64, dir: Dir, mut bytes: Vec<u8>) -> PacketRecord {
         let id = self.next_id;
         self.next_id += 1;
+        let tcp = parse_tcp(&bytes);
+        let at_us = now_us + self.settings.delay_us;
         let fate = if self.rng.chance(self.settings.loss_pct) {
             Fate::Lost
-        } else {
-            Fate::Delivered {
-                at_us: now_us + self.settings.delay_us,
+        } else if self.rng.chance(self.settings.corrupt_pct) {
+            // One byte past the IP header (the checksummed transport part), never zero
+            // flipped to zero.
+            let header = bytes.first().map_or(20, |b| usize::from(b & 0x0f) * 4);
+            if bytes.len() > header {
+                let span = (bytes.len() - header) as u64;
+                let at = header + (self.rng.next_u64() % span) as usize;
+                bytes[at] ^= 0x5a;
             }
+            Fate::Corrupted { at_us }
+        } else {
+            Fate::Delivered { at_us }
         };
+        let retransmission = tcp.as_ref().is_some_and(|t| {
+            let syn = t.flags.contains(&"SYN");
+            let fin = t.flags.contains(&"FIN");
+            (t.len > 0 || syn || fin) && !self.sent.insert((dir, t.seq, t.len, syn, fin))
+        });
         let record = PacketRecord {
             id,
             t_us: now_us,
             dir,
-            tcp: parse_tcp(&bytes),
+            tcp,
             bytes: bytes.len(),
             fate,
+            retransmission,
         };
-        if let Fate::Delivered { at_us } = fate {
+        if let Fate::Delivered { at_us } | Fate::Corrupted { at_us } = fate {
             self.flying.push((at_us, id, dir, bytes));
         }
         record
