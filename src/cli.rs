@@ -117,6 +117,27 @@ pub enum Command {
     /// Progress goes to stderr. Exits 0 only when the file is complete at the destination;
     /// otherwise a non-zero exit, a clear message, and nothing at the destination.
     Download(DownloadArgs),
+    /// Run a scenario of the glass-box lab: two TCP/IP stacks on a simulated wire, in
+    /// virtual time (no network is used). Prints the packets, the state changes and the
+    /// findings; with --json, one JSON object per line, the findings last.
+    ///
+    /// Scenarios so far: handshake, timeout-retransmit, checksum.
+    Lab(LabArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LabArgs {
+    /// handshake, timeout-retransmit or checksum.
+    pub scenario: String,
+    /// The seed of the lab's random choices: the same seed, the same run.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// One-way delay of the wire, in milliseconds.
+    #[arg(long, default_value_t = 20.0, value_name = "MS")]
+    pub delay: f64,
+    /// One JSON object per line instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -314,6 +335,7 @@ pub fn run(command: Command, lang: Lang, matches: &clap::ArgMatches) -> ExitCode
         }
         Command::TcpServer(args) => tcp_server(args, lang),
         Command::ServeFiles(args) => serve_files(args, lang),
+        Command::Lab(args) => lab(args, lang),
         Command::Download(args) => download(args, lang),
         Command::Udp(args) => {
             let sub = matches.subcommand_matches("udp");
@@ -1041,6 +1063,146 @@ fn write_segments(out: &mut impl Write, segments: &[Segment]) {
             Segment::Invalid(bytes) => bytes.iter().try_for_each(|b| write!(out, "\\x{b:02X}")),
         };
     }
+}
+
+fn lab(args: LabArgs, lang: Lang) -> ExitCode {
+    use crate::lab::scenario::{Finding, Scenario, handshake_isns, run};
+    use crate::lab::{Dir, Event, Fate, Host};
+    let Some(scenario) = Scenario::from_name(&args.scenario) else {
+        let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
+        eprintln!(
+            "socket-workbench: {}",
+            lang.fmt(
+                Msg::LabUnknownScenario,
+                &[("name", &args.scenario), ("names", &names.join(", "))]
+            )
+        );
+        return ExitCode::from(EXIT_USAGE);
+    };
+    if !args.delay.is_finite() || !(0.0..=10_000.0).contains(&args.delay) {
+        eprintln!("socket-workbench: --delay: 0 to 10000 ms");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let (lab, findings) = run(scenario, args.seed, (args.delay * 1000.0) as u64);
+    let (c_isn, s_isn) = handshake_isns(&lab).unwrap_or((0, 0));
+    let rel = |dir: Dir, seq: u32| match dir {
+        Dir::C2S => seq.wrapping_sub(c_isn),
+        Dir::S2C => seq.wrapping_sub(s_isn),
+    };
+    let other = |dir: Dir| match dir {
+        Dir::C2S => Dir::S2C,
+        Dir::S2C => Dir::C2S,
+    };
+    let mut out = std::io::stdout().lock();
+    for event in &lab.record {
+        let line = match event {
+            Event::Packet(p) => {
+                let t_ms = p.t_us as f64 / 1000.0;
+                let dir = match p.dir {
+                    Dir::C2S => "c2s",
+                    Dir::S2C => "s2c",
+                };
+                let fate = match p.fate {
+                    Fate::Delivered { .. } => "delivered",
+                    Fate::Lost => "lost",
+                    Fate::Corrupted { .. } => "corrupted",
+                };
+                let Some(t) = &p.tcp else { continue };
+                let seq = rel(p.dir, t.seq);
+                let ack = t.ack.map(|a| rel(other(p.dir), a));
+                if args.json {
+                    let flags: Vec<String> = t.flags.iter().map(|f| format!("\"{f}\"")).collect();
+                    format!(
+                        "{{\"t_ms\":{t_ms:.3},\"dir\":\"{dir}\",\"proto\":\"tcp\",\"flags\":[{}],\"seq\":{seq},\"ack\":{},\"win\":{},\"len\":{},\"fate\":\"{fate}\",\"retransmission\":{}}}",
+                        flags.join(","),
+                        ack.map_or("null".to_owned(), |a| a.to_string()),
+                        t.window,
+                        t.len,
+                        p.retransmission
+                    )
+                } else {
+                    format!(
+                        "{t_ms:9.3} ms  {}  {:<12} seq={seq}{} win={} len={}  {fate}{}",
+                        if p.dir == Dir::C2S {
+                            "client → server"
+                        } else {
+                            "server → client"
+                        },
+                        t.flags.join("+"),
+                        ack.map_or(String::new(), |a| format!(" ack={a}")),
+                        t.window,
+                        t.len,
+                        if p.retransmission {
+                            "  (retransmission)"
+                        } else {
+                            ""
+                        }
+                    )
+                }
+            }
+            Event::State { t_us, host, state } => {
+                let host = match host {
+                    Host::Client => "client",
+                    Host::Server => "server",
+                };
+                let t_ms = *t_us as f64 / 1000.0;
+                let state = format!("{state}").to_uppercase().replace(' ', "_");
+                if args.json {
+                    format!("{{\"t_ms\":{t_ms:.3},\"host\":\"{host}\",\"state\":\"{state}\"}}")
+                } else {
+                    format!("{t_ms:9.3} ms  {host}: {state}")
+                }
+            }
+        };
+        let _ = writeln!(out, "{line}");
+    }
+    let texts: Vec<String> = findings
+        .iter()
+        .map(|f| match f {
+            Finding::Handshake {
+                client_isn,
+                server_isn,
+            } => lang.fmt(
+                Msg::LabFindHandshake,
+                &[("c", client_isn), ("s", server_isn)],
+            ),
+            Finding::Retransmitted { seq, after_us } => lang.fmt(
+                Msg::LabFindRetransmitted,
+                &[
+                    ("seq", seq),
+                    ("ms", &format!("{:.0}", *after_us as f64 / 1000.0)),
+                ],
+            ),
+            Finding::Discarded { id } => lang.fmt(Msg::LabFindDiscarded, &[("id", id)]),
+            Finding::AllArrived { bytes } => lang.fmt(Msg::LabFindAllArrived, &[("n", bytes)]),
+            Finding::Incomplete => lang.t(Msg::LabFindIncomplete).to_owned(),
+        })
+        .collect();
+    if args.json {
+        let quoted: Vec<String> = texts.iter().map(|t| json_string(t)).collect();
+        let _ = writeln!(out, "{{\"findings\":[{}]}}", quoted.join(","));
+    } else {
+        let _ = writeln!(out);
+        for t in &texts {
+            let _ = writeln!(out, "* {t}");
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// A JSON string literal.
+fn json_string(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 #[cfg(test)]

@@ -116,6 +116,12 @@ messages! {
     LessonExportPngHint => "The diagram as it is on screen (SVG has the whole of it)", "导出屏幕上显示的时序图（SVG 包含完整内容）";
     LessonExportPath => "Diagram file", "时序图文件";
     LessonExported => "Saved {path}", "已保存 {path}";
+    LabUnknownScenario => "unknown lab scenario '{name}' (so far: {names})", "未知的实验场景“{name}”（目前有：{names}）";
+    LabFindHandshake => "Three segments opened the connection: SYN (the client's ISN {c}), SYN+ACK (the server's ISN {s}, acknowledging {c}+1: the SYN consumes one sequence number) and ACK (acknowledging {s}+1).", "三个报文段建立了连接：SYN（客户端初始序号 {c}）、SYN+ACK（服务器初始序号 {s}，确认号 {c}+1：SYN 占用一个序号）、ACK（确认号 {s}+1）。";
+    LabFindRetransmitted => "The segment at seq={seq} got no acknowledgement and was sent again {ms} ms later: the retransmission timer fired.", "seq={seq} 的报文段没有得到确认，{ms} 毫秒后被重新发送：重传计时器超时了。";
+    LabFindDiscarded => "Packet #{id} arrived with a bad checksum: the receiver threw it away without a word.", "第 {id} 个分组到达时校验和错误：接收方默默丢弃了它。";
+    LabFindAllArrived => "All {n} bytes reached the server's application, in order.", "全部 {n} 字节按顺序到达了服务器的应用程序。";
+    LabFindIncomplete => "The scenario did not get as far as it should.", "场景没有按预期进行完。";
     StepLabFailed => "The step lab could not start: {error}", "分步实验无法启动：{error}";
     LessonExportFailed => "Could not save the diagram: {err}", "无法保存图：{err}";
     LessonFailed => "The scenario could not run: {err}", "场景无法运行：{err}";

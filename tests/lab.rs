@@ -163,3 +163,36 @@ fn a_corrupted_segment_is_thrown_away_and_sent_again() {
     assert!(p[1].retransmission, "{:?}", p[1]);
     assert_eq!(lab.state(Host::Server), State::Listen);
 }
+
+mod scenarios {
+    use socket_workbench::lab::scenario::{Finding, Scenario, run};
+
+    /// Each scenario's key facts, read from its record.
+    #[test]
+    fn each_scenario_shows_what_it_is_for() {
+        let (_, f) = run(Scenario::Handshake, 1, 20_000);
+        assert!(matches!(f[..], [Finding::Handshake { .. }]), "{f:?}");
+
+        let (lab, f) = run(Scenario::TimeoutRetransmit, 1, 20_000);
+        let after = f.iter().find_map(|x| match x {
+            Finding::Retransmitted { seq, after_us } => Some((*seq, *after_us)),
+            _ => None,
+        });
+        let (seq, after_us) = after.unwrap_or_else(|| panic!("{f:?}\n{:#?}", lab.record));
+        assert_eq!(seq, 1, "the first data byte is relative seq 1");
+        // The RTO: at least the round trip, and smoltcp's floor.
+        assert!(after_us >= 40_000, "resent after {after_us} µs");
+        assert!(f.contains(&Finding::AllArrived { bytes: 18 }), "{f:?}");
+
+        let (_, f) = run(Scenario::Checksum, 1, 20_000);
+        assert!(
+            f.iter().any(|x| matches!(x, Finding::Discarded { .. })),
+            "{f:?}"
+        );
+        assert!(
+            f.iter().any(|x| matches!(x, Finding::Retransmitted { .. })),
+            "{f:?}"
+        );
+        assert!(f.contains(&Finding::AllArrived { bytes: 18 }), "{f:?}");
+    }
+}

@@ -7,6 +7,7 @@
 //! of every packet (parsed) and every TCP state change. Scenarios, the wire's other settings,
 //! the command line and the panel follow.
 
+pub mod scenario;
 pub mod wire;
 
 use std::collections::VecDeque;
@@ -235,6 +236,8 @@ impl Lab {
     /// held.
     pub fn run_while(&mut self, limit_us: u64, mut done: impl FnMut(&mut Self) -> bool) -> bool {
         while self.now_us < limit_us {
+            // What the applications just asked for goes out now, not at the next event.
+            self.poll_hosts();
             if done(self) {
                 return true;
             }
@@ -313,6 +316,12 @@ impl Lab {
             to.card.inbox.push_back(bytes);
         }
         any
+    }
+
+    /// The next packet sent `dir` with a payload is lost or corrupted, whatever the
+    /// settings (the scenarios' "this one").
+    pub fn set_next_fate(&mut self, dir: Dir, spoil: scenario::Spoil) {
+        self.wire.spoil_next = Some((dir, spoil));
     }
 
     /// The packets of the record, in order.

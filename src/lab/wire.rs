@@ -108,6 +108,8 @@ pub(super) struct Wire {
     flying: Vec<(u64, u64, Dir, Vec<u8>)>,
     /// Sequence space already sent each way: (direction, seq, length, SYN, FIN).
     sent: std::collections::HashSet<(Dir, u32, usize, bool, bool)>,
+    /// The next data segment this way gets this fate.
+    pub(super) spoil_next: Option<(Dir, super::scenario::Spoil)>,
 }
 
 impl Wire {
@@ -118,6 +120,7 @@ impl Wire {
             next_id: 1,
             flying: Vec::new(),
             sent: std::collections::HashSet::new(),
+            spoil_next: None,
         }
     }
 
@@ -127,9 +130,20 @@ impl Wire {
         self.next_id += 1;
         let tcp = parse_tcp(&bytes);
         let at_us = now_us + self.settings.delay_us;
-        let fate = if self.rng.chance(self.settings.loss_pct) {
+        let spoil = match self.spoil_next {
+            Some((d, how)) if d == dir && tcp.as_ref().is_some_and(|t| t.len > 0) => {
+                self.spoil_next = None;
+                Some(how)
+            }
+            _ => None,
+        };
+        let fate = if spoil == Some(super::scenario::Spoil::Lose)
+            || self.rng.chance(self.settings.loss_pct)
+        {
             Fate::Lost
-        } else if self.rng.chance(self.settings.corrupt_pct) {
+        } else if spoil == Some(super::scenario::Spoil::Corrupt)
+            || self.rng.chance(self.settings.corrupt_pct)
+        {
             // One byte past the IP header (the checksummed transport part), never zero
             // flipped to zero.
             let header = bytes.first().map_or(20, |b| usize::from(b & 0x0f) * 4);
