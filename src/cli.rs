@@ -138,6 +138,9 @@ pub struct LabArgs {
     /// One JSON object per line instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Also write the packets as pcapng, for Wireshark (each with a comment naming its fate).
+    #[arg(long, value_name = "FILE")]
+    pub pcap: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -1084,6 +1087,15 @@ fn lab(args: LabArgs, lang: Lang) -> ExitCode {
         return ExitCode::from(EXIT_USAGE);
     }
     let (lab, findings) = run(scenario, args.seed, (args.delay * 1000.0) as u64);
+    if let Some(path) = &args.pcap
+        && let Err(e) = std::fs::write(path, crate::lab::pcap::to_pcapng(lab.packets()))
+    {
+        eprintln!(
+            "socket-workbench: {}",
+            describe_error(lang, &NetError::file_write(path, &e))
+        );
+        return ExitCode::from(EXIT_NETWORK);
+    }
     let (c_isn, s_isn) = handshake_isns(&lab).unwrap_or((0, 0));
     let rel = |dir: Dir, seq: u32| match dir {
         Dir::C2S => seq.wrapping_sub(c_isn),

@@ -196,3 +196,61 @@ mod scenarios {
         assert!(f.contains(&Finding::AllArrived { bytes: 18 }), "{f:?}");
     }
 }
+
+/// The pcapng parses back: a section, a raw-IP interface, one packet block per packet as it
+/// entered the wire plus one for the corrupted packet as delivered; every checksum is good
+/// except that delivered copy's, and the comments say which is which.
+#[test]
+fn the_pcapng_reads_back_and_its_checksums_match_the_fates() {
+    use smoltcp::wire::{IpAddress, Ipv4Packet, TcpPacket};
+    use socket_workbench::lab::pcap::to_pcapng;
+    use socket_workbench::lab::scenario::{Scenario, run};
+
+    let (lab, _) = run(Scenario::Checksum, 2, 20_000);
+    let file = to_pcapng(lab.packets());
+    let u32_at = |at: usize| u32::from_le_bytes(file[at..at + 4].try_into().unwrap());
+    let mut at = 0;
+    let mut kinds = Vec::new();
+    let mut packets = Vec::new();
+    while at < file.len() {
+        let kind = u32_at(at);
+        let len = u32_at(at + 4) as usize;
+        assert_eq!(len % 4, 0);
+        assert_eq!(u32_at(at + len - 4) as usize, len, "trailing length");
+        match kind {
+            0x0A0D_0D0A => assert_eq!(u32_at(at + 8), 0x1A2B_3C4D, "byte-order magic"),
+            1 => assert_eq!(u16::from_le_bytes([file[at + 8], file[at + 9]]), 101),
+            6 => {
+                let caplen = u32_at(at + 20) as usize;
+                let data = file[at + 28..at + 28 + caplen].to_vec();
+                let rest = &file[at + 28 + caplen..at + len];
+                let comment = String::from_utf8_lossy(rest).into_owned();
+                packets.push((data, comment));
+            }
+            other => panic!("block type {other:#x}"),
+        }
+        kinds.push(kind);
+        at += len;
+    }
+    assert_eq!(&kinds[..2], &[0x0A0D_0D0A, 1]);
+    let corrupted = lab
+        .packets()
+        .filter(|p| matches!(p.fate, Fate::Corrupted { .. }))
+        .count();
+    assert_eq!(corrupted, 1);
+    assert_eq!(packets.len(), lab.packets().count() + corrupted);
+    let mut bad = 0;
+    for (data, comment) in &packets {
+        let ip = Ipv4Packet::new_checked(&data[..]).unwrap();
+        assert!(ip.verify_checksum(), "IP header checksum: {comment}");
+        let tcp = TcpPacket::new_checked(ip.payload()).unwrap();
+        let ok = tcp.verify_checksum(
+            &IpAddress::Ipv4(ip.src_addr()),
+            &IpAddress::Ipv4(ip.dst_addr()),
+        );
+        let says_bad = comment.contains("bad checksum");
+        assert_eq!(ok, !says_bad, "{comment}");
+        bad += usize::from(!ok);
+    }
+    assert_eq!(bad, 1);
+}

@@ -7,6 +7,7 @@
 //! of every packet (parsed) and every TCP state change. Scenarios, the wire's other settings,
 //! the command line and the panel follow.
 
+pub mod pcap;
 pub mod scenario;
 pub mod wire;
 

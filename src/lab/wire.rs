@@ -53,6 +53,10 @@ pub struct PacketRecord {
     pub fate: Fate,
     /// The same sequence space (seq, length, SYN/FIN) went this way before: a resend.
     pub retransmission: bool,
+    /// The IP packet as it entered the wire.
+    pub data: Vec<u8>,
+    /// A corrupted packet as it was delivered.
+    pub delivered: Option<Vec<u8>>,
 }
 
 /// The wire's settings.
@@ -126,6 +130,7 @@ impl Wire {
 
     /// A packet enters the wire at `now_us`; returns its record.
     pub(super) fn enter(&mut self, now_us: u64, dir: Dir, mut bytes: Vec<u8>) -> PacketRecord {
+        let entered = bytes.clone();
         let id = self.next_id;
         self.next_id += 1;
         let tcp = parse_tcp(&bytes);
@@ -169,6 +174,8 @@ impl Wire {
             bytes: bytes.len(),
             fate,
             retransmission,
+            delivered: matches!(fate, Fate::Corrupted { .. }).then(|| bytes.clone()),
+            data: entered,
         };
         if let Fate::Delivered { at_us } | Fate::Corrupted { at_us } = fate {
             self.flying.push((at_us, id, dir, bytes));
