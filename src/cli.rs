@@ -38,6 +38,16 @@ pub fn parse_secs(s: &str) -> Result<f64, String> {
     }
 }
 
+/// A one-way delay for the lab's wire: 0 to 10,000 ms (refused like a bad SECS, exit 2).
+pub fn parse_delay_ms(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=10_000.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "'{s}' is not a delay in milliseconds (use a number from 0 to 10000, e.g. 20)"
+        )),
+    }
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "socket-workbench",
@@ -133,7 +143,7 @@ pub struct LabArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// One-way delay of the wire, in milliseconds.
-    #[arg(long, default_value_t = 20.0, value_name = "MS")]
+    #[arg(long, default_value_t = 20.0, value_name = "MS", value_parser = parse_delay_ms)]
     pub delay: f64,
     /// One JSON object per line instead of text.
     #[arg(long)]
@@ -1082,10 +1092,6 @@ fn lab(args: LabArgs, lang: Lang) -> ExitCode {
         );
         return ExitCode::from(EXIT_USAGE);
     };
-    if !args.delay.is_finite() || !(0.0..=10_000.0).contains(&args.delay) {
-        eprintln!("socket-workbench: --delay: 0 to 10000 ms");
-        return ExitCode::from(EXIT_USAGE);
-    }
     let (lab, findings) = run(scenario, args.seed, (args.delay * 1000.0) as u64);
     if let Some(path) = &args.pcap
         && let Err(e) = std::fs::write(path, crate::lab::pcap::to_pcapng(lab.packets()))

@@ -1166,6 +1166,10 @@ impl Server {
             return;
         };
         self.queued_total -= conn.queued;
+        if conn.held {
+            // Held back when it went: it leaves the list now, not when the queues drain.
+            self.held.retain(|h| *h != id);
+        }
         let _ = self.poll.registry().deregister(&mut conn.stream);
         if how == Some(KickHow::Abortive) {
             let outcome = match SockRef::from(&conn.stream).set_linger(Some(Duration::ZERO)) {
