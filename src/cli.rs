@@ -131,26 +131,75 @@ pub enum Command {
     /// virtual time (no network is used). Prints the packets, the state changes and the
     /// findings; with --json, one JSON object per line, the findings last.
     ///
-    /// Scenarios so far: handshake, timeout-retransmit, checksum.
+    /// Scenarios: handshake, old-duplicate-syn, acks, timeout-retransmit, fast-retransmit,
+    /// checksum, flow-control, congestion, close, reorder, udp-loss.
     Lab(LabArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct LabArgs {
-    /// handshake, timeout-retransmit or checksum.
+    /// handshake, old-duplicate-syn, acks, timeout-retransmit, fast-retransmit, checksum,
+    /// flow-control, congestion, close, reorder or udp-loss.
     pub scenario: String,
-    /// The seed of the lab's random choices: the same seed, the same run.
+    /// The seed of the lab's random choices: the same seed and settings, the same run.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// One-way delay of the wire, in milliseconds.
-    #[arg(long, default_value_t = 20.0, value_name = "MS", value_parser = parse_delay_ms)]
-    pub delay: f64,
+    /// Chance of losing each packet on the wire, in percent (default: the scenario's own).
+    #[arg(long, value_name = "PCT", value_parser = parse_percent)]
+    pub loss: Option<f64>,
+    /// One-way delay of the wire, in milliseconds (default: the scenario's own, mostly 20).
+    #[arg(long, value_name = "MS", value_parser = parse_delay_ms)]
+    pub delay: Option<f64>,
+    /// The bottleneck's rate in kbit/s; 0 for none (default: the scenario's own).
+    #[arg(long, value_name = "KBIT", value_parser = parse_rate_kbit)]
+    pub rate: Option<u64>,
+    /// Packets the bottleneck's queue holds (default: the scenario's own).
+    #[arg(long, value_name = "PKTS", value_parser = parse_queue)]
+    pub queue: Option<usize>,
+    /// Congestion control of both hosts: reno or cubic (default reno).
+    #[arg(long, value_name = "ALGO", value_parser = parse_congestion)]
+    pub congestion: Option<crate::lab::Congestion>,
     /// One JSON object per line instead of text.
     #[arg(long)]
     pub json: bool,
     /// Also write the packets as pcapng, for Wireshark (each with a comment naming its fate).
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<PathBuf>,
+}
+
+fn parse_percent(s: &str) -> Result<f64, String> {
+    match s.trim().trim_end_matches('%').parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=100.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "'{s}' is not a percentage (use a number from 0 to 100, e.g. 5)"
+        )),
+    }
+}
+
+fn parse_rate_kbit(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(v) if v <= 10_000_000 => Ok(v),
+        _ => Err(format!(
+            "'{s}' is not a rate in kbit/s (use a whole number from 0 to 10000000, e.g. 2000)"
+        )),
+    }
+}
+
+fn parse_queue(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(v) if (1..=100_000).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "'{s}' is not a queue length (use a whole number of packets from 1 to 100000)"
+        )),
+    }
+}
+
+fn parse_congestion(s: &str) -> Result<crate::lab::Congestion, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "reno" => Ok(crate::lab::Congestion::Reno),
+        "cubic" => Ok(crate::lab::Congestion::Cubic),
+        _ => Err(format!("'{s}' is not a congestion control (use reno or cubic)")),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -1079,8 +1128,9 @@ fn write_segments(out: &mut impl Write, segments: &[Segment]) {
 }
 
 fn lab(args: LabArgs, lang: Lang) -> ExitCode {
-    use crate::lab::scenario::{Finding, Scenario, handshake_isns, run};
-    use crate::lab::{Dir, Event, Fate, Host};
+    use crate::lab::report::{Rel, event_json};
+    use crate::lab::scenario::{Options, Scenario, run_with};
+    use crate::model::lab::{finding_text, text_line};
     let Some(scenario) = Scenario::from_name(&args.scenario) else {
         let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
         eprintln!(
@@ -1092,7 +1142,16 @@ fn lab(args: LabArgs, lang: Lang) -> ExitCode {
         );
         return ExitCode::from(EXIT_USAGE);
     };
-    let (lab, findings) = run(scenario, args.seed, (args.delay * 1000.0) as u64);
+    let options = Options {
+        seed: args.seed,
+        delay_us: args.delay.map(|d| (d * 1000.0) as u64),
+        loss_pct: args.loss,
+        rate_bps: args.rate.map(|r| r * 1000),
+        queue_pkts: args.queue,
+        congestion: args.congestion,
+    };
+    let outcome = run_with(scenario, &options);
+    let lab = &outcome.lab;
     if let Some(path) = &args.pcap
         && let Err(e) = std::fs::write(path, crate::lab::pcap::to_pcapng(lab.packets()))
     {
@@ -1102,102 +1161,28 @@ fn lab(args: LabArgs, lang: Lang) -> ExitCode {
         );
         return ExitCode::from(EXIT_NETWORK);
     }
-    let (c_isn, s_isn) = handshake_isns(&lab).unwrap_or((0, 0));
-    let rel = |dir: Dir, seq: u32| match dir {
-        Dir::C2S => seq.wrapping_sub(c_isn),
-        Dir::S2C => seq.wrapping_sub(s_isn),
-    };
-    let other = |dir: Dir| match dir {
-        Dir::C2S => Dir::S2C,
-        Dir::S2C => Dir::C2S,
-    };
-    let mut out = std::io::stdout().lock();
+    let rel = Rel::of(lab);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for event in &lab.record {
-        let line = match event {
-            Event::Packet(p) => {
-                let t_ms = p.t_us as f64 / 1000.0;
-                let dir = match p.dir {
-                    Dir::C2S => "c2s",
-                    Dir::S2C => "s2c",
-                };
-                let fate = match p.fate {
-                    Fate::Delivered { .. } => "delivered",
-                    Fate::Lost => "lost",
-                    Fate::Corrupted { .. } => "corrupted",
-                };
-                let Some(t) = &p.tcp else { continue };
-                let seq = rel(p.dir, t.seq);
-                let ack = t.ack.map(|a| rel(other(p.dir), a));
-                if args.json {
-                    let flags: Vec<String> = t.flags.iter().map(|f| format!("\"{f}\"")).collect();
-                    format!(
-                        "{{\"t_ms\":{t_ms:.3},\"dir\":\"{dir}\",\"proto\":\"tcp\",\"flags\":[{}],\"seq\":{seq},\"ack\":{},\"win\":{},\"len\":{},\"fate\":\"{fate}\",\"retransmission\":{}}}",
-                        flags.join(","),
-                        ack.map_or("null".to_owned(), |a| a.to_string()),
-                        t.window,
-                        t.len,
-                        p.retransmission
-                    )
-                } else {
-                    format!(
-                        "{t_ms:9.3} ms  {}  {:<12} seq={seq}{} win={} len={}  {fate}{}",
-                        if p.dir == Dir::C2S {
-                            "client → server"
-                        } else {
-                            "server → client"
-                        },
-                        t.flags.join("+"),
-                        ack.map_or(String::new(), |a| format!(" ack={a}")),
-                        t.window,
-                        t.len,
-                        if p.retransmission {
-                            "  (retransmission)"
-                        } else {
-                            ""
-                        }
-                    )
-                }
-            }
-            Event::State { t_us, host, state } => {
-                let host = match host {
-                    Host::Client => "client",
-                    Host::Server => "server",
-                };
-                let t_ms = *t_us as f64 / 1000.0;
-                let state = format!("{state}").to_uppercase().replace(' ', "_");
-                if args.json {
-                    format!("{{\"t_ms\":{t_ms:.3},\"host\":\"{host}\",\"state\":\"{state}\"}}")
-                } else {
-                    format!("{t_ms:9.3} ms  {host}: {state}")
-                }
-            }
+        let line = if args.json {
+            Some(event_json(event, &rel))
+        } else {
+            text_line(lang, event, &rel)
         };
-        let _ = writeln!(out, "{line}");
+        if let Some(line) = line
+            && writeln!(out, "{line}").is_err()
+        {
+            // The reader went away (a pipe into head): nothing more to say.
+            return ExitCode::SUCCESS;
+        }
     }
-    let texts: Vec<String> = findings
+    let texts: Vec<String> = outcome
+        .findings
         .iter()
-        .map(|f| match f {
-            Finding::Handshake {
-                client_isn,
-                server_isn,
-            } => lang.fmt(
-                Msg::LabFindHandshake,
-                &[("c", client_isn), ("s", server_isn)],
-            ),
-            Finding::Retransmitted { seq, after_us } => lang.fmt(
-                Msg::LabFindRetransmitted,
-                &[
-                    ("seq", seq),
-                    ("ms", &format!("{:.0}", *after_us as f64 / 1000.0)),
-                ],
-            ),
-            Finding::Discarded { id } => lang.fmt(Msg::LabFindDiscarded, &[("id", id)]),
-            Finding::AllArrived { bytes } => lang.fmt(Msg::LabFindAllArrived, &[("n", bytes)]),
-            Finding::Incomplete => lang.t(Msg::LabFindIncomplete).to_owned(),
-        })
+        .map(|f| finding_text(lang, f))
         .collect();
     if args.json {
-        let quoted: Vec<String> = texts.iter().map(|t| json_string(t)).collect();
+        let quoted: Vec<String> = texts.iter().map(|t| crate::lab::report::json_string(t)).collect();
         let _ = writeln!(out, "{{\"findings\":[{}]}}", quoted.join(","));
     } else {
         let _ = writeln!(out);
@@ -1205,22 +1190,8 @@ fn lab(args: LabArgs, lang: Lang) -> ExitCode {
             let _ = writeln!(out, "* {t}");
         }
     }
+    let _ = out.flush();
     ExitCode::SUCCESS
-}
-
-/// A JSON string literal.
-fn json_string(text: &str) -> String {
-    let mut out = String::from("\"");
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]

@@ -227,3 +227,72 @@ fn lab_prints_the_same_record_for_the_same_seed() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("handshake"), "{}", stderr(&bad));
 }
+
+/// Every scenario runs from the command line (exit 0, the findings last); the wire's flags
+/// change the run; bad values are usage errors; `--lang zh` speaks Chinese.
+#[test]
+fn lab_runs_every_scenario_with_its_flags() {
+    for name in [
+        "handshake",
+        "old-duplicate-syn",
+        "acks",
+        "timeout-retransmit",
+        "fast-retransmit",
+        "checksum",
+        "flow-control",
+        "congestion",
+        "close",
+        "reorder",
+        "udp-loss",
+    ] {
+        let out = workbench(&["lab", name, "--json"]);
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+        let text = stdout(&out);
+        let last = text.lines().last().unwrap_or("");
+        assert!(last.starts_with("{\"findings\":[\""), "{name}: {last}");
+        // Every line is one object with the keys the issue names.
+        for line in text.lines() {
+            assert!(line.starts_with('{') && line.ends_with('}'), "{name}: {line}");
+            if line.contains("\"dir\":") {
+                for key in ["\"t_ms\":", "\"proto\":", "\"fate\":", "\"len\":"] {
+                    assert!(line.contains(key), "{name}: {key} in {line}");
+                }
+            }
+        }
+    }
+    // Loss of 100% on the handshake: the SYN never gets through, every packet lost.
+    let lost = stdout(&workbench(&["lab", "handshake", "--json", "--loss", "100"]));
+    let packets: Vec<&str> = lost.lines().filter(|l| l.contains("\"dir\":")).collect();
+    assert!(packets.len() >= 3, "{lost}");
+    assert!(packets.iter().all(|l| l.contains("\"fate\":\"lost\"")));
+    // The same seed, the same bytes; another seed, another run (the loss falls elsewhere).
+    let a = workbench(&["lab", "udp-loss", "--json", "--seed", "3"]);
+    let b = workbench(&["lab", "udp-loss", "--json", "--seed", "3"]);
+    let c = workbench(&["lab", "udp-loss", "--json", "--seed", "4"]);
+    assert_eq!(a.stdout, b.stdout);
+    assert_ne!(a.stdout, c.stdout);
+    // Reno or Cubic, a slower bottleneck with a shorter queue.
+    let cubic = workbench(&[
+        "lab",
+        "congestion",
+        "--congestion",
+        "cubic",
+        "--rate",
+        "1000",
+        "--queue",
+        "10",
+    ]);
+    assert!(cubic.status.success(), "{}", stderr(&cubic));
+    assert!(stdout(&cubic).contains("Cubic"));
+    for bad in [
+        &["lab", "handshake", "--loss", "101"][..],
+        &["lab", "handshake", "--loss", "NaN"],
+        &["lab", "handshake", "--rate", "-1"],
+        &["lab", "handshake", "--queue", "0"],
+        &["lab", "handshake", "--congestion", "vegas"],
+    ] {
+        assert_eq!(workbench(bad).status.code(), Some(2), "{bad:?}");
+    }
+    let zh = stdout(&workbench(&["lab", "handshake", "--lang", "zh"]));
+    assert!(zh.contains("客户端 → 服务器") && zh.contains("三个报文段"), "{zh}");
+}

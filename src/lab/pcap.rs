@@ -28,13 +28,13 @@ fn block(out: &mut Vec<u8>, kind: u32, body: &[u8]) {
     out.extend_from_slice(&len.to_le_bytes());
 }
 
-fn packet(out: &mut Vec<u8>, t_us: u64, data: &[u8], comment: &str) {
+fn packet(out: &mut Vec<u8>, t_us: u64, data: &[u8], original: usize, comment: &str) {
     let mut body = Vec::new();
     body.extend_from_slice(&0u32.to_le_bytes()); // interface 0
     body.extend_from_slice(&((t_us >> 32) as u32).to_le_bytes());
     body.extend_from_slice(&(t_us as u32).to_le_bytes());
     body.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    body.extend_from_slice(&(original.max(data.len()) as u32).to_le_bytes());
     body.extend_from_slice(data);
     pad4(&mut body);
     option(&mut body, 1, comment.as_bytes()); // opt_comment
@@ -51,15 +51,26 @@ fn comment(p: &PacketRecord, delivered: bool) -> String {
     let fate = match (p.fate, delivered) {
         (Fate::Delivered { .. }, _) => "delivered",
         (Fate::Lost, _) => "lost on the wire",
+        (Fate::Dropped, _) => "dropped by hand",
+        (Fate::QueueFull, _) => "dropped: the bottleneck's queue was full",
         (Fate::Corrupted { .. }, false) => "corrupted on the wire (as sent)",
         (Fate::Corrupted { .. }, true) => "corrupted on the wire (as delivered: bad checksum)",
+        (Fate::Duplicated { .. }, _) => "duplicated: delivered twice",
+        (Fate::Reordered { .. }, _) => "reordered: held back, later packets overtook it",
+        (Fate::Delayed { .. }, _) => "delayed by hand",
+        (Fate::Held, _) => "held on the wire",
+    };
+    let injected = if p.injected {
+        ", put on the wire by the lab"
+    } else {
+        ""
     };
     let resent = if p.retransmission {
         ", retransmission"
     } else {
         ""
     };
-    format!("#{} {dir}: {fate}{resent}", p.id)
+    format!("#{} {dir}: {fate}{resent}{injected}", p.id)
 }
 
 /// The packets as a pcapng file.
@@ -84,9 +95,9 @@ pub fn to_pcapng<'a>(packets: impl IntoIterator<Item = &'a PacketRecord>) -> Vec
     option(&mut idb, 0, &[]);
     block(&mut out, 1, &idb);
     for p in packets {
-        packet(&mut out, p.t_us, &p.data, &comment(p, false));
+        packet(&mut out, p.t_us, &p.data, p.bytes, &comment(p, false));
         if let (Fate::Corrupted { at_us }, Some(bad)) = (p.fate, &p.delivered) {
-            packet(&mut out, at_us, bad, &comment(p, true));
+            packet(&mut out, at_us, bad, p.bytes, &comment(p, true));
         }
     }
     out

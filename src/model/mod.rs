@@ -6,6 +6,7 @@ pub mod client;
 pub mod describe;
 pub mod diagram;
 pub mod files;
+pub mod lab;
 pub mod log;
 pub mod server;
 pub mod tab;
