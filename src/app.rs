@@ -105,6 +105,8 @@ pub struct StartOptions {
     pub serve: Option<std::path::PathBuf>,
     /// `--tab`: the panel to show first (wins over the panel the other flags open).
     pub tab: Option<Tab>,
+    /// `--lab SCENARIO`: open on the Lab panel, running it.
+    pub lab: Option<crate::lab::scenario::Scenario>,
 }
 
 pub struct WorkbenchApp {
@@ -118,6 +120,7 @@ pub struct WorkbenchApp {
     pub files: FileServerPanel,
     pub download: DownloadPanel,
     pub lesson: crate::ui::lesson_panel::LessonPanel,
+    pub lab: crate::ui::lab_panel::LabPanel,
     pub classroom: bool,
     /// What was last applied to the context: theme, effective zoom, language, classroom.
     applied: Option<(ThemeChoice, f32, Lang, bool)>,
@@ -196,6 +199,10 @@ impl WorkbenchApp {
                 app.tab = Tab::TcpServer;
             }
         }
+        if let Some(scenario) = start.lab {
+            app.lab.run(scenario);
+            app.tab = Tab::Lab;
+        }
         // Last, so it wins over the panel the other flags open, as `--help` says.
         if let Some(tab) = start.tab {
             app.tab = tab;
@@ -215,6 +222,7 @@ impl WorkbenchApp {
             files: FileServerPanel::new(settings.files),
             download: DownloadPanel::new(settings.download),
             lesson: crate::ui::lesson_panel::LessonPanel::default(),
+            lab: crate::ui::lab_panel::LabPanel::default(),
             classroom: settings.classroom,
             applied: None,
         }
@@ -300,8 +308,12 @@ impl WorkbenchApp {
         let lang = self.lang;
         egui::Panel::top("top_bar").show(ui, |ui| {
             ui.horizontal_wrapped(|ui| {
-                ui.label(RichText::new(lang.t(Msg::AppTitle)).heading().strong());
-                ui.separator();
+                // In classroom mode the bar is one line at projector sizes: no title (the
+                // window has it), the settings behind one menu.
+                if !self.classroom {
+                    ui.label(RichText::new(lang.t(Msg::AppTitle)).heading().strong());
+                    ui.separator();
+                }
                 for tab in Tab::ALL {
                     ui.selectable_value(
                         &mut self.tab,
@@ -310,7 +322,13 @@ impl WorkbenchApp {
                     );
                 }
                 ui.separator();
-                self.settings_ui(ui);
+                if self.classroom {
+                    ui.menu_button(RichText::new(lang.t(Msg::ViewMenu)).strong(), |ui| {
+                        ui.horizontal_wrapped(|ui| self.settings_ui(ui));
+                    });
+                } else {
+                    self.settings_ui(ui);
+                }
             });
         });
         egui::Panel::bottom("status_bar").show(ui, |ui| {
@@ -322,6 +340,7 @@ impl WorkbenchApp {
                     Tab::FileServer => self.files.status_line(lang),
                     Tab::Download => self.download.status_line(lang),
                     Tab::Lesson => self.lesson.status_line(lang),
+                    Tab::Lab => self.lab.status_line(lang),
                 };
                 ui.label(status);
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
@@ -330,6 +349,8 @@ impl WorkbenchApp {
             });
         });
         self.link_diagrams();
+        self.lab.classroom = self.classroom;
+        self.lesson.classroom = self.classroom;
         egui::CentralPanel::default().show(ui, |ui| match self.tab {
             Tab::TcpClient => self.client.ui(ui, lang),
             Tab::TcpServer => self.server.ui(ui, lang),
@@ -337,6 +358,7 @@ impl WorkbenchApp {
             Tab::FileServer => self.files.ui(ui, lang),
             Tab::Download => self.download.ui(ui, lang),
             Tab::Lesson => self.lesson.ui(ui, lang),
+            Tab::Lab => self.lab.ui(ui, lang),
         });
     }
 

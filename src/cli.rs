@@ -84,9 +84,13 @@ pub struct Cli {
     #[arg(long = "serve", value_name = "DIR")]
     pub serve_dir: Option<PathBuf>,
 
-    /// Open the window on this panel: client, server, udp, files, download or lesson.
+    /// Open the window on this panel: client, server, udp, files, download, lesson or lab.
     #[arg(long, value_name = "PANEL", value_parser = parse_tab)]
     pub tab: Option<crate::model::Tab>,
+
+    /// Open the window on the Lab panel, running this scenario (the names `lab` takes).
+    #[arg(long = "lab", value_name = "SCENARIO", value_parser = parse_lab_scenario)]
+    pub lab_scenario: Option<crate::lab::scenario::Scenario>,
 
     /// Open the window with this text encoding for sending and for display (e.g. gbk).
     #[arg(long = "encoding", value_name = "ENCODING", value_parser = parse_encoding)]
@@ -198,7 +202,9 @@ fn parse_congestion(s: &str) -> Result<crate::lab::Congestion, String> {
     match s.trim().to_ascii_lowercase().as_str() {
         "reno" => Ok(crate::lab::Congestion::Reno),
         "cubic" => Ok(crate::lab::Congestion::Cubic),
-        _ => Err(format!("'{s}' is not a congestion control (use reno or cubic)")),
+        _ => Err(format!(
+            "'{s}' is not a congestion control (use reno or cubic)"
+        )),
     }
 }
 
@@ -364,10 +370,19 @@ fn parse_tab(s: &str) -> Result<crate::model::Tab, String> {
         "files" | "file-server" => Ok(Tab::FileServer),
         "download" => Ok(Tab::Download),
         "lesson" => Ok(Tab::Lesson),
+        "lab" => Ok(Tab::Lab),
         _ => Err(format!(
-            "unknown panel '{s}' (client, server, udp, files, download, lesson)"
+            "unknown panel '{s}' (client, server, udp, files, download, lesson, lab)"
         )),
     }
+}
+
+fn parse_lab_scenario(s: &str) -> Result<crate::lab::scenario::Scenario, String> {
+    use crate::lab::scenario::Scenario;
+    Scenario::from_name(s.trim()).ok_or_else(|| {
+        let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
+        format!("unknown lab scenario '{s}' ({})", names.join(", "))
+    })
 }
 
 fn parse_lang(s: &str) -> Result<Lang, String> {
@@ -1182,7 +1197,10 @@ fn lab(args: LabArgs, lang: Lang) -> ExitCode {
         .map(|f| finding_text(lang, f))
         .collect();
     if args.json {
-        let quoted: Vec<String> = texts.iter().map(|t| crate::lab::report::json_string(t)).collect();
+        let quoted: Vec<String> = texts
+            .iter()
+            .map(|t| crate::lab::report::json_string(t))
+            .collect();
         let _ = writeln!(out, "{{\"findings\":[{}]}}", quoted.join(","));
     } else {
         let _ = writeln!(out);

@@ -62,6 +62,7 @@ fn main() -> ExitCode {
                 udp_to: cli.udp_to,
                 serve: cli.serve_dir,
                 tab: cli.tab,
+                lab: cli.lab_scenario,
             })
         }
     }

@@ -252,7 +252,10 @@ fn lab_runs_every_scenario_with_its_flags() {
         assert!(last.starts_with("{\"findings\":[\""), "{name}: {last}");
         // Every line is one object with the keys the issue names.
         for line in text.lines() {
-            assert!(line.starts_with('{') && line.ends_with('}'), "{name}: {line}");
+            assert!(
+                line.starts_with('{') && line.ends_with('}'),
+                "{name}: {line}"
+            );
             if line.contains("\"dir\":") {
                 for key in ["\"t_ms\":", "\"proto\":", "\"fate\":", "\"len\":"] {
                     assert!(line.contains(key), "{name}: {key} in {line}");
@@ -294,5 +297,8 @@ fn lab_runs_every_scenario_with_its_flags() {
         assert_eq!(workbench(bad).status.code(), Some(2), "{bad:?}");
     }
     let zh = stdout(&workbench(&["lab", "handshake", "--lang", "zh"]));
-    assert!(zh.contains("客户端 → 服务器") && zh.contains("三个报文段"), "{zh}");
+    assert!(
+        zh.contains("客户端 → 服务器") && zh.contains("三个报文段"),
+        "{zh}"
+    );
 }

@@ -251,7 +251,10 @@ mod scenarios {
             } => Some((*first_ms, *second_ms)),
             _ => None,
         });
-        assert!((second / first - 2.0).abs() < 0.1, "{first} then {second} ms");
+        assert!(
+            (second / first - 2.0).abs() < 0.1,
+            "{first} then {second} ms"
+        );
         let data: Vec<_> = lab
             .packets()
             .filter(|p| p.tcp.as_ref().is_some_and(|t| t.len > 0))
@@ -329,10 +332,7 @@ mod scenarios {
             "{f:?}"
         );
         // The window samples of the sender show the zero.
-        assert!(
-            lab.samples()
-                .any(|s| s.host == Host::Client && s.rwnd == 0)
-        );
+        assert!(lab.samples().any(|s| s.host == Host::Client && s.rwnd == 0));
     }
 
     /// A bottleneck: slow start grows the window, the full queue drops, the window is cut
@@ -382,10 +382,7 @@ mod scenarios {
     #[test]
     fn the_close_has_four_segments_and_a_time_wait() {
         let (lab, f) = findings(Scenario::Close);
-        assert!(
-            f.contains(&Finding::FourWayClose { segments: 4 }),
-            "{f:#?}"
-        );
+        assert!(f.contains(&Finding::FourWayClose { segments: 4 }), "{f:#?}");
         let wait = find(&f, |x| match x {
             Finding::TimeWait { ms } => Some(*ms),
             _ => None,
@@ -460,9 +457,7 @@ mod scenarios {
 }
 
 mod wire {
-    use socket_workbench::lab::{
-        Action, Command, Dir, Fate, Host, Lab, LabConfig, WireSettings,
-    };
+    use socket_workbench::lab::{Action, Command, Dir, Fate, Host, Lab, LabConfig, WireSettings};
 
     fn lab(wire: WireSettings) -> Lab {
         Lab::with(LabConfig {
@@ -487,8 +482,18 @@ mod wire {
         let p: Vec<_> = l.packets().cloned().collect();
         assert_eq!(p.len(), 10);
         assert_eq!(p[0].bytes, 1500);
-        assert_eq!(p[0].fate, Fate::Delivered { at_us: 12_000 + 10_000 });
-        assert_eq!(p[1].fate, Fate::Delivered { at_us: 24_000 + 10_000 });
+        assert_eq!(
+            p[0].fate,
+            Fate::Delivered {
+                at_us: 12_000 + 10_000
+            }
+        );
+        assert_eq!(
+            p[1].fate,
+            Fate::Delivered {
+                at_us: 24_000 + 10_000
+            }
+        );
         assert!(p[2..].iter().all(|x| x.fate == Fate::QueueFull), "{p:#?}");
         l.run_until(1_000_000);
         assert_eq!(l.app(Host::Server).udp_received.len(), 2);
@@ -545,10 +550,7 @@ mod wire {
         assert_eq!(l.packet(2).unwrap().fate, Fate::Dropped);
         assert!(!l.act(2, Action::Drop), "already gone");
         l.run_until(900_000);
-        assert_eq!(
-            l.state(Host::Client),
-            smoltcp::socket::tcp::State::SynSent
-        );
+        assert_eq!(l.state(Host::Client), smoltcp::socket::tcp::State::SynSent);
     }
 }
 

@@ -26,11 +26,13 @@ use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::socket::{tcp, udp};
 use smoltcp::time::Instant;
 use smoltcp::wire::{
-    HardwareAddress, IpAddress, IpCidr, IpEndpoint, IpProtocol, Ipv4Address, Ipv4Packet,
-    TcpPacket, TcpSeqNumber,
+    HardwareAddress, IpAddress, IpCidr, IpEndpoint, IpProtocol, Ipv4Address, Ipv4Packet, TcpPacket,
+    TcpSeqNumber,
 };
 
-pub use wire::{Action, Datagram, Dir, Fate, PacketRecord, Rng, Rule, Segment, Spoil, WireSettings};
+pub use wire::{
+    Action, Datagram, Dir, Fate, PacketRecord, Rng, Rule, Segment, Spoil, WireSettings,
+};
 
 /// The client host's address, 10.0.0.1.
 pub const CLIENT_IP: [u8; 4] = [10, 0, 0, 1];
@@ -376,7 +378,10 @@ impl Node {
             match self.udp().recv_slice(&mut buf) {
                 Ok((n, meta)) => {
                     acted = true;
-                    calls.push(("recvfrom()".to_owned(), format!("{n} from {}", meta.endpoint)));
+                    calls.push((
+                        "recvfrom()".to_owned(),
+                        format!("{n} from {}", meta.endpoint),
+                    ));
                     if self.app.udp_received.len() < 10_000 {
                         self.app.udp_received.push(buf[..n].to_vec());
                     }
@@ -504,10 +509,11 @@ impl Lab {
                 let remote = (IpAddress::Ipv4(peer_ip(Host::Client)), SERVER_PORT);
                 let client = &mut self.client;
                 let cx = client.iface.context();
-                let r = client
-                    .sockets
-                    .get_mut::<tcp::Socket>(client.tcp)
-                    .connect(cx, remote, CLIENT_PORT);
+                let r = client.sockets.get_mut::<tcp::Socket>(client.tcp).connect(
+                    cx,
+                    remote,
+                    CLIENT_PORT,
+                );
                 self.call(Host::Client, "connect(10.0.0.2:80)", result(r));
             }
             Command::Send(host, bytes) => {
@@ -611,6 +617,12 @@ impl Lab {
 
     pub fn state(&mut self, host: Host) -> tcp::State {
         self.node(host).tcp().state()
+    }
+
+    /// A host's TCP state, without running anything.
+    pub fn state_ref(&self, host: Host) -> tcp::State {
+        let node = self.node_ref(host);
+        node.sockets.get::<tcp::Socket>(node.tcp).state()
     }
 
     /// Bytes in the host's TCP receive buffer that its application has not read.

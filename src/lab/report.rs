@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::scenario::handshake_isns;
+use super::scenario::first_syn;
 use super::{Dir, Event, Lab, PacketRecord};
 
 /// Each side's initial sequence number, to make numbers relative, and each side's window
@@ -22,7 +22,8 @@ pub struct Rel {
 
 impl Rel {
     pub fn of(lab: &Lab) -> Self {
-        let (client_isn, server_isn) = handshake_isns(lab).unwrap_or((0, 0));
+        let client_isn = first_syn(lab, Dir::C2S).unwrap_or(0);
+        let server_isn = first_syn(lab, Dir::S2C).unwrap_or(0);
         let old_syn = lab
             .packets()
             .find(|p| p.injected)

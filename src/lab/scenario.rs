@@ -4,8 +4,8 @@
 use smoltcp::socket::tcp::State;
 
 use super::{
-    Command, Congestion, Dir, Event, Fate, Host, Lab, LabConfig, PacketRecord, Rule,
-    Spoil, WireSettings, seq_after,
+    Command, Congestion, Dir, Event, Fate, Host, Lab, LabConfig, PacketRecord, Rule, Spoil,
+    WireSettings, seq_after,
 };
 
 const MS: u64 = 1_000;
@@ -175,7 +175,11 @@ pub enum Finding {
     DuplicateAcks { count: usize, ack: u32 },
     /// The lost segment was resent after duplicate ACKs, `after_ms` after it was first sent:
     /// before the retransmission timer (at least `rto_ms`).
-    FastRetransmit { seq: u32, after_ms: f64, rto_ms: f64 },
+    FastRetransmit {
+        seq: u32,
+        after_ms: f64,
+        rto_ms: f64,
+    },
     /// Packet `id` arrived corrupted and the receiver discarded it (no ACK for it).
     Discarded { id: u64 },
     /// A corrupted UDP datagram: `sent` sent, `received` received; nothing resent it.
@@ -273,6 +277,18 @@ impl Play {
         }
     }
 
+    /// A lab with no play: the teacher drives the applications by hand.
+    pub fn manual(config: LabConfig) -> Self {
+        Self {
+            scenario: Scenario::Handshake,
+            lab: Lab::with(config),
+            act: usize::MAX,
+            deadline_us: 0,
+            findings: Vec::new(),
+            failed: false,
+        }
+    }
+
     /// Runs the current act's opening (the applications' commands); the lab then runs
     /// until the act's goal holds or its time is up (`goal`), then the next act. Returns
     /// false when the play is over.
@@ -330,6 +346,39 @@ impl Play {
                 return true;
             }
         }
+    }
+
+    /// For the panel: runs to `until_us`; once the play is over the lab runs on by itself
+    /// (timers such as TIME-WAIT, the teacher's own commands), but never past its last event.
+    pub fn run_to(&mut self, until_us: u64) {
+        if !self.over() {
+            self.advance_to(until_us);
+        }
+        if self.over() && self.lab.next_event().is_some() {
+            self.lab.run_until(until_us);
+        }
+    }
+
+    /// For the panel's step button: on to the next event (a delivery or a timer), opening
+    /// the next act first when it is due.
+    pub fn step_event(&mut self) {
+        let next = self.lab.next_event();
+        match next {
+            Some(t) if !self.over() => {
+                self.advance_to(t);
+            }
+            Some(t) => self.lab.run_until(t),
+            None if !self.over() => {
+                let now = self.lab.now_us();
+                self.advance_to(now);
+            }
+            None => {}
+        }
+    }
+
+    /// Nothing more will happen by itself: the play is over and nothing is scheduled.
+    pub fn idle(&mut self) -> bool {
+        self.over() && self.lab.next_event().is_none()
     }
 
     /// Whether the play has played all its acts (or given up).
@@ -492,7 +541,10 @@ fn script(s: Scenario) -> &'static [Act] {
                         spoil: Spoil::Corrupt,
                     });
                     for n in 1..=3u8 {
-                        l.apply(Command::SendTo(Host::Client, format!("datagram {n}").into()));
+                        l.apply(Command::SendTo(
+                            Host::Client,
+                            format!("datagram {n}").into(),
+                        ));
                     }
                 },
                 goal: |l| l.on_the_wire().is_empty() && l.now_us() > 0,
@@ -642,18 +694,20 @@ fn probes(l: &Lab) -> usize {
 /// The initial sequence numbers of the client's SYN and the server's SYN+ACK (the lab's
 /// own injected SYN is not the client's).
 pub fn handshake_isns(lab: &Lab) -> Option<(u32, u32)> {
-    let syn = |dir: Dir| {
-        lab.packets()
-            .filter(|p| p.dir == dir && !p.injected)
-            .filter(|p| p.tcp.as_ref().is_some_and(|t| t.has("SYN")))
-            .filter(|p| {
-                // The server's SYN+ACK to the client's own SYN, not to the old one.
-                dir == Dir::C2S
-                    || p.tcp.as_ref().and_then(|t| t.ack) != Some(OLD_SYN_SEQ.wrapping_add(1))
-            })
-            .find_map(|p| p.tcp.as_ref().map(|t| t.seq))
-    };
-    Some((syn(Dir::C2S)?, syn(Dir::S2C)?))
+    Some((first_syn(lab, Dir::C2S)?, first_syn(lab, Dir::S2C)?))
+}
+
+/// The initial sequence number of the first SYN sent `dir` by a host's own stack (the
+/// server's answer to the lab's old SYN does not count).
+pub fn first_syn(lab: &Lab, dir: Dir) -> Option<u32> {
+    lab.packets()
+        .filter(|p| p.dir == dir && !p.injected)
+        .filter(|p| p.tcp.as_ref().is_some_and(|t| t.has("SYN")))
+        .filter(|p| {
+            dir == Dir::C2S
+                || p.tcp.as_ref().and_then(|t| t.ack) != Some(OLD_SYN_SEQ.wrapping_add(1))
+        })
+        .find_map(|p| p.tcp.as_ref().map(|t| t.seq))
 }
 
 /// Client-to-server data segments.
@@ -950,8 +1004,7 @@ fn fast_findings(lab: &Lab, c_isn: u32) -> Vec<Finding> {
             ack: lost_seq.wrapping_sub(c_isn),
         });
     }
-    if let Some(again) = data(lab, Dir::C2S).find(|p| p.retransmission && seg(p).seq == lost_seq)
-    {
+    if let Some(again) = data(lab, Dir::C2S).find(|p| p.retransmission && seg(p).seq == lost_seq) {
         f.push(Finding::FastRetransmit {
             seq: lost_seq.wrapping_sub(c_isn),
             after_ms: ms(again.t_us - lost.t_us),

@@ -302,7 +302,10 @@ impl Wire {
         if !payload {
             return None;
         }
-        let rule = self.rules.iter_mut().find(|r| r.dir == dir && r.count > 0)?;
+        let rule = self
+            .rules
+            .iter_mut()
+            .find(|r| r.dir == dir && r.count > 0)?;
         if rule.skip > 0 {
             rule.skip -= 1;
             return None;

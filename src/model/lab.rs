@@ -27,10 +27,9 @@ pub fn finding_text(lang: Lang, f: &Finding) -> String {
         Finding::ServerBackToListen => lang.t(Msg::LabFindBackToListen).to_owned(),
         Finding::TwoStepWouldOpen => lang.t(Msg::LabFindTwoStep).to_owned(),
         Finding::DelayedAck { ms: m } => lang.fmt(Msg::LabFindDelayedAck, &[("ms", &ms(*m))]),
-        Finding::CumulativeAck { segments, ack } => lang.fmt(
-            Msg::LabFindCumulativeAck,
-            &[("ack", ack), ("n", segments)],
-        ),
+        Finding::CumulativeAck { segments, ack } => {
+            lang.fmt(Msg::LabFindCumulativeAck, &[("ack", ack), ("n", segments)])
+        }
         Finding::AckCount { data, acks } => {
             lang.fmt(Msg::LabFindAckCount, &[("data", data), ("acks", acks)])
         }
@@ -63,18 +62,16 @@ pub fn finding_text(lang: Lang, f: &Finding) -> String {
         ),
         Finding::ZeroWindow { t_ms } => lang.fmt(Msg::LabFindZeroWindow, &[("t", &ms(*t_ms))]),
         Finding::WindowProbes { count } => lang.fmt(Msg::LabFindProbes, &[("n", count)]),
-        Finding::WindowUpdate { t_ms, win } => lang.fmt(
-            Msg::LabFindWindowUpdate,
-            &[("t", &ms(*t_ms)), ("win", win)],
-        ),
+        Finding::WindowUpdate { t_ms, win } => {
+            lang.fmt(Msg::LabFindWindowUpdate, &[("t", &ms(*t_ms)), ("win", win)])
+        }
         Finding::SlowStart { from, to, t_ms } => lang.fmt(
             Msg::LabFindSlowStart,
             &[("from", from), ("to", to), ("t", &ms(*t_ms))],
         ),
-        Finding::QueueDrops { count, t_ms } => lang.fmt(
-            Msg::LabFindQueueDrops,
-            &[("n", count), ("t", &ms(*t_ms))],
-        ),
+        Finding::QueueDrops { count, t_ms } => {
+            lang.fmt(Msg::LabFindQueueDrops, &[("n", count), ("t", &ms(*t_ms))])
+        }
         Finding::WindowCut { before, after } => lang.fmt(
             Msg::LabFindWindowCut,
             &[("before", before), ("after", after)],
@@ -94,14 +91,12 @@ pub fn finding_text(lang: Lang, f: &Finding) -> String {
         Finding::FourWayClose { segments } => lang.fmt(Msg::LabFindFourWay, &[("n", segments)]),
         Finding::TimeWait { ms: m } => lang.fmt(Msg::LabFindTimeWait, &[("ms", &ms(*m))]),
         Finding::SimultaneousClose => lang.t(Msg::LabFindSimultaneous).to_owned(),
-        Finding::TcpInOrder { arrival } => lang.fmt(
-            Msg::LabFindTcpInOrder,
-            &[("order", &join(arrival, ", "))],
-        ),
-        Finding::UdpAsArrived { order } => lang.fmt(
-            Msg::LabFindUdpAsArrived,
-            &[("order", &join(order, ", "))],
-        ),
+        Finding::TcpInOrder { arrival } => {
+            lang.fmt(Msg::LabFindTcpInOrder, &[("order", &join(arrival, ", "))])
+        }
+        Finding::UdpAsArrived { order } => {
+            lang.fmt(Msg::LabFindUdpAsArrived, &[("order", &join(order, ", "))])
+        }
         Finding::UdpShort { sent, received } => lang.fmt(
             Msg::LabFindUdpShort,
             &[("sent", sent), ("received", received)],

@@ -7,6 +7,7 @@ pub mod describe;
 pub mod diagram;
 pub mod files;
 pub mod lab;
+pub mod lab_diagram;
 pub mod log;
 pub mod server;
 pub mod tab;

@@ -14,16 +14,18 @@ pub enum Tab {
     FileServer,
     Download,
     Lesson,
+    Lab,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 6] = [
+    pub const ALL: [Tab; 7] = [
         Tab::TcpClient,
         Tab::TcpServer,
         Tab::Udp,
         Tab::FileServer,
         Tab::Download,
         Tab::Lesson,
+        Tab::Lab,
     ];
 
     /// The panel's name on its tab.
@@ -35,6 +37,7 @@ impl Tab {
             Tab::FileServer => Msg::TabFileServer,
             Tab::Download => Msg::TabDownload,
             Tab::Lesson => Msg::TabLesson,
+            Tab::Lab => Msg::TabLab,
         }
     }
 }

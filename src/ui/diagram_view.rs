@@ -30,8 +30,9 @@ pub fn diagram_height(d: &Diagram) -> f32 {
 }
 
 /// Draws the diagram into the available space: the legend (read first: the arrows are
-/// inferred), the lane heads, then the rows in a scroll area that follows the newest row.
-pub fn diagram_ui(ui: &mut Ui, d: &Diagram, lang: Lang) {
+/// inferred), the lane heads, then the rows in a scroll area that follows the newest row
+/// when `follow` (a run under way), else opens at the top (the handshake in view).
+pub fn diagram_ui(ui: &mut Ui, d: &Diagram, lang: Lang, follow: bool) {
     legend_ui(ui, lang);
     let width = ui.available_width().max(MIN_WIDTH);
     let (head_rect, _) = ui.allocate_exact_size(vec2(width, HEADER_HEIGHT), Sense::hover());
@@ -46,7 +47,7 @@ pub fn diagram_ui(ui: &mut Ui, d: &Diagram, lang: Lang) {
     egui::ScrollArea::vertical()
         .id_salt("diagram_rows")
         .auto_shrink([false, true])
-        .stick_to_bottom(true)
+        .stick_to_bottom(follow)
         .show_viewport(ui, |ui, viewport| {
             let (rect, _) = ui.allocate_exact_size(vec2(width, d.rows_height()), Sense::hover());
             let visible = viewport.translate(rect.min.to_vec2());

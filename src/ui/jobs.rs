@@ -62,6 +62,48 @@ pub fn write_file(path: &Path, write: impl FnOnce(&Path) -> std::io::Result<()>)
         .map_err(|e| NetError::file_write(path, &e))
 }
 
+/// Asks for a screenshot of the window; when it comes (after this frame is drawn) the part
+/// in `rect` is written to `path` as PNG off the UI thread. The result arrives on the
+/// receiver.
+pub fn screenshot_png(ctx: &egui::Context, rect: egui::Rect, path: PathBuf) -> Receiver<Written> {
+    let (tx, rx) = flume::bounded(1);
+    let ppp = ctx.pixels_per_point();
+    let repaint = ctx.clone();
+    let callback = egui::ScreenshotCallback::new(move |image| {
+        let started = Job::start("export-png", Some(repaint), {
+            let tx = tx.clone();
+            move || {
+                let cropped = image.region(&rect, Some(ppp));
+                let _ = tx.send(write_file(&path, |p| write_png(p, &cropped)));
+            }
+        });
+        // No thread: say so, rather than leave the export spinning.
+        if let Err(e) = started {
+            let _ = tx.send(Err(e));
+        }
+    });
+    ctx.send_viewport_cmd(egui::ViewportCommand::Screenshot(callback));
+    rx
+}
+
+pub fn write_png(path: &std::path::Path, image: &egui::ColorImage) -> std::io::Result<()> {
+    let file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let [w, h] = image.size;
+    let mut encoder = png::Encoder::new(file, w as u32, h as u32);
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(std::io::Error::other)?;
+    let data: Vec<u8> = image
+        .pixels
+        .iter()
+        .flat_map(|c| c.to_srgba_unmultiplied())
+        .collect();
+    writer
+        .write_image_data(&data)
+        .map_err(std::io::Error::other)?;
+    writer.finish().map_err(std::io::Error::other)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

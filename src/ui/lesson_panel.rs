@@ -231,6 +231,8 @@ pub struct LessonPanel {
     export_job: Option<super::jobs::Job<super::jobs::Written>>,
     /// Why the step lab could not start.
     lab_error: Option<crate::net::NetError>,
+    /// Set by the app each frame: the diagram takes the screen, the words fold away.
+    pub classroom: bool,
 }
 
 impl Default for LessonPanel {
@@ -262,6 +264,7 @@ impl Default for LessonPanel {
             export_job: None,
             lab_error: None,
             export_result: None,
+            classroom: false,
         }
     }
 }
@@ -385,36 +388,94 @@ impl LessonPanel {
     }
 
     fn scenarios_ui(&mut self, ui: &mut Ui, lang: Lang) {
-        egui::Panel::left("scenario_list")
-            .resizable(false)
-            .exact_size(290.0)
-            .show(ui, |ui| {
-                ui.add_space(4.0);
-                for s in Scenario::ALL {
-                    let selected = self.scenario == Some(s);
-                    let button = egui::Button::selectable(selected, lang.t(scenario_title(s)));
-                    if ui.add_enabled(!self.running, button).clicked() {
-                        self.run(ui.ctx(), s);
-                    }
+        if self.classroom {
+            // The picker on one line, so the diagram gets the screen.
+            let mut picked = None;
+            ui.horizontal(|ui| {
+                let current = self.scenario.map_or(lang.t(Msg::LessonPickScenario), |s| {
+                    lang.t(scenario_title(s))
+                });
+                ui.add_enabled_ui(!self.running, |ui| {
+                    egui::ComboBox::from_id_salt("lesson_scenario")
+                        .selected_text(RichText::new(current).strong())
+                        .show_ui(ui, |ui| {
+                            for s in Scenario::ALL {
+                                if ui
+                                    .selectable_label(
+                                        self.scenario == Some(s),
+                                        lang.t(scenario_title(s)),
+                                    )
+                                    .clicked()
+                                {
+                                    picked = Some(s);
+                                }
+                            }
+                        });
+                });
+                if self.running {
+                    ui.spinner();
+                }
+                if self.scenario.is_some() {
+                    self.words_fold(ui, lang);
                 }
             });
+            if let Some(s) = picked {
+                self.run(ui.ctx(), s);
+            }
+        } else {
+            egui::Panel::left("scenario_list")
+                .resizable(false)
+                .exact_size(290.0)
+                .show(ui, |ui| {
+                    ui.add_space(4.0);
+                    for s in Scenario::ALL {
+                        let selected = self.scenario == Some(s);
+                        let button = egui::Button::selectable(selected, lang.t(scenario_title(s)));
+                        if ui.add_enabled(!self.running, button).clicked() {
+                            self.run(ui.ctx(), s);
+                        }
+                    }
+                });
+        }
         let Some(scenario) = self.scenario else {
             ui.label(lang.t(Msg::LessonPickScenario));
             return;
         };
-        ui.horizontal(|ui| {
-            ui.heading(lang.t(scenario_title(scenario)));
-            if self.running {
-                ui.spinner();
-                ui.label(lang.t(Msg::LessonRunning));
-            }
-        });
+        if !self.classroom {
+            ui.horizontal(|ui| {
+                ui.heading(lang.t(scenario_title(scenario)));
+                if self.running {
+                    ui.spinner();
+                    ui.label(lang.t(Msg::LessonRunning));
+                }
+            });
+        }
         if let Some(err) = &self.failed {
             ui.colored_label(
                 ui.visuals().error_fg_color,
                 lang.fmt(Msg::LessonFailed, &[("err", &describe_error(lang, err))]),
             );
         }
+        if !self.classroom {
+            self.words_ui(ui, lang, scenario);
+            ui.separator();
+        }
+        if scenario.has_diagram() && !self.rec.calls.is_empty() {
+            if !self.classroom {
+                self.export_ui(ui, lang, false);
+            }
+            let follow = self.running;
+            let diagram = self.rec.diagram();
+            self.diagram_rect = Some(
+                ui.scope(|ui| diagram_ui(ui, diagram, lang, follow))
+                    .response
+                    .rect,
+            );
+        }
+    }
+
+    /// The findings and the explanation.
+    fn words_ui(&self, ui: &mut Ui, lang: Lang, scenario: Scenario) {
         if !self.findings.is_empty() {
             ui.label(RichText::new(lang.t(Msg::LessonFindings)).strong());
             for f in &self.findings {
@@ -425,12 +486,17 @@ impl LessonPanel {
             ui.label(RichText::new(lang.t(Msg::LessonWhy)).strong());
             ui.label(lang.t(scenario_explanation(scenario)));
         }
-        ui.separator();
-        if scenario.has_diagram() && !self.rec.calls.is_empty() {
-            self.export_ui(ui, lang, false);
-            let diagram = self.rec.diagram();
-            self.diagram_rect = Some(ui.scope(|ui| diagram_ui(ui, diagram, lang)).response.rect);
-        }
+    }
+
+    /// In classroom mode the words fold into a menu the teacher opens when it is time.
+    fn words_fold(&self, ui: &mut Ui, lang: Lang) {
+        let Some(scenario) = self.scenario else {
+            return;
+        };
+        ui.menu_button(RichText::new(lang.t(Msg::LessonWhy)).strong(), |ui| {
+            ui.set_max_width(600.0);
+            self.words_ui(ui, lang, scenario);
+        });
     }
 
     fn export_ui(&mut self, ui: &mut Ui, lang: Lang, steps: bool) {
@@ -472,29 +538,8 @@ impl LessonPanel {
                 && let Some(rect) = self.diagram_rect
             {
                 let path = PathBuf::from(self.export_path.trim()).with_extension("png");
-                let (tx, rx) = flume::bounded(1);
-                self.export_rx = Some(rx);
+                self.export_rx = Some(super::jobs::screenshot_png(ui.ctx(), rect, path));
                 self.export_result = None;
-                let ppp = ui.ctx().pixels_per_point();
-                let ctx = ui.ctx().clone();
-                // The screenshot arrives after this frame is drawn; it is cropped to the
-                // diagram and written to disk off the UI thread.
-                let callback = egui::ScreenshotCallback::new(move |image| {
-                    let started = super::jobs::Job::start("export-png", Some(ctx), {
-                        let tx = tx.clone();
-                        move || {
-                            let cropped = image.region(&rect, Some(ppp));
-                            let _ =
-                                tx.send(super::jobs::write_file(&path, |p| write_png(p, &cropped)));
-                        }
-                    });
-                    // No thread: say so, rather than leave the export spinning.
-                    if let Err(e) = started {
-                        let _ = tx.send(Err(e));
-                    }
-                });
-                ui.ctx()
-                    .send_viewport_cmd(egui::ViewportCommand::Screenshot(callback));
             }
             match &self.export_result {
                 Some(Ok(p)) => {
@@ -624,33 +669,19 @@ impl LessonPanel {
         if !self.steps.calls.is_empty() {
             self.export_ui(ui, lang, true);
             let diagram = self.steps.diagram();
-            self.diagram_rect = Some(ui.scope(|ui| diagram_ui(ui, diagram, lang)).response.rect);
+            self.diagram_rect = Some(
+                ui.scope(|ui| diagram_ui(ui, diagram, lang, true))
+                    .response
+                    .rect,
+            );
         }
     }
 }
 
-/// Writes an image as an 8-bit RGBA PNG.
-fn write_png(path: &std::path::Path, image: &egui::ColorImage) -> std::io::Result<()> {
-    let file = std::io::BufWriter::new(std::fs::File::create(path)?);
-    let [w, h] = image.size;
-    let mut encoder = png::Encoder::new(file, w as u32, h as u32);
-    encoder.set_color(png::ColorType::Rgba);
-    encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header().map_err(std::io::Error::other)?;
-    let data: Vec<u8> = image
-        .pixels
-        .iter()
-        .flat_map(|c| c.to_srgba_unmultiplied())
-        .collect();
-    writer
-        .write_image_data(&data)
-        .map_err(std::io::Error::other)?;
-    writer.finish().map_err(std::io::Error::other)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::ui::jobs::write_png;
+    use crate::ui::jobs::write_png;
 
     #[test]
     fn png_is_written_and_reads_back() {

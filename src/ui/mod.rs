@@ -7,6 +7,7 @@ pub mod composer;
 pub mod diagram_view;
 pub mod files_panel;
 pub mod jobs;
+pub mod lab_panel;
 pub mod lesson_panel;
 pub mod live_diagram;
 pub mod log_view;
