@@ -87,7 +87,7 @@ shoot() {
 }
 
 # SHOTS="server udp" regenerates only those groups (client server udp files download).
-want() { [[ " ${SHOTS:-client server udp files download lesson} " == *" $1 "* ]]; }
+want() { [[ " ${SHOTS:-client server udp files download lesson lab} " == *" $1 "* ]]; }
 langs() { want "$1" && echo en zh || true; }
 
 free_port() {
@@ -168,5 +168,15 @@ if want lesson; then
         xdotool mousemove --window "$win" 90 $LESSON_Y click 1; sleep 2'
     LESSON_Y=82 shoot en "lesson-en" "--tab lesson"
     LESSON_Y=151 shoot zh "lesson-zh" "--tab lesson"
+    unset BEFORE_TYPING
+fi
+
+# The Lab panel in Chinese: three scenarios played out at their own speed (the handshake,
+# retransmission on timeout, congestion control with its chart).
+if want lab; then
+    BEFORE_TYPING='sleep $LAB_WAIT'
+    LAB_WAIT=2 shoot zh "lab-handshake-zh" "--lab handshake"
+    LAB_WAIT=8 shoot zh "lab-timeout-zh" "--lab timeout-retransmit"
+    LAB_WAIT=9 shoot zh "lab-congestion-zh" "--lab congestion"
     unset BEFORE_TYPING
 fi

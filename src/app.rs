@@ -303,6 +303,14 @@ impl WorkbenchApp {
 
     /// The whole window's contents.
     pub fn ui(&mut self, ui: &mut Ui) {
+        // Escape leaves classroom mode (its toggle sits behind the View menu there), unless
+        // a menu or popup is open for Escape to close.
+        if self.classroom
+            && !egui::Popup::is_any_open(ui.ctx())
+            && ui.input(|i| i.key_pressed(egui::Key::Escape))
+        {
+            self.classroom = false;
+        }
         self.apply_look(ui.ctx());
         self.drain_events();
         let lang = self.lang;
@@ -311,7 +319,7 @@ impl WorkbenchApp {
                 // In classroom mode the bar is one line at projector sizes: no title (the
                 // window has it), the settings behind one menu.
                 if !self.classroom {
-                    ui.label(RichText::new(lang.t(Msg::AppTitle)).heading().strong());
+                    ui.label(RichText::new(lang.t(Msg::AppTitle)).strong());
                     ui.separator();
                 }
                 for tab in Tab::ALL {
@@ -413,7 +421,7 @@ impl WorkbenchApp {
             .labelled_by(theme_label);
         ui.toggle_value(&mut self.classroom, lang.t(Msg::ClassroomMode))
             .on_hover_text(lang.t(Msg::ClassroomModeHint));
-        ui.label(lang.t(Msg::Zoom));
+        // The zoom buttons say what they are on hover; no label, so the bar stays one line.
         if ui.button("−").on_hover_text(lang.t(Msg::ZoomOut)).clicked() {
             self.zoom = (self.zoom - 0.1).max(MIN_ZOOM);
         }

@@ -168,7 +168,7 @@ messages! {
     LabSeed => "Seed", "随机种子";
     LabCongestionAlgo => "Congestion algorithm", "拥塞控制算法";
     LabNextRun => "from the next run", "下次运行时生效";
-    LabSelected => "#{id} {label}: {fate}", "#{id} {label}：{fate}";
+    LabSelected => "Packet #{id} {label}: {fate}", "第 {id} 个分组 {label}：{fate}";
     LabDrop => "Drop", "丢弃";
     LabCorruptIt => "Corrupt", "损坏";
     LabDelayIt => "Delay +100 ms", "延迟 +100 毫秒";
@@ -182,7 +182,7 @@ messages! {
     LabStopReading => "Stop reading", "停止读取";
     LabResumeReading => "Resume reading", "恢复读取";
     LabEcho => "Echo what it reads", "回显读到的数据";
-    LabSendTo => "sendto (UDP)", "sendto（UDP）";
+    LabSendTo => "sendto (UDP)", "sendto（UDP 发送）";
     LabAbort => "abort (RST)", "中止（RST）";
     LabAppLine => "{state} · read {read} B · unread {unread} B · to send {unsent} B", "{state} · 已读 {read} B · 未读 {unread} B · 待发 {unsent} B";
     LabViewDiagram => "Diagram", "时序图";
@@ -478,7 +478,6 @@ messages! {
     Theme => "Theme", "主题";
     ThemeLight => "Light", "浅色";
     ThemeDark => "Dark", "深色";
-    Zoom => "Zoom", "缩放";
     ZoomIn => "Zoom in", "放大";
     ZoomOut => "Zoom out", "缩小";
     ZoomReset => "Reset zoom", "重置缩放";

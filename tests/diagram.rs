@@ -590,7 +590,7 @@ fn harness(d: Diagram, lang: Lang, zoom: f32) -> Harness<'static> {
         .with_size(egui::vec2(900.0, 1000.0) / zoom)
         .with_pixels_per_point(zoom)
         .with_context_setup(socket_workbench::fonts::install)
-        .build_ui(move |ui| diagram_ui(ui, &d, lang))
+        .build_ui(move |ui| diagram_ui(ui, &d, lang, true, false))
 }
 
 fn shows(h: &Harness<'_>, text: &str) -> bool {

@@ -206,6 +206,9 @@ fn classroom_mode_is_one_click_and_remembered() {
         Some(egui::Color32::BLACK)
     );
     assert!(h.state().settings().classroom, "saved with the settings");
+    // The bar is one line now: the toggle is behind the View menu (or Escape).
+    h.get_by_label("View ▼").click();
+    h.run();
     h.get_by_label("Classroom").click();
     h.run();
     assert!(h.ctx.zoom_factor() < socket_workbench::app::CLASSROOM_ZOOM);
@@ -216,4 +219,11 @@ fn classroom_mode_is_one_click_and_remembered() {
             .override_text_color,
         None
     );
+    // Escape leaves it too.
+    h.get_by_label("Classroom").click();
+    h.run();
+    assert!(h.state().classroom);
+    h.key_press(egui::Key::Escape);
+    h.run();
+    assert!(!h.state().classroom);
 }

@@ -374,19 +374,14 @@ impl Node {
                 }
             }
         }
-        loop {
-            match self.udp().recv_slice(&mut buf) {
-                Ok((n, meta)) => {
-                    acted = true;
-                    calls.push((
-                        "recvfrom()".to_owned(),
-                        format!("{n} from {}", meta.endpoint),
-                    ));
-                    if self.app.udp_received.len() < 10_000 {
-                        self.app.udp_received.push(buf[..n].to_vec());
-                    }
-                }
-                Err(_) => break,
+        while let Ok((n, meta)) = self.udp().recv_slice(&mut buf) {
+            acted = true;
+            calls.push((
+                "recvfrom()".to_owned(),
+                format!("{n} from {}", meta.endpoint),
+            ));
+            if self.app.udp_received.len() < 10_000 {
+                self.app.udp_received.push(buf[..n].to_vec());
             }
         }
         // What waits goes into the send buffer as it makes room (one call per turn).
@@ -877,11 +872,11 @@ impl Lab {
         if let Some(mss) = t.mss {
             view.mss = u32::from(mss).min(1460);
         }
-        if let Some(ack) = t.ack {
-            if view.snd_una.is_none_or(|u| !seq_after(u, ack)) {
-                view.snd_una = Some(ack);
-                view.peer_wnd = u32::from(t.window) << shift.min(14);
-            }
+        if let Some(ack) = t.ack
+            && view.snd_una.is_none_or(|u| !seq_after(u, ack))
+        {
+            view.snd_una = Some(ack);
+            view.peer_wnd = u32::from(t.window) << shift.min(14);
         }
     }
 

@@ -259,7 +259,7 @@ impl ClientPanel {
                             self.diagram.refresh_client(&self.model.trace, None);
                         }
                         if let Some(d) = self.diagram.current() {
-                            super::diagram_view::diagram_ui(ui, d, lang, true);
+                            super::diagram_view::diagram_ui(ui, d, lang, true, false);
                         }
                     } else {
                         trace_ui(ui, lang, &mut self.model.trace, self.settings.log.follow);

@@ -31,8 +31,9 @@ pub fn diagram_height(d: &Diagram) -> f32 {
 
 /// Draws the diagram into the available space: the legend (read first: the arrows are
 /// inferred), the lane heads, then the rows in a scroll area that follows the newest row
-/// when `follow` (a run under way), else opens at the top (the handshake in view).
-pub fn diagram_ui(ui: &mut Ui, d: &Diagram, lang: Lang, follow: bool) {
+/// when `follow` (a run under way); `to_top` puts it back at its start (a run just ended: the
+/// handshake in view).
+pub fn diagram_ui(ui: &mut Ui, d: &Diagram, lang: Lang, follow: bool, to_top: bool) {
     legend_ui(ui, lang);
     let width = ui.available_width().max(MIN_WIDTH);
     let (head_rect, _) = ui.allocate_exact_size(vec2(width, HEADER_HEIGHT), Sense::hover());
@@ -44,23 +45,26 @@ pub fn diagram_ui(ui: &mut Ui, d: &Diagram, lang: Lang, follow: bool) {
         ui.weak(lang.t(Msg::DiagramEmpty));
         return;
     }
-    egui::ScrollArea::vertical()
+    let mut area = egui::ScrollArea::vertical()
         .id_salt("diagram_rows")
         .auto_shrink([false, true])
-        .stick_to_bottom(follow)
-        .show_viewport(ui, |ui, viewport| {
-            let (rect, _) = ui.allocate_exact_size(vec2(width, d.rows_height()), Sense::hover());
-            let visible = viewport.translate(rect.min.to_vec2());
-            lane_lines(ui, rect.intersect(visible), xs, d);
-            let mut y = rect.top();
-            for row in &d.rows {
-                let row_rect = Rect::from_min_size(pos2(rect.left(), y), vec2(width, row.height()));
-                if row_rect.intersects(visible) {
-                    row_ui(ui, row_rect, xs, row, lang);
-                }
-                y += row.height();
+        .stick_to_bottom(follow);
+    if to_top {
+        area = area.vertical_scroll_offset(0.0);
+    }
+    area.show_viewport(ui, |ui, viewport| {
+        let (rect, _) = ui.allocate_exact_size(vec2(width, d.rows_height()), Sense::hover());
+        let visible = viewport.translate(rect.min.to_vec2());
+        lane_lines(ui, rect.intersect(visible), xs, d);
+        let mut y = rect.top();
+        for row in &d.rows {
+            let row_rect = Rect::from_min_size(pos2(rect.left(), y), vec2(width, row.height()));
+            if row_rect.intersects(visible) {
+                row_ui(ui, row_rect, xs, row, lang);
             }
-        });
+            y += row.height();
+        }
+    });
 }
 
 fn heads_ui(ui: &mut Ui, rect: Rect, xs: [f32; 2], d: &Diagram, lang: Lang) {

@@ -173,6 +173,12 @@ impl LabPanel {
         self.wire = scenario.wire();
         self.play = Play::new(scenario, &options);
         self.scenario = Some(scenario);
+        // Congestion control is about the window: its chart first; the others' packets.
+        self.view = match (scenario, self.classroom) {
+            (Scenario::Congestion, _) => LabView::Chart,
+            (_, true) => LabView::Diagram,
+            (_, false) => LabView::Table,
+        };
         self.after_reset(opening_speed(scenario));
     }
 

@@ -233,6 +233,8 @@ pub struct LessonPanel {
     lab_error: Option<crate::net::NetError>,
     /// Set by the app each frame: the diagram takes the screen, the words fold away.
     pub classroom: bool,
+    /// A run just ended: show its diagram from the top (the handshake) once.
+    to_top: bool,
 }
 
 impl Default for LessonPanel {
@@ -265,6 +267,7 @@ impl Default for LessonPanel {
             lab_error: None,
             export_result: None,
             classroom: false,
+            to_top: false,
         }
     }
 }
@@ -279,7 +282,10 @@ impl LessonPanel {
                     self.rec.server.get_or_insert(server);
                 }
                 ScenarioEvent::Finding(f) => self.findings.push(f),
-                ScenarioEvent::Done => self.running = false,
+                ScenarioEvent::Done => {
+                    self.running = false;
+                    self.to_top = true;
+                }
                 ScenarioEvent::Failed(err) => {
                     self.running = false;
                     self.failed = Some(err);
@@ -465,9 +471,10 @@ impl LessonPanel {
                 self.export_ui(ui, lang, false);
             }
             let follow = self.running;
+            let to_top = std::mem::take(&mut self.to_top);
             let diagram = self.rec.diagram();
             self.diagram_rect = Some(
-                ui.scope(|ui| diagram_ui(ui, diagram, lang, follow))
+                ui.scope(|ui| diagram_ui(ui, diagram, lang, follow, to_top))
                     .response
                     .rect,
             );
@@ -670,7 +677,7 @@ impl LessonPanel {
             self.export_ui(ui, lang, true);
             let diagram = self.steps.diagram();
             self.diagram_rect = Some(
-                ui.scope(|ui| diagram_ui(ui, diagram, lang, true))
+                ui.scope(|ui| diagram_ui(ui, diagram, lang, true, false))
                     .response
                     .rect,
             );
@@ -680,7 +687,6 @@ impl LessonPanel {
 
 #[cfg(test)]
 mod tests {
-    use crate::ui::jobs::write_png;
     use crate::ui::jobs::write_png;
 
     #[test]

@@ -413,7 +413,7 @@ impl ServerPanel {
                                     self.diagram.refresh_server(&self.model, id, None);
                                 }
                                 if let Some(d) = self.diagram.current() {
-                                    super::diagram_view::diagram_ui(ui, d, lang, true);
+                                    super::diagram_view::diagram_ui(ui, d, lang, true, false);
                                 }
                             }
                             None => {
