@@ -196,7 +196,6 @@ messages! {
     LabChartNote => "The client's view, in bytes. smoltcp does not show its cwnd, so it is read off the wire: the bytes in flight at moments when nothing else held the sender back.", "客户端视角，单位为字节。smoltcp 不公开拥塞窗口，所以从线路上读出：在发送方只受拥塞窗口限制的时刻的在途字节数。";
     LabChartEmpty => "No data has been sent yet.", "还没有发送数据。";
     LabColTime => "t, ms", "时间（毫秒）";
-    LabColDir => "direction", "方向";
     LabColSegment => "segment", "报文段";
     LabColFate => "fate", "结局";
     LabExportPcap => "Export pcapng", "导出 pcapng";
@@ -225,7 +224,7 @@ messages! {
     LabFindSlowStart => "Slow start: the congestion window grew from {from} to {to} bytes by {t} ms, about doubling each round trip.", "慢启动：到 {t} 毫秒时拥塞窗口从 {from} 字节增长到 {to} 字节，大约每个往返翻一番。";
     LabFindQueueDrops => "The bottleneck's queue overflowed: {n} packets dropped, the first at {t} ms.", "瓶颈队列溢出：丢弃了 {n} 个分组，第一个在 {t} 毫秒。";
     LabFindWindowCut => "After the loss the congestion window fell from {before} to {after} bytes, then grew slowly again (congestion avoidance).", "丢包后拥塞窗口从 {before} 字节降到 {after} 字节，然后再次缓慢增长（拥塞避免）。";
-    LabFindCompare => "The same {bytes} through the same bottleneck: Reno took {reno} ms, Cubic {cubic} ms.", "同样的 {bytes} 经过同样的瓶颈：Reno 用了 {reno} 毫秒，Cubic 用了 {cubic} 毫秒。";
+    LabFindCompare => "The same {bytes} through the same bottleneck: Reno took {reno} ms with an average congestion window of {rw} bytes after the loss, Cubic {cubic} ms with {cw} bytes (a full bottleneck sets the pace for both).", "同样的 {bytes} 经过同样的瓶颈：Reno 用了 {reno} 毫秒，丢包后平均拥塞窗口 {rw} 字节；Cubic 用了 {cubic} 毫秒，平均 {cw} 字节（瓶颈满载时两者速度都由瓶颈决定）。";
     LabFindFourWay => "The close took {n} segments: each side sends its own FIN and the other acknowledges it (FIN, ACK, FIN, ACK).", "关闭用了 {n} 个报文段：每一方各自发送 FIN，由另一方确认（FIN、ACK、FIN、ACK）。";
     LabFindTimeWait => "The client, which closed first, stayed {ms} ms in TIME-WAIT before CLOSED (2×MSL, shortened here: smoltcp waits 10 s, Linux 60 s).", "先关闭的客户端在 TIME-WAIT 中停留了 {ms} 毫秒才进入 CLOSED（2×MSL，这里缩短了：smoltcp 等 10 秒，Linux 等 60 秒）。";
     LabFindSimultaneous => "Simultaneous close: both sides sent FIN at once; each went FIN-WAIT-1, CLOSING, TIME-WAIT.", "同时关闭：双方同时发送 FIN；各自经历 FIN-WAIT-1、CLOSING、TIME-WAIT。";
@@ -237,6 +236,7 @@ messages! {
     LabC2S => "client → server", "客户端 → 服务器";
     LabS2C => "server → client", "服务器 → 客户端";
     LabRetransmission => "retransmission", "重传";
+    LabProbe => "zero-window probe", "零窗口探测";
     LabFateDelivered => "delivered", "已送达";
     LabFateLost => "lost", "丢失";
     LabFateDropped => "dropped by hand", "手动丢弃";

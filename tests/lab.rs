@@ -327,6 +327,14 @@ mod scenarios {
             _ => None,
         });
         assert!(probes >= 3);
+        // A repeated probe is a probe, not a retransmission (as Wireshark has it).
+        let marked: Vec<_> = lab.packets().filter(|p| p.zero_window_probe).collect();
+        assert_eq!(marked.len(), probes);
+        assert!(
+            marked
+                .iter()
+                .all(|p| !p.retransmission && p.dir == Dir::C2S)
+        );
         assert!(
             f.contains(&Finding::AllArrived { bytes: 40 * 1024 }),
             "{f:?}"
@@ -365,6 +373,16 @@ mod scenarios {
             } => Some((*reno_ms, *cubic_ms)),
             _ => None,
         });
+        // Cubic cuts its window to 0.7, Reno to half: Cubic keeps more in flight after.
+        let (rw, cw) = find(&f, |x| match x {
+            Finding::Compare {
+                reno_cwnd,
+                cubic_cwnd,
+                ..
+            } => Some((*reno_cwnd, *cubic_cwnd)),
+            _ => None,
+        });
+        assert!(cw > rw, "Cubic {cw} against Reno {rw}");
         // 1 MB at 2 Mbit/s takes at least 4 s.
         assert!(reno >= 4000.0 && cubic >= 4000.0, "{reno} {cubic}");
         // The bottleneck's rate holds: no two client packets leave it closer than one

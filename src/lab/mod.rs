@@ -813,6 +813,17 @@ impl Lab {
     }
 
     fn push_packet(&mut self, mut rec: PacketRecord) {
+        if !rec.injected && rec.tcp.as_ref().is_some_and(|t| t.len == 1) {
+            let sender = match rec.dir {
+                Dir::C2S => Host::Client,
+                Dir::S2C => Host::Server,
+            };
+            let view = self.node(sender).view;
+            if view.snd_una.is_some() && view.peer_wnd == 0 {
+                rec.zero_window_probe = true;
+                rec.retransmission = false;
+            }
+        }
         self.track_sent(&rec);
         let len = rec.data.len() + rec.delivered.as_ref().map_or(0, Vec::len);
         if self.data_kept + len > RECORD_DATA_BUDGET {

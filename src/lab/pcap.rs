@@ -67,6 +67,8 @@ fn comment(p: &PacketRecord, delivered: bool) -> String {
     };
     let resent = if p.retransmission {
         ", retransmission"
+    } else if p.zero_window_probe {
+        ", zero-window probe"
     } else {
         ""
     };

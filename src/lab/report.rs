@@ -177,12 +177,17 @@ pub fn packet_json(p: &PacketRecord, rel: &Rel) -> String {
     }
     let _ = write!(
         out,
-        ",\"bytes\":{},\"fate\":\"{}\",\"arrives_ms\":{},\"checksum_ok\":{},\"retransmission\":{}{}}}",
+        ",\"bytes\":{},\"fate\":\"{}\",\"arrives_ms\":{},\"checksum_ok\":{},\"retransmission\":{}{}{}}}",
         p.bytes,
         p.fate.name(),
         p.fate.arrives_at().map_or("null".to_owned(), t_ms),
         p.checksum_ok(),
         p.retransmission,
+        if p.zero_window_probe {
+            ",\"zero_window_probe\":true"
+        } else {
+            ""
+        },
         if p.injected { ",\"injected\":true" } else { "" },
     );
     out

@@ -110,7 +110,7 @@ impl Scenario {
         }
         let (rx_buffer, tx_buffer) = match self {
             Scenario::FlowControl => (8 * 1024, 64 * 1024),
-            Scenario::Congestion => (512 * 1024, 512 * 1024),
+            Scenario::Congestion => (128 * 1024, 128 * 1024),
             _ => (64 * 1024, 64 * 1024),
         };
         LabConfig {
@@ -196,11 +196,14 @@ pub enum Finding {
     QueueDrops { count: usize, t_ms: f64 },
     /// After the loss the congestion window fell from `before` to `after` bytes.
     WindowCut { before: u32, after: u32 },
-    /// The same transfer with the other algorithm: each one's time.
+    /// The same transfer with the other algorithm: each one's time, and its average
+    /// congestion window after the first loss (Cubic cuts to 0.7, Reno to half).
     Compare {
         bytes: u64,
         reno_ms: f64,
         cubic_ms: f64,
+        reno_cwnd: u32,
+        cubic_cwnd: u32,
     },
     /// FIN, ACK, FIN, ACK: the close took four segments.
     FourWayClose { segments: usize },
@@ -675,20 +678,11 @@ const REORDER_BYTES: u64 = 10 * 1460;
 /// Each TCP message of the udp-loss scenario: `message NN` and padding, 1,000 bytes.
 const TCP_MESSAGE: usize = 1000;
 
-/// Zero-window probes so far: segments the client sent while the server's last word was a
-/// zero window, after the window closed.
+/// Zero-window probes the client sent so far.
 fn probes(l: &Lab) -> usize {
-    let mut closed = false;
-    let mut n = 0;
-    for p in l.packets() {
-        let Some(t) = &p.tcp else { continue };
-        match p.dir {
-            Dir::S2C => closed = t.window == 0 && !t.has("SYN"),
-            Dir::C2S if closed && t.len <= 1 && t.len > 0 => n += 1,
-            Dir::C2S => {}
-        }
-    }
-    n
+    l.packets()
+        .filter(|p| p.dir == Dir::C2S && p.zero_window_probe)
+        .count()
 }
 
 /// The initial sequence numbers of the client's SYN and the server's SYN+ACK (the lab's
@@ -1109,6 +1103,23 @@ fn transfer_ms(lab: &Lab) -> Option<f64> {
     Some(ms(end - start))
 }
 
+/// The client's average congestion window from the first queue drop on.
+fn cwnd_after_loss(lab: &Lab) -> u32 {
+    let Some(drop) = lab
+        .packets()
+        .find(|p| p.fate == Fate::QueueFull)
+        .map(|p| p.t_us)
+    else {
+        return 0;
+    };
+    let after: Vec<u64> = lab
+        .samples()
+        .filter(|s| s.host == Host::Client && s.t_us > drop)
+        .filter_map(|s| s.cwnd.map(u64::from))
+        .collect();
+    (after.iter().sum::<u64>() / (after.len() as u64).max(1)) as u32
+}
+
 /// The congestion scenario again with the other algorithm, for the comparison.
 fn compare_congestion(lab: &Lab) -> Option<Finding> {
     let here = transfer_ms(lab)?;
@@ -1128,14 +1139,17 @@ fn compare_congestion(lab: &Lab) -> Option<Finding> {
     };
     while again.advance() {}
     let there = transfer_ms(&again.lab)?;
-    let (reno_ms, cubic_ms) = match other {
-        Congestion::Cubic => (here, there),
-        Congestion::Reno => (there, here),
+    let (here_w, there_w) = (cwnd_after_loss(lab), cwnd_after_loss(&again.lab));
+    let ((reno_ms, reno_cwnd), (cubic_ms, cubic_cwnd)) = match other {
+        Congestion::Cubic => ((here, here_w), (there, there_w)),
+        Congestion::Reno => ((there, there_w), (here, here_w)),
     };
     Some(Finding::Compare {
         bytes: CONGESTION_BYTES,
         reno_ms,
         cubic_ms,
+        reno_cwnd,
+        cubic_cwnd,
     })
 }
 

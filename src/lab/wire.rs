@@ -149,6 +149,9 @@ pub struct PacketRecord {
     pub fate: Fate,
     /// The same sequence space (seq, length, SYN/FIN) went this way before: a resend.
     pub retransmission: bool,
+    /// One byte sent into a window the peer had closed (0): a zero-window probe, not a
+    /// resend (Wireshark says the same), even when it repeats an earlier probe's byte.
+    pub zero_window_probe: bool,
     /// Put on the wire by the lab itself, not by a host's stack (the old duplicate SYN).
     pub injected: bool,
     /// The IP packet as it entered the wire.
@@ -381,6 +384,7 @@ impl Wire {
             bytes: bytes.len(),
             fate,
             retransmission,
+            zero_window_probe: false,
             injected,
             delivered: matches!(fate, Fate::Corrupted { .. }).then(|| bytes.clone()),
             data: entered,

@@ -80,12 +80,16 @@ pub fn finding_text(lang: Lang, f: &Finding) -> String {
             bytes,
             reno_ms,
             cubic_ms,
+            reno_cwnd,
+            cubic_cwnd,
         } => lang.fmt(
             Msg::LabFindCompare,
             &[
                 ("bytes", &crate::proto::format::human_bytes(*bytes)),
                 ("reno", &ms(*reno_ms)),
                 ("cubic", &ms(*cubic_ms)),
+                ("rw", reno_cwnd),
+                ("cw", cubic_cwnd),
             ],
         ),
         Finding::FourWayClose { segments } => lang.fmt(Msg::LabFindFourWay, &[("n", segments)]),
@@ -195,6 +199,9 @@ pub fn text_line(lang: Lang, event: &Event, rel: &Rel) -> Option<String> {
             }
             if p.retransmission {
                 line.push_str(&format!("  [{}]", lang.t(Msg::LabRetransmission)));
+            }
+            if p.zero_window_probe {
+                line.push_str(&format!("  [{}]", lang.t(Msg::LabProbe)));
             }
             if p.injected {
                 line.push_str(&format!("  [{}]", lang.t(Msg::LabInjected)));

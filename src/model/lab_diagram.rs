@@ -180,6 +180,12 @@ impl LabDiagram {
                         packet_label(lang, p, &rel),
                         lang.t(crate::i18n::Msg::LabRetransmission)
                     )
+                } else if p.zero_window_probe {
+                    format!(
+                        "{} · {}",
+                        packet_label(lang, p, &rel),
+                        lang.t(crate::i18n::Msg::LabProbe)
+                    )
                 } else {
                     packet_label(lang, p, &rel)
                 },

@@ -23,7 +23,7 @@ use crate::lab::scenario::{Finding, Options, Play, Scenario};
 use crate::lab::{
     Action, AppMode, Command, Congestion, Dir, Fate, Host, LabConfig, PacketRecord, WireSettings,
 };
-use crate::model::lab::{dir_text, fate_text, finding_text, packet_label};
+use crate::model::lab::{fate_text, finding_text, packet_label};
 use crate::model::lab_diagram::{End, LabDiagram, lane_xs, to_svg};
 use crate::proto::encoding::TextEncoding;
 
@@ -335,7 +335,7 @@ impl LabPanel {
         } else {
             // The diagram on the left, the words and the table or chart on the right.
             let avail = ui.available_size();
-            let side = (avail.x * 0.42).clamp(300.0, 560.0);
+            let side = (avail.x * 0.47).clamp(300.0, 600.0);
             let main = (avail.x - side - 12.0).max(320.0);
             ui.horizontal_top(|ui| {
                 ui.allocate_ui_with_layout(
@@ -1211,11 +1211,13 @@ impl LabPanel {
             return;
         }
         let row_h = 18.0;
-        let cols = [58.0, 118.0, 150.0, 62.0, 62.0, 56.0, 40.0];
+        // Direction as an arrow, as the lanes are drawn: client on the left, server on the right.
+        let cols = [52.0, 22.0, 118.0, 52.0, 52.0, 52.0, 36.0];
+        ui.spacing_mut().item_spacing.x = 4.0;
         ui.horizontal(|ui| {
             for (w, m) in cols.iter().zip([
                 lang.t(Msg::LabColTime),
-                lang.t(Msg::LabColDir),
+                "",
                 lang.t(Msg::LabColSegment),
                 "seq",
                 "ack",
@@ -1261,7 +1263,10 @@ impl LabPanel {
                 let row = ui.horizontal(|ui| {
                     let cells = [
                         format!("{:.1}", p.t_us as f64 / 1000.0),
-                        dir_text(lang, p.dir).to_owned(),
+                        match p.dir {
+                            Dir::C2S => "→".to_owned(),
+                            Dir::S2C => "←".to_owned(),
+                        },
                         a.label.split(" seq=").next().unwrap_or("").to_owned(),
                         seq,
                         ack,
