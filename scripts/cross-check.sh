@@ -21,6 +21,14 @@ if [ ! -x /usr/bin/rustc ] || [ ! -x /usr/bin/cargo ] || [ ! -d /usr/lib/rustlib
     apt-get update -qq
     apt-get install -y -q rustc-web cargo-web rust-web-src >/dev/null
 fi
+# Windows' std links some system DLLs by raw-dylib, which needs the MinGW dlltool even for a
+# type-check.
+if ! command -v x86_64-w64-mingw32-dlltool >/dev/null; then
+    echo "cross-check: installing binutils-mingw-w64-x86-64 (Debian) for dlltool"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -q binutils-mingw-w64-x86-64 >/dev/null
+fi
 
 dir=${CROSS_TARGET_DIR:-target/cross}
 targets=("$@")
