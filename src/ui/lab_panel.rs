@@ -1267,7 +1267,7 @@ impl LabPanel {
                             Dir::C2S => "→".to_owned(),
                             Dir::S2C => "←".to_owned(),
                         },
-                        a.label.split(" seq=").next().unwrap_or("").to_owned(),
+                        segment_words(&a.label),
                         seq,
                         ack,
                         win,
@@ -1317,6 +1317,16 @@ fn state_color(v: &egui::Visuals) -> Color32 {
     } else {
         Color32::from_rgb(0, 80, 170)
     }
+}
+
+/// A label's words before its numbers: `SYN+ACK`, `数据 1460 B`.
+fn segment_words(label: &str) -> String {
+    let end = [" seq=", " ack="]
+        .iter()
+        .filter_map(|m| label.find(m))
+        .min()
+        .unwrap_or(label.len());
+    label[..end].to_owned()
 }
 
 /// The label a packet carries along the wire.
