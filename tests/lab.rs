@@ -261,6 +261,15 @@ mod scenarios {
             .collect();
         assert_eq!(data.len(), 3);
         assert_eq!((data[0].fate, data[1].fate), (Fate::Lost, Fate::Lost));
+        // The sender's timer, sampled: each resend goes when the timer said it would.
+        for resend in &data[1..] {
+            let armed = lab
+                .samples()
+                .filter(|s| s.host == Host::Client && s.t_us < resend.t_us)
+                .filter_map(|s| s.timer_at_us)
+                .last();
+            assert_eq!(armed, Some(resend.t_us), "timer against resend {resend:?}");
+        }
         assert!(data[1].retransmission && data[2].retransmission);
         assert!(f.contains(&Finding::AllArrived { bytes: 18 }), "{f:?}");
     }

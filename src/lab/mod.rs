@@ -110,6 +110,9 @@ pub struct Sample {
     pub in_flight: u32,
     /// The peer's last advertised window, scaled, in bytes.
     pub rwnd: u32,
+    /// While data is unacknowledged: when the sender's timer fires (its retransmission
+    /// timeout, or its next zero-window probe), in µs of virtual time.
+    pub timer_at_us: Option<u64>,
 }
 
 /// One thing that happened, at a virtual time in microseconds.
@@ -288,7 +291,7 @@ struct View {
     /// The peer's last window, scaled.
     peer_wnd: u32,
     mss: u32,
-    last: Option<(Option<u32>, u32, u32)>,
+    last: Option<(Option<u32>, u32, u32, Option<u64>)>,
 }
 
 struct Node {
@@ -917,7 +920,17 @@ impl Lab {
                 && view.peer_wnd >= in_flight + view.mss
                 && in_flight > 0)
                 .then_some(in_flight);
-            let key = (cwnd, in_flight, view.peer_wnd);
+            // With data in flight the sender's next timer is its retransmission (or probe)
+            // timer; smoltcp gives the earliest of a host's timers.
+            let timer_at_us = (in_flight > 0)
+                .then(|| {
+                    node.iface
+                        .poll_at(Instant::from_micros(now as i64), &node.sockets)
+                        .map(|t| t.total_micros().max(0) as u64)
+                })
+                .flatten()
+                .filter(|t| *t > now);
+            let key = (cwnd, in_flight, view.peer_wnd, timer_at_us);
             if node.view.last == Some(key) {
                 continue;
             }
@@ -928,6 +941,7 @@ impl Lab {
                 cwnd,
                 in_flight,
                 rwnd: view.peer_wnd,
+                timer_at_us,
             }));
         }
     }

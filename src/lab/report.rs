@@ -204,12 +204,13 @@ pub fn event_json(event: &Event, rel: &Rel) -> String {
             state_name(*state)
         ),
         Event::Sample(s) => format!(
-            "{{\"t_ms\":{},\"host\":\"{}\",\"cwnd\":{},\"in_flight\":{},\"rwnd\":{}}}",
+            "{{\"t_ms\":{},\"host\":\"{}\",\"cwnd\":{},\"in_flight\":{},\"rwnd\":{},\"timer_ms\":{}}}",
             t_ms(s.t_us),
             s.host.name(),
             s.cwnd.map_or("null".to_owned(), |c| c.to_string()),
             s.in_flight,
-            s.rwnd
+            s.rwnd,
+            s.timer_at_us.map_or("null".to_owned(), t_ms),
         ),
         Event::Call {
             t_us,
