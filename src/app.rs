@@ -318,7 +318,12 @@ impl WorkbenchApp {
             ui.horizontal_wrapped(|ui| {
                 // In classroom mode the bar is one line at projector sizes: no title (the
                 // window has it), the settings behind one menu.
-                if !self.classroom {
+                if self.classroom {
+                    // Tighter, so the tabs and the View menu stay one line on a 1024-wide
+                    // projector in either language.
+                    ui.spacing_mut().button_padding.x = 3.0;
+                    ui.spacing_mut().item_spacing.x = 3.0;
+                } else {
                     ui.label(RichText::new(lang.t(Msg::AppTitle)).strong());
                     ui.separator();
                 }

@@ -120,6 +120,7 @@ pub struct LabPanel {
     diagram_rect: Option<Rect>,
     /// Set by the app each frame: the wire and the diagram take the screen.
     pub classroom: bool,
+    was_classroom: bool,
     /// Scroll the diagram to its top on the next frame (a new run).
     to_top: bool,
     /// Scroll the table to this row on the next frame.
@@ -156,6 +157,7 @@ impl Default for LabPanel {
             export_result: None,
             diagram_rect: None,
             classroom: false,
+            was_classroom: false,
             to_top: true,
             table_to: None,
         }
@@ -173,13 +175,18 @@ impl LabPanel {
         self.wire = scenario.wire();
         self.play = Play::new(scenario, &options);
         self.scenario = Some(scenario);
-        // Congestion control is about the window: its chart first; the others' packets.
-        self.view = match (scenario, self.classroom) {
-            (Scenario::Congestion, _) => LabView::Chart,
+        self.view = self.opening_view();
+        self.after_reset(opening_speed(scenario));
+    }
+
+    /// What shows first under the wire: congestion control is about the window, so its
+    /// chart; otherwise the diagram in classroom mode (the table sits beside it otherwise).
+    fn opening_view(&self) -> LabView {
+        match (self.scenario, self.classroom) {
+            (Some(Scenario::Congestion), _) => LabView::Chart,
             (_, true) => LabView::Diagram,
             (_, false) => LabView::Table,
-        };
-        self.after_reset(opening_speed(scenario));
+        }
     }
 
     /// An empty lab on the wire as set: the teacher drives the applications.
@@ -250,8 +257,10 @@ impl LabPanel {
         let dt = ctx.input(|i| i.stable_dt).clamp(0.0, 0.25);
         if self.scenario.is_some() && !self.clock.paused && self.finished() && self.play.idle() {
             // The scenario has played out: the button offers Play again for what the teacher
-            // does next by hand.
+            // does next by hand, and the diagram goes back to its start (the handshake in
+            // view, as the lesson shows it) after following the present.
             self.clock.paused = true;
+            self.to_top = true;
         }
         if !self.clock.paused {
             let idle = self.play.idle();
@@ -296,6 +305,10 @@ impl LabPanel {
     }
 
     pub fn ui(&mut self, ui: &mut Ui, lang: Lang) {
+        if self.classroom != self.was_classroom {
+            self.was_classroom = self.classroom;
+            self.view = self.opening_view();
+        }
         if self.diagram_lang != lang {
             self.diagram_lang = lang;
             self.dirty = true;
