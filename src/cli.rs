@@ -131,6 +131,12 @@ pub enum Command {
     /// Progress goes to stderr. Exits 0 only when the file is complete at the destination;
     /// otherwise a non-zero exit, a clear message, and nothing at the destination.
     Download(DownloadArgs),
+    /// Check an exercise-1 server: a class of clients at once, each sending several messages
+    /// and checking the answers, then the awkward clients a real class has (one that connects
+    /// and leaves, a slow one, 64 KB in one go, a half-close, clients leaving half-way). A
+    /// verdict per check with its evidence. Exit 0 when every check passed, 1 when one
+    /// failed, 2 for bad input.
+    CheckServer(CheckServerArgs),
     /// Run a scenario of the glass-box lab: two TCP/IP stacks on a simulated wire, in
     /// virtual time (no network is used). Prints the packets, the state changes and the
     /// findings; with --json, one JSON object per line, the findings last.
@@ -138,6 +144,30 @@ pub enum Command {
     /// Scenarios: handshake, old-duplicate-syn, acks, timeout-retransmit, fast-retransmit,
     /// checksum, flow-control, congestion, close, reorder, udp-loss.
     Lab(LabArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckServerArgs {
+    /// The server to check (HOST:PORT).
+    pub target: String,
+    /// Clients that connect at once.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub clients: u16,
+    /// Messages each client sends.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub messages: u16,
+    /// What an answer must be: echo, any, text:STR or regex:RE.
+    #[arg(long, default_value = "echo", value_parser = crate::net::check::Expect::parse)]
+    pub expect: crate::net::check::Expect,
+    /// Text encoding of the messages (e.g. gbk or utf-8).
+    #[arg(long, default_value = "utf-8", value_parser = parse_encoding)]
+    pub encoding: TextEncoding,
+    /// Seconds an answer (or a connection) may take.
+    #[arg(long, default_value_t = 2.0, value_name = "SECS", value_parser = parse_secs)]
+    pub timeout: f64,
+    /// One JSON object per check, and a summary last.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -414,6 +444,7 @@ pub fn run(command: Command, lang: Lang, matches: &clap::ArgMatches) -> ExitCode
         Command::ServeFiles(args) => serve_files(args, lang),
         Command::Lab(args) => lab(args, lang),
         Command::Download(args) => download(args, lang),
+        Command::CheckServer(args) => check_server(args, lang),
         Command::Udp(args) => {
             let sub = matches.subcommand_matches("udp");
             udp(args, lang, sub)
@@ -1139,6 +1170,75 @@ fn write_segments(out: &mut impl Write, segments: &[Segment]) {
             Segment::Text(text) => out.write_all(text.as_bytes()),
             Segment::Invalid(bytes) => bytes.iter().try_for_each(|b| write!(out, "\\x{b:02X}")),
         };
+    }
+}
+
+fn check_server(args: CheckServerArgs, lang: Lang) -> ExitCode {
+    use crate::i18n::{describe_check, describe_verdict};
+    use crate::net::check::{CheckConfig, run_all};
+    let timeout = std::time::Duration::from_secs_f64(args.timeout.max(0.05));
+    let addr = match split_host_port(&args.target).and_then(|(host, port)| {
+        crate::net::resolve::lookup(&host, port, timeout.max(std::time::Duration::from_secs(5)))
+    }) {
+        Ok(addrs) => match addrs.first() {
+            Some(a) => *a,
+            None => {
+                eprintln!("socket-workbench: {}", lang.t(Msg::ErrKindNameNotResolved));
+                return ExitCode::from(EXIT_USAGE);
+            }
+        },
+        Err(err) => {
+            eprintln!("socket-workbench: {}", describe_error(lang, &err));
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let config = CheckConfig {
+        addr,
+        clients: usize::from(args.clients),
+        messages: usize::from(args.messages),
+        expect: args.expect,
+        encoding: args.encoding,
+        timeout,
+    };
+    let mut out = std::io::stdout().lock();
+    let results = run_all(&config, |r| {
+        let title = describe_check(lang, r.kind, &config);
+        let verdict = describe_verdict(lang, &r.verdict);
+        let line = if args.json {
+            format!(
+                "{{\"check\":\"{}\",\"title\":{},\"passed\":{},\"verdict\":{},\"took_ms\":{}}}",
+                r.kind.name(),
+                crate::lab::report::json_string(&title),
+                r.verdict.passed(),
+                crate::lab::report::json_string(&verdict),
+                r.took.as_millis()
+            )
+        } else {
+            let mark = if r.verdict.passed() {
+                lang.t(Msg::CheckPassed)
+            } else {
+                lang.t(Msg::CheckFailed)
+            };
+            format!("[{mark}] {title}: {verdict}")
+        };
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    });
+    let passed = results.iter().filter(|r| r.verdict.passed()).count();
+    let total = crate::net::check::CheckKind::ALL.len();
+    if args.json {
+        let _ = writeln!(out, "{{\"passed\":{passed},\"checks\":{total}}}");
+    } else {
+        let _ = writeln!(
+            out,
+            "{}",
+            lang.fmt(Msg::CheckSummary, &[("passed", &passed), ("total", &total)])
+        );
+    }
+    if passed == total {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_NETWORK)
     }
 }
 

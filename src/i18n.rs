@@ -9,6 +9,7 @@ use std::fmt::Display;
 
 use serde::{Deserialize, Serialize};
 
+use crate::net::check::{CheckConfig, CheckKind, Ending, Verdict};
 use crate::net::tcp_server::{ClientEnd, KickHow};
 use crate::net::{CallKind, CallOutcome, NetError, NetErrorKind};
 use crate::proto::{PayloadError, hex::HexErrorKind};
@@ -202,6 +203,30 @@ messages! {
     LabExportHint => "For Wireshark: every packet as it entered the wire, each with a comment naming its fate", "供 Wireshark 使用：每个分组进入线路时的样子，每个都带有说明其结局的注释";
     LabNoPackets => "No packets yet.", "还没有分组。";
     LabDiagramHint => "Real segments, time downward; a long quiet stretch is cut short and marked with its length.", "真实的报文段，时间向下；较长的空闲时段被截短，并标出实际时长。";
+    CheckClass => "Many clients at once ({n} clients × {m} messages)", "多个客户端同时连接（{n} 个客户端 × 每个 {m} 条消息）";
+    CheckConnectClose => "A client that connects and closes at once", "连接后立即关闭的客户端";
+    CheckSlow => "A slow client (one byte at a time)", "慢客户端（一次发送一个字节）";
+    CheckBig => "64 KB in one go", "一次发送 64 KB";
+    CheckHalfClose => "A client that half-closes and expects the server to close too", "半关闭并期望服务器也关闭的客户端";
+    CheckReconnect => "Clients leave half-way, then a new one connects", "客户端中途离开，然后新客户端连接";
+    CheckPassed => "passed", "通过";
+    CheckFailed => "FAILED", "未通过";
+    CheckSummary => "{passed} of {total} checks passed.", "{total} 项检查中通过 {passed} 项。";
+    VerdictPassed => "every answer arrived and was right.", "每条回复都按时到达且正确。";
+    VerdictNotListening => "nothing accepts connections there ({err}): is the server running, on this address and port?", "该地址无法连接（{err}）：服务器在运行吗？地址和端口对吗？";
+    VerdictOnlyFirst => "only {served} client(s) answered; the other {waiting} connected (the backlog accepted them) but got no reply within {t} s: does your server call accept() in a loop?", "只有 {served} 个客户端得到了回复；其余 {waiting} 个已连接（被 backlog 接受），但在 {t} 秒内没有收到回复：你的服务器是否在循环中调用 accept()？";
+    VerdictBacklogFull => "{n} more could not even connect: the listen() backlog was full.", "另有 {n} 个客户端连不上：listen() 的 backlog 已满。";
+    VerdictNoReply => "all {n} clients connected, none got a reply within {t} s: is the server still busy with an earlier client, or does it never send?", "全部 {n} 个客户端都已连接，但在 {t} 秒内都没有收到回复：服务器是否还在忙于之前的客户端，或者从不发送？";
+    VerdictFirstOnly => "every client ({n}) got its first answer, none got its second: does your server call recv() in a loop?", "每个客户端（{n} 个）都收到了第一条回复，但都没有收到第二条：你的服务器是否在循环中调用 recv()？";
+    VerdictWrong => "client {c}, message {m}: sent “{sent}”, got “{got}”.", "客户端 {c} 的第 {m} 条消息：发送“{sent}”，收到“{got}”。";
+    VerdictClosedEarly => "client {c}: the server closed the connection before answering message {m}.", "客户端 {c}：服务器在回复第 {m} 条消息之前关闭了连接。";
+    VerdictPartial => "{answered} of {expected} answers arrived in time.", "在限定时间内只收到 {expected} 条回复中的 {answered} 条。";
+    VerdictNoClose => "after the client's FIN the server did not close within {t} s: does it close the socket when recv() returns 0 (b'')?", "客户端发送 FIN 后，服务器在 {t} 秒内没有关闭：recv() 返回 0（b''）时它是否关闭了套接字？";
+    VerdictStuck => "afterwards a new client was not served ({how}): did that client stop your server?", "之后新的客户端没有得到服务（{how}）：刚才那个客户端是否让你的服务器卡住或退出了？";
+    EndingTimeout => "no reply in time", "超时没有回复";
+    EndingClosed => "the connection was closed", "连接被关闭";
+    EndingWrong => "a wrong reply", "回复不正确";
+    EndingNoConnection => "could not connect: {err}", "无法连接：{err}";
     LabUnknownScenario => "unknown lab scenario '{name}' (so far: {names})", "未知的实验场景“{name}”（目前有：{names}）";
     LabFindHandshake => "Three segments opened the connection: SYN (the client's ISN {c}), SYN+ACK (the server's ISN {s}, acknowledging {c}+1: the SYN consumes one sequence number) and ACK (acknowledging {s}+1).", "三个报文段建立了连接：SYN（客户端初始序号 {c}）、SYN+ACK（服务器初始序号 {s}，确认号 {c}+1：SYN 占用一个序号）、ACK（确认号 {s}+1）。";
     LabFindRetransmitted => "The segment at seq={seq} got no acknowledgement and was sent again {ms} ms later: the retransmission timer fired.", "seq={seq} 的报文段没有得到确认，{ms} 毫秒后被重新发送：重传计时器超时了。";
@@ -738,6 +763,99 @@ pub fn describe_refusal(lang: Lang, r: crate::proto::download::Refusal) -> &'sta
         R::ControlChar => Msg::RefControlChar,
         R::HardLink => Msg::RefHardLink,
     })
+}
+
+/// A check's title.
+pub fn describe_check(lang: Lang, kind: CheckKind, config: &CheckConfig) -> String {
+    match kind {
+        CheckKind::Class => lang.fmt(
+            Msg::CheckClass,
+            &[("n", &config.clients), ("m", &config.messages)],
+        ),
+        CheckKind::ConnectClose => lang.t(Msg::CheckConnectClose).to_owned(),
+        CheckKind::Slow => lang.t(Msg::CheckSlow).to_owned(),
+        CheckKind::Big => lang.t(Msg::CheckBig).to_owned(),
+        CheckKind::HalfClose => lang.t(Msg::CheckHalfClose).to_owned(),
+        CheckKind::Reconnect => lang.t(Msg::CheckReconnect).to_owned(),
+    }
+}
+
+/// A check's verdict with its evidence, in plain words.
+pub fn describe_verdict(lang: Lang, v: &Verdict) -> String {
+    let secs = |t: &f64| format!("{t:.1}");
+    match v {
+        Verdict::Passed => lang.t(Msg::VerdictPassed).to_owned(),
+        Verdict::NotListening(kind) => lang.fmt(
+            Msg::VerdictNotListening,
+            &[("err", &lang.t(error_msg(*kind)))],
+        ),
+        Verdict::OnlyFirstServed {
+            served,
+            waiting,
+            unconnected,
+            timeout_s,
+        } => {
+            let mut text = lang.fmt(
+                Msg::VerdictOnlyFirst,
+                &[
+                    ("served", served),
+                    ("waiting", waiting),
+                    ("t", &secs(timeout_s)),
+                ],
+            );
+            if *unconnected > 0 {
+                text.push(' ');
+                text.push_str(&lang.fmt(Msg::VerdictBacklogFull, &[("n", unconnected)]));
+            }
+            text
+        }
+        Verdict::NoConnection(kind) => lang.fmt(
+            Msg::EndingNoConnection,
+            &[("err", &lang.t(error_msg(*kind)))],
+        ),
+        Verdict::NoReply { clients, timeout_s } => lang.fmt(
+            Msg::VerdictNoReply,
+            &[("n", clients), ("t", &secs(timeout_s))],
+        ),
+        Verdict::FirstAnswerOnly { clients } => lang.fmt(Msg::VerdictFirstOnly, &[("n", clients)]),
+        Verdict::WrongReply {
+            client,
+            message,
+            sent,
+            got,
+        } => lang.fmt(
+            Msg::VerdictWrong,
+            &[
+                ("c", client),
+                ("m", message),
+                ("sent", &sent.trim_end()),
+                ("got", &got.trim_end()),
+            ],
+        ),
+        Verdict::ClosedEarly { client, message } => {
+            lang.fmt(Msg::VerdictClosedEarly, &[("c", client), ("m", message)])
+        }
+        Verdict::Partial { answered, expected } => lang.fmt(
+            Msg::VerdictPartial,
+            &[("answered", answered), ("expected", expected)],
+        ),
+        Verdict::NoCloseAfterFin { timeout_s } => {
+            lang.fmt(Msg::VerdictNoClose, &[("t", &secs(timeout_s))])
+        }
+        Verdict::StuckAfter { ending } => {
+            let how = match ending {
+                Ending::Done => lang.t(Msg::VerdictPassed).to_owned(),
+                Ending::Timeout { .. } => lang.t(Msg::EndingTimeout).to_owned(),
+                Ending::Closed { .. } => lang.t(Msg::EndingClosed).to_owned(),
+                Ending::Wrong { .. } => lang.t(Msg::EndingWrong).to_owned(),
+                Ending::NoConnection(kind) => lang.fmt(
+                    Msg::EndingNoConnection,
+                    &[("err", &lang.t(error_msg(*kind)))],
+                ),
+            };
+            lang.fmt(Msg::VerdictStuck, &[("how", &how)])
+        }
+    }
 }
 
 /// How one of the server's clients went away.

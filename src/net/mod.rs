@@ -6,6 +6,7 @@
 //! Every event carries the id of the session it belongs to, so a panel that starts a new
 //! connection while the old one is still winding down can tell the two apart.
 
+pub mod check;
 pub mod download;
 pub mod error;
 pub mod file_server;

@@ -1,0 +1,265 @@
+//! "Check my server" (issue 12) against reference servers written the way students write
+//! exercise 1, each with the verdict it must get. Loopback only, short timeouts.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::Command;
+use std::time::Duration;
+
+use socket_workbench::net::check::{CheckConfig, CheckKind, Expect, Verdict, run_all, run_check};
+use socket_workbench::proto::encoding::TextEncoding;
+
+fn listen() -> (TcpListener, SocketAddr) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let a = l.local_addr().unwrap();
+    (l, a)
+}
+
+fn config(addr: SocketAddr) -> CheckConfig {
+    CheckConfig {
+        addr,
+        clients: 10,
+        messages: 3,
+        expect: Expect::Echo,
+        encoding: TextEncoding::Utf8,
+        timeout: Duration::from_millis(600),
+    }
+}
+
+/// `while True: data = conn.recv(1024); if not data: break; conn.sendall(data)` then close.
+fn echo_loop(mut c: TcpStream) {
+    let mut buf = [0u8; 1024];
+    while let Ok(n) = c.read(&mut buf) {
+        if n == 0 || c.write_all(&buf[..n]).is_err() {
+            break;
+        }
+    }
+}
+
+/// The right answer: accept() in a loop, a thread per client, recv() in a loop.
+fn threaded_server() -> SocketAddr {
+    let (l, a) = listen();
+    std::thread::spawn(move || {
+        for c in l.incoming().flatten() {
+            std::thread::spawn(move || echo_loop(c));
+        }
+    });
+    a
+}
+
+/// The lesson's own server: one accept(), then that client's loop, then the end.
+fn one_client_server() -> SocketAddr {
+    let (l, a) = listen();
+    std::thread::spawn(move || {
+        if let Ok((c, _)) = l.accept() {
+            echo_loop(c);
+        }
+        // The listener stays open (the program is still in its last lines): later clients
+        // sit in the backlog.
+        std::thread::sleep(Duration::from_secs(60));
+        drop(l);
+    });
+    a
+}
+
+/// accept() in a loop, but each client is answered once: recv(), sendall(), and the thread
+/// then waits for nothing.
+fn answers_once_server() -> SocketAddr {
+    let (l, a) = listen();
+    std::thread::spawn(move || {
+        for mut c in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 1024];
+                if let Ok(n) = c.read(&mut buf) {
+                    let _ = c.write_all(&buf[..n]);
+                }
+                std::thread::sleep(Duration::from_secs(60));
+            });
+        }
+    });
+    a
+}
+
+/// Echoes correctly but never closes after the client's FIN (`if not data: continue`).
+fn never_closes_server() -> SocketAddr {
+    let (l, a) = listen();
+    std::thread::spawn(move || {
+        for mut c in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 1024];
+                loop {
+                    match c.read(&mut buf) {
+                        Ok(0) => std::thread::sleep(Duration::from_secs(60)),
+                        Ok(n) => {
+                            let _ = c.write_all(&buf[..n]);
+                        }
+                        Err(_) => return,
+                    }
+                }
+            });
+        }
+    });
+    a
+}
+
+#[test]
+fn a_correct_threaded_server_passes_every_check() {
+    let addr = threaded_server();
+    let results = run_all(&config(addr), |_| {});
+    assert_eq!(results.len(), CheckKind::ALL.len());
+    for r in &results {
+        assert!(r.verdict.passed(), "{:?}: {:?}", r.kind, r.verdict);
+    }
+    assert_eq!(results[0].clients.len(), 10);
+}
+
+#[test]
+fn the_lessons_one_client_server_serves_only_the_first() {
+    let addr = one_client_server();
+    let r = run_check(CheckKind::Class, &config(addr));
+    match r.verdict {
+        Verdict::OnlyFirstServed {
+            served,
+            waiting,
+            unconnected,
+            ..
+        } => assert_eq!((served, waiting + unconnected), (1, 9)),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_server_that_answers_once_fails_on_the_second_message() {
+    let addr = answers_once_server();
+    let r = run_check(CheckKind::Class, &config(addr));
+    assert_eq!(r.verdict, Verdict::FirstAnswerOnly { clients: 10 });
+}
+
+#[test]
+fn a_server_that_never_closes_after_fin_is_caught() {
+    let addr = never_closes_server();
+    let c = config(addr);
+    assert!(run_check(CheckKind::Class, &c).verdict.passed());
+    assert!(matches!(
+        run_check(CheckKind::HalfClose, &c).verdict,
+        Verdict::NoCloseAfterFin { .. }
+    ));
+}
+
+/// A reply that is not the echo: the evidence says what was sent and what came back.
+#[test]
+fn a_wrong_reply_is_shown_with_its_evidence() {
+    let (l, addr) = listen();
+    std::thread::spawn(move || {
+        for mut c in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 1024];
+                while let Ok(n) = c.read(&mut buf) {
+                    if n == 0 || c.write_all(b"OK\n").is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    let mut c = config(addr);
+    c.clients = 3;
+    match run_check(CheckKind::Class, &c).verdict {
+        Verdict::WrongReply { sent, got, .. } => {
+            assert!(sent.starts_with("同学"), "{sent}");
+            assert_eq!(got, "OK\n");
+        }
+        other => panic!("{other:?}"),
+    }
+    // The same server is right when any reply will do, or exactly "OK".
+    c.expect = Expect::Any;
+    assert!(run_check(CheckKind::Class, &c).verdict.passed());
+    c.expect = Expect::parse("text:OK").unwrap();
+    assert!(run_check(CheckKind::Class, &c).verdict.passed());
+    c.expect = Expect::parse("regex:^O[K]").unwrap();
+    assert!(run_check(CheckKind::Class, &c).verdict.passed());
+}
+
+/// From the command line: exit 0 for the right server, 1 for the lesson's one-client server
+/// (with the hint about accept()), 2 for bad input; nothing listening is said as such.
+#[test]
+fn check_server_from_the_command_line() {
+    let bin = env!("CARGO_BIN_EXE_socket-workbench");
+    let run = |args: &[&str]| Command::new(bin).args(args).output().unwrap();
+    let good = threaded_server();
+    let out = run(&[
+        "check-server",
+        &good.to_string(),
+        "--clients",
+        "5",
+        "--timeout",
+        "0.6",
+        "--encoding",
+        "gbk",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let bad = one_client_server();
+    let out = run(&[
+        "check-server",
+        &bad.to_string(),
+        "--clients",
+        "5",
+        "--timeout",
+        "0.6",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("accept() in a loop"), "{text}");
+    assert!(
+        text.lines()
+            .last()
+            .unwrap_or("")
+            .starts_with("{\"passed\":"),
+        "{text}"
+    );
+    // A second run against the same server: it is still busy with its one client.
+    let again = run(&[
+        "check-server",
+        &bad.to_string(),
+        "--clients",
+        "3",
+        "--timeout",
+        "0.4",
+    ]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("none got a reply"));
+    let fresh = one_client_server();
+    let zh = run(&[
+        "check-server",
+        &fresh.to_string(),
+        "--clients",
+        "3",
+        "--timeout",
+        "0.4",
+        "--lang",
+        "zh",
+    ]);
+    assert!(String::from_utf8_lossy(&zh.stdout).contains("循环中调用 accept()"));
+    // Nothing listening: a closed port.
+    let closed = {
+        let (l, a) = listen();
+        drop(l);
+        a
+    };
+    let out = run(&["check-server", &closed.to_string(), "--timeout", "0.5"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing accepts connections"));
+    for bad_args in [
+        &["check-server", "127.0.0.1:1", "--clients", "0"][..],
+        &["check-server", "127.0.0.1:1", "--expect", "regex:("],
+        &["check-server", "127.0.0.1:1", "--expect", "maybe"],
+        &["check-server", "127.0.0.1"],
+    ] {
+        assert_eq!(run(bad_args).status.code(), Some(2), "{bad_args:?}");
+    }
+}
