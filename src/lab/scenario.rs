@@ -248,12 +248,12 @@ pub fn run(scenario: Scenario, seed: u64, delay_us: u64) -> (Lab, Vec<Finding>) 
 /// Runs a scenario to its end, headless.
 pub fn run_with(scenario: Scenario, options: &Options) -> Outcome {
     let mut play = Play::new(scenario, options);
-    while play.advance() {}
+    play.advance_to(u64::MAX);
     play.finish()
 }
 
 /// A scenario as a play of acts: the panel runs it act by act at its own pace; headless
-/// runs call `advance` until it says the play is over.
+/// runs play it to its end at once (`advance_to(u64::MAX)`).
 pub struct Play {
     pub scenario: Scenario,
     pub lab: Lab,
@@ -290,26 +290,6 @@ impl Play {
             findings: Vec::new(),
             failed: false,
         }
-    }
-
-    /// Runs the current act's opening (the applications' commands); the lab then runs
-    /// until the act's goal holds or its time is up (`goal`), then the next act. Returns
-    /// false when the play is over.
-    pub fn advance(&mut self) -> bool {
-        if self.failed {
-            return false;
-        }
-        let Some(script) = script(self.scenario).get(self.act).copied() else {
-            return false;
-        };
-        if self.deadline_us == 0 {
-            let now = self.lab.now_us();
-            (script.open)(&mut self.lab);
-            self.deadline_us = now + script.limit_us;
-        }
-        let deadline = self.deadline_us;
-        let done = self.lab.run_while(deadline, script.goal);
-        self.finish_act(done)
     }
 
     /// The act's goal holds now (or its time is up): go on to the next act. Returns false
@@ -1137,7 +1117,7 @@ fn compare_congestion(lab: &Lab) -> Option<Finding> {
         findings: Vec::new(),
         failed: false,
     };
-    while again.advance() {}
+    again.advance_to(u64::MAX);
     let there = transfer_ms(&again.lab)?;
     let (here_w, there_w) = (cwnd_after_loss(lab), cwnd_after_loss(&again.lab));
     let ((reno_ms, reno_cwnd), (cubic_ms, cubic_cwnd)) = match other {

@@ -62,6 +62,26 @@ pub fn write_file(path: &Path, write: impl FnOnce(&Path) -> std::io::Result<()>)
         .map_err(|e| NetError::file_write(path, &e))
 }
 
+/// An export's outcome under its buttons: where it was saved, or why not, in plain words.
+pub fn export_result_ui(ui: &mut egui::Ui, lang: crate::i18n::Lang, result: Option<&Written>) {
+    use crate::i18n::{Msg, describe_error};
+    match result {
+        Some(Ok(p)) => {
+            ui.label(lang.fmt(Msg::LessonExported, &[("path", &p.display())]));
+        }
+        Some(Err(e)) => {
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                lang.fmt(
+                    Msg::LessonExportFailed,
+                    &[("err", &describe_error(lang, e))],
+                ),
+            );
+        }
+        None => {}
+    }
+}
+
 /// Asks for a screenshot of the window; when it comes (after this frame is drawn) the part
 /// in `rect` is written to `path` as PNG off the UI thread. The result arrives on the
 /// receiver.

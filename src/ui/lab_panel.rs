@@ -16,7 +16,7 @@ use egui::{
 use egui_plot::{Legend, Line, Plot, Points};
 
 use super::jobs::{Job, Written};
-use crate::i18n::{Lang, Msg, describe_error};
+use crate::i18n::{Lang, Msg};
 use crate::lab::clock::Clock;
 use crate::lab::report::Rel;
 use crate::lab::scenario::{Finding, Options, Play, Scenario};
@@ -614,21 +614,7 @@ impl LabPanel {
                 self.export_result = None;
             }
         });
-        match &self.export_result {
-            Some(Ok(p)) => {
-                ui.label(lang.fmt(Msg::LessonExported, &[("path", &p.display())]));
-            }
-            Some(Err(e)) => {
-                ui.colored_label(
-                    ui.visuals().error_fg_color,
-                    lang.fmt(
-                        Msg::LessonExportFailed,
-                        &[("err", &describe_error(lang, e))],
-                    ),
-                );
-            }
-            None => {}
-        }
+        super::jobs::export_result_ui(ui, lang, self.export_result.as_ref());
     }
 
     fn start_write(&mut self, ctx: &egui::Context, name: &str, path: PathBuf, data: Vec<u8>) {

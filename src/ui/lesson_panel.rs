@@ -548,21 +548,7 @@ impl LessonPanel {
                 self.export_rx = Some(super::jobs::screenshot_png(ui.ctx(), rect, path));
                 self.export_result = None;
             }
-            match &self.export_result {
-                Some(Ok(p)) => {
-                    ui.label(lang.fmt(Msg::LessonExported, &[("path", &p.display())]));
-                }
-                Some(Err(e)) => {
-                    ui.colored_label(
-                        ui.visuals().error_fg_color,
-                        lang.fmt(
-                            Msg::LessonExportFailed,
-                            &[("err", &describe_error(lang, e))],
-                        ),
-                    );
-                }
-                None => {}
-            }
+            super::jobs::export_result_ui(ui, lang, self.export_result.as_ref());
         });
     }
 
