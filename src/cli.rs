@@ -137,6 +137,12 @@ pub enum Command {
     /// verdict per check with its evidence. Exit 0 when every check passed, 1 when one
     /// failed, 2 for bad input.
     CheckServer(CheckServerArgs),
+    /// Check an exercise-2 file server against a local folder holding the same files: each
+    /// file downloaded with the lesson's protocol and compared (size and BLAKE3), a name that
+    /// does not exist (the lesson's server closes without sending anything), two downloads at
+    /// once, a Chinese name as UTF-8 and as GBK, a file over 100 MB. Exit 0 when every check
+    /// passed, 1 when one failed, 2 for bad input.
+    CheckFiles(CheckFilesArgs),
     /// Run a scenario of the glass-box lab: two TCP/IP stacks on a simulated wire, in
     /// virtual time (no network is used). Prints the packets, the state changes and the
     /// findings; with --json, one JSON object per line, the findings last.
@@ -164,6 +170,24 @@ pub struct CheckServerArgs {
     pub encoding: TextEncoding,
     /// Seconds an answer (or a connection) may take.
     #[arg(long, default_value_t = 2.0, value_name = "SECS", value_parser = parse_secs)]
+    pub timeout: f64,
+    /// One JSON object per check, and a summary last.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckFilesArgs {
+    /// The file server to check (HOST:PORT).
+    pub target: String,
+    /// The local folder with the same files.
+    #[arg(long, value_name = "DIR")]
+    pub local: PathBuf,
+    /// How file names are sent (gbk or utf-8).
+    #[arg(long, default_value = "utf-8", value_parser = parse_encoding)]
+    pub encoding: TextEncoding,
+    /// Seconds the server may stay silent.
+    #[arg(long, default_value_t = 5.0, value_name = "SECS", value_parser = parse_secs)]
     pub timeout: f64,
     /// One JSON object per check, and a summary last.
     #[arg(long)]
@@ -445,6 +469,7 @@ pub fn run(command: Command, lang: Lang, matches: &clap::ArgMatches) -> ExitCode
         Command::Lab(args) => lab(args, lang),
         Command::Download(args) => download(args, lang),
         Command::CheckServer(args) => check_server(args, lang),
+        Command::CheckFiles(args) => check_files(args, lang),
         Command::Udp(args) => {
             let sub = matches.subcommand_matches("udp");
             udp(args, lang, sub)
@@ -1170,6 +1195,86 @@ fn write_segments(out: &mut impl Write, segments: &[Segment]) {
             Segment::Text(text) => out.write_all(text.as_bytes()),
             Segment::Invalid(bytes) => bytes.iter().try_for_each(|b| write!(out, "\\x{b:02X}")),
         };
+    }
+}
+
+/// The first address of a HOST:PORT target, or the message to print (a usage error).
+fn check_target(target: &str, lang: Lang) -> Result<std::net::SocketAddr, String> {
+    let wait = std::time::Duration::from_secs(5);
+    match split_host_port(target)
+        .and_then(|(host, port)| crate::net::resolve::lookup(&host, port, wait))
+    {
+        Ok(addrs) => addrs
+            .first()
+            .copied()
+            .ok_or_else(|| lang.t(Msg::ErrKindNameNotResolved).to_owned()),
+        Err(err) => Err(describe_error(lang, &err)),
+    }
+}
+
+fn check_files(args: CheckFilesArgs, lang: Lang) -> ExitCode {
+    use crate::i18n::{describe_files_check, describe_files_verdict};
+    use crate::net::check_files::{FilesCheck, FilesConfig, run_all};
+    let addr = match check_target(&args.target, lang) {
+        Ok(a) => a,
+        Err(text) => {
+            eprintln!("socket-workbench: {text}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    if !args.local.is_dir() {
+        let err = std::io::Error::new(std::io::ErrorKind::NotFound, "not a folder");
+        eprintln!(
+            "socket-workbench: --local: {}",
+            describe_error(lang, &NetError::file_read(&args.local, &err))
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let config = FilesConfig {
+        addr,
+        local: args.local.clone(),
+        encoding: args.encoding,
+        timeout: std::time::Duration::from_secs_f64(args.timeout.max(0.05)),
+    };
+    let mut out = std::io::stdout().lock();
+    let results = run_all(&config, |r| {
+        let title = describe_files_check(lang, r.check);
+        let verdict = describe_files_verdict(lang, r.check, &r.verdict);
+        let line = if args.json {
+            format!(
+                "{{\"check\":\"{}\",\"title\":{},\"passed\":{},\"verdict\":{},\"took_ms\":{}}}",
+                r.check.name(),
+                crate::lab::report::json_string(title),
+                r.verdict.passed(),
+                crate::lab::report::json_string(&verdict),
+                r.took.as_millis()
+            )
+        } else {
+            let mark = if r.verdict.passed() {
+                lang.t(Msg::CheckPassed)
+            } else {
+                lang.t(Msg::CheckFailed)
+            };
+            format!("[{mark}] {title}: {verdict}")
+        };
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    });
+    let passed = results.iter().filter(|r| r.verdict.passed()).count();
+    let total = FilesCheck::ALL.len();
+    if args.json {
+        let _ = writeln!(out, "{{\"passed\":{passed},\"checks\":{total}}}");
+    } else {
+        let _ = writeln!(
+            out,
+            "{}",
+            lang.fmt(Msg::CheckSummary, &[("passed", &passed), ("total", &total)])
+        );
+    }
+    if passed == total {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_NETWORK)
     }
 }
 

@@ -10,6 +10,7 @@ use std::fmt::Display;
 use serde::{Deserialize, Serialize};
 
 use crate::net::check::{CheckConfig, CheckKind, Ending, Verdict};
+use crate::net::check_files::{Fetch, FilesCheck, FilesVerdict};
 use crate::net::tcp_server::{ClientEnd, KickHow};
 use crate::net::{CallKind, CallOutcome, NetError, NetErrorKind};
 use crate::proto::{PayloadError, hex::HexErrorKind};
@@ -227,6 +228,26 @@ messages! {
     EndingClosed => "the connection was closed", "连接被关闭";
     EndingWrong => "a wrong reply", "回复不正确";
     EndingNoConnection => "could not connect: {err}", "无法连接：{err}";
+    FilesCheckEach => "Every file of the folder, size and BLAKE3 digest", "文件夹中的每个文件（大小与 BLAKE3 摘要）";
+    FilesCheckMissing => "A name that does not exist", "一个不存在的文件名";
+    FilesCheckTwo => "Two downloads at once", "同时下载两个文件";
+    FilesCheckChinese => "A Chinese file name, as UTF-8 and as GBK", "中文文件名（UTF-8 与 GBK）";
+    FilesCheckBig => "A file over 100 MB", "超过 100 MB 的文件";
+    FilesPassed => "{n} file(s), {bytes}: every byte the same.", "{n} 个文件，{bytes}：每个字节都相同。";
+    FilesPassedMissing => "the server closed without sending anything, as the lesson's server does.", "服务器什么都没发送就关闭了，与课上的服务器一致。";
+    FilesNoLocal => "the local folder has no files to compare with.", "本地文件夹中没有可比较的文件。";
+    FilesSkipped => "skipped: the folder has no file of this kind.", "跳过：文件夹中没有这类文件。";
+    FilesFailed => "“{name}”: {how}", "“{name}”：{how}";
+    FilesSentForMissing => "for a name that does not exist the server sent {n} bytes: “{text}” (the lesson's server sends nothing and closes; a client cannot tell this text from a file).", "对不存在的文件名，服务器发送了 {n} 字节：“{text}”（课上的服务器什么都不发就关闭；客户端无法区分这段文字和文件内容）。";
+    FilesNoClose => "for a name that does not exist the server neither sent anything nor closed within {t} s.", "对不存在的文件名，服务器在 {t} 秒内既没有发送也没有关闭连接。";
+    FilesChinese => "“{name}”: as UTF-8 {utf8}, as GBK {gbk}.", "“{name}”：UTF-8 {utf8}，GBK {gbk}。";
+    FilesWorks => "served", "可以下载";
+    FilesNotServed => "not served", "无法下载";
+    FetchNoConnection => "could not connect: {err}", "无法连接：{err}";
+    FetchTruncated => "the server closed after {got} of {expected} bytes.", "服务器只发送了 {expected} 字节中的 {got} 字节就关闭了。";
+    FetchTooLong => "the server sent more than the file's {expected} bytes.", "服务器发送的数据超过了文件的 {expected} 字节。";
+    FetchDiffers => "the right size, but other bytes (the digests differ).", "大小正确，但内容不同（摘要不一致）。";
+    FetchStalled => "nothing came for {t} s after {got} bytes.", "收到 {got} 字节后 {t} 秒内没有新数据。";
     LabUnknownScenario => "unknown lab scenario '{name}' (so far: {names})", "未知的实验场景“{name}”（目前有：{names}）";
     LabFindHandshake => "Three segments opened the connection: SYN (the client's ISN {c}), SYN+ACK (the server's ISN {s}, acknowledging {c}+1: the SYN consumes one sequence number) and ACK (acknowledging {s}+1).", "三个报文段建立了连接：SYN（客户端初始序号 {c}）、SYN+ACK（服务器初始序号 {s}，确认号 {c}+1：SYN 占用一个序号）、ACK（确认号 {s}+1）。";
     LabFindRetransmitted => "The segment at seq={seq} got no acknowledgement and was sent again {ms} ms later: the retransmission timer fired.", "seq={seq} 的报文段没有得到确认，{ms} 毫秒后被重新发送：重传计时器超时了。";
@@ -763,6 +784,80 @@ pub fn describe_refusal(lang: Lang, r: crate::proto::download::Refusal) -> &'sta
         R::ControlChar => Msg::RefControlChar,
         R::HardLink => Msg::RefHardLink,
     })
+}
+
+fn describe_fetch(lang: Lang, how: &Fetch) -> String {
+    match how {
+        Fetch::Same => lang.t(Msg::VerdictPassed).to_owned(),
+        Fetch::NoConnection(kind) => lang.fmt(
+            Msg::FetchNoConnection,
+            &[("err", &lang.t(error_msg(*kind)))],
+        ),
+        Fetch::Truncated { got, expected } => {
+            lang.fmt(Msg::FetchTruncated, &[("got", got), ("expected", expected)])
+        }
+        Fetch::TooLong { expected } => lang.fmt(Msg::FetchTooLong, &[("expected", expected)]),
+        Fetch::Differs => lang.t(Msg::FetchDiffers).to_owned(),
+        Fetch::Stalled { got, secs } => lang.fmt(
+            Msg::FetchStalled,
+            &[("got", got), ("t", &format!("{secs:.1}"))],
+        ),
+    }
+}
+
+/// A file check's title.
+pub fn describe_files_check(lang: Lang, check: FilesCheck) -> &'static str {
+    lang.t(match check {
+        FilesCheck::EachFile => Msg::FilesCheckEach,
+        FilesCheck::Missing => Msg::FilesCheckMissing,
+        FilesCheck::TwoAtOnce => Msg::FilesCheckTwo,
+        FilesCheck::ChineseName => Msg::FilesCheckChinese,
+        FilesCheck::BigFile => Msg::FilesCheckBig,
+    })
+}
+
+/// A file check's verdict with its evidence.
+pub fn describe_files_verdict(lang: Lang, check: FilesCheck, v: &FilesVerdict) -> String {
+    match v {
+        FilesVerdict::Passed { .. } if check == FilesCheck::Missing => {
+            lang.t(Msg::FilesPassedMissing).to_owned()
+        }
+        FilesVerdict::Passed { files, bytes } => lang.fmt(
+            Msg::FilesPassed,
+            &[
+                ("n", files),
+                ("bytes", &crate::proto::format::human_bytes(*bytes)),
+            ],
+        ),
+        FilesVerdict::NoLocalFiles => lang.t(Msg::FilesNoLocal).to_owned(),
+        FilesVerdict::Skipped => lang.t(Msg::FilesSkipped).to_owned(),
+        FilesVerdict::Failed { name, how } => lang.fmt(
+            Msg::FilesFailed,
+            &[("name", name), ("how", &describe_fetch(lang, how))],
+        ),
+        FilesVerdict::SentForMissing { bytes, text } => lang.fmt(
+            Msg::FilesSentForMissing,
+            &[("n", bytes), ("text", &text.trim_end())],
+        ),
+        FilesVerdict::NoCloseForMissing { secs } => {
+            lang.fmt(Msg::FilesNoClose, &[("t", &format!("{secs:.1}"))])
+        }
+        FilesVerdict::ChineseName {
+            name, utf8, gbk, ..
+        } => {
+            let word = |ok: &bool| {
+                lang.t(if *ok {
+                    Msg::FilesWorks
+                } else {
+                    Msg::FilesNotServed
+                })
+            };
+            lang.fmt(
+                Msg::FilesChinese,
+                &[("name", name), ("utf8", &word(utf8)), ("gbk", &word(gbk))],
+            )
+        }
+    }
 }
 
 /// A check's title.

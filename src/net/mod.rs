@@ -7,6 +7,7 @@
 //! connection while the old one is still winding down can tell the two apart.
 
 pub mod check;
+pub mod check_files;
 pub mod download;
 pub mod error;
 pub mod file_server;
