@@ -237,10 +237,10 @@ messages! {
     FilesPassedMissing => "the server closed without sending anything, as the lesson's server does.", "服务器什么都没发送就关闭了，与课上的服务器一致。";
     FilesNoLocal => "the local folder has no files to compare with.", "本地文件夹中没有可比较的文件。";
     FilesSkipped => "skipped: the folder has no file of this kind.", "跳过：文件夹中没有这类文件。";
-    FilesFailed => "“{name}”: {how}", "“{name}”：{how}";
+    FilesFailed => "“{name}”: {how}", "文件“{name}”：{how}";
     FilesSentForMissing => "for a name that does not exist the server sent {n} bytes: “{text}” (the lesson's server sends nothing and closes; a client cannot tell this text from a file).", "对不存在的文件名，服务器发送了 {n} 字节：“{text}”（课上的服务器什么都不发就关闭；客户端无法区分这段文字和文件内容）。";
     FilesNoClose => "for a name that does not exist the server neither sent anything nor closed within {t} s.", "对不存在的文件名，服务器在 {t} 秒内既没有发送也没有关闭连接。";
-    FilesChinese => "“{name}”: as UTF-8 {utf8}, as GBK {gbk}.", "“{name}”：UTF-8 {utf8}，GBK {gbk}。";
+    FilesChinese => "“{name}”: as UTF-8 {utf8}, as GBK {gbk}.", "文件“{name}”：UTF-8 编码时{utf8}，GBK 编码时{gbk}。";
     FilesWorks => "served", "可以下载";
     FilesNotServed => "not served", "无法下载";
     FetchNoConnection => "could not connect: {err}", "无法连接：{err}";
