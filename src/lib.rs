@@ -5,6 +5,8 @@
 //!
 //! - [`net`]: the engines. Each runs its sockets on named background threads and talks to the
 //!   rest only through flume channels (commands in, session-tagged events out). No egui here.
+//! - [`lab`]: the glass-box lab: two smoltcp hosts on a simulated wire in virtual time, its
+//!   scenarios, record and pcapng export. No sockets of the system, no egui.
 //! - [`proto`]: pure code with no I/O: text encodings (UTF-8, GBK, ...), hex parsing and
 //!   dumps, building payloads.
 //! - [`model`]: plain state reduced from engine events (log, socket-call trace, panel status);
