@@ -1198,6 +1198,68 @@ fn write_segments(out: &mut impl Write, segments: &[Segment]) {
     }
 }
 
+/// The checkers' output: a line per check as it ends (text, or one JSON object), then the
+/// summary; exit 0 when every check passed, 1 otherwise.
+struct CheckReport {
+    lang: Lang,
+    json: bool,
+    out: std::io::StdoutLock<'static>,
+}
+
+impl CheckReport {
+    fn new(lang: Lang, json: bool) -> Self {
+        Self {
+            lang,
+            json,
+            out: std::io::stdout().lock(),
+        }
+    }
+
+    fn line(
+        &mut self,
+        name: &str,
+        title: &str,
+        passed: bool,
+        verdict: &str,
+        took: std::time::Duration,
+    ) {
+        use crate::lab::report::json_string;
+        let line = if self.json {
+            format!(
+                "{{\"check\":\"{name}\",\"title\":{},\"passed\":{passed},\"verdict\":{},\"took_ms\":{}}}",
+                json_string(title),
+                json_string(verdict),
+                took.as_millis()
+            )
+        } else {
+            let mark = self.lang.t(if passed {
+                Msg::CheckPassed
+            } else {
+                Msg::CheckFailed
+            });
+            format!("[{mark}] {title}: {verdict}")
+        };
+        let _ = writeln!(self.out, "{line}");
+        let _ = self.out.flush();
+    }
+
+    fn finish(mut self, passed: usize, total: usize) -> ExitCode {
+        let _ = if self.json {
+            writeln!(self.out, "{{\"passed\":{passed},\"checks\":{total}}}")
+        } else {
+            let summary = self
+                .lang
+                .fmt(Msg::CheckSummary, &[("passed", &passed), ("total", &total)]);
+            writeln!(self.out, "{summary}")
+        };
+        if passed == total {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(EXIT_NETWORK)
+        }
+    }
+}
+
 /// The first address of a HOST:PORT target, or the message to print (a usage error).
 fn check_target(target: &str, lang: Lang) -> Result<std::net::SocketAddr, String> {
     let wait = std::time::Duration::from_secs(5);
@@ -1236,64 +1298,28 @@ fn check_files(args: CheckFilesArgs, lang: Lang) -> ExitCode {
         encoding: args.encoding,
         timeout: std::time::Duration::from_secs_f64(args.timeout.max(0.05)),
     };
-    let mut out = std::io::stdout().lock();
+    let mut report = CheckReport::new(lang, args.json);
     let results = run_all(&config, |r| {
-        let title = describe_files_check(lang, r.check);
-        let verdict = describe_files_verdict(lang, r.check, &r.verdict);
-        let line = if args.json {
-            format!(
-                "{{\"check\":\"{}\",\"title\":{},\"passed\":{},\"verdict\":{},\"took_ms\":{}}}",
-                r.check.name(),
-                crate::lab::report::json_string(title),
-                r.verdict.passed(),
-                crate::lab::report::json_string(&verdict),
-                r.took.as_millis()
-            )
-        } else {
-            let mark = if r.verdict.passed() {
-                lang.t(Msg::CheckPassed)
-            } else {
-                lang.t(Msg::CheckFailed)
-            };
-            format!("[{mark}] {title}: {verdict}")
-        };
-        let _ = writeln!(out, "{line}");
-        let _ = out.flush();
+        report.line(
+            r.check.name(),
+            describe_files_check(lang, r.check),
+            r.verdict.passed(),
+            &describe_files_verdict(lang, r.check, &r.verdict),
+            r.took,
+        );
     });
     let passed = results.iter().filter(|r| r.verdict.passed()).count();
-    let total = FilesCheck::ALL.len();
-    if args.json {
-        let _ = writeln!(out, "{{\"passed\":{passed},\"checks\":{total}}}");
-    } else {
-        let _ = writeln!(
-            out,
-            "{}",
-            lang.fmt(Msg::CheckSummary, &[("passed", &passed), ("total", &total)])
-        );
-    }
-    if passed == total {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(EXIT_NETWORK)
-    }
+    report.finish(passed, FilesCheck::ALL.len())
 }
 
 fn check_server(args: CheckServerArgs, lang: Lang) -> ExitCode {
     use crate::i18n::{describe_check, describe_verdict};
     use crate::net::check::{CheckConfig, run_all};
     let timeout = std::time::Duration::from_secs_f64(args.timeout.max(0.05));
-    let addr = match split_host_port(&args.target).and_then(|(host, port)| {
-        crate::net::resolve::lookup(&host, port, timeout.max(std::time::Duration::from_secs(5)))
-    }) {
-        Ok(addrs) => match addrs.first() {
-            Some(a) => *a,
-            None => {
-                eprintln!("socket-workbench: {}", lang.t(Msg::ErrKindNameNotResolved));
-                return ExitCode::from(EXIT_USAGE);
-            }
-        },
-        Err(err) => {
-            eprintln!("socket-workbench: {}", describe_error(lang, &err));
+    let addr = match check_target(&args.target, lang) {
+        Ok(a) => a,
+        Err(text) => {
+            eprintln!("socket-workbench: {text}");
             return ExitCode::from(EXIT_USAGE);
         }
     };
@@ -1305,46 +1331,18 @@ fn check_server(args: CheckServerArgs, lang: Lang) -> ExitCode {
         encoding: args.encoding,
         timeout,
     };
-    let mut out = std::io::stdout().lock();
+    let mut report = CheckReport::new(lang, args.json);
     let results = run_all(&config, |r| {
-        let title = describe_check(lang, r.kind, &config);
-        let verdict = describe_verdict(lang, &r.verdict);
-        let line = if args.json {
-            format!(
-                "{{\"check\":\"{}\",\"title\":{},\"passed\":{},\"verdict\":{},\"took_ms\":{}}}",
-                r.kind.name(),
-                crate::lab::report::json_string(&title),
-                r.verdict.passed(),
-                crate::lab::report::json_string(&verdict),
-                r.took.as_millis()
-            )
-        } else {
-            let mark = if r.verdict.passed() {
-                lang.t(Msg::CheckPassed)
-            } else {
-                lang.t(Msg::CheckFailed)
-            };
-            format!("[{mark}] {title}: {verdict}")
-        };
-        let _ = writeln!(out, "{line}");
-        let _ = out.flush();
+        report.line(
+            r.kind.name(),
+            &describe_check(lang, r.kind, &config),
+            r.verdict.passed(),
+            &describe_verdict(lang, &r.verdict),
+            r.took,
+        );
     });
     let passed = results.iter().filter(|r| r.verdict.passed()).count();
-    let total = crate::net::check::CheckKind::ALL.len();
-    if args.json {
-        let _ = writeln!(out, "{{\"passed\":{passed},\"checks\":{total}}}");
-    } else {
-        let _ = writeln!(
-            out,
-            "{}",
-            lang.fmt(Msg::CheckSummary, &[("passed", &passed), ("total", &total)])
-        );
-    }
-    if passed == total {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(EXIT_NETWORK)
-    }
+    report.finish(passed, crate::net::check::CheckKind::ALL.len())
 }
 
 fn lab(args: LabArgs, lang: Lang) -> ExitCode {

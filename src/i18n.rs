@@ -187,6 +187,9 @@ messages! {
     LabSendTo => "sendto (UDP)", "sendto（UDP 发送）";
     LabAbort => "abort (RST)", "中止（RST）";
     LabAppLine => "{state} · read {read} B · unread {unread} B · to send {unsent} B", "{state} · 已读 {read} B · 未读 {unread} B · 待发 {unsent} B";
+    LabCallBusy => "That call needs a closed socket, and this one is {state}: press Run again (or wait for it to close).", "这个调用需要已关闭的套接字，而它现在是 {state}：请按“重新运行”（或等它关闭）。";
+    LabCallNotOpen => "Nothing was sent: the connection is {state}, not open for sending (connect first).", "没有发送：连接处于 {state}，不能发送（请先建立连接）。";
+    LabCallDatagram => "The datagram was not sent: it is too big for the socket's buffer, or the buffer is full.", "数据报没有发送：它对套接字缓冲区来说太大，或者缓冲区已满。";
     LabViewDiagram => "Diagram", "时序图";
     LabViewChart => "Windows", "窗口";
     LabViewTable => "Packets", "分组";

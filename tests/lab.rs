@@ -526,6 +526,28 @@ mod wire {
         assert_eq!(l.app(Host::Server).udp_received.len(), 2);
     }
 
+    /// A call the socket cannot take is kept, with why, for the panel to say.
+    #[test]
+    fn a_failed_call_says_why() {
+        use smoltcp::socket::tcp::State;
+        use socket_workbench::lab::CallError;
+        let mut l = lab(WireSettings::default());
+        l.apply(Command::Send(Host::Client, b"too soon".to_vec()));
+        assert_eq!(
+            l.last_error,
+            Some((Host::Client, CallError::NotOpen(State::Closed)))
+        );
+        assert!(l.app(Host::Client).unsent() == 0, "nothing was queued");
+        l.apply(Command::Connect);
+        assert_eq!(l.last_error, None);
+        // connect() again while the first is under way.
+        l.apply(Command::Connect);
+        assert_eq!(
+            l.last_error,
+            Some((Host::Client, CallError::Busy(State::SynSent)))
+        );
+    }
+
     /// Duplication delivers a datagram twice.
     #[test]
     fn a_duplicated_datagram_arrives_twice() {

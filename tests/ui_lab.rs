@@ -12,7 +12,8 @@ use socket_workbench::ui::lab_panel::{lab_explanation, lab_title};
 
 fn harness() -> Harness<'static, WorkbenchApp> {
     Harness::builder()
-        .with_size(egui::vec2(1400.0, 1000.0))
+        // Tall enough for the whole side panel (scenarios, wire, both applications) unscrolled.
+        .with_size(egui::vec2(1400.0, 1300.0))
         .with_context_setup(socket_workbench::fonts::install)
         .with_max_steps(8)
         .with_step_dt(1.0 / 60.0)
@@ -110,6 +111,20 @@ fn every_scenario_button_runs_and_draws_its_segments() {
             }
             Scenario::OldDuplicateSyn => assert!(shows(&h, "RST")),
             Scenario::Checksum => assert!(shows(&h, "UDP")),
+            Scenario::Congestion => {
+                // Reno beside Cubic: the other algorithm runs on a job once this one ends.
+                frames_until(
+                    &mut h,
+                    600,
+                    "the comparison with the other algorithm",
+                    |a| {
+                        a.lab.findings().iter().any(|f| {
+                            matches!(f, socket_workbench::lab::scenario::Finding::Compare { .. })
+                        })
+                    },
+                );
+                assert!(shows(&h, "Cubic"));
+            }
             _ => {}
         }
     }
@@ -230,6 +245,17 @@ fn hold_and_deliver_by_hand() {
         .expect("the By hand button")
         .click();
     h.step();
+    // Sending before connecting: the panel says why nothing went.
+    h.query_all_by_label(Lang::En.t(Msg::LabSendText))
+        .next()
+        .expect("the client's Send text")
+        .click();
+    h.step();
+    h.step();
+    assert!(
+        shows(&h, "not open for sending"),
+        "the failed sendall() is not said"
+    );
     h.get_by_label(Lang::En.t(Msg::LabHold)).click();
     h.step();
     assert!(h.state().lab.wire.hold);

@@ -169,6 +169,17 @@ pub enum Command {
     SendTo(Host, Vec<u8>),
 }
 
+/// Why an application's call failed (the panel says it in words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallError {
+    /// listen() or connect() on a socket that is not closed (in this state).
+    Busy(tcp::State),
+    /// sendall() on a connection not open for sending (in this state).
+    NotOpen(tcp::State),
+    /// sendto(): the datagram does not fit (too big, or the send buffer is full).
+    Datagram,
+}
+
 /// How a lab is set up.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LabConfig {
@@ -437,6 +448,8 @@ pub struct Lab {
     data_kept: usize,
     /// Window scale each way from the SYNs: (client's, server's); used when both sent one.
     wscale: [Option<u8>; 2],
+    /// The last command's failure, if it failed.
+    pub last_error: Option<(Host, CallError)>,
 }
 
 impl Lab {
@@ -462,6 +475,7 @@ impl Lab {
             packet_at: Vec::new(),
             data_kept: 0,
             wscale: [None; 2],
+            last_error: None,
         }
     }
 
@@ -496,42 +510,43 @@ impl Lab {
         });
     }
 
-    /// Carries out an application's command; its call and result go into the record.
+    /// Carries out an application's command; its call and result go into the record, and a
+    /// call that fails is kept in `last_error` for the panel to say so.
     pub fn apply(&mut self, command: Command) {
+        self.last_error = None;
         match command {
             Command::Listen => {
-                let r = self.server.tcp().listen(SERVER_PORT);
+                let before = self.state_ref(Host::Server);
+                let r = self.listen();
+                if r.is_err() {
+                    self.last_error = Some((Host::Server, CallError::Busy(before)));
+                }
                 self.call(Host::Server, "listen(80)", result(r));
             }
             Command::Connect => {
-                let remote = (IpAddress::Ipv4(peer_ip(Host::Client)), SERVER_PORT);
-                let client = &mut self.client;
-                let cx = client.iface.context();
-                let r = client.sockets.get_mut::<tcp::Socket>(client.tcp).connect(
-                    cx,
-                    remote,
-                    CLIENT_PORT,
-                );
+                let before = self.state_ref(Host::Client);
+                let r = self.connect();
+                if r.is_err() {
+                    self.last_error = Some((Host::Client, CallError::Busy(before)));
+                }
                 self.call(Host::Client, "connect(10.0.0.2:80)", result(r));
             }
-            Command::Send(host, bytes) => {
-                let n = bytes.len();
+            Command::Send(host, _) | Command::SendBulk(host, _) => {
+                let n = match &command {
+                    Command::Send(_, bytes) => bytes.len() as u64,
+                    Command::SendBulk(_, n) => *n,
+                    _ => 0,
+                };
                 let node = self.node(host);
                 if node.tcp().may_send() {
-                    node.app.outgoing.extend(bytes);
+                    match command {
+                        Command::Send(_, bytes) => node.app.outgoing.extend(bytes),
+                        _ => node.app.bulk_left += n,
+                    }
                     self.call(host, format!("sendall({n})"), "0");
                 } else {
                     let state = node.tcp().state();
-                    self.call(host, format!("sendall({n})"), format!("error: {state}"));
-                }
-            }
-            Command::SendBulk(host, n) => {
-                let node = self.node(host);
-                if node.tcp().may_send() {
-                    node.app.bulk_left += n;
-                    self.call(host, format!("sendall({n})"), "0");
-                } else {
-                    let state = node.tcp().state();
+                    self.last_error = Some((host, CallError::NotOpen(state)));
                     self.call(host, format!("sendall({n})"), format!("error: {state}"));
                 }
             }
@@ -567,6 +582,8 @@ impl Lab {
                 let r = node.udp().send_slice(&bytes, to);
                 if r.is_ok() {
                     node.app.udp_sent += 1;
+                } else {
+                    self.last_error = Some((host, CallError::Datagram));
                 }
                 let r = match r {
                     Ok(()) => bytes.len().to_string(),
@@ -597,15 +614,6 @@ impl Lab {
     /// A host's socket takes bytes (as many as its send buffer takes) right now.
     pub fn send(&mut self, host: Host, bytes: &[u8]) -> usize {
         self.node(host).tcp().send_slice(bytes).unwrap_or(0)
-    }
-
-    /// Reads what has arrived and not yet been read by the host's application (when the
-    /// application is not reading by itself).
-    pub fn recv(&mut self, host: Host) -> Vec<u8> {
-        let mut out = vec![0; 64 * 1024];
-        let n = self.node(host).tcp().recv_slice(&mut out).unwrap_or(0);
-        out.truncate(n);
-        out
     }
 
     /// A host's application closes (FIN once its data is out).
@@ -998,6 +1006,25 @@ impl Lab {
             self.node(to).card.inbox.push_back(bytes);
         }
         any
+    }
+
+    /// The packets from the `index`th on (0-based, in the order they entered the wire),
+    /// without walking the record before them.
+    pub fn packets_from(&self, index: usize) -> impl Iterator<Item = &PacketRecord> {
+        let start = self
+            .packet_at
+            .get(index)
+            .copied()
+            .unwrap_or(self.record.len());
+        self.record[start..].iter().filter_map(|e| match e {
+            Event::Packet(p) => Some(p),
+            _ => None,
+        })
+    }
+
+    /// How many packets have entered the wire.
+    pub fn packet_count(&self) -> usize {
+        self.packet_at.len()
     }
 
     /// The packets of the record, in order.

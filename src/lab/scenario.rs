@@ -260,7 +260,6 @@ pub struct Play {
     act: usize,
     /// Virtual time the current act may take before it is given up.
     deadline_us: u64,
-    findings: Vec<Finding>,
     failed: bool,
 }
 
@@ -275,7 +274,6 @@ impl Play {
             lab,
             act: 0,
             deadline_us: 0,
-            findings: Vec::new(),
             failed: false,
         }
     }
@@ -287,7 +285,6 @@ impl Play {
             lab: Lab::with(config),
             act: usize::MAX,
             deadline_us: 0,
-            findings: Vec::new(),
             failed: false,
         }
     }
@@ -371,8 +368,7 @@ impl Play {
 
     /// The findings, read from the record as it stands.
     pub fn findings(&self) -> Vec<Finding> {
-        let mut f = self.findings.clone();
-        f.extend(read_findings(self.scenario, &self.lab, self.over()));
+        let mut f = read_findings(self.scenario, &self.lab, self.over());
         if self.failed {
             f.push(Finding::Incomplete);
         }
@@ -1083,7 +1079,7 @@ fn transfer_ms(lab: &Lab) -> Option<f64> {
     Some(ms(end - start))
 }
 
-/// The client's average congestion window from the first queue drop on.
+/// The client's average congestion window from the first queue drop on (over time).
 fn cwnd_after_loss(lab: &Lab) -> u32 {
     let Some(drop) = lab
         .packets()
@@ -1092,45 +1088,77 @@ fn cwnd_after_loss(lab: &Lab) -> u32 {
     else {
         return 0;
     };
-    let after: Vec<u64> = lab
+    // Weighted by how long each reading held, so how often the lab was sampled (the panel
+    // polls between events, a headless run does not) does not change the average.
+    let after: Vec<(u64, u64)> = lab
         .samples()
         .filter(|s| s.host == Host::Client && s.t_us > drop)
-        .filter_map(|s| s.cwnd.map(u64::from))
+        .filter_map(|s| s.cwnd.map(|c| (s.t_us, u64::from(c))))
         .collect();
-    (after.iter().sum::<u64>() / (after.len() as u64).max(1)) as u32
+    let (mut weighted, mut total) = (0u128, 0u128);
+    for w in after.windows(2) {
+        let held = u128::from(w[1].0 - w[0].0);
+        weighted += held * u128::from(w[0].1);
+        total += held;
+    }
+    weighted.checked_div(total).map_or(0, |v| v as u32)
 }
 
-/// The congestion scenario again with the other algorithm, for the comparison.
-fn compare_congestion(lab: &Lab) -> Option<Finding> {
-    let here = transfer_ms(lab)?;
-    let other = match lab.config.congestion {
+/// A congestion run's figures for the comparison: how long the transfer took (ms) and the
+/// average congestion window after the first loss.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CongestionFigures {
+    pub algorithm: Congestion,
+    pub ms: f64,
+    pub cwnd: u32,
+}
+
+fn figures(lab: &Lab) -> Option<CongestionFigures> {
+    Some(CongestionFigures {
+        algorithm: lab.config.congestion,
+        ms: transfer_ms(lab)?,
+        cwnd: cwnd_after_loss(lab),
+    })
+}
+
+/// The congestion scenario played headless with the other algorithm than `config`'s (a
+/// few tens of milliseconds of CPU: the panel runs it on a job of its own).
+pub fn other_congestion_run(config: LabConfig) -> Option<CongestionFigures> {
+    let mut config = config;
+    config.congestion = match config.congestion {
         Congestion::Reno => Congestion::Cubic,
         Congestion::Cubic => Congestion::Reno,
     };
-    let mut config = lab.config;
-    config.congestion = other;
     let mut again = Play {
         scenario: Scenario::Congestion,
         lab: Lab::with(config),
         act: 0,
         deadline_us: 0,
-        findings: Vec::new(),
         failed: false,
     };
     again.advance_to(u64::MAX);
-    let there = transfer_ms(&again.lab)?;
-    let (here_w, there_w) = (cwnd_after_loss(lab), cwnd_after_loss(&again.lab));
-    let ((reno_ms, reno_cwnd), (cubic_ms, cubic_cwnd)) = match other {
-        Congestion::Cubic => ((here, here_w), (there, there_w)),
-        Congestion::Reno => ((there, there_w), (here, here_w)),
+    figures(&again.lab)
+}
+
+/// The comparison finding from this run and the other algorithm's.
+pub fn compare(lab: &Lab, other: CongestionFigures) -> Option<Finding> {
+    let here = figures(lab)?;
+    let (reno, cubic) = match here.algorithm {
+        Congestion::Reno => (here, other),
+        Congestion::Cubic => (other, here),
     };
     Some(Finding::Compare {
         bytes: CONGESTION_BYTES,
-        reno_ms,
-        cubic_ms,
-        reno_cwnd,
-        cubic_cwnd,
+        reno_ms: reno.ms,
+        cubic_ms: cubic.ms,
+        reno_cwnd: reno.cwnd,
+        cubic_cwnd: cubic.cwnd,
     })
+}
+
+/// The congestion scenario again with the other algorithm, for the comparison.
+fn compare_congestion(lab: &Lab) -> Option<Finding> {
+    compare(lab, other_congestion_run(lab.config)?)
 }
 
 fn close_findings(lab: &Lab) -> Vec<Finding> {

@@ -16,7 +16,7 @@ use crate::model::lab::packet_label;
 pub const PX_PER_MS: f32 = 2.0;
 /// The least room between two moments with something to label.
 pub const ROW: f32 = 18.0;
-/// A quiet stretch is cut to this height (and marked).
+/// A quiet stretch longer than twice this is cut to this height (and marked).
 pub const MAX_GAP: f32 = 70.0;
 /// Above the first moment: room for the first label.
 pub const TOP: f32 = 22.0;
@@ -120,14 +120,19 @@ impl LabDiagram {
                 Some(&(last_t, _)) => {
                     let dt_ms = (t - last_t) as f64 / 1000.0;
                     let natural = dt_ms as f32 * PX_PER_MS;
-                    if natural > MAX_GAP {
+                    // Only a stretch worth cutting is cut (and marked): up to twice the cut
+                    // height it is drawn to scale.
+                    let step = if natural > 2.0 * MAX_GAP {
                         gaps.push(Gap {
                             y: bottom + MAX_GAP / 2.0,
                             ms: dt_ms,
                         });
-                    }
+                        MAX_GAP
+                    } else {
+                        natural
+                    };
                     let least = if labelled { ROW } else { 2.0 };
-                    bottom + natural.clamp(least, MAX_GAP)
+                    bottom + step.max(least)
                 }
             };
             let mut rows = [[0usize; 2]; 3];
@@ -219,7 +224,9 @@ impl LabDiagram {
                     y0 + (y1 - y0) * ((t_us - t0) as f32 / (t1 - t0) as f32)
                 }
             }
-            (Some((t0, y0)), None) => y0 + (((t_us - t0) as f32 / 1000.0) * PX_PER_MS).min(MAX_GAP),
+            (Some((t0, y0)), None) => {
+                y0 + (((t_us - t0) as f32 / 1000.0) * PX_PER_MS).min(2.0 * MAX_GAP)
+            }
             (None, _) => TOP,
         }
     }
@@ -270,11 +277,9 @@ pub fn to_svg(d: &LabDiagram, lang: Lang) -> String {
          <defs><marker id=\"a\" markerWidth=\"10\" markerHeight=\"8\" refX=\"9\" refY=\"4\" \
          orient=\"auto\"><path d=\"M0,0 L10,4 L0,8 z\" fill=\"#333\"/></marker></defs>\n"
     );
-    let (client, server) = match lang {
-        Lang::En => ("Client 10.0.0.1", "Server 10.0.0.2"),
-        Lang::Zh => ("客户端 10.0.0.1", "服务器 10.0.0.2"),
-    };
-    for (x, title) in [(cx, client), (sx, server)] {
+    let client = format!("{} 10.0.0.1", lang.t(crate::i18n::Msg::DiagramClient));
+    let server = format!("{} 10.0.0.2", lang.t(crate::i18n::Msg::DiagramServer));
+    for (x, title) in [(cx, &client), (sx, &server)] {
         let _ = writeln!(
             s,
             "<text x=\"{x}\" y=\"24\" text-anchor=\"middle\" font-weight=\"bold\">{}</text>\

@@ -223,57 +223,38 @@ fn answer(s: &mut TcpStream, config: &CheckConfig, sent: &[u8], at: usize) -> Re
     let mut got = Vec::new();
     let mut buf = [0u8; 16 * 1024];
     loop {
+        let wrong = |got: Vec<u8>| Ending::Wrong {
+            at,
+            sent: sent.to_vec(),
+            got,
+        };
         // Enough to judge?
         match &config.expect {
-            Expect::Echo if got.len() >= sent.len() => {
-                return if got[..sent.len()] == *sent {
-                    Ok(())
-                } else {
-                    Err(Ending::Wrong {
-                        at,
-                        sent: sent.to_vec(),
-                        got,
-                    })
+            Expect::Echo | Expect::Text(_) => {
+                let want = match &config.expect {
+                    Expect::Text(t) => encode(config, t),
+                    _ => sent.to_vec(),
                 };
-            }
-            Expect::Echo if !sent.starts_with(&got) => {
-                return Err(Ending::Wrong {
-                    at,
-                    sent: sent.to_vec(),
-                    got,
-                });
-            }
-            Expect::Any if !got.is_empty() => return Ok(()),
-            Expect::Text(t) => {
-                let want = encode(config, t);
-                if got.len() >= want.len() {
-                    return if got[..want.len()] == want[..] {
-                        Ok(())
-                    } else {
-                        Err(Ending::Wrong {
-                            at,
-                            sent: sent.to_vec(),
-                            got,
-                        })
-                    };
+                let n = got.len().min(want.len());
+                if got[..n] != want[..n] {
+                    return Err(wrong(got));
                 }
-            }
-            Expect::Regex(re) if !got.is_empty() => {
-                let text = config.encoding.decode_display(&got);
-                if re.is_match(&text) {
+                if n == want.len() {
                     return Ok(());
                 }
             }
-            _ => {}
+            Expect::Any if !got.is_empty() => return Ok(()),
+            Expect::Regex(re) if !got.is_empty() => {
+                if re.is_match(&config.encoding.decode_display(&got)) {
+                    return Ok(());
+                }
+            }
+            Expect::Any | Expect::Regex(_) => {}
         }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() || got.len() > 1 << 20 {
             return match (&config.expect, got.is_empty()) {
-                (Expect::Regex(_), false) => Err(Ending::Wrong {
-                    at,
-                    sent: sent.to_vec(),
-                    got,
-                }),
+                (Expect::Regex(_), false) => Err(wrong(got)),
                 _ => Err(Ending::Timeout { at }),
             };
         }

@@ -76,6 +76,20 @@ fn opening_speed(s: Scenario) -> f64 {
     }
 }
 
+/// The most one "send bytes" may ask for: 10 MB keep the record (and the diagram rebuilt
+/// while it grows) within a few thousand packets' worth per click.
+const MAX_BULK: u64 = 10_000_000;
+
+/// A failed call, in plain words.
+fn call_error_text(lang: Lang, err: crate::lab::CallError) -> String {
+    use crate::lab::CallError;
+    match err {
+        CallError::Busy(state) => lang.fmt(Msg::LabCallBusy, &[("state", &state)]),
+        CallError::NotOpen(state) => lang.fmt(Msg::LabCallNotOpen, &[("state", &state)]),
+        CallError::Datagram => lang.t(Msg::LabCallDatagram).to_owned(),
+    }
+}
+
 /// Which view fills the space under the wire (in classroom mode, one at a time).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LabView {
@@ -123,6 +137,12 @@ pub struct LabPanel {
     was_classroom: bool,
     /// Scroll the diagram to its top on the next frame (a new run).
     to_top: bool,
+    /// Congestion control: the same scenario with the other algorithm, run on a job once the
+    /// play is over, for the side-by-side finding.
+    other_job: Option<Job<Option<crate::lab::scenario::CongestionFigures>>>,
+    other: Option<crate::lab::scenario::CongestionFigures>,
+    /// The job could not start.
+    other_error: Option<crate::net::NetError>,
     /// Scroll the table to this row on the next frame.
     table_to: Option<usize>,
 }
@@ -159,6 +179,9 @@ impl Default for LabPanel {
             classroom: false,
             was_classroom: false,
             to_top: true,
+            other_job: None,
+            other: None,
+            other_error: None,
             table_to: None,
         }
     }
@@ -202,6 +225,9 @@ impl LabPanel {
     }
 
     fn after_reset(&mut self, speed: f64) {
+        self.other_job = None;
+        self.other = None;
+        self.other_error = None;
         self.clock = Clock::new(speed);
         self.selected = None;
         self.dirty = true;
@@ -281,8 +307,34 @@ impl LabPanel {
         self.refresh(ctx);
     }
 
+    /// Congestion control, played out: the other algorithm's run, off the UI thread.
+    fn compare_algorithms(&mut self, ctx: &egui::Context) {
+        if let Some(job) = &self.other_job
+            && let Some(r) = job.poll()
+        {
+            self.other_job = None;
+            self.other = r.ok().flatten();
+            self.dirty = true;
+        }
+        let due = self.scenario == Some(Scenario::Congestion)
+            && self.play.over()
+            && self.other.is_none()
+            && self.other_job.is_none()
+            && self.other_error.is_none();
+        if due {
+            let config = self.play.lab.config;
+            match Job::start("lab-compare", Some(ctx.clone()), move || {
+                crate::lab::scenario::other_congestion_run(config)
+            }) {
+                Ok(job) => self.other_job = Some(job),
+                Err(e) => self.other_error = Some(e),
+            }
+        }
+    }
+
     /// Rebuilds the diagram, the findings and the chart when the record changed.
     fn refresh(&mut self, ctx: &egui::Context) {
+        self.compare_algorithms(ctx);
         let lang = self.diagram_lang;
         if !self.dirty && self.diagram.built_from == self.play.lab.record.len() {
             return;
@@ -291,6 +343,10 @@ impl LabPanel {
         self.diagram = LabDiagram::build(&self.play.lab, lang);
         self.rel = Rel::of(&self.play.lab);
         self.findings = self.play.findings();
+        if let Some(other) = self.other {
+            self.findings
+                .extend(crate::lab::scenario::compare(&self.play.lab, other));
+        }
         let mut s = Series::default();
         for sample in self.play.lab.samples().filter(|s| s.host == Host::Client) {
             let t = sample.t_us as f64 / 1000.0;
@@ -330,13 +386,11 @@ impl LabPanel {
         self.selection_ui(ui, lang);
         if self.classroom {
             ui.horizontal(|ui| {
-                for (v, m) in [
-                    (LabView::Diagram, Msg::LabViewDiagram),
-                    (LabView::Chart, Msg::LabViewChart),
-                    (LabView::Table, Msg::LabViewTable),
-                ] {
-                    ui.selectable_value(&mut self.view, v, RichText::new(lang.t(m)).strong());
-                }
+                self.view_picker(
+                    ui,
+                    lang,
+                    &[LabView::Diagram, LabView::Chart, LabView::Table],
+                );
                 ui.separator();
                 self.findings_fold(ui, lang);
             });
@@ -368,16 +422,7 @@ impl LabPanel {
                         self.findings_ui(ui, lang);
                         ui.separator();
                         ui.horizontal(|ui| {
-                            for (v, m) in [
-                                (LabView::Table, Msg::LabViewTable),
-                                (LabView::Chart, Msg::LabViewChart),
-                            ] {
-                                ui.selectable_value(
-                                    &mut self.view,
-                                    v,
-                                    RichText::new(lang.t(m)).strong(),
-                                );
-                            }
+                            self.view_picker(ui, lang, &[LabView::Table, LabView::Chart]);
                         });
                         if self.view == LabView::Chart {
                             self.chart_ui(ui, lang);
@@ -387,6 +432,18 @@ impl LabPanel {
                     },
                 );
             });
+        }
+    }
+
+    /// Tabs for the views on offer.
+    fn view_picker(&mut self, ui: &mut Ui, lang: Lang, views: &[LabView]) {
+        for &v in views {
+            let m = match v {
+                LabView::Diagram => Msg::LabViewDiagram,
+                LabView::Chart => Msg::LabViewChart,
+                LabView::Table => Msg::LabViewTable,
+            };
+            ui.selectable_value(&mut self.view, v, RichText::new(lang.t(m)).strong());
         }
     }
 
@@ -471,7 +528,7 @@ impl LabPanel {
             let l = ui.label(lang.t(Msg::LabSeed)).id;
             ui.add(egui::DragValue::new(&mut self.seed)).labelled_by(l);
         });
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             ui.label(lang.t(Msg::LabCongestionAlgo));
             for c in [Congestion::Reno, Congestion::Cubic] {
                 ui.selectable_value(&mut self.congestion, c, c.name());
@@ -558,6 +615,11 @@ impl LabPanel {
             for c in commands {
                 lab.apply(c);
             }
+            if let Some((h, err)) = lab.last_error
+                && h == host
+            {
+                ui.colored_label(ui.visuals().error_fg_color, call_error_text(lang, err));
+            }
             ui.add_space(4.0);
         }
         let l = ui.label(lang.t(Msg::LabSendText)).id;
@@ -570,7 +632,7 @@ impl LabPanel {
             let l = ui.label(lang.t(Msg::LabSendBytes)).id;
             ui.add(
                 egui::DragValue::new(&mut self.bulk)
-                    .range(1..=100_000_000)
+                    .range(1..=MAX_BULK)
                     .suffix(" B"),
             )
             .labelled_by(l);
@@ -816,16 +878,20 @@ impl LabPanel {
         let delay = self.play.lab.config.wire.delay_us.max(1);
         let mut held_n = [0usize; 2];
         let mut clicked = None;
-        // Packets still on their way, lost ones while they fall, held ones at their sender.
-        let horizon = now.saturating_sub(delay * 4 + 2_000_000);
-        let first = self.first_packet_after(horizon);
-        let packets: Vec<&PacketRecord> = self
-            .play
-            .lab
-            .packets()
-            .skip(first)
-            .filter(|p| p.t_us <= now)
+        // Packets on the wire (flying, or held at their sender however long ago they were
+        // sent), and the lost ones of the last moments while they fall.
+        let lab = &self.play.lab;
+        let mut packets: Vec<&PacketRecord> = lab
+            .on_the_wire()
+            .iter()
+            .filter_map(|(id, _)| lab.packet(*id))
             .collect();
+        let first = self.first_packet_after(now.saturating_sub(delay * 2));
+        packets.extend(
+            lab.packets_from(first)
+                .filter(|p| p.fate.is_gone() && p.t_us <= now),
+        );
+        packets.sort_by_key(|p| p.id);
         for p in packets {
             let lane = usize::from(p.dir == Dir::S2C);
             let (from, to) = if lane == 0 { (x0, x1) } else { (x1, x0) };
@@ -872,7 +938,7 @@ impl LabPanel {
                 }
             };
             let x = from + (to - from) * frac;
-            let label = short_label(lang, p, &self.rel);
+            let label = packet_label(lang, p, &self.rel);
             let name = format!("#{} {label}", p.id);
             let galley = painter.layout_no_wrap(label, FontId::proportional(13.0), Color32::WHITE);
             let size = galley.size() + vec2(10.0, 4.0);
@@ -905,20 +971,14 @@ impl LabPanel {
         }
     }
 
-    /// Index (among packets) of the first packet sent at or after `t_us`.
+    /// Index (among packets) of the first packet sent at or after `t_us`: packets enter the
+    /// wire in time order, so a binary search over their ids.
     fn first_packet_after(&self, t_us: u64) -> usize {
-        let arrows = &self.diagram.arrows;
-        // The diagram's arrows are the packets, in order, as of the last refresh.
-        let n = arrows.len();
-        let mut lo = 0;
-        let mut hi = n;
+        let lab = &self.play.lab;
+        let (mut lo, mut hi) = (0, lab.packet_count());
         while lo < hi {
             let mid = (lo + hi) / 2;
-            let t = self
-                .play
-                .lab
-                .packet(arrows[mid].id)
-                .map_or(u64::MAX, |p| p.t_us);
+            let t = lab.packet(mid as u64 + 1).map_or(u64::MAX, |p| p.t_us);
             if t < t_us {
                 lo = mid + 1;
             } else {
@@ -1004,6 +1064,12 @@ impl LabPanel {
             ui.label(lang.t(lab_explanation(s)));
         } else {
             ui.label(lang.t(Msg::LabManualHint));
+        }
+        if let Some(e) = &self.other_error {
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                crate::i18n::describe_error(lang, e),
+            );
         }
         if !self.findings.is_empty() {
             ui.label(RichText::new(lang.t(Msg::LabFindings)).strong());
@@ -1326,11 +1392,6 @@ fn segment_words(label: &str) -> String {
         .min()
         .unwrap_or(label.len());
     label[..end].to_owned()
-}
-
-/// The label a packet carries along the wire.
-fn short_label(lang: Lang, p: &PacketRecord, rel: &Rel) -> String {
-    packet_label(lang, p, rel)
 }
 
 fn arrow_head(painter: &egui::Painter, from: Pos2, to: Pos2, color: Color32) {
