@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::net::check::{CheckConfig, CheckKind, Ending, Verdict};
 use crate::net::check_files::{Fetch, FilesCheck, FilesVerdict};
+use crate::net::load::{LoadError, Report as LoadReport, Sample as LoadSample};
+use crate::net::sys::FileLimit;
 use crate::net::tcp_server::{ClientEnd, KickHow};
 use crate::net::{CallKind, CallOutcome, NetError, NetErrorKind};
 use crate::proto::{PayloadError, hex::HexErrorKind};
@@ -228,6 +230,33 @@ messages! {
     VerdictNoClose => "after the client's FIN the server did not close within {t} s: does it close the socket when recv() returns 0 (b'')?", "客户端发送 FIN 后，服务器在 {t} 秒内没有关闭：recv() 返回 0（b''）时它是否关闭了套接字？";
     VerdictStuck => "afterwards a new client was not served ({how}): did that client stop your server?", "之后新的客户端没有得到服务（{how}）：刚才那个客户端是否让你的服务器卡住或退出了？";
     EndingTimeout => "no reply in time", "超时没有回复";
+    LoadLimitRaised => "open-file limit raised from {before} to {now} (hard limit {hard})", "打开文件数上限已从 {before} 提高到 {now}（硬上限 {hard}）";
+    LoadLimitKept => "open-file limit {now} (hard limit {hard})", "打开文件数上限 {now}（硬上限 {hard}）";
+    LoadLimitShort => "only {now} descriptors allowed: about {fit} clients can be connected at once; the rest will fail with “too many open files”", "只允许 {now} 个描述符：同时最多约 {fit} 个客户端能连接；其余会因“打开的文件过多”而失败";
+    LoadLimitNone => "this system sets no per-process limit on sockets", "本系统没有对每个进程的套接字数量设上限";
+    LoadLimitUnknown => "the open-file limit could not be read", "无法读取打开文件数上限";
+    LoadStarted => "Load on {addr}: {clients} {what}; {limit}.", "对 {addr} 施加负载：{clients} 个{what}；{limit}。";
+    LoadTcpClients => "TCP clients", "TCP 客户端";
+    LoadUdpSockets => "UDP sockets", "UDP 套接字";
+    LoadSample => "{t} s: {connected} connected, {rate} answers/s, round trip p50 {p50} ms, p99 {p99} ms, {errors} errors", "{t} 秒：已连接 {connected} 个，每秒 {rate} 条回复，往返 p50 {p50} 毫秒、p99 {p99} 毫秒，错误 {errors} 个";
+    LoadSumClients => "Clients: {connected} of {clients} connected (at most {peak} at once).", "客户端：{clients} 个中有 {connected} 个连上（同时最多 {peak} 个）。";
+    LoadSumMessages => "Messages: {answered} answered of {sent} sent in {secs} s: {rate} a second; {bytes} received a second.", "消息：{secs} 秒内发送 {sent} 条，收到回复 {answered} 条：每秒 {rate} 条；每秒接收 {bytes}。";
+    LoadSumConnect => "Connect time: p50 {p50} ms, p95 {p95} ms, p99 {p99} ms, max {max} ms.", "连接耗时：p50 {p50} 毫秒，p95 {p95} 毫秒，p99 {p99} 毫秒，最大 {max} 毫秒。";
+    LoadSumRtt => "Round trip: p50 {p50} ms, p95 {p95} ms, p99 {p99} ms, max {max} ms.", "往返时间：p50 {p50} 毫秒，p95 {p95} 毫秒，p99 {p99} 毫秒，最大 {max} 毫秒。";
+    LoadSumNoErrors => "Errors: none.", "错误：无。";
+    LoadSumErrors => "Errors: {list}.", "错误：{list}。";
+    LoadSumStopped => "Stopped before its end.", "在结束前被停止。";
+    LoadSumNoAnswers => "No answer came back: is it an echo server? (Try “any reply”.)", "没有收到任何回复：它是回显服务器吗？（可以试试“任意回复”。）";
+    LoadErrRefused => "refused (nothing listening)", "被拒绝（没有程序在监听）";
+    LoadErrConnectTimeout => "connect timed out", "连接超时";
+    LoadErrReset => "reset by the server", "被服务器重置";
+    LoadErrClosed => "closed by the server", "被服务器关闭";
+    LoadErrReplyTimeout => "no answer in time", "超时没有回复";
+    LoadErrWrongReply => "wrong answer", "回复不正确";
+    LoadErrTooManyOpenFiles => "too many open files", "打开的文件过多";
+    LoadErrNoLocalPort => "out of local ports", "本地端口用尽";
+    LoadErrLost => "datagrams lost", "丢失的数据报";
+    LoadErrOther => "other", "其他";
     EndingClosed => "the connection was closed", "连接被关闭";
     EndingWrong => "a wrong reply", "回复不正确";
     EndingNoConnection => "could not connect: {err}", "无法连接：{err}";
@@ -820,6 +849,134 @@ pub fn describe_files_check(lang: Lang, check: FilesCheck) -> &'static str {
 }
 
 /// A file check's verdict with its evidence.
+/// A load error kind, in words.
+pub fn describe_load_error(lang: Lang, e: LoadError) -> &'static str {
+    lang.t(match e {
+        LoadError::Refused => Msg::LoadErrRefused,
+        LoadError::ConnectTimeout => Msg::LoadErrConnectTimeout,
+        LoadError::Reset => Msg::LoadErrReset,
+        LoadError::Closed => Msg::LoadErrClosed,
+        LoadError::ReplyTimeout => Msg::LoadErrReplyTimeout,
+        LoadError::WrongReply => Msg::LoadErrWrongReply,
+        LoadError::TooManyOpenFiles => Msg::LoadErrTooManyOpenFiles,
+        LoadError::NoLocalPort => Msg::LoadErrNoLocalPort,
+        LoadError::Lost => Msg::LoadErrLost,
+        LoadError::Other => Msg::LoadErrOther,
+    })
+}
+
+/// What the open-file limit allowed for a run of `clients`.
+pub fn describe_file_limit(lang: Lang, limit: &FileLimit, clients: usize) -> String {
+    match (limit.before, limit.now, limit.hard) {
+        (Some(before), Some(now), Some(hard)) => {
+            let mut t = if now > before {
+                lang.fmt(
+                    Msg::LoadLimitRaised,
+                    &[("before", &before), ("now", &now), ("hard", &hard)],
+                )
+            } else {
+                lang.fmt(Msg::LoadLimitKept, &[("now", &now), ("hard", &hard)])
+            };
+            let fit = now.saturating_sub(16);
+            if fit < clients as u64 {
+                t.push_str(if lang == Lang::Zh { "；" } else { "; " });
+                t.push_str(&lang.fmt(Msg::LoadLimitShort, &[("now", &now), ("fit", &fit)]));
+            }
+            t
+        }
+        (None, None, None) if crate::net::sys::OS == crate::net::sys::Os::Windows => {
+            lang.t(Msg::LoadLimitNone).to_owned()
+        }
+        _ => lang.t(Msg::LoadLimitUnknown).to_owned(),
+    }
+}
+
+fn ms(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// One live sample, as a line.
+pub fn describe_load_sample(lang: Lang, s: &LoadSample) -> String {
+    lang.fmt(
+        Msg::LoadSample,
+        &[
+            ("t", &format!("{:.1}", s.at.as_secs_f64())),
+            ("connected", &s.connected),
+            ("rate", &format!("{:.0}", s.messages_per_s)),
+            ("p50", &ms(s.rtt.p50_ms)),
+            ("p99", &ms(s.rtt.p99_ms)),
+            ("errors", &s.errors),
+        ],
+    )
+}
+
+/// The report of a load run, as lines.
+pub fn describe_load_report(lang: Lang, r: &LoadReport) -> Vec<String> {
+    let mut lines = vec![
+        lang.fmt(
+            Msg::LoadSumClients,
+            &[
+                ("connected", &r.clients_connected),
+                ("clients", &r.clients),
+                ("peak", &r.peak_connected),
+            ],
+        ),
+        lang.fmt(
+            Msg::LoadSumMessages,
+            &[
+                ("answered", &r.messages),
+                ("sent", &r.sent_messages),
+                ("secs", &format!("{:.1}", r.elapsed.as_secs_f64())),
+                ("rate", &format!("{:.0}", r.messages_per_s)),
+                (
+                    "bytes",
+                    &crate::proto::format::human_bytes(r.bytes_per_s as u64),
+                ),
+            ],
+        ),
+    ];
+    let pct = |msg: Msg, p: &crate::net::load::Percentiles| {
+        lang.fmt(
+            msg,
+            &[
+                ("p50", &ms(p.p50_ms)),
+                ("p95", &ms(p.p95_ms)),
+                ("p99", &ms(p.p99_ms)),
+                ("max", &ms(p.max_ms)),
+            ],
+        )
+    };
+    if !r.udp {
+        lines.push(pct(Msg::LoadSumConnect, &r.connect));
+    }
+    if r.messages > 0 {
+        lines.push(pct(Msg::LoadSumRtt, &r.rtt));
+    } else if r.sent_messages > 0 {
+        lines.push(lang.t(Msg::LoadSumNoAnswers).to_owned());
+    }
+    if r.errors.is_empty() {
+        lines.push(lang.t(Msg::LoadSumNoErrors).to_owned());
+    } else {
+        let sep = if lang == Lang::Zh { "，" } else { ", " };
+        let list: Vec<String> = r
+            .errors
+            .iter()
+            .map(|(k, n)| format!("{} {n}", describe_load_error(lang, *k)))
+            .collect();
+        lines.push(lang.fmt(Msg::LoadSumErrors, &[("list", &list.join(sep))]));
+    }
+    if r.stopped {
+        lines.push(lang.t(Msg::LoadSumStopped).to_owned());
+    }
+    lines
+}
+
 pub fn describe_files_verdict(lang: Lang, check: FilesCheck, v: &FilesVerdict) -> String {
     match v {
         FilesVerdict::Passed { .. } if check == FilesCheck::Missing => {

@@ -14,6 +14,7 @@ pub mod file_server;
 pub mod flow;
 pub mod ifaces;
 pub mod kernel;
+pub mod load;
 pub mod resolve;
 pub mod scenario;
 pub mod step;

@@ -21,6 +21,7 @@
 //! | zero-copy receive into a file | `splice` | plain copy | plain copy | plain copy |
 //! | zero-copy send of a file | `sendfile` | plain copy | plain copy | plain copy |
 //! | a timed-out send keeps the connection | yes | no: Windows aborts it | yes | yes |
+//! | open-descriptor limit (`load` with many clients) | `RLIMIT_NOFILE`, raised to the hard limit | none for sockets | `RLIMIT_NOFILE`, at most `OPEN_MAX` (10,240) | `RLIMIT_NOFILE` |
 //!
 //! Error numbers are never compared across systems: [`too_many_open_files`] and
 //! [`disk_full`] look at `io::ErrorKind` first and then at the raw code of the system the
@@ -62,10 +63,21 @@ pub use imp::{
     FileSender, LISTENER_OPTION, OS, READ_SLICE, Splicer, TIMED_SEND_KEEPS_CONNECTION, UDP_DROPS,
     UDP_UNREACHABLE, check_served_name, connect_in_progress, connect_timeout, descriptor,
     kernel_availability, link_count, open_beneath, prepare_client_stream, prepare_listener,
-    release_free_memory, release_own_console, rename_no_replace, report_udp_unreachable, tcp_info,
-    tcp_sockets, try_send, udp_drops, udp_queued_error, udp_unreachable, wait_readable,
-    wait_writable, wake_reader,
+    raise_file_limit, release_free_memory, release_own_console, rename_no_replace,
+    report_udp_unreachable, tcp_info, tcp_sockets, try_send, udp_drops, udp_queued_error,
+    udp_unreachable, wait_readable, wait_writable, wake_reader,
 };
+
+/// The process's limit on open descriptors (every socket is one), before and after
+/// [`raise_file_limit`] asked for more. `None` where the system has no such limit for sockets
+/// (Windows: a process may open sockets until memory runs out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FileLimit {
+    pub before: Option<u64>,
+    pub now: Option<u64>,
+    /// The most an unprivileged process may raise it to.
+    pub hard: Option<u64>,
+}
 
 /// The system the program was built for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

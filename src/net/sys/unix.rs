@@ -186,3 +186,41 @@ pub fn connect_timeout(
 ) -> io::Result<()> {
     socket.connect_timeout(&addr.into(), timeout)
 }
+
+/// Raises the soft limit on open descriptors to `want` (or as near as the hard limit and the
+/// system allow: macOS refuses more than `OPEN_MAX`, 10,240, whatever the hard limit says).
+pub fn raise_file_limit(want: u64) -> super::FileLimit {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit into the struct we own.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return super::FileLimit::default();
+    }
+    // rlim_t is u64 here but not on every Unix.
+    #[allow(clippy::unnecessary_cast)]
+    let (before, hard) = (lim.rlim_cur as u64, lim.rlim_max as u64);
+    let mut now = before;
+    if before < want {
+        for target in [want.min(hard), want.min(hard).min(10_240)] {
+            if target <= now {
+                continue;
+            }
+            let new = libc::rlimit {
+                rlim_cur: target as libc::rlim_t,
+                rlim_max: lim.rlim_max,
+            };
+            // SAFETY: setrlimit reads the struct we pass.
+            if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &new) } == 0 {
+                now = target;
+                break;
+            }
+        }
+    }
+    super::FileLimit {
+        before: Some(before),
+        now: Some(now),
+        hard: Some(hard),
+    }
+}

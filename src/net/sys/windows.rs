@@ -493,3 +493,8 @@ pub fn connect_timeout(
     socket.set_nonblocking(false)?;
     result
 }
+
+/// Windows has no per-process limit on sockets to raise (they are handles, bounded by memory).
+pub fn raise_file_limit(_want: u64) -> super::FileLimit {
+    super::FileLimit::default()
+}
