@@ -285,6 +285,12 @@ impl Drop for LoadRun {
     fn drop(&mut self) {
         self.stop();
         if let Some(t) = self.thread.take() {
+            // The report is sent with a blocking send: a reader that stopped reading leaves
+            // the channel full, so drain it while the run winds down (one poll slice).
+            while !t.is_finished() {
+                while self.events.try_recv().is_ok() {}
+                std::thread::sleep(Duration::from_millis(5));
+            }
             let _ = t.join();
         }
     }
@@ -340,6 +346,14 @@ pub fn run(config: &LoadConfig, stop: &AtomicBool, out: &mut dyn FnMut(LoadEvent
     let report = stats.report(stop.load(Ordering::Relaxed));
     out(LoadEvent::Done(report.clone()));
     report
+}
+
+/// One poll; a signal is not an error.
+fn poll_once(poll: &mut Poll, events: &mut Events, wait: Duration) -> io::Result<()> {
+    match poll.poll(events, Some(wait)) {
+        Err(e) if e.kind() != ErrorKind::Interrupted => Err(e),
+        _ => Ok(()),
+    }
 }
 
 fn histogram() -> Histogram<u64> {
@@ -405,6 +419,11 @@ impl Stats {
     fn connected(&mut self, took: Duration, first: bool) {
         self.connect
             .saturating_record((took.as_micros() as u64).max(1));
+        self.joined(first);
+    }
+
+    /// A client (or UDP socket) that is now in the run.
+    fn joined(&mut self, first: bool) {
         self.connected += 1;
         self.peak_connected = self.peak_connected.max(self.connected);
         if first {
@@ -584,11 +603,7 @@ fn run_tcp(
         {
             wait = wait.min(at.saturating_duration_since(now));
         }
-        if let Err(e) = t.poll.poll(&mut events, Some(wait))
-            && e.kind() != ErrorKind::Interrupted
-        {
-            return Err(e);
-        }
+        poll_once(&mut t.poll, &mut events, wait)?;
         let now = Instant::now();
         touched.clear();
         touched.extend(events.iter().map(|e| e.token().0));
@@ -888,7 +903,7 @@ fn run_udp(
             Ok(s)
         }) {
             Ok(s) => {
-                stats.connected(Duration::from_micros(1), true);
+                stats.joined(true);
                 sockets.push(Some(s));
             }
             Err(e) => {
@@ -973,11 +988,7 @@ fn run_udp(
         } else {
             Duration::from_millis(20)
         };
-        if let Err(e) = poll.poll(&mut events, Some(wait))
-            && e.kind() != ErrorKind::Interrupted
-        {
-            return Err(e);
-        }
+        poll_once(&mut poll, &mut events, wait)?;
         for ev in events.iter() {
             let i = ev.token().0;
             let Some(s) = sockets.get(i).and_then(|s| s.as_ref()) else {
