@@ -6,7 +6,10 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::Command;
 use std::time::Duration;
 
-use socket_workbench::net::check::{CheckConfig, CheckKind, Expect, Verdict, run_all, run_check};
+use socket_workbench::net::Waker;
+use socket_workbench::net::check::{
+    CheckConfig, CheckEvent, CheckKind, Expect, Live, Verdict, run_all, run_check, start,
+};
 use socket_workbench::proto::encoding::TextEncoding;
 
 fn listen() -> (TcpListener, SocketAddr) {
@@ -23,6 +26,7 @@ fn config(addr: SocketAddr) -> CheckConfig {
         expect: Expect::Echo,
         encoding: TextEncoding::Utf8,
         timeout: Duration::from_millis(600),
+        skip: Vec::new(),
     }
 }
 
@@ -259,7 +263,158 @@ fn check_server_from_the_command_line() {
         &["check-server", "127.0.0.1:1", "--expect", "regex:("],
         &["check-server", "127.0.0.1:1", "--expect", "maybe"],
         &["check-server", "127.0.0.1"],
+        &["check-server", "127.0.0.1:1", "--skip", "class"],
+        &["check-server", "127.0.0.1:1", "--skip", "slow,fast"],
     ] {
         assert_eq!(run(bad_args).status.code(), Some(2), "{bad_args:?}");
     }
+}
+
+/// Events of a watched run until it says it finished (bounded by `limit`).
+fn events_until_finished(
+    run: &socket_workbench::net::check::CheckRun,
+    limit: Duration,
+) -> Vec<CheckEvent> {
+    let deadline = std::time::Instant::now() + limit;
+    let mut out = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let e = run
+            .events
+            .recv_timeout(left)
+            .expect("the run did not finish in time");
+        let done = matches!(e, CheckEvent::Finished { .. });
+        out.push(e);
+        if done {
+            return out;
+        }
+    }
+}
+
+/// Left-out checks do not run; the watcher sees each check begin and end, and every client
+/// of the class go from connecting to done.
+#[test]
+fn a_watched_run_reports_every_client_and_skips_what_it_is_told() {
+    let addr = threaded_server();
+    let mut c = config(addr);
+    c.skip = vec![CheckKind::Slow, CheckKind::Big];
+    let run = start(c, Waker::noop()).unwrap();
+    let events = events_until_finished(&run, Duration::from_secs(30));
+    let begun: Vec<CheckKind> = events
+        .iter()
+        .filter_map(|e| match e {
+            CheckEvent::Begin(k) => Some(*k),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        begun,
+        [
+            CheckKind::Class,
+            CheckKind::ConnectClose,
+            CheckKind::HalfClose,
+            CheckKind::Reconnect
+        ]
+    );
+    let results: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            CheckEvent::Result(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(results.len(), 4);
+    assert!(results.iter().all(|r| r.verdict.passed()), "{results:?}");
+    // Each client's last word is Done, after it was seen connecting and talking.
+    for i in 0..10 {
+        let lives: Vec<Live> = events
+            .iter()
+            .filter_map(|e| match e {
+                CheckEvent::Client { i: j, live } if *j == i => Some(*live),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            lives.first(),
+            Some(&Live::Connecting),
+            "client {i}: {lives:?}"
+        );
+        assert_eq!(lives.last(), Some(&Live::Done), "client {i}: {lives:?}");
+        assert!(
+            lives.contains(&Live::Talking { answered: 2 }),
+            "client {i}: {lives:?}"
+        );
+    }
+    assert!(matches!(
+        events.last(),
+        Some(CheckEvent::Finished { stopped: false })
+    ));
+}
+
+/// Stop while nine clients wait on the lesson's one-client server with a 10 s timeout: the
+/// run ends within a second or two, gives no verdict for the cut-short check, and says it
+/// was stopped.
+#[test]
+fn a_stopped_run_ends_at_once_without_a_verdict() {
+    let addr = one_client_server();
+    let mut c = config(addr);
+    c.timeout = Duration::from_secs(10);
+    let run = start(c, Waker::noop()).unwrap();
+    // Wait until the first client is done and the others are waiting.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if let CheckEvent::Client {
+            live: Live::Done, ..
+        } = run.events.recv_timeout(left).unwrap()
+        {
+            break;
+        }
+    }
+    let asked = std::time::Instant::now();
+    run.stop();
+    let events = events_until_finished(&run, Duration::from_secs(5));
+    assert!(
+        asked.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        asked.elapsed()
+    );
+    assert!(
+        !events.iter().any(|e| matches!(e, CheckEvent::Result(_))),
+        "{events:?}"
+    );
+    assert!(matches!(
+        events.last(),
+        Some(CheckEvent::Finished { stopped: true })
+    ));
+}
+
+/// `--skip` leaves checks out of the run and out of the count.
+#[test]
+fn skip_from_the_command_line() {
+    let bin = env!("CARGO_BIN_EXE_socket-workbench");
+    let good = threaded_server();
+    let out = Command::new(bin)
+        .args([
+            "check-server",
+            &good.to_string(),
+            "--clients",
+            "3",
+            "--timeout",
+            "0.6",
+            "--skip",
+            "slow,big,reconnect",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 4, "{text}");
+    assert!(!text.contains("\"check\":\"slow\""), "{text}");
+    assert_eq!(
+        text.lines().last(),
+        Some("{\"passed\":3,\"checks\":3}"),
+        "{text}"
+    );
 }

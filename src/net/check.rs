@@ -8,6 +8,7 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
@@ -59,6 +60,18 @@ pub struct CheckConfig {
     pub encoding: TextEncoding,
     /// How long a reply (or a connection) may take.
     pub timeout: Duration,
+    /// Further checks left out (the class check always runs).
+    pub skip: Vec<CheckKind>,
+}
+
+impl CheckConfig {
+    /// The checks this configuration runs, in order.
+    pub fn checks(&self) -> Vec<CheckKind> {
+        CheckKind::ALL
+            .into_iter()
+            .filter(|k| *k == CheckKind::Class || !self.skip.contains(k))
+            .collect()
+    }
 }
 
 /// The checks, in the order they run.
@@ -87,6 +100,20 @@ impl CheckKind {
         CheckKind::HalfClose,
         CheckKind::Reconnect,
     ];
+
+    /// The further checks (each can be left out).
+    pub const FURTHER: [CheckKind; 5] = [
+        CheckKind::ConnectClose,
+        CheckKind::Slow,
+        CheckKind::Big,
+        CheckKind::HalfClose,
+        CheckKind::Reconnect,
+    ];
+
+    /// The check named `name` (as [`CheckKind::name`] spells it).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -197,6 +224,107 @@ pub struct CheckResult {
     pub took: Duration,
 }
 
+/// Where one client of the class is, as it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Live {
+    Connecting,
+    /// Connected; `answered` messages answered so far.
+    Talking {
+        answered: usize,
+    },
+    Done,
+    /// Ended short of its messages (see its [`Ending`] in the result).
+    Failed {
+        answered: usize,
+    },
+}
+
+/// What a run started with [`start`] tells its watcher.
+#[derive(Debug, Clone)]
+pub enum CheckEvent {
+    /// A check begins.
+    Begin(CheckKind),
+    /// Client `i` (0-based) of the class check moved on.
+    Client { i: usize, live: Live },
+    /// A check ended.
+    Result(CheckResult),
+    /// Every chosen check has run, or the run was stopped (its results are then partial).
+    Finished { stopped: bool },
+}
+
+/// The watcher's side of a run: where events go, and the stop flag it raises. The default
+/// watches nothing and never stops (the command line's and the tests' runs).
+#[derive(Clone, Default)]
+pub struct Watch {
+    events: Option<flume::Sender<CheckEvent>>,
+    wake: Option<crate::net::Waker>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Watch {
+    fn send(&self, event: CheckEvent) {
+        if let Some(tx) = &self.events {
+            // Unbounded, and bounded by the configuration: a few events per client and
+            // message (at most 1,000 × 1,000 / 2 … in practice a few hundred).
+            let _ = tx.send(event);
+            if let Some(w) = &self.wake {
+                w.wake();
+            }
+        }
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    fn client(&self, i: Option<usize>, live: Live) {
+        if let Some(i) = i {
+            self.send(CheckEvent::Client { i, live });
+        }
+    }
+}
+
+/// A run under way on its own thread (see [`start`]).
+pub struct CheckRun {
+    pub events: flume::Receiver<CheckEvent>,
+    stop: Arc<AtomicBool>,
+}
+
+impl CheckRun {
+    /// Ends the run soon: waiting reads give up within 100 ms, no further check starts, and
+    /// `Finished { stopped: true }` follows.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Drop for CheckRun {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Runs `config`'s checks on a thread of their own; events arrive on the run's channel and
+/// `wake` is called after each.
+pub fn start(config: CheckConfig, wake: crate::net::Waker) -> std::io::Result<CheckRun> {
+    let (tx, rx) = flume::unbounded();
+    let stop = Arc::new(AtomicBool::new(false));
+    let watch = Watch {
+        events: Some(tx),
+        wake: Some(wake),
+        stop: stop.clone(),
+    };
+    std::thread::Builder::new()
+        .name("check-server".into())
+        .spawn(move || {
+            run_watched(&config, &watch, |_| {});
+            watch.send(CheckEvent::Finished {
+                stopped: watch.stopped(),
+            });
+        })?;
+    Ok(CheckRun { events: rx, stop })
+}
+
 /// The `j`th message of client `i`: text the lesson's servers can print, with Chinese in it,
 /// ending in a newline.
 pub fn message(i: usize, j: usize) -> String {
@@ -218,7 +346,13 @@ fn connect(config: &CheckConfig) -> Result<TcpStream, NetErrorKind> {
 }
 
 /// Reads the answer to `sent` as `expect` wants it, until `deadline`.
-fn answer(s: &mut TcpStream, config: &CheckConfig, sent: &[u8], at: usize) -> Result<(), Ending> {
+fn answer(
+    s: &mut TcpStream,
+    config: &CheckConfig,
+    watch: &Watch,
+    sent: &[u8],
+    at: usize,
+) -> Result<(), Ending> {
     let deadline = Instant::now() + config.timeout;
     let mut got = Vec::new();
     let mut buf = [0u8; 16 * 1024];
@@ -252,13 +386,15 @@ fn answer(s: &mut TcpStream, config: &CheckConfig, sent: &[u8], at: usize) -> Re
             Expect::Any | Expect::Regex(_) => {}
         }
         let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || got.len() > 1 << 20 {
+        if left.is_zero() || got.len() > 1 << 20 || watch.stopped() {
             return match (&config.expect, got.is_empty()) {
                 (Expect::Regex(_), false) => Err(wrong(got)),
                 _ => Err(Ending::Timeout { at }),
             };
         }
-        let _ = s.set_read_timeout(Some(left.max(Duration::from_millis(1))));
+        // In slices, so a stop is heard within 100 ms.
+        let slice = left.clamp(Duration::from_millis(1), Duration::from_millis(100));
+        let _ = s.set_read_timeout(Some(slice));
         match s.read(&mut buf) {
             Ok(0) => return Err(Ending::Closed { at }),
             Ok(n) => got.extend_from_slice(&buf[..n]),
@@ -270,8 +406,37 @@ fn answer(s: &mut TcpStream, config: &CheckConfig, sent: &[u8], at: usize) -> Re
 }
 
 /// One client: connect, then `messages` request/answer rounds (`chunk` bytes per send:
-/// 1 for the slow client).
-fn converse(config: &CheckConfig, i: usize, messages: usize, chunk: usize) -> ClientRun {
+/// 1 for the slow client). `live`: the client's place on the watcher's board, if it has one.
+fn converse(
+    config: &CheckConfig,
+    watch: &Watch,
+    live: Option<usize>,
+    i: usize,
+    messages: usize,
+    chunk: usize,
+) -> ClientRun {
+    let run = converse_inner(config, watch, live, i, messages, chunk);
+    watch.client(
+        live,
+        match run.ending {
+            Ending::Done => Live::Done,
+            _ => Live::Failed {
+                answered: run.answered,
+            },
+        },
+    );
+    run
+}
+
+fn converse_inner(
+    config: &CheckConfig,
+    watch: &Watch,
+    live: Option<usize>,
+    i: usize,
+    messages: usize,
+    chunk: usize,
+) -> ClientRun {
+    watch.client(live, Live::Connecting);
     let mut s = match connect(config) {
         Ok(s) => s,
         Err(kind) => {
@@ -281,6 +446,7 @@ fn converse(config: &CheckConfig, i: usize, messages: usize, chunk: usize) -> Cl
             };
         }
     };
+    watch.client(live, Live::Talking { answered: 0 });
     for j in 0..messages {
         let sent = encode(config, &message(i, j));
         for piece in sent.chunks(chunk.max(1)) {
@@ -294,11 +460,14 @@ fn converse(config: &CheckConfig, i: usize, messages: usize, chunk: usize) -> Cl
                 std::thread::sleep(Duration::from_millis(5));
             }
         }
-        if let Err(ending) = answer(&mut s, config, &sent, j) {
+        if let Err(ending) = answer(&mut s, config, watch, &sent, j) {
             return ClientRun {
                 answered: j,
                 ending,
             };
+        }
+        if j + 1 < messages {
+            watch.client(live, Live::Talking { answered: j + 1 });
         }
     }
     ClientRun {
@@ -316,18 +485,19 @@ fn text(config: &CheckConfig, bytes: &[u8]) -> String {
 }
 
 /// The class: `clients` at once (a barrier lines them up), `messages` each.
-fn class(config: &CheckConfig) -> (Verdict, Vec<ClientRun>) {
+fn class(config: &CheckConfig, watch: &Watch) -> (Verdict, Vec<ClientRun>) {
     let n = config.clients.max(1);
     let barrier = Arc::new(Barrier::new(n));
     let handles: Vec<_> = (0..n)
         .map(|i| {
             let config = config.clone();
             let barrier = barrier.clone();
+            let watch = watch.clone();
             std::thread::Builder::new()
                 .name(format!("check-{i}"))
                 .spawn(move || {
                     barrier.wait();
-                    converse(&config, i, config.messages, usize::MAX)
+                    converse(&config, &watch, Some(i), i, config.messages, usize::MAX)
                 })
         })
         .collect();
@@ -452,15 +622,15 @@ fn single(run: &ClientRun, config: &CheckConfig) -> Verdict {
 }
 
 /// After an awkward client, is a fresh client still served?
-fn still_serving(config: &CheckConfig) -> Verdict {
-    let run = converse(config, 90, 2, usize::MAX);
+fn still_serving(config: &CheckConfig, watch: &Watch) -> Verdict {
+    let run = converse(config, watch, None, 90, 2, usize::MAX);
     match run.ending {
         Ending::Done => Verdict::Passed,
         ending => Verdict::StuckAfter { ending },
     }
 }
 
-fn half_close(config: &CheckConfig) -> Verdict {
+fn half_close(config: &CheckConfig, watch: &Watch) -> Verdict {
     let mut s = match connect(config) {
         Ok(s) => s,
         Err(kind) => return Verdict::NoConnection(kind),
@@ -472,7 +642,7 @@ fn half_close(config: &CheckConfig) -> Verdict {
             message: 1,
         };
     }
-    if let Err(ending) = answer(&mut s, config, &sent, 0) {
+    if let Err(ending) = answer(&mut s, config, watch, &sent, 0) {
         return single(
             &ClientRun {
                 answered: 0,
@@ -487,12 +657,12 @@ fn half_close(config: &CheckConfig) -> Verdict {
     let mut buf = [0u8; 4096];
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
+        if left.is_zero() || watch.stopped() {
             return Verdict::NoCloseAfterFin {
                 timeout_s: config.timeout.as_secs_f64(),
             };
         }
-        let _ = s.set_read_timeout(Some(left));
+        let _ = s.set_read_timeout(Some(left.min(Duration::from_millis(100))));
         match s.read(&mut buf) {
             Ok(0) => return Verdict::Passed,
             Ok(_) => {}
@@ -506,11 +676,15 @@ fn half_close(config: &CheckConfig) -> Verdict {
 
 /// Runs one check.
 pub fn run_check(kind: CheckKind, config: &CheckConfig) -> CheckResult {
+    check(kind, config, &Watch::default())
+}
+
+fn check(kind: CheckKind, config: &CheckConfig, watch: &Watch) -> CheckResult {
     let started = Instant::now();
     let mut clients = Vec::new();
     let verdict = match kind {
         CheckKind::Class => {
-            let (v, runs) = class(config);
+            let (v, runs) = class(config, watch);
             clients = runs;
             v
         }
@@ -527,9 +701,9 @@ pub fn run_check(kind: CheckKind, config: &CheckConfig) -> CheckResult {
                 }
             }
             std::thread::sleep(Duration::from_millis(100));
-            still_serving(config)
+            still_serving(config, watch)
         }
-        CheckKind::Slow => single(&converse(config, 70, 1, 1), config),
+        CheckKind::Slow => single(&converse(config, watch, None, 70, 1, 1), config),
         CheckKind::Big => {
             // 64 KB in one send: a message of many lines.
             let mut big = String::new();
@@ -548,7 +722,7 @@ pub fn run_check(kind: CheckKind, config: &CheckConfig) -> CheckResult {
                             message: 1,
                         }
                     } else {
-                        match answer(&mut s, config, &sent, 0) {
+                        match answer(&mut s, config, watch, &sent, 0) {
                             Ok(()) => Verdict::Passed,
                             Err(ending) => single(
                                 &ClientRun {
@@ -562,15 +736,15 @@ pub fn run_check(kind: CheckKind, config: &CheckConfig) -> CheckResult {
                 }
             }
         }
-        CheckKind::HalfClose => half_close(config),
+        CheckKind::HalfClose => half_close(config, watch),
         CheckKind::Reconnect => {
             // Five clients leave half-way (one message answered, then gone), then a new one.
             let m = config.messages.max(2);
             for i in 0..5 {
-                let _ = converse(config, 40 + i, m / 2, usize::MAX);
+                let _ = converse(config, watch, None, 40 + i, m / 2, usize::MAX);
             }
             std::thread::sleep(Duration::from_millis(100));
-            still_serving(config)
+            still_serving(config, watch)
         }
     };
     CheckResult {
@@ -581,12 +755,29 @@ pub fn run_check(kind: CheckKind, config: &CheckConfig) -> CheckResult {
     }
 }
 
-/// Every check, in order; stops after the class check if nothing is listening.
-pub fn run_all(config: &CheckConfig, mut each: impl FnMut(&CheckResult)) -> Vec<CheckResult> {
+/// Every chosen check, in order; stops after the class check if nothing is listening.
+pub fn run_all(config: &CheckConfig, each: impl FnMut(&CheckResult)) -> Vec<CheckResult> {
+    run_watched(config, &Watch::default(), each)
+}
+
+fn run_watched(
+    config: &CheckConfig,
+    watch: &Watch,
+    mut each: impl FnMut(&CheckResult),
+) -> Vec<CheckResult> {
     let mut out = Vec::new();
-    for kind in CheckKind::ALL {
-        let r = run_check(kind, config);
+    for kind in config.checks() {
+        if watch.stopped() {
+            break;
+        }
+        watch.send(CheckEvent::Begin(kind));
+        let r = check(kind, config, watch);
+        if watch.stopped() {
+            // Cut short: not a verdict on the server.
+            break;
+        }
         each(&r);
+        watch.send(CheckEvent::Result(r.clone()));
         let stop = matches!(r.verdict, Verdict::NotListening(_));
         out.push(r);
         if stop {

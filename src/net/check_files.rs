@@ -10,6 +10,8 @@
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::net::{NetError, NetErrorKind};
@@ -365,11 +367,79 @@ fn run(check: FilesCheck, config: &FilesConfig, files: &[Local]) -> FilesVerdict
     }
 }
 
+/// What a run started with [`start`] tells its watcher.
+#[derive(Debug, Clone)]
+pub enum FilesEvent {
+    /// A check begins.
+    Begin(FilesCheck),
+    Result(FilesResult),
+    /// Every check has run, or the run was stopped (between checks).
+    Finished {
+        stopped: bool,
+    },
+}
+
+/// A run under way on its own thread.
+pub struct FilesRun {
+    pub events: flume::Receiver<FilesEvent>,
+    stop: Arc<AtomicBool>,
+}
+
+impl FilesRun {
+    /// No further check starts; the one under way ends by its own time limits.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Drop for FilesRun {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Runs the checks on a thread of their own; `wake` is called after each event.
+pub fn start(config: FilesConfig, wake: crate::net::Waker) -> std::io::Result<FilesRun> {
+    // At most a dozen events: unbounded costs nothing.
+    let (tx, rx) = flume::unbounded();
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    std::thread::Builder::new()
+        .name("check-files".into())
+        .spawn(move || {
+            let send = |e: FilesEvent| {
+                let _ = tx.send(e);
+                wake.wake();
+            };
+            run_until(&config, &flag, |e| send(e));
+            send(FilesEvent::Finished {
+                stopped: flag.load(Ordering::Relaxed),
+            });
+        })?;
+    Ok(FilesRun { events: rx, stop })
+}
+
 /// Every check, in order; `each` sees each result as it comes.
 pub fn run_all(config: &FilesConfig, mut each: impl FnMut(&FilesResult)) -> Vec<FilesResult> {
+    run_until(config, &AtomicBool::new(false), |e| {
+        if let FilesEvent::Result(r) = e {
+            each(&r);
+        }
+    })
+}
+
+fn run_until(
+    config: &FilesConfig,
+    stop: &AtomicBool,
+    mut each: impl FnMut(FilesEvent),
+) -> Vec<FilesResult> {
     let files = local_files(&config.local);
     let mut out = Vec::new();
     for check in FilesCheck::ALL {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        each(FilesEvent::Begin(check));
         let started = Instant::now();
         let verdict = run(check, config, &files);
         let r = FilesResult {
@@ -377,8 +447,8 @@ pub fn run_all(config: &FilesConfig, mut each: impl FnMut(&FilesResult)) -> Vec<
             verdict,
             took: started.elapsed(),
         };
-        each(&r);
-        let stop = matches!(
+        each(FilesEvent::Result(r.clone()));
+        let last = matches!(
             r.verdict,
             FilesVerdict::NoLocalFiles
                 | FilesVerdict::Failed {
@@ -387,7 +457,7 @@ pub fn run_all(config: &FilesConfig, mut each: impl FnMut(&FilesResult)) -> Vec<
                 }
         );
         out.push(r);
-        if stop {
+        if last {
             break;
         }
     }
