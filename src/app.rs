@@ -41,6 +41,7 @@ pub struct Settings {
     pub udp: UdpSettings,
     pub files: FileServerSettings,
     pub download: DownloadSettings,
+    pub check: crate::ui::check_panel::CheckSettings,
 }
 
 impl Default for Settings {
@@ -56,6 +57,7 @@ impl Default for Settings {
             udp: UdpSettings::default(),
             files: FileServerSettings::default(),
             download: DownloadSettings::default(),
+            check: Default::default(),
         }
     }
 }
@@ -83,6 +85,7 @@ impl Settings {
         self.server.log.encoding = enc;
         self.udp.composer.encoding = enc;
         self.udp.log.encoding = enc;
+        self.check.encoding = enc;
     }
 }
 
@@ -107,6 +110,10 @@ pub struct StartOptions {
     pub tab: Option<Tab>,
     /// `--lab SCENARIO`: open on the Lab panel, running it.
     pub lab: Option<crate::lab::scenario::Scenario>,
+    /// `--check` / `--load HOST:PORT`: open on the Check panel, running that.
+    pub check: Option<(crate::model::check::Mode, String)>,
+    /// `--clients`: the Check panel's client count for that run.
+    pub clients: Option<u32>,
 }
 
 pub struct WorkbenchApp {
@@ -121,6 +128,7 @@ pub struct WorkbenchApp {
     pub download: DownloadPanel,
     pub lesson: crate::ui::lesson_panel::LessonPanel,
     pub lab: crate::ui::lab_panel::LabPanel,
+    pub check: crate::ui::check_panel::CheckPanel,
     pub classroom: bool,
     /// What was last applied to the context: theme, effective zoom, language, classroom.
     applied: Option<(ThemeChoice, f32, Lang, bool)>,
@@ -181,6 +189,18 @@ impl WorkbenchApp {
         if let Some(to) = start.udp_to {
             settings.udp.target = to;
         }
+        let check = start.check.is_some();
+        if let Some((mode, target)) = start.check {
+            let c = &mut settings.check;
+            c.mode = mode;
+            c.target = target;
+            if let Some(n) = start.clients {
+                match mode {
+                    crate::model::check::Mode::Load => c.load_clients = n,
+                    _ => c.clients = n.min(1000),
+                }
+            }
+        }
         let mut app = Self::with_settings(settings);
         if udp {
             app.udp.bind(ctx);
@@ -203,6 +223,10 @@ impl WorkbenchApp {
             app.lab.run(scenario);
             app.tab = Tab::Lab;
         }
+        if check {
+            app.check.start(ctx, app.lang);
+            app.tab = Tab::Check;
+        }
         // Last, so it wins over the panel the other flags open, as `--help` says.
         if let Some(tab) = start.tab {
             app.tab = tab;
@@ -223,6 +247,7 @@ impl WorkbenchApp {
             download: DownloadPanel::new(settings.download),
             lesson: crate::ui::lesson_panel::LessonPanel::default(),
             lab: crate::ui::lab_panel::LabPanel::default(),
+            check: crate::ui::check_panel::CheckPanel::new(settings.check),
             classroom: settings.classroom,
             applied: None,
         }
@@ -240,6 +265,7 @@ impl WorkbenchApp {
             udp: self.udp.settings.clone(),
             files: self.files.settings.clone(),
             download: self.download.settings.clone(),
+            check: self.check.settings.clone(),
         }
     }
 
@@ -251,6 +277,7 @@ impl WorkbenchApp {
         self.files.drain_events();
         self.download.drain_events();
         self.lesson.drain_events();
+        self.check.drain_events();
     }
 
     fn effective_zoom(&self) -> f32 {
@@ -316,16 +343,13 @@ impl WorkbenchApp {
         let lang = self.lang;
         egui::Panel::top("top_bar").show(ui, |ui| {
             ui.horizontal_wrapped(|ui| {
-                // In classroom mode the bar is one line at projector sizes: no title (the
-                // window has it), the settings behind one menu.
+                // One line at 1280 in either language: no title (the window has it); in
+                // classroom mode the settings go behind one menu.
                 if self.classroom {
                     // Tighter, so the tabs and the View menu stay one line on a 1024-wide
                     // projector in either language.
                     ui.spacing_mut().button_padding.x = 3.0;
                     ui.spacing_mut().item_spacing.x = 3.0;
-                } else {
-                    ui.label(RichText::new(lang.t(Msg::AppTitle)).strong());
-                    ui.separator();
                 }
                 for tab in Tab::ALL {
                     ui.selectable_value(
@@ -354,6 +378,7 @@ impl WorkbenchApp {
                     Tab::Download => self.download.status_line(lang),
                     Tab::Lesson => self.lesson.status_line(lang),
                     Tab::Lab => self.lab.status_line(lang),
+                    Tab::Check => self.check.status_line(lang),
                 };
                 ui.label(status);
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
@@ -372,6 +397,7 @@ impl WorkbenchApp {
             Tab::Download => self.download.ui(ui, lang),
             Tab::Lesson => self.lesson.ui(ui, lang),
             Tab::Lab => self.lab.ui(ui, lang),
+            Tab::Check => self.check.ui(ui, lang),
         });
     }
 

@@ -84,13 +84,30 @@ pub struct Cli {
     #[arg(long = "serve", value_name = "DIR")]
     pub serve_dir: Option<PathBuf>,
 
-    /// Open the window on this panel: client, server, udp, files, download, lesson or lab.
+    /// Open the window on this panel: client, server, udp, files, download, lesson, lab or check.
     #[arg(long, value_name = "PANEL", value_parser = parse_tab)]
     pub tab: Option<crate::model::Tab>,
 
     /// Open the window on the Lab panel, running this scenario (the names `lab` takes).
     #[arg(long = "lab", value_name = "SCENARIO", value_parser = parse_lab_scenario)]
     pub lab_scenario: Option<crate::lab::scenario::Scenario>,
+
+    /// Open the window on the "Check a server" panel, checking an exercise-1 server at
+    /// HOST:PORT at once (a teacher's shortcut for grading).
+    #[arg(
+        long = "check",
+        value_name = "HOST:PORT",
+        conflicts_with = "load_target"
+    )]
+    pub check_target: Option<String>,
+
+    /// Open the window on the "Check a server" panel, putting HOST:PORT under load at once.
+    #[arg(long = "load", value_name = "HOST:PORT")]
+    pub load_target: Option<String>,
+
+    /// With --check or --load: how many clients.
+    #[arg(long = "clients", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub gui_clients: Option<u32>,
 
     /// Open the window with this text encoding for sending and for display (e.g. gbk).
     #[arg(long = "encoding", value_name = "ENCODING", value_parser = parse_encoding)]
@@ -497,8 +514,9 @@ fn parse_tab(s: &str) -> Result<crate::model::Tab, String> {
         "download" => Ok(Tab::Download),
         "lesson" => Ok(Tab::Lesson),
         "lab" => Ok(Tab::Lab),
+        "check" => Ok(Tab::Check),
         _ => Err(format!(
-            "unknown panel '{s}' (client, server, udp, files, download, lesson, lab)"
+            "unknown panel '{s}' (client, server, udp, files, download, lesson, lab, check)"
         )),
     }
 }
@@ -1310,7 +1328,7 @@ impl CheckReport {
             } else {
                 Msg::CheckFailed
             });
-            format!("[{mark}] {title}: {verdict}")
+            format!("[{mark}] {title}{}{verdict}", crate::i18n::colon(self.lang))
         };
         let _ = writeln!(self.out, "{line}");
         let _ = self.out.flush();

@@ -209,6 +209,72 @@ messages! {
     LabExportHint => "For Wireshark: every packet as it entered the wire, each with a comment naming its fate", "供 Wireshark 使用：每个分组进入线路时的样子，每个都带有说明其结局的注释";
     LabNoPackets => "No packets yet.", "还没有分组。";
     LabDiagramHint => "Real segments, time downward; a long quiet stretch is cut short and marked with its length.", "真实的报文段，时间向下；较长的空闲时段被截短，并标出实际时长。";
+    TabCheck => "Check a server", "检查服务器";
+    CheckModeServer => "Exercise 1: many clients", "练习一：多客户端";
+    CheckModeFiles => "Exercise 2: file server", "练习二：文件服务器";
+    CheckModeLoad => "Load", "负载测试";
+    CheckWhat => "Check:", "检查：";
+    CheckTarget => "Server (host:port)", "服务器（主机:端口）";
+    CheckClients => "Clients", "客户端数";
+    CheckMessages => "Messages each", "每个发送消息数";
+    CheckExpect => "Answer must be", "回复应为";
+    ExpectEcho => "the same (echo)", "原样返回（回显）";
+    ExpectAny => "any reply", "任意回复";
+    ExpectText => "this text", "这段文字";
+    ExpectRegex => "a match of", "匹配正则表达式";
+    CheckExpectValue => "Expected", "期望内容";
+    CheckTimeout => "Timeout (s)", "超时（秒）";
+    CheckFurther => "Further checks:", "附加检查：";
+    CheckStart => "Start checking", "开始检查";
+    CheckStop => "Stop", "停止";
+    CheckExport => "Export report", "导出报告";
+    CheckExportPath => "Report file", "报告文件";
+    CheckLocalFolder => "Local folder (the same files)", "本地文件夹（相同的文件）";
+    CheckResolving => "Looking up {target}…", "正在查找 {target}…";
+    CheckIdle => "Point it at a student's server and press Start.", "填写学生服务器的地址，然后点击开始。";
+    CheckRunning => "Checking: {check}", "正在检查：{check}";
+    CheckStoppedNote => "Stopped: the checks not run have no verdict.", "已停止：未运行的检查没有结论。";
+    CheckBadTarget => "Type the server as host:port, e.g. 192.168.1.20:9000 ({err})", "请按 主机:端口 填写服务器，例如 192.168.1.20:9000（{err}）";
+    CheckBadFolder => "The local folder “{dir}” does not exist.", "本地文件夹“{dir}”不存在。";
+    CheckBadRegex => "Not a regular expression: {err}", "不是有效的正则表达式：{err}";
+    CheckNotStarted => "Could not start: {err}", "无法开始：{err}";
+    FurtherConnectClose => "connect, close at once", "连接后立即关闭";
+    FurtherSlow => "one byte at a time", "一次一个字节";
+    FurtherBig => "64 KB in one go", "一次 64 KB";
+    FurtherHalfClose => "half-close", "半关闭";
+    FurtherReconnect => "leave, then reconnect", "离开后重新连接";
+    CheckLegendWaiting => "waiting", "等待";
+    CheckLegendConnecting => "connecting", "连接中";
+    CheckLegendTalking => "talking", "通信中";
+    CheckLegendDone => "all answered", "全部得到回复";
+    CheckLegendFailed => "fell short", "未完成";
+    CheckClientTip => "Client {c}: {state}, {answered} of {m} answered", "客户端 {c}：{state}，{m} 条中得到 {answered} 条回复";
+    CheckNoReport => "No report yet.", "还没有报告。";
+    CheckReportWhen => "Run at {when}", "运行时间：{when}";
+    CheckReportServer => "check of an exercise-1 server at {addr}", "练习一服务器检查：{addr}";
+    CheckReportFiles => "check of an exercise-2 file server at {addr}, against {dir}", "练习二文件服务器检查：{addr}，对照 {dir}";
+    CheckReportLoad => "load on {addr}", "对 {addr} 的负载测试";
+    CheckReportSettings => "{n} clients × {m} messages; answer must be {expect}; {enc}; timeout {t} s", "{n} 个客户端 × 每个 {m} 条消息；回复应为{expect}；{enc}；超时 {t} 秒";
+    CheckReportShort => "Clients that fell short:", "未完成的客户端：";
+    CheckReportClient => "client {c}: {answered} of {m} answered — {how}", "客户端 {c}：{m} 条中得到 {answered} 条回复——{how}";
+    CheckReportClients => "clients {c} ({n}): {answered} of {m} answered — {how}", "客户端 {c}（{n} 个）：{m} 条中得到 {answered} 条回复——{how}";
+    CheckReportStopped => "Stopped before the end: the checks not run have no verdict.", "在结束前被停止：未运行的检查没有结论。";
+    CheckReportLoadSettings => "{clients} {what}, {size} bytes a message, {rate}", "{clients} 个{what}，每条消息 {size} 字节，{rate}";
+    CheckReportRate => "{rate} messages a second", "每秒 {rate} 条";
+    CheckReportFlatOut => "flat out", "全速";
+    LoadDuration => "Seconds (0 = until stopped)", "时长（秒，0 = 直到停止）";
+    LoadRate => "Messages/s (0 = flat out)", "每秒消息数（0 = 全速）";
+    LoadSize => "Bytes a message", "每条消息字节数";
+    LoadUdp => "UDP stream", "UDP 流";
+    LoadAnyReply => "any reply will do", "任意回复即可";
+    LoadStart => "Start load", "开始负载";
+    LoadUdpNeedsRate => "A UDP stream needs a rate: set messages/s above 0.", "UDP 流需要设定速率：请把每秒消息数设为大于 0。";
+    LoadUdpSize => "A UDP datagram of the load needs at least {n} bytes.", "负载用的 UDP 数据报至少需要 {n} 字节。";
+    LoadUntilStopped => "runs until you press Stop", "一直运行，直到点击停止";
+    PlotAnswersPerS => "answers/s", "每秒回复数";
+    PlotConnected => "connected", "已连接";
+    PlotP50 => "p50 round trip, ms", "往返 p50（毫秒）";
+    PlotP99 => "p99 round trip, ms", "往返 p99（毫秒）";
     CheckClass => "Many clients at once ({n} clients × {m} messages)", "多个客户端同时连接（{n} 个客户端 × 每个 {m} 条消息）";
     CheckConnectClose => "A client that connects and closes at once", "连接后立即关闭的客户端";
     CheckSlow => "A slow client (one byte at a time)", "慢客户端（一次发送一个字节）";
@@ -1020,6 +1086,26 @@ pub fn describe_files_verdict(lang: Lang, check: FilesCheck, v: &FilesVerdict) -
     }
 }
 
+/// The colon between a title and its text: full-width in Chinese.
+pub fn colon(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => ": ",
+        Lang::Zh => "：",
+    }
+}
+
+/// A further check's short name, for its on/off box.
+pub fn describe_further(lang: Lang, kind: CheckKind) -> &'static str {
+    lang.t(match kind {
+        CheckKind::Class => Msg::CheckModeServer,
+        CheckKind::ConnectClose => Msg::FurtherConnectClose,
+        CheckKind::Slow => Msg::FurtherSlow,
+        CheckKind::Big => Msg::FurtherBig,
+        CheckKind::HalfClose => Msg::FurtherHalfClose,
+        CheckKind::Reconnect => Msg::FurtherReconnect,
+    })
+}
+
 /// A check's title.
 pub fn describe_check(lang: Lang, kind: CheckKind, config: &CheckConfig) -> String {
     match kind {
@@ -1097,19 +1183,24 @@ pub fn describe_verdict(lang: Lang, v: &Verdict) -> String {
         Verdict::NoCloseAfterFin { timeout_s } => {
             lang.fmt(Msg::VerdictNoClose, &[("t", &secs(timeout_s))])
         }
-        Verdict::StuckAfter { ending } => {
-            let how = match ending {
-                Ending::Done => lang.t(Msg::VerdictPassed).to_owned(),
-                Ending::Timeout { .. } => lang.t(Msg::EndingTimeout).to_owned(),
-                Ending::Closed { .. } => lang.t(Msg::EndingClosed).to_owned(),
-                Ending::Wrong { .. } => lang.t(Msg::EndingWrong).to_owned(),
-                Ending::NoConnection(kind) => lang.fmt(
-                    Msg::EndingNoConnection,
-                    &[("err", &lang.t(error_msg(*kind)))],
-                ),
-            };
-            lang.fmt(Msg::VerdictStuck, &[("how", &how)])
-        }
+        Verdict::StuckAfter { ending } => lang.fmt(
+            Msg::VerdictStuck,
+            &[("how", &describe_ending(lang, ending))],
+        ),
+    }
+}
+
+/// How one checking client's conversation ended, in a few words.
+pub fn describe_ending(lang: Lang, ending: &Ending) -> String {
+    match ending {
+        Ending::Done => lang.t(Msg::VerdictPassed).to_owned(),
+        Ending::Timeout { .. } => lang.t(Msg::EndingTimeout).to_owned(),
+        Ending::Closed { .. } => lang.t(Msg::EndingClosed).to_owned(),
+        Ending::Wrong { .. } => lang.t(Msg::EndingWrong).to_owned(),
+        Ending::NoConnection(kind) => lang.fmt(
+            Msg::EndingNoConnection,
+            &[("err", &lang.t(error_msg(*kind)))],
+        ),
     }
 }
 

@@ -63,6 +63,13 @@ fn main() -> ExitCode {
                 serve: cli.serve_dir,
                 tab: cli.tab,
                 lab: cli.lab_scenario,
+                check: cli
+                    .check_target
+                    .map(|t| (socket_workbench::model::check::Mode::Server, t))
+                    .or(cli
+                        .load_target
+                        .map(|t| (socket_workbench::model::check::Mode::Load, t))),
+                clients: cli.gui_clients,
             })
         }
     }

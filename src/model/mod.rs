@@ -2,6 +2,7 @@
 //! reduced from engine events by pure functions. Nothing here draws or touches a socket, so
 //! tests drive it without a window or a network.
 
+pub mod check;
 pub mod client;
 pub mod describe;
 pub mod diagram;

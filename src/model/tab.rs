@@ -15,10 +15,11 @@ pub enum Tab {
     Download,
     Lesson,
     Lab,
+    Check,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 7] = [
+    pub const ALL: [Tab; 8] = [
         Tab::TcpClient,
         Tab::TcpServer,
         Tab::Udp,
@@ -26,6 +27,7 @@ impl Tab {
         Tab::Download,
         Tab::Lesson,
         Tab::Lab,
+        Tab::Check,
     ];
 
     /// The panel's name on its tab.
@@ -38,6 +40,7 @@ impl Tab {
             Tab::Download => Msg::TabDownload,
             Tab::Lesson => Msg::TabLesson,
             Tab::Lab => Msg::TabLab,
+            Tab::Check => Msg::TabCheck,
         }
     }
 }

@@ -411,7 +411,7 @@ pub fn start(config: FilesConfig, wake: crate::net::Waker) -> std::io::Result<Fi
                 let _ = tx.send(e);
                 wake.wake();
             };
-            run_until(&config, &flag, |e| send(e));
+            run_until(&config, &flag, &send);
             send(FilesEvent::Finished {
                 stopped: flag.load(Ordering::Relaxed),
             });

@@ -2,6 +2,7 @@
 //! engines (`crate::net`) through handles; drawing functions take `&mut Ui` and are named `ui`
 //! or `*_ui`.
 
+pub mod check_panel;
 pub mod client_panel;
 pub mod composer;
 pub mod diagram_view;
