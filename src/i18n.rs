@@ -209,7 +209,7 @@ messages! {
     LabExportHint => "For Wireshark: every packet as it entered the wire, each with a comment naming its fate", "供 Wireshark 使用：每个分组进入线路时的样子，每个都带有说明其结局的注释";
     LabNoPackets => "No packets yet.", "还没有分组。";
     LabDiagramHint => "Real segments, time downward; a long quiet stretch is cut short and marked with its length.", "真实的报文段，时间向下；较长的空闲时段被截短，并标出实际时长。";
-    TabCheck => "Check a server", "检查服务器";
+    TabCheck => "Check", "评测";
     CheckModeServer => "Exercise 1: many clients", "练习一：多客户端";
     CheckModeFiles => "Exercise 2: file server", "练习二：文件服务器";
     CheckModeLoad => "Load", "负载测试";
@@ -262,8 +262,10 @@ messages! {
     CheckReportLoadSettings => "{clients} {what}, {size} bytes a message, {rate}", "{clients} 个{what}，每条消息 {size} 字节，{rate}";
     CheckReportRate => "{rate} messages a second", "每秒 {rate} 条";
     CheckReportFlatOut => "flat out", "全速";
-    LoadDuration => "Seconds (0 = until stopped)", "时长（秒，0 = 直到停止）";
-    LoadRate => "Messages/s (0 = flat out)", "每秒消息数（0 = 全速）";
+    LoadDuration => "Seconds", "时长（秒）";
+    LoadDurationHint => "0: until you press Stop", "0 表示一直运行，直到点击停止";
+    LoadRate => "Messages/s", "每秒消息数";
+    LoadRateHint => "All clients together; 0: flat out, each client sends again as soon as it is answered", "所有客户端合计；0 表示全速：每个客户端一收到回复就再发";
     LoadSize => "Bytes a message", "每条消息字节数";
     LoadUdp => "UDP stream", "UDP 流";
     LoadAnyReply => "any reply will do", "任意回复即可";

@@ -319,3 +319,34 @@ fn state_of_works_over_ipv6() {
     );
     wait_for_tuple("the server's socket to go", server_tuple, None);
 }
+
+/// Many connections looked up in one walk agree with one-by-one lookups, in order, IPv4 and
+/// IPv6 together, and a pair the kernel does not have is `None`.
+#[test]
+fn states_of_many_agree_with_state_of_each() {
+    let (_l4, c4, s4) = pair("127.0.0.1:0");
+    let (_l6, c6, _s6) = pair("[::1]:0");
+    let mut closing = {
+        let (_l, c, s) = pair("127.0.0.1:0");
+        drop(s);
+        c
+    };
+    expect_eof(&mut closing);
+    let closing = tuple(&closing);
+    let unknown: (SocketAddr, SocketAddr) = (
+        "127.0.0.1:9".parse().unwrap(),
+        "127.0.0.1:10".parse().unwrap(),
+    );
+    let pairs = [tuple(&c4), tuple(&s4), tuple(&c6), closing, unknown];
+    let batch = kernel::states_of(&pairs).expect("socket diagnostics");
+    assert_eq!(batch.len(), pairs.len());
+    assert_eq!(batch[0], Some(TcpState::Established));
+    assert_eq!(batch[1], Some(TcpState::Established));
+    assert_eq!(batch[2], Some(TcpState::Established));
+    assert_eq!(batch[3], Some(TcpState::CloseWait));
+    assert_eq!(batch[4], None);
+    for (pair, got) in pairs.iter().zip(&batch) {
+        assert_eq!(state_of(*pair), *got, "{pair:?}");
+    }
+    assert!(kernel::states_of(&[]).unwrap().is_empty());
+}

@@ -735,13 +735,18 @@ impl Server {
                 self.kernel_read(id);
             }
         }
+        if self.follows.is_empty() {
+            return;
+        }
+        // One walk of the socket table for all of them.
+        let pairs: Vec<_> = self.follows.iter().map(|f| (f.local, f.peer)).collect();
+        let Ok(states) = super::kernel::states_of(&pairs) else {
+            self.follows.clear();
+            return;
+        };
         let mut keep = VecDeque::new();
-        while let Some(mut f) = self.follows.pop_front() {
-            let state = match super::kernel::state_of(f.local, f.peer) {
-                Ok(Some(s)) => s,
-                Ok(None) => TcpState::Closed,
-                Err(_) => continue,
-            };
+        for (mut f, state) in std::mem::take(&mut self.follows).into_iter().zip(states) {
+            let state = state.unwrap_or(TcpState::Closed);
             if f.last != Some(state) {
                 f.last = Some(state);
                 self.emitter

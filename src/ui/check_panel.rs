@@ -534,13 +534,15 @@ impl CheckPanel {
                         lang.t(Msg::LoadDuration),
                         &mut s.load_secs,
                         0.0..=86_400.0,
-                    );
+                    )
+                    .on_hover_text(lang.t(Msg::LoadDurationHint));
                     drag_f(
                         ui,
                         lang.t(Msg::LoadRate),
                         &mut s.load_rate,
                         0.0..=10_000_000.0,
-                    );
+                    )
+                    .on_hover_text(lang.t(Msg::LoadRateHint));
                 }
                 Mode::Files => {}
             }
@@ -663,7 +665,12 @@ fn drag(ui: &mut Ui, label: &str, value: &mut u32, range: std::ops::RangeInclusi
         .labelled_by(id);
 }
 
-fn drag_f(ui: &mut Ui, label: &str, value: &mut f64, range: std::ops::RangeInclusive<f64>) {
+fn drag_f(
+    ui: &mut Ui,
+    label: &str,
+    value: &mut f64,
+    range: std::ops::RangeInclusive<f64>,
+) -> egui::Response {
     let id = ui.label(label).id;
     ui.add(
         egui::DragValue::new(value)
@@ -671,7 +678,7 @@ fn drag_f(ui: &mut Ui, label: &str, value: &mut f64, range: std::ops::RangeInclu
             .speed(0.1)
             .max_decimals(2),
     )
-    .labelled_by(id);
+    .labelled_by(id)
 }
 
 fn encoding_ui(ui: &mut Ui, lang: Lang, enc: &mut TextEncoding) {
