@@ -86,8 +86,9 @@ shoot() {
     echo "wrote screenshots/$name.png"
 }
 
-# SHOTS="server udp" regenerates only those groups (client server udp files download).
-want() { [[ " ${SHOTS:-client server udp files download lesson lab} " == *" $1 "* ]]; }
+# SHOTS="server udp" regenerates only those groups (client server udp files download lesson
+# lab check load).
+want() { [[ " ${SHOTS:-client server udp files download lesson lab check load} " == *" $1 "* ]]; }
 langs() { want "$1" && echo en zh || true; }
 
 free_port() {
@@ -178,5 +179,53 @@ if want lab; then
     LAB_WAIT=2 shoot zh "lab-handshake-zh" "--lab handshake"
     LAB_WAIT=8 shoot zh "lab-timeout-zh" "--lab timeout-retransmit"
     LAB_WAIT=9 shoot zh "lab-congestion-zh" "--lab congestion"
+    unset BEFORE_TYPING
+fi
+
+# The Check panel in Chinese grading the lesson's one-client server (one accept(), then that
+# client's recv() loop): 30 clients at once, every check's verdict with its evidence.
+if want check; then
+    cat >"$WORK/one_client_server.py" <<'EOF'
+import socket, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0))
+s.listen(128)
+print("listening on %s:%d" % s.getsockname(), flush=True)
+conn, addr = s.accept()
+while True:
+    data = conn.recv(1024)
+    if not data:
+        break
+    conn.sendall(data)
+conn.close()
+time.sleep(600)
+EOF
+    python3 "$WORK/one_client_server.py" >"$WORK/one.out" 2>&1 &
+    PIDS+=($!)
+    OPORT=""
+    for _ in $(seq 50); do
+        OPORT=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$WORK/one.out")
+        [ -n "$OPORT" ] && break
+        sleep 0.1
+    done
+    # Every check waits out its 2 s timeouts against this server: about 25 s in all.
+    BEFORE_TYPING='sleep 28'
+    shoot zh "check-zh" "--check 127.0.0.1:$OPORT"
+    unset BEFORE_TYPING
+fi
+
+# A 1,000-client load run against our own echo server: live plots, then the report.
+if want load; then
+    "$BIN" tcp-server 127.0.0.1:0 --echo --backlog 1024 >"$WORK/echo.out" 2>&1 &
+    PIDS+=($!)
+    EPORT=""
+    for _ in $(seq 50); do
+        EPORT=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$WORK/echo.out")
+        [ -n "$EPORT" ] && break
+        sleep 0.1
+    done
+    BEFORE_TYPING='sleep 12'
+    shoot en "load-en" "--load 127.0.0.1:$EPORT --clients 1000"
     unset BEFORE_TYPING
 fi

@@ -237,6 +237,7 @@ messages! {
     CheckBadTarget => "Type the server as host:port, e.g. 192.168.1.20:9000 ({err})", "请按 主机:端口 填写服务器，例如 192.168.1.20:9000（{err}）";
     CheckBadFolder => "The local folder “{dir}” does not exist.", "本地文件夹“{dir}”不存在。";
     CheckBadRegex => "Not a regular expression: {err}", "不是有效的正则表达式：{err}";
+    CheckStartDied => "The check could not start (its thread stopped). Try again.", "检查无法开始（其线程已停止）。请重试。";
     CheckNotStarted => "Could not start: {err}", "无法开始：{err}";
     FurtherConnectClose => "connect, close at once", "连接后立即关闭";
     FurtherSlow => "one byte at a time", "一次一个字节";

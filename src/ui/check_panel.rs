@@ -120,6 +120,8 @@ pub struct CheckPanel {
     current: Option<Current>,
     /// What went wrong before a run could start, in plain words.
     pub error: Option<String>,
+    /// The start's thread ended without a word (it panicked).
+    start_died: bool,
     folder_picker: FilePicker,
     export_picker: FilePicker,
     export_job: Option<Job<Written>>,
@@ -133,6 +135,7 @@ impl CheckPanel {
             starting: None,
             current: None,
             error: None,
+            start_died: false,
             folder_picker: FilePicker::default(),
             export_picker: FilePicker::default(),
             export_job: None,
@@ -191,7 +194,7 @@ impl CheckPanel {
             match r {
                 Ok(Ok(current)) => self.current = Some(current),
                 Ok(Err(text)) => self.error = Some(text),
-                Err(_) => self.error = Some("the start failed".into()),
+                Err(_) => self.start_died = true,
             }
         }
         match &mut self.current {
@@ -318,6 +321,7 @@ impl CheckPanel {
             return;
         }
         self.error = None;
+        self.start_died = false;
         self.export_result = None;
         let s = self.settings.clone();
         let target = s.target.trim().to_owned();
@@ -495,6 +499,9 @@ impl CheckPanel {
         });
         if let Some(err) = &self.error {
             ui.colored_label(ui.visuals().error_fg_color, err);
+        }
+        if self.start_died {
+            ui.colored_label(ui.visuals().error_fg_color, lang.t(Msg::CheckStartDied));
         }
         ui.separator();
         // The export row stays at the bottom, whatever the report's length.
