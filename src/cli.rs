@@ -195,6 +195,10 @@ pub struct CheckServerArgs {
     /// Seconds an answer (or a connection) may take.
     #[arg(long, default_value_t = 2.0, value_name = "SECS", value_parser = parse_secs)]
     pub timeout: f64,
+    /// Messages as bytes, not text: every byte value from 00 to FF, evidence in hex (and
+    /// `--expect text:` given as hex digits, e.g. text:4F4B0A).
+    #[arg(long)]
+    pub hex: bool,
     /// Further checks to leave out, comma-separated: connect-close, slow, big, half-close,
     /// reconnect.
     #[arg(long, value_name = "CHECKS", value_delimiter = ',', value_parser = parse_further_check)]
@@ -1414,12 +1418,24 @@ fn check_server(args: CheckServerArgs, lang: Lang) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    let expect = if args.hex {
+        match args.expect.in_hex() {
+            Ok(e) => e,
+            Err(text) => {
+                eprintln!("socket-workbench: --expect: {text}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+    } else {
+        args.expect
+    };
     let config = CheckConfig {
         addr,
         clients: usize::from(args.clients),
         messages: usize::from(args.messages),
-        expect: args.expect,
+        expect,
         encoding: args.encoding,
+        hex: args.hex,
         timeout,
         skip: args.skip,
     };

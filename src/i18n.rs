@@ -237,6 +237,9 @@ messages! {
     CheckBadTarget => "Type the server as host:port, e.g. 192.168.1.20:9000 ({err})", "请按 主机:端口 填写服务器，例如 192.168.1.20:9000（{err}）";
     CheckBadFolder => "The local folder “{dir}” does not exist.", "本地文件夹“{dir}”不存在。";
     CheckBadRegex => "Not a regular expression: {err}", "不是有效的正则表达式：{err}";
+    CheckHexBytes => "hex bytes", "十六进制字节";
+    CheckHexHint => "Messages as bytes, not text: every byte value from 00 to FF; a fixed reply is typed in hex (4F 4B 0A)", "消息为字节而非文字：包含 00 到 FF 的各种字节值；固定回复用十六进制填写（4F 4B 0A）";
+    CheckBadHex => "The expected reply is not hex: type pairs of hex digits, e.g. 4F 4B 0A.", "期望回复不是十六进制：请填写成对的十六进制数字，例如 4F 4B 0A。";
     CheckStartDied => "The check could not start (its thread stopped). Try again.", "检查无法开始（其线程已停止）。请重试。";
     CheckNotStarted => "Could not start: {err}", "无法开始：{err}";
     FurtherConnectClose => "connect, close at once", "连接后立即关闭";

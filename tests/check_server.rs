@@ -25,6 +25,7 @@ fn config(addr: SocketAddr) -> CheckConfig {
         messages: 3,
         expect: Expect::Echo,
         encoding: TextEncoding::Utf8,
+        hex: false,
         timeout: Duration::from_millis(600),
         skip: Vec::new(),
     }
@@ -416,5 +417,95 @@ fn skip_from_the_command_line() {
         text.lines().last(),
         Some("{\"passed\":3,\"checks\":3}"),
         "{text}"
+    );
+}
+
+/// Hex messages: a byte-faithful echo passes; a server that treats the bytes as text (UTF-8,
+/// replacing what is not) fails with the evidence in hex; a fixed reply is given in hex.
+#[test]
+fn hex_messages_catch_a_server_that_mangles_bytes() {
+    let mut c = config(threaded_server());
+    c.hex = true;
+    c.clients = 3;
+    let r = run_check(CheckKind::Class, &c);
+    assert!(r.verdict.passed(), "{:?}", r.verdict);
+    assert!(run_check(CheckKind::Big, &c).verdict.passed());
+
+    let (l, addr) = listen();
+    std::thread::spawn(move || {
+        for mut s in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 1024];
+                while let Ok(n) = s.read(&mut buf) {
+                    let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                    if n == 0 || s.write_all(text.as_bytes()).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    c.addr = addr;
+    match run_check(CheckKind::Class, &c).verdict {
+        Verdict::WrongReply { sent, got, .. } => {
+            assert!(sent.starts_with("A5 5A 00"), "{sent}");
+            // U+FFFD, in UTF-8, where A5 was.
+            assert!(got.starts_with("EF BF BD"), "{got}");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // "OK\n" as the fixed reply, typed in hex.
+    let (l, addr) = listen();
+    std::thread::spawn(move || {
+        for mut s in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 1024];
+                while let Ok(n) = s.read(&mut buf) {
+                    if n == 0 || s.write_all(b"OK\n").is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    c.addr = addr;
+    c.expect = Expect::parse("text:4F 4B 0A").unwrap().in_hex().unwrap();
+    assert!(run_check(CheckKind::Class, &c).verdict.passed());
+    assert!(Expect::parse("text:4G").unwrap().in_hex().is_err());
+
+    let bin = env!("CARGO_BIN_EXE_socket-workbench");
+    let out = Command::new(bin)
+        .args([
+            "check-server",
+            &addr.to_string(),
+            "--hex",
+            "--expect",
+            "text:zz",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = Command::new(bin)
+        .args([
+            "check-server",
+            &addr.to_string(),
+            "--hex",
+            "--expect",
+            "text:4F4B0A",
+            "--clients",
+            "3",
+            "--timeout",
+            "0.6",
+            "--skip",
+            "slow,big,half-close,reconnect,connect-close",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
     );
 }

@@ -216,6 +216,11 @@ impl ServerCheck {
             Expect::Echo => lang.t(Msg::ExpectEcho).to_owned(),
             Expect::Any => lang.t(Msg::ExpectAny).to_owned(),
             Expect::Text(t) => format!("{} “{t}”", lang.t(Msg::ExpectText)),
+            Expect::Bytes(b) => format!(
+                "{} “{}”",
+                lang.t(Msg::ExpectText),
+                crate::proto::hex::format_hex(b)
+            ),
             Expect::Regex(r) => format!("{} /{}/", lang.t(Msg::ExpectRegex), r.as_str()),
         };
         lines.push(lang.fmt(
@@ -224,7 +229,7 @@ impl ServerCheck {
                 ("n", &c.clients),
                 ("m", &c.messages),
                 ("expect", &expect),
-                ("enc", &c.encoding.label()),
+                ("enc", &if c.hex { "hex" } else { c.encoding.label() }),
                 ("t", &format!("{:.1}", c.timeout.as_secs_f64())),
             ],
         ));
@@ -478,6 +483,7 @@ mod tests {
             messages: 4,
             expect: Expect::Echo,
             encoding: TextEncoding::Gbk,
+            hex: false,
             timeout: Duration::from_secs(2),
             skip: vec![CheckKind::Slow],
         }

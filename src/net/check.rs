@@ -24,11 +24,23 @@ pub enum Expect {
     Any,
     /// This text (in the chosen encoding), exactly.
     Text(String),
+    /// These bytes, exactly (a fixed reply typed in hex).
+    Bytes(Vec<u8>),
     /// A reply (decoded) that matches this expression.
     Regex(regex::Regex),
 }
 
 impl Expect {
+    /// For hex messages: a fixed text reply read as hex digits (`"4F 4B 0A"`).
+    pub fn in_hex(self) -> Result<Self, String> {
+        match self {
+            Expect::Text(t) => crate::proto::hex::parse_hex(&t)
+                .map(Expect::Bytes)
+                .map_err(|e| format!("'{t}' is not hex: {e}")),
+            other => Ok(other),
+        }
+    }
+
     /// `echo`, `any`, `text:STR` or `regex:RE`.
     pub fn parse(s: &str) -> Result<Self, String> {
         match s {
@@ -58,6 +70,9 @@ pub struct CheckConfig {
     pub messages: usize,
     pub expect: Expect,
     pub encoding: TextEncoding,
+    /// Messages are bytes, not text: every byte value from 00 to FF, and the evidence is
+    /// shown in hex (a fixed reply is then given in hex, see [`Expect::in_hex`]).
+    pub hex: bool,
     /// How long a reply (or a connection) may take.
     pub timeout: Duration,
     /// Further checks left out (the class check always runs).
@@ -331,11 +346,36 @@ pub fn message(i: usize, j: usize) -> String {
     format!("同学{:02} 第{}条 hello {i}-{j}\n", i + 1, j + 1)
 }
 
+/// The `j`th message of client `i` as sent: the text in the chosen encoding, or with hex
+/// messages 24 bytes — a marker, the client and message numbers, every sixteenth byte value
+/// from 00 to FF, and a newline.
+pub fn payload(config: &CheckConfig, i: usize, j: usize) -> Vec<u8> {
+    if !config.hex {
+        return encode(config, &message(i, j));
+    }
+    let mut out = vec![0xA5, 0x5A];
+    out.extend_from_slice(&(i as u16).to_be_bytes());
+    out.extend_from_slice(&(j as u16).to_be_bytes());
+    out.extend((0..16u8).map(|k| k * 17));
+    out.extend_from_slice(&[0x80, b'\n']);
+    out
+}
+
 fn encode(config: &CheckConfig, text: &str) -> Vec<u8> {
     config
         .encoding
         .encode(text)
         .unwrap_or_else(|_| text.as_bytes().to_vec())
+}
+
+/// Bytes as the evidence shows them (and a regular expression sees them): decoded text, or
+/// hex pairs.
+fn shown(config: &CheckConfig, bytes: &[u8]) -> String {
+    if config.hex {
+        crate::proto::hex::format_hex(bytes)
+    } else {
+        config.encoding.decode_display(bytes)
+    }
 }
 
 fn connect(config: &CheckConfig) -> Result<TcpStream, NetErrorKind> {
@@ -364,9 +404,10 @@ fn answer(
         };
         // Enough to judge?
         match &config.expect {
-            Expect::Echo | Expect::Text(_) => {
+            Expect::Echo | Expect::Text(_) | Expect::Bytes(_) => {
                 let want = match &config.expect {
                     Expect::Text(t) => encode(config, t),
+                    Expect::Bytes(b) => b.clone(),
                     _ => sent.to_vec(),
                 };
                 let n = got.len().min(want.len());
@@ -379,7 +420,7 @@ fn answer(
             }
             Expect::Any if !got.is_empty() => return Ok(()),
             Expect::Regex(re) if !got.is_empty() => {
-                if re.is_match(&config.encoding.decode_display(&got)) {
+                if re.is_match(&shown(config, &got)) {
                     return Ok(());
                 }
             }
@@ -448,7 +489,7 @@ fn converse_inner(
     };
     watch.client(live, Live::Talking { answered: 0 });
     for j in 0..messages {
-        let sent = encode(config, &message(i, j));
+        let sent = payload(config, i, j);
         for piece in sent.chunks(chunk.max(1)) {
             if s.write_all(piece).is_err() {
                 return ClientRun {
@@ -477,7 +518,7 @@ fn converse_inner(
 }
 
 fn text(config: &CheckConfig, bytes: &[u8]) -> String {
-    let mut t = config.encoding.decode_display(bytes);
+    let mut t = shown(config, bytes);
     if t.chars().count() > 80 {
         t = t.chars().take(80).collect::<String>() + "…";
     }
@@ -635,7 +676,7 @@ fn half_close(config: &CheckConfig, watch: &Watch) -> Verdict {
         Ok(s) => s,
         Err(kind) => return Verdict::NoConnection(kind),
     };
-    let sent = encode(config, &message(80, 0));
+    let sent = payload(config, 80, 0);
     if s.write_all(&sent).is_err() {
         return Verdict::ClosedEarly {
             client: 1,
@@ -706,16 +747,16 @@ fn check(kind: CheckKind, config: &CheckConfig, watch: &Watch) -> CheckResult {
         CheckKind::Slow => single(&converse(config, watch, None, 70, 1, 1), config),
         CheckKind::Big => {
             // 64 KB in one send: a message of many lines.
-            let mut big = String::new();
+            let mut big = Vec::new();
             let mut k = 0;
             while big.len() < 64 * 1024 {
-                big.push_str(&message(60, k));
+                big.extend(payload(config, 60, k));
                 k += 1;
             }
             match connect(config) {
                 Err(kind) => Verdict::NoConnection(kind),
                 Ok(mut s) => {
-                    let sent = encode(config, &big);
+                    let sent = big;
                     if s.write_all(&sent).is_err() {
                         Verdict::ClosedEarly {
                             client: 1,

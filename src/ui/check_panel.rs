@@ -63,6 +63,8 @@ pub struct CheckSettings {
     pub expect: ExpectChoice,
     pub expect_value: String,
     pub encoding: TextEncoding,
+    /// Exercise 1's messages as bytes (every value 00-FF), evidence in hex.
+    pub hex: bool,
     pub timeout_s: f64,
     /// Further checks left out, by name.
     pub skip: Vec<String>,
@@ -88,6 +90,7 @@ impl Default for CheckSettings {
             expect: ExpectChoice::Echo,
             expect_value: String::new(),
             encoding: TextEncoding::Utf8,
+            hex: false,
             timeout_s: 2.0,
             skip: Vec::new(),
             local: String::new(),
@@ -337,6 +340,13 @@ impl CheckPanel {
         let expect = match s.expect {
             ExpectChoice::Echo => Expect::Echo,
             ExpectChoice::Any => Expect::Any,
+            ExpectChoice::Text if s.hex => match Expect::Text(s.expect_value.clone()).in_hex() {
+                Ok(e) => e,
+                Err(_) => {
+                    self.error = Some(lang.t(Msg::CheckBadHex).to_owned());
+                    return;
+                }
+            },
             ExpectChoice::Text => Expect::Text(s.expect_value.clone()),
             ExpectChoice::Regex => match regex::Regex::new(&s.expect_value) {
                 Ok(re) => Expect::Regex(re),
@@ -386,6 +396,7 @@ impl CheckPanel {
                         messages: s.messages.clamp(1, 1000) as usize,
                         expect,
                         encoding: s.encoding,
+                        hex: s.hex,
                         timeout,
                         skip: s
                             .skip
@@ -581,7 +592,7 @@ impl CheckPanel {
                             160.0,
                         );
                     }
-                    encoding_ui(ui, lang, &mut s.encoding);
+                    encoding_ui(ui, lang, &mut s.encoding, Some(&mut s.hex));
                 });
                 ui.horizontal_wrapped(|ui| {
                     ui.label(lang.t(Msg::CheckFurther));
@@ -607,7 +618,7 @@ impl CheckPanel {
                         &mut self.folder_picker,
                         PickKind::Folder,
                     );
-                    encoding_ui(ui, lang, &mut s.encoding);
+                    encoding_ui(ui, lang, &mut s.encoding, None);
                 });
             }
             Mode::Load => {
@@ -688,13 +699,35 @@ fn drag_f(
     .labelled_by(id)
 }
 
-fn encoding_ui(ui: &mut Ui, lang: Lang, enc: &mut TextEncoding) {
+/// The text encoding; with `hex`, also "hex bytes" (messages as bytes, not text).
+fn encoding_ui(ui: &mut Ui, lang: Lang, enc: &mut TextEncoding, mut hex: Option<&mut bool>) {
     let label = ui.label(lang.t(Msg::Encoding)).id;
+    let is_hex = hex.as_deref().copied().unwrap_or(false);
     egui::ComboBox::from_id_salt("check_encoding")
-        .selected_text(enc.label())
+        .selected_text(if is_hex {
+            lang.t(Msg::CheckHexBytes)
+        } else {
+            enc.label()
+        })
         .show_ui(ui, |ui| {
             for e in TextEncoding::ALL {
-                ui.selectable_value(enc, e, e.label());
+                if ui
+                    .selectable_label(!is_hex && *enc == e, e.label())
+                    .clicked()
+                {
+                    *enc = e;
+                    if let Some(h) = hex.as_deref_mut() {
+                        *h = false;
+                    }
+                }
+            }
+            if let Some(h) = hex
+                && ui
+                    .selectable_label(is_hex, lang.t(Msg::CheckHexBytes))
+                    .on_hover_text(lang.t(Msg::CheckHexHint))
+                    .clicked()
+            {
+                *h = true;
             }
         })
         .response
