@@ -26,15 +26,22 @@ Xvfb "$DISP" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
 PIDS+=($!)
 export DISPLAY="$DISP"
 
+# port_of FILE WHAT: the port of the first "listening on 127.0.0.1:PORT" line a server writes
+# to FILE, waiting up to 5 s for it.
+port_of() {
+    local port="" _
+    for _ in $(seq 50); do
+        port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$1" | head -1)
+        [ -n "$port" ] && { echo "$port"; return 0; }
+        sleep 0.1
+    done
+    echo "screenshots.sh: $2 did not start" >&2
+    exit 1
+}
+
 python3 scripts/lesson_server.py 0 >"$WORK/server.out" 2>&1 &
 PIDS+=($!)
-PORT=""
-for _ in $(seq 50); do
-    PORT=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$WORK/server.out")
-    [ -n "$PORT" ] && break
-    sleep 0.1
-done
-[ -n "$PORT" ] || { echo "screenshots.sh: the lesson server did not start" >&2; exit 1; }
+PORT=$(port_of "$WORK/server.out" "the lesson server")
 
 # Types text one character at a time: xdotool drops CJK characters typed in a burst.
 type_slowly() {
@@ -203,12 +210,7 @@ time.sleep(600)
 EOF
     python3 "$WORK/one_client_server.py" >"$WORK/one.out" 2>&1 &
     PIDS+=($!)
-    OPORT=""
-    for _ in $(seq 50); do
-        OPORT=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$WORK/one.out")
-        [ -n "$OPORT" ] && break
-        sleep 0.1
-    done
+    OPORT=$(port_of "$WORK/one.out" "the one-client server")
     # Every check waits out its 2 s timeouts against this server: about 25 s in all.
     BEFORE_TYPING='sleep 28'
     shoot zh "check-zh" "--check 127.0.0.1:$OPORT"
@@ -219,12 +221,7 @@ fi
 if want load; then
     "$BIN" tcp-server 127.0.0.1:0 --echo --backlog 1024 >"$WORK/echo.out" 2>&1 &
     PIDS+=($!)
-    EPORT=""
-    for _ in $(seq 50); do
-        EPORT=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$WORK/echo.out")
-        [ -n "$EPORT" ] && break
-        sleep 0.1
-    done
+    EPORT=$(port_of "$WORK/echo.out" "the echo server")
     BEFORE_TYPING='sleep 12'
     shoot en "load-en" "--load 127.0.0.1:$EPORT --clients 1000"
     unset BEFORE_TYPING

@@ -233,7 +233,6 @@ messages! {
     CheckResolving => "Looking up {target}…", "正在查找 {target}…";
     CheckIdle => "Point it at a student's server and press Start.", "填写学生服务器的地址，然后点击开始。";
     CheckRunning => "Checking: {check}", "正在检查：{check}";
-    CheckStoppedNote => "Stopped: the checks not run have no verdict.", "已停止：未运行的检查没有结论。";
     CheckBadTarget => "Type the server as host:port, e.g. 192.168.1.20:9000 ({err})", "请按 主机:端口 填写服务器，例如 192.168.1.20:9000（{err}）";
     CheckBadFolder => "The local folder “{dir}” does not exist.", "本地文件夹“{dir}”不存在。";
     CheckBadRegex => "Not a regular expression: {err}", "不是有效的正则表达式：{err}";
@@ -253,7 +252,6 @@ messages! {
     CheckLegendDone => "all answered", "全部得到回复";
     CheckLegendFailed => "fell short", "未完成";
     CheckClientTip => "Client {c}: {state}, {answered} of {m} answered", "客户端 {c}：{state}，{m} 条中得到 {answered} 条回复";
-    CheckNoReport => "No report yet.", "还没有报告。";
     CheckReportWhen => "Run at {when}", "运行时间：{when}";
     CheckReportServer => "check of an exercise-1 server at {addr}", "练习一服务器检查：{addr}";
     CheckReportFiles => "check of an exercise-2 file server at {addr}, against {dir}", "练习二文件服务器检查：{addr}，对照 {dir}";

@@ -41,15 +41,20 @@ fn echo_loop(mut c: TcpStream) {
     }
 }
 
-/// The right answer: accept() in a loop, a thread per client, recv() in a loop.
-fn threaded_server() -> SocketAddr {
+/// accept() in a loop, a thread per client running `serve`.
+fn serve_each(serve: fn(TcpStream)) -> SocketAddr {
     let (l, a) = listen();
     std::thread::spawn(move || {
         for c in l.incoming().flatten() {
-            std::thread::spawn(move || echo_loop(c));
+            std::thread::spawn(move || serve(c));
         }
     });
     a
+}
+
+/// The right answer: accept() in a loop, a thread per client, recv() in a loop.
+fn threaded_server() -> SocketAddr {
+    serve_each(echo_loop)
 }
 
 /// The lesson's own server: one accept(), then that client's loop, then the end.
@@ -70,41 +75,41 @@ fn one_client_server() -> SocketAddr {
 /// accept() in a loop, but each client is answered once: recv(), sendall(), and the thread
 /// then waits for nothing.
 fn answers_once_server() -> SocketAddr {
-    let (l, a) = listen();
-    std::thread::spawn(move || {
-        for mut c in l.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 1024];
-                if let Ok(n) = c.read(&mut buf) {
-                    let _ = c.write_all(&buf[..n]);
-                }
-                std::thread::sleep(Duration::from_secs(60));
-            });
+    serve_each(|mut c| {
+        let mut buf = [0u8; 1024];
+        if let Ok(n) = c.read(&mut buf) {
+            let _ = c.write_all(&buf[..n]);
         }
-    });
-    a
+        std::thread::sleep(Duration::from_secs(60));
+    })
 }
 
 /// Echoes correctly but never closes after the client's FIN (`if not data: continue`).
 fn never_closes_server() -> SocketAddr {
-    let (l, a) = listen();
-    std::thread::spawn(move || {
-        for mut c in l.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 1024];
-                loop {
-                    match c.read(&mut buf) {
-                        Ok(0) => std::thread::sleep(Duration::from_secs(60)),
-                        Ok(n) => {
-                            let _ = c.write_all(&buf[..n]);
-                        }
-                        Err(_) => return,
-                    }
+    serve_each(|mut c| {
+        let mut buf = [0u8; 1024];
+        loop {
+            match c.read(&mut buf) {
+                Ok(0) => std::thread::sleep(Duration::from_secs(60)),
+                Ok(n) => {
+                    let _ = c.write_all(&buf[..n]);
                 }
-            });
+                Err(_) => return,
+            }
         }
-    });
-    a
+    })
+}
+
+/// Answers every recv() with "OK\n".
+fn ok_server() -> SocketAddr {
+    serve_each(|mut c| {
+        let mut buf = [0u8; 1024];
+        while let Ok(n) = c.read(&mut buf) {
+            if n == 0 || c.write_all(b"OK\n").is_err() {
+                break;
+            }
+        }
+    })
 }
 
 #[test]
@@ -154,20 +159,7 @@ fn a_server_that_never_closes_after_fin_is_caught() {
 /// A reply that is not the echo: the evidence says what was sent and what came back.
 #[test]
 fn a_wrong_reply_is_shown_with_its_evidence() {
-    let (l, addr) = listen();
-    std::thread::spawn(move || {
-        for mut c in l.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 1024];
-                while let Ok(n) = c.read(&mut buf) {
-                    if n == 0 || c.write_all(b"OK\n").is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    let mut c = config(addr);
+    let mut c = config(ok_server());
     c.clients = 3;
     match run_check(CheckKind::Class, &c).verdict {
         Verdict::WrongReply { sent, got, .. } => {
@@ -431,21 +423,16 @@ fn hex_messages_catch_a_server_that_mangles_bytes() {
     assert!(r.verdict.passed(), "{:?}", r.verdict);
     assert!(run_check(CheckKind::Big, &c).verdict.passed());
 
-    let (l, addr) = listen();
-    std::thread::spawn(move || {
-        for mut s in l.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 1024];
-                while let Ok(n) = s.read(&mut buf) {
-                    let text = String::from_utf8_lossy(&buf[..n]).into_owned();
-                    if n == 0 || s.write_all(text.as_bytes()).is_err() {
-                        break;
-                    }
-                }
-            });
+    // Echoes what it decoded as UTF-8 (`data.decode(errors="replace").encode()`).
+    c.addr = serve_each(|mut s| {
+        let mut buf = [0u8; 1024];
+        while let Ok(n) = s.read(&mut buf) {
+            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+            if n == 0 || s.write_all(text.as_bytes()).is_err() {
+                break;
+            }
         }
     });
-    c.addr = addr;
     match run_check(CheckKind::Class, &c).verdict {
         Verdict::WrongReply { sent, got, .. } => {
             assert!(sent.starts_with("A5 5A 00"), "{sent}");
@@ -456,19 +443,7 @@ fn hex_messages_catch_a_server_that_mangles_bytes() {
     }
 
     // "OK\n" as the fixed reply, typed in hex.
-    let (l, addr) = listen();
-    std::thread::spawn(move || {
-        for mut s in l.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 1024];
-                while let Ok(n) = s.read(&mut buf) {
-                    if n == 0 || s.write_all(b"OK\n").is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
+    let addr = ok_server();
     c.addr = addr;
     c.expect = Expect::parse("text:4F 4B 0A").unwrap().in_hex().unwrap();
     assert!(run_check(CheckKind::Class, &c).verdict.passed());
@@ -508,4 +483,38 @@ fn hex_messages_catch_a_server_that_mangles_bytes() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+}
+
+/// A server whose accept queue is full never completes a handshake: with a 30 s timeout the
+/// clients sit in connect(), and a stop still ends the run within a couple of seconds (the
+/// connect is tried in one-second attempts).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_stop_is_heard_while_clients_are_still_connecting() {
+    use socket2::{Domain, Socket, Type};
+    let listener = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    listener
+        .bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .unwrap();
+    listener.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap().as_socket().unwrap();
+    let _filler = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+    let mut c = config(addr);
+    c.clients = 3;
+    c.timeout = Duration::from_secs(30);
+    let run = start(c, Waker::noop()).unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let asked = std::time::Instant::now();
+    run.stop();
+    let events = events_until_finished(&run, Duration::from_secs(10));
+    assert!(
+        asked.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        asked.elapsed()
+    );
+    assert!(matches!(
+        events.last(),
+        Some(CheckEvent::Finished { stopped: true })
+    ));
+    drop(listener);
 }

@@ -14,7 +14,11 @@ use socket_workbench::app::{Settings, Tab, WorkbenchApp};
 use socket_workbench::i18n::Lang;
 use socket_workbench::model::check::{Mode, Square};
 
-const LIMIT: Duration = Duration::from_secs(40);
+#[path = "common/files.rs"]
+mod files;
+use files::TempDir;
+
+const CHECK_LIMIT: Duration = Duration::from_secs(40);
 
 fn harness(settings: Settings) -> Harness<'static, WorkbenchApp> {
     Harness::builder()
@@ -33,7 +37,7 @@ fn shows(h: &Harness<'static, WorkbenchApp>, text: &str) -> bool {
 
 /// Frames until the panel's run has ended (bounded).
 fn until_done(h: &mut Harness<'static, WorkbenchApp>) {
-    let deadline = Instant::now() + LIMIT;
+    let deadline = Instant::now() + CHECK_LIMIT;
     // One frame first: the start's job may not have been looked at yet.
     h.run();
     while h.state().check.running() {
@@ -80,23 +84,6 @@ fn one_client_server() -> SocketAddr {
     a
 }
 
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("swb-ui-check-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn check_settings(mode: Mode) -> Settings {
     let mut s = Settings {
         tab: Tab::Check,
@@ -120,7 +107,7 @@ fn type_target(h: &mut Harness<'static, WorkbenchApp>, label: &str, addr: &str) 
 #[test]
 fn a_correct_server_passes_on_the_board_and_the_report_exports() {
     let addr = threaded_server();
-    let out = TempDir::new("export");
+    let out = TempDir::new("ui-check-export");
     let mut settings = check_settings(Mode::Server);
     settings.check.export_path = out.0.join("report.txt").display().to_string();
     let mut h = harness(settings);
@@ -136,7 +123,7 @@ fn a_correct_server_passes_on_the_board_and_the_report_exports() {
 
     // Export: the same words, in a file.
     h.get_by_label("Export report").click();
-    let deadline = Instant::now() + LIMIT;
+    let deadline = Instant::now() + CHECK_LIMIT;
     let path = out.0.join("report.txt");
     while !shows(&h, "Saved") && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
@@ -181,7 +168,7 @@ fn stop_ends_a_waiting_check_at_once() {
     type_target(&mut h, "Server (host:port)", &addr.to_string());
     h.get_by_label("Start checking").click();
     // Wait until the first client is done and the rest are waiting for answers.
-    let deadline = Instant::now() + LIMIT;
+    let deadline = Instant::now() + CHECK_LIMIT;
     loop {
         h.state_mut().check.wait_event(Duration::from_millis(50));
         h.run();
@@ -223,7 +210,7 @@ fn bad_input_is_said_in_the_panel() {
     h.state_mut().check.settings.local = "/no/such/folder/anywhere".into();
     h.run();
     h.get_by_label("Start checking").click();
-    h.run();
+    until_done(&mut h);
     assert!(shows(&h, "does not exist"));
 
     // A UDP load needs a rate.
@@ -259,7 +246,7 @@ fn file_server(dir: PathBuf) -> SocketAddr {
 
 #[test]
 fn a_file_server_is_checked_against_a_typed_folder() {
-    let shared = TempDir::new("shared");
+    let shared = TempDir::new("ui-check-shared");
     std::fs::write(shared.0.join("hello.py"), b"print('hello')\n").unwrap();
     std::fs::write(shared.0.join("data.bin"), vec![7u8; 200_000]).unwrap();
     let addr = file_server(shared.0.clone());

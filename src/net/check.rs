@@ -279,8 +279,9 @@ pub struct Watch {
 impl Watch {
     fn send(&self, event: CheckEvent) {
         if let Some(tx) = &self.events {
-            // Unbounded, and bounded by the configuration: a few events per client and
-            // message (at most 1,000 × 1,000 / 2 … in practice a few hundred).
+            // Unbounded, and bounded by the configuration: per class client one event when
+            // it connects, one per answer and one at its end (at most 1,000 × 1,002), and
+            // two per check; the panel drains it every frame.
             let _ = tx.send(event);
             if let Some(w) = &self.wake {
                 w.wake();
@@ -306,8 +307,8 @@ pub struct CheckRun {
 }
 
 impl CheckRun {
-    /// Ends the run soon: waiting reads give up within 100 ms, no further check starts, and
-    /// `Finished { stopped: true }` follows.
+    /// Ends the run soon: waiting reads give up within 100 ms (a connect attempt within a
+    /// second), no further check starts, and `Finished { stopped: true }` follows.
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
     }
@@ -378,12 +379,31 @@ fn shown(config: &CheckConfig, bytes: &[u8]) -> String {
     }
 }
 
-fn connect(config: &CheckConfig) -> Result<TcpStream, NetErrorKind> {
-    let s = TcpStream::connect_timeout(&config.addr, config.timeout)
-        .map_err(|e| NetError::from_io(&e).kind)?;
-    let _ = s.set_nodelay(true);
-    Ok(s)
+/// Connects within the timeout, in attempts of at most a second so a stop is heard while a
+/// long timeout runs (an attempt cannot be interrupted). A refusal ends it at once.
+fn connect(config: &CheckConfig, watch: &Watch) -> Result<TcpStream, NetErrorKind> {
+    let deadline = Instant::now() + config.timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let slice = left.clamp(Duration::from_millis(1), CONNECT_SLICE);
+        match TcpStream::connect_timeout(&config.addr, slice) {
+            Ok(s) => {
+                let _ = s.set_nodelay(true);
+                return Ok(s);
+            }
+            Err(e) => {
+                let kind = NetError::from_io(&e).kind;
+                let timed_out = matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock);
+                if !timed_out || watch.stopped() || Instant::now() >= deadline {
+                    return Err(kind);
+                }
+            }
+        }
+    }
 }
+
+/// The longest single connect attempt.
+const CONNECT_SLICE: Duration = Duration::from_secs(1);
 
 /// Reads the answer to `sent` as `expect` wants it, until `deadline`.
 fn answer(
@@ -478,7 +498,7 @@ fn converse_inner(
     chunk: usize,
 ) -> ClientRun {
     watch.client(live, Live::Connecting);
-    let mut s = match connect(config) {
+    let mut s = match connect(config, watch) {
         Ok(s) => s,
         Err(kind) => {
             return ClientRun {
@@ -672,7 +692,7 @@ fn still_serving(config: &CheckConfig, watch: &Watch) -> Verdict {
 }
 
 fn half_close(config: &CheckConfig, watch: &Watch) -> Verdict {
-    let mut s = match connect(config) {
+    let mut s = match connect(config, watch) {
         Ok(s) => s,
         Err(kind) => return Verdict::NoConnection(kind),
     };
@@ -730,7 +750,7 @@ fn check(kind: CheckKind, config: &CheckConfig, watch: &Watch) -> CheckResult {
             v
         }
         CheckKind::ConnectClose => {
-            match connect(config) {
+            match connect(config, watch) {
                 Ok(s) => drop(s),
                 Err(kind) => {
                     return CheckResult {
@@ -753,7 +773,7 @@ fn check(kind: CheckKind, config: &CheckConfig, watch: &Watch) -> CheckResult {
                 big.extend(payload(config, 60, k));
                 k += 1;
             }
-            match connect(config) {
+            match connect(config, watch) {
                 Err(kind) => Verdict::NoConnection(kind),
                 Ok(mut s) => {
                     let sent = big;

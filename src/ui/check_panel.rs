@@ -357,10 +357,6 @@ impl CheckPanel {
             },
         };
         let local = PathBuf::from(s.local.trim());
-        if s.mode == Mode::Files && !local.is_dir() {
-            self.error = Some(lang.fmt(Msg::CheckBadFolder, &[("dir", &local.display())]));
-            return;
-        }
         let rate = (s.load_rate > 0.0).then_some(s.load_rate);
         if s.mode == Mode::Load && s.load_udp {
             if rate.is_none() {
@@ -377,6 +373,10 @@ impl CheckPanel {
         let waker = ui_waker(ctx);
         let repaint = ctx.clone();
         let work = move || -> Started {
+            // On the job thread: a folder on a network share may take long to answer.
+            if s.mode == Mode::Files && !local.is_dir() {
+                return Err(lang.fmt(Msg::CheckBadFolder, &[("dir", &local.display())]));
+            }
             let addr = crate::net::resolve::lookup(&host, port, Duration::from_secs(5))
                 .map_err(|e| describe_error(lang, &e))?
                 .first()
