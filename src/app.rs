@@ -114,6 +114,8 @@ pub struct StartOptions {
     pub check: Option<(crate::model::check::Mode, String)>,
     /// `--clients`: the Check panel's client count for that run.
     pub clients: Option<u32>,
+    /// `--classroom`: open in classroom mode (full screen, large text).
+    pub classroom: bool,
 }
 
 pub struct WorkbenchApp {
@@ -132,6 +134,9 @@ pub struct WorkbenchApp {
     pub classroom: bool,
     /// What was last applied to the context: theme, effective zoom, language, classroom.
     applied: Option<(ThemeChoice, f32, Lang, bool)>,
+    /// Frames left in which to check that the window fits its screen (the monitor's size
+    /// arrives with the first frames).
+    fit_window: u8,
 }
 
 /// Zoom in classroom mode (at least): readable from the back of a room.
@@ -156,6 +161,9 @@ impl WorkbenchApp {
     pub fn start(ctx: &egui::Context, mut settings: Settings, start: StartOptions) -> Self {
         if let Some(lang) = start.lang {
             settings.lang = lang;
+        }
+        if start.classroom {
+            settings.classroom = true;
         }
         if let Some(enc) = start.encoding {
             settings.set_encoding(enc);
@@ -250,6 +258,7 @@ impl WorkbenchApp {
             check: crate::ui::check_panel::CheckPanel::new(settings.check),
             classroom: settings.classroom,
             applied: None,
+            fit_window: 10,
         }
     }
 
@@ -288,7 +297,9 @@ impl WorkbenchApp {
         }
     }
 
-    fn apply_look(&mut self, ctx: &egui::Context) {
+    /// Applies theme, zoom, language and classroom mode when they change; true when the
+    /// zoom changed (it takes effect at the next frame).
+    fn apply_look(&mut self, ctx: &egui::Context) -> bool {
         // Ctrl+plus/minus change egui's zoom directly; keep our copy in step with it.
         let now = ctx.zoom_factor();
         if self
@@ -299,8 +310,9 @@ impl WorkbenchApp {
         }
         let wanted = (self.theme, self.effective_zoom(), self.lang, self.classroom);
         if self.applied == Some(wanted) {
-            return;
+            return false;
         }
+        let zoom_changes = (ctx.zoom_factor() - self.effective_zoom()).abs() > f32::EPSILON;
         let theme = match self.theme {
             ThemeChoice::Light => egui::Theme::Light,
             ThemeChoice::Dark => egui::Theme::Dark,
@@ -326,6 +338,34 @@ impl WorkbenchApp {
         };
         ctx.send_viewport_cmd(egui::ViewportCommand::Title(title));
         self.applied = Some(wanted);
+        zoom_changes
+    }
+
+    /// A window larger than its screen (the default size on a 1024×768 projector, or a size
+    /// remembered from a larger screen) is shrunk to fit and centred, once, at start-up.
+    fn fit_to_screen(&mut self, ctx: &egui::Context) {
+        if self.fit_window == 0 {
+            return;
+        }
+        self.fit_window -= 1;
+        let (monitor, inner) = ctx.input(|i| {
+            let v = i.viewport();
+            (v.monitor_size, v.inner_rect)
+        });
+        let (Some(monitor), Some(inner)) = (monitor, inner) else {
+            return;
+        };
+        self.fit_window = 0;
+        if self.classroom {
+            // Full screen was asked for; where the window manager does not do it (or there
+            // is none), the window still covers the screen.
+            ctx.send_viewport_cmd(egui::ViewportCommand::OuterPosition(egui::Pos2::ZERO));
+            ctx.send_viewport_cmd(egui::ViewportCommand::InnerSize(monitor));
+        } else if let Some(size) = fitted_size(inner.size(), monitor) {
+            ctx.send_viewport_cmd(egui::ViewportCommand::InnerSize(size));
+            let at = ((monitor - size) * 0.5).max(egui::Vec2::ZERO);
+            ctx.send_viewport_cmd(egui::ViewportCommand::OuterPosition(at.to_pos2()));
+        }
     }
 
     /// The whole window's contents.
@@ -338,13 +378,19 @@ impl WorkbenchApp {
         {
             self.classroom = false;
         }
-        self.apply_look(ui.ctx());
+        self.fit_to_screen(ui.ctx());
+        if self.apply_look(ui.ctx()) {
+            // The zoom changes at the next frame: panels laid out now would remember sizes
+            // made for the old one. One empty frame instead.
+            ui.ctx().request_repaint();
+            return;
+        }
         self.drain_events();
         let lang = self.lang;
         egui::Panel::top("top_bar").show(ui, |ui| {
             ui.horizontal_wrapped(|ui| {
-                // One line at 1280 in either language: no title (the window has it); in
-                // classroom mode the settings go behind one menu.
+                // One line at 1024 in either language: no title (the window has it); theme
+                // and zoom behind View, and in classroom mode everything but the tabs.
                 if self.classroom {
                     // Tighter, so the tabs and the View menu stay one line on a 1024-wide
                     // projector in either language.
@@ -361,43 +407,57 @@ impl WorkbenchApp {
                 ui.separator();
                 if self.classroom {
                     ui.menu_button(RichText::new(lang.t(Msg::ViewMenu)).strong(), |ui| {
-                        ui.horizontal_wrapped(|ui| self.settings_ui(ui));
+                        ui.horizontal_wrapped(|ui| {
+                            self.language_ui(ui);
+                            self.classroom_ui(ui);
+                            self.look_ui(ui);
+                        });
                     });
                 } else {
-                    self.settings_ui(ui);
+                    self.language_ui(ui);
+                    self.classroom_ui(ui);
+                    ui.menu_button(lang.t(Msg::ViewMenu), |ui| {
+                        ui.horizontal_wrapped(|ui| self.look_ui(ui));
+                    });
                 }
             });
         });
-        egui::Panel::bottom("status_bar").show(ui, |ui| {
-            ui.horizontal(|ui| {
-                let status = match self.tab {
-                    Tab::TcpClient => self.client.status_line(lang),
-                    Tab::TcpServer => self.server.status_line(lang),
-                    Tab::Udp => self.udp.status_line(lang),
-                    Tab::FileServer => self.files.status_line(lang),
-                    Tab::Download => self.download.status_line(lang),
-                    Tab::Lesson => self.lesson.status_line(lang),
-                    Tab::Lab => self.lab.status_line(lang),
-                    Tab::Check => self.check.status_line(lang),
-                };
-                ui.label(status);
-                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    ui.weak(format!("v{}", env!("CARGO_PKG_VERSION")));
+        // The framed panels show their status themselves; in classroom mode that line is
+        // room the class's content needs. The Lesson and Lab keep theirs (their clock).
+        let status_bar = !self.classroom || matches!(self.tab, Tab::Lesson | Tab::Lab);
+        if status_bar {
+            egui::Panel::bottom("status_bar").show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    let status = match self.tab {
+                        Tab::TcpClient => self.client.status_line(lang),
+                        Tab::TcpServer => self.server.status_line(lang),
+                        Tab::Udp => self.udp.status_line(lang),
+                        Tab::FileServer => self.files.status_line(lang),
+                        Tab::Download => self.download.status_line(lang),
+                        Tab::Lesson => self.lesson.status_line(lang),
+                        Tab::Lab => self.lab.status_line(lang),
+                        Tab::Check => self.check.status_line(lang),
+                    };
+                    ui.add(egui::Label::new(status).truncate());
+                    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                        ui.weak(format!("v{}", env!("CARGO_PKG_VERSION")));
+                    });
                 });
             });
-        });
+        }
         self.link_diagrams();
         self.lab.classroom = self.classroom;
         self.lesson.classroom = self.classroom;
+        let classroom = self.classroom;
         egui::CentralPanel::default().show(ui, |ui| match self.tab {
-            Tab::TcpClient => self.client.ui(ui, lang),
-            Tab::TcpServer => self.server.ui(ui, lang),
-            Tab::Udp => self.udp.ui(ui, lang),
-            Tab::FileServer => self.files.ui(ui, lang),
-            Tab::Download => self.download.ui(ui, lang),
+            Tab::TcpClient => self.client.ui(ui, lang, classroom),
+            Tab::TcpServer => self.server.ui(ui, lang, classroom),
+            Tab::Udp => self.udp.ui(ui, lang, classroom),
+            Tab::FileServer => self.files.ui(ui, lang, classroom),
+            Tab::Download => self.download.ui(ui, lang, classroom),
             Tab::Lesson => self.lesson.ui(ui, lang),
             Tab::Lab => self.lab.ui(ui, lang),
-            Tab::Check => self.check.ui(ui, lang),
+            Tab::Check => self.check.ui(ui, lang, classroom),
         });
     }
 
@@ -426,7 +486,7 @@ impl WorkbenchApp {
         }
     }
 
-    fn settings_ui(&mut self, ui: &mut Ui) {
+    fn language_ui(&mut self, ui: &mut Ui) {
         let lang = self.lang;
         let lang_label = ui.label(lang.t(Msg::Language)).id;
         egui::ComboBox::from_id_salt("language")
@@ -438,6 +498,17 @@ impl WorkbenchApp {
             })
             .response
             .labelled_by(lang_label);
+    }
+
+    fn classroom_ui(&mut self, ui: &mut Ui) {
+        let lang = self.lang;
+        ui.toggle_value(&mut self.classroom, lang.t(Msg::ClassroomMode))
+            .on_hover_text(lang.t(Msg::ClassroomModeHint));
+    }
+
+    /// Theme and zoom: behind the View menu in either mode.
+    fn look_ui(&mut self, ui: &mut Ui) {
+        let lang = self.lang;
         let theme_label = ui.label(lang.t(Msg::Theme)).id;
         egui::ComboBox::from_id_salt("theme")
             .selected_text(match self.theme {
@@ -450,9 +521,7 @@ impl WorkbenchApp {
             })
             .response
             .labelled_by(theme_label);
-        ui.toggle_value(&mut self.classroom, lang.t(Msg::ClassroomMode))
-            .on_hover_text(lang.t(Msg::ClassroomModeHint));
-        // The zoom buttons say what they are on hover; no label, so the bar stays one line.
+        ui.label(lang.t(Msg::Zoom));
         if ui.button("−").on_hover_text(lang.t(Msg::ZoomOut)).clicked() {
             self.zoom = (self.zoom - 0.1).max(MIN_ZOOM);
         }
@@ -467,6 +536,16 @@ impl WorkbenchApp {
             self.zoom = (self.zoom + 0.1).min(MAX_ZOOM);
         }
     }
+}
+
+/// The size a window of `inner` should take on a screen of `monitor` (both in points), or
+/// None when it fits already: room is left for a taskbar and the title bar.
+pub fn fitted_size(inner: egui::Vec2, monitor: egui::Vec2) -> Option<egui::Vec2> {
+    let room = egui::vec2(monitor.x * 0.96, (monitor.y - 72.0).max(monitor.y * 0.85));
+    if inner.x <= room.x + 0.5 && inner.y <= room.y + 0.5 {
+        return None;
+    }
+    Some(inner.min(room))
 }
 
 impl eframe::App for WorkbenchApp {

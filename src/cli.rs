@@ -109,6 +109,11 @@ pub struct Cli {
     #[arg(long = "clients", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub gui_clients: Option<u32>,
 
+    /// Open the window in classroom mode: large text, high contrast, full screen (for a
+    /// teacher's desktop shortcut, with --listen, --connect, --udp, --lab, ...).
+    #[arg(long)]
+    pub classroom: bool,
+
     /// Open the window with this text encoding for sending and for display (e.g. gbk).
     #[arg(long = "encoding", value_name = "ENCODING", value_parser = parse_encoding)]
     pub gui_encoding: Option<TextEncoding>,

@@ -454,6 +454,20 @@ messages! {
     StepExplainShutdown => "shutdown(SHUT_WR): sends FIN for our direction only; we can still receive (half-close).", "shutdown(SHUT_WR)：只为本方向发送 FIN；仍然可以接收（半关闭）。";
     StepExplainClose => "close(): releases the descriptor; if the connection is still open, FIN goes out. The side that closes first will pass through TIME_WAIT.", "close()：释放描述符；若连接仍打开，则发出 FIN。先关闭的一方将经过 TIME_WAIT。";
     ClassroomMode => "Classroom", "课堂模式";
+    FrameSettings => "Settings ▼", "设置 ▼";
+    FrameSettingsHint => "Show the settings again (they fold away while the socket is open)", "重新显示设置（套接字打开时设置会收起）";
+    FrameFold => "Fold settings ▲", "收起设置 ▲";
+    FrameCallsHint => "Show the socket calls instead of the messages (no room for both side by side)", "显示套接字调用而不是消息（并排放不下）";
+    ClientsHeadingShort => "Clients ({n}/{total})", "客户端（{n}/{total}）";
+    LogOptions => "Options ▼", "选项 ▼";
+    ComposerMore => "More ▼", "更多 ▼";
+    ComposerMoreHint => "Format, encoding, repeat, send a file, history", "格式、编码、定时发送、发送文件、历史";
+    ComposerLess => "Less ▲", "收起 ▲";
+    ClientActions => "Actions ▼", "操作 ▼";
+    SummaryBacklog => "backlog {n}", "等待队列 {n}";
+    SummaryMaxClients => "at most {n} clients", "最多 {n} 个客户端";
+    ToAllShort => "→ all ({n})", "→ 全部（{n}）";
+    ToSelectedShort => "→ selected ({n})", "→ 选中的（{n}）";
     ViewMenu => "View ▼", "显示 ▼";
     ClassroomModeHint => "Large text, high contrast, full screen — for a projector at the back of a room", "大字体、高对比度、全屏——适合教室后排也能看清的投影";
     AppTitle => "Socket Workbench", "套接字工作台";
@@ -627,6 +641,7 @@ messages! {
     ThemeLight => "Light", "浅色";
     ThemeDark => "Dark", "深色";
     ZoomIn => "Zoom in", "放大";
+    Zoom => "Zoom", "缩放";
     ZoomOut => "Zoom out", "缩小";
     ZoomReset => "Reset zoom", "重置缩放";
     Recent => "Recent", "最近";
@@ -662,6 +677,8 @@ messages! {
     LogSaveFailed => "Could not save the log: {error}", "无法保存日志：{error}";
     TxCounter => "TX {bytes} in {n} messages", "发送 {bytes}，共 {n} 条";
     RxCounter => "RX {bytes} in {n} messages", "接收 {bytes}，共 {n} 条";
+    TxCounterShort => "TX {bytes} · {n}", "发 {bytes} · {n} 条";
+    RxCounterShort => "RX {bytes} · {n}", "收 {bytes} · {n} 条";
     ResetCounters => "Reset counters", "计数清零";
     EntriesHeld => "{n} entries ({bytes})", "共 {n} 条（{bytes}）";
     OlderDropped => "{n} older entries dropped to save memory", "为节省内存，已丢弃 {n} 条较早的记录";

@@ -70,6 +70,7 @@ fn main() -> ExitCode {
                         .load_target
                         .map(|t| (socket_workbench::model::check::Mode::Load, t))),
                 clients: cli.gui_clients,
+                classroom: cli.classroom,
             })
         }
     }

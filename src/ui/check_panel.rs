@@ -458,7 +458,7 @@ impl CheckPanel {
         }
     }
 
-    pub fn ui(&mut self, ui: &mut Ui, lang: Lang) {
+    pub fn ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
         self.drain_events();
         let running = self.running();
         ui.horizontal_wrapped(|ui| {

@@ -191,100 +191,51 @@ impl ClientPanel {
         describe_status(lang, &self.model.status)
     }
 
-    pub fn ui(&mut self, ui: &mut Ui, lang: Lang) {
+    /// Draws the panel on the shared frame (settings, status, log with the socket calls,
+    /// composer); `classroom` picks the projector's layout.
+    pub fn ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
         if self.behind {
             ui.ctx().request_repaint();
         }
         self.drain_events();
-        self.connection_ui(ui, lang);
-        ui.separator();
+        super::frame::show(ui, lang, classroom, self);
+    }
 
-        let can_send = matches!(
+    fn can_send(&self) -> bool {
+        matches!(
             self.model.status,
             ClientStatus::Connected {
                 write_shut: false,
                 ..
             }
-        );
-        let state = SendState {
-            can_send,
-            repeating: self.model.repeating,
-            file: self
-                .model
-                .file
-                .as_ref()
-                .filter(|f| !f.done)
-                .map(|f| (f.sent, f.total)),
-        };
-        egui::Panel::bottom("client_composer")
-            .resizable(true)
-            .default_size(230.0)
-            .show(ui, |ui| {
-                egui::ScrollArea::vertical()
-                    .id_salt("composer_scroll")
-                    .show(ui, |ui| {
-                        ui.add_space(4.0);
-                        ui.strong(lang.t(Msg::SendHeading));
-                        if let Some(action) =
-                            self.composer
-                                .ui(ui, lang, &mut self.settings.composer, state)
-                        {
-                            let cmd = match action {
-                                ComposerAction::Send(bytes) => ClientCommand::Send(bytes),
-                                ComposerAction::Repeat {
-                                    bytes,
-                                    interval,
-                                    count,
-                                } => ClientCommand::Repeat {
-                                    bytes,
-                                    interval,
-                                    count,
-                                },
-                                ComposerAction::StopRepeat => ClientCommand::StopRepeat,
-                                ComposerAction::SendFile(path) => ClientCommand::SendFile(path),
-                                ComposerAction::CancelFile => ClientCommand::CancelFile,
-                            };
-                            self.command(cmd);
-                        }
-                    });
-            });
-        if self.settings.show_trace {
-            egui::Panel::right("client_trace")
-                .resizable(true)
-                .default_size(380.0)
-                .show(ui, |ui| {
-                    super::live_diagram::switch_ui(ui, lang, &mut self.settings.trace_diagram);
-                    if self.settings.trace_diagram {
-                        if !self.diagram.take_fresh() {
-                            self.diagram.refresh_client(&self.model.trace, None);
-                        }
-                        if let Some(d) = self.diagram.current() {
-                            super::diagram_view::diagram_ui(ui, d, lang, true, false);
-                        }
-                    } else {
-                        trace_ui(ui, lang, &mut self.model.trace, self.settings.log.follow);
-                    }
-                });
-        }
-        egui::CentralPanel::no_frame().show(ui, |ui| {
-            let capturing = self.model.capture.clone();
-            if let Some(LogAction::Capture(path)) = self.log_view.ui(
-                ui,
-                lang,
-                &mut self.settings.log,
-                &mut self.model.log,
-                capturing.as_ref(),
-            ) {
-                if self.handle.is_some() {
-                    self.command(ClientCommand::Capture(path));
-                } else {
-                    self.model.last_warning = Some(crate::net::NetError::new(
-                        crate::net::NetErrorKind::Other,
-                        lang.t(Msg::CaptureNeedsConnection),
-                    ));
-                }
+        )
+    }
+
+    /// Disconnect and the half-close: on the settings line and on the folded line.
+    fn connection_actions_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        if !self.model.status.active() {
+            if ui
+                .button(RichText::new(lang.t(Msg::Connect)).strong())
+                .clicked()
+            {
+                self.connect(ui.ctx());
             }
-        });
+        } else if ui
+            .button(RichText::new(lang.t(Msg::Disconnect)).strong())
+            .clicked()
+        {
+            self.disconnect();
+        }
+        if ui
+            .add_enabled(
+                self.can_send(),
+                egui::Button::new(lang.t(Msg::ShutdownSend)),
+            )
+            .on_hover_text(lang.t(Msg::ShutdownSendHint))
+            .clicked()
+        {
+            self.command(ClientCommand::ShutdownWrite);
+        }
     }
 
     fn connection_ui(&mut self, ui: &mut Ui, lang: Lang) {
@@ -314,33 +265,7 @@ impl ClientPanel {
                     self.connect(ui.ctx());
                 }
             });
-            if !active {
-                if ui
-                    .button(RichText::new(lang.t(Msg::Connect)).strong())
-                    .clicked()
-                {
-                    self.connect(ui.ctx());
-                }
-            } else if ui
-                .button(RichText::new(lang.t(Msg::Disconnect)).strong())
-                .clicked()
-            {
-                self.disconnect();
-            }
-            let can_shut = matches!(
-                self.model.status,
-                ClientStatus::Connected {
-                    write_shut: false,
-                    ..
-                }
-            );
-            if ui
-                .add_enabled(can_shut, egui::Button::new(lang.t(Msg::ShutdownSend)))
-                .on_hover_text(lang.t(Msg::ShutdownSendHint))
-                .clicked()
-            {
-                self.command(ClientCommand::ShutdownWrite);
-            }
+            self.connection_actions_ui(ui, lang);
             ui.checkbox(
                 &mut self.settings.close_when_peer_closes,
                 lang.t(Msg::CloseWhenPeerCloses),
@@ -348,29 +273,6 @@ impl ClientPanel {
             .on_hover_text(lang.t(Msg::CloseWhenPeerClosesHint));
             ui.checkbox(&mut self.settings.show_trace, lang.t(Msg::ShowSocketCalls));
         });
-        ui.horizontal_wrapped(|ui| {
-            let (color, text) = self.status_view(ui, lang);
-            ui.label(RichText::new("●").color(color));
-            ui.label(RichText::new(text).color(color).strong());
-        });
-        if let Some(line) = kernel_line(lang, &self.model) {
-            ui.label(RichText::new(line).monospace())
-                .on_hover_text(lang.t(Msg::KernelHint));
-        }
-        egui::CollapsingHeader::new(lang.t(Msg::PlotThroughput))
-            .id_salt("client_throughput")
-            .show(ui, |ui| {
-                super::plot::throughput_ui(ui, lang, "client", &self.model.throughput);
-            });
-        if let Some(err) = self.form_error {
-            ui.colored_label(ui.visuals().error_fg_color, lang.t(err));
-        }
-        if let Some(err) = &self.model.last_warning {
-            ui.colored_label(
-                ui.visuals().warn_fg_color,
-                crate::i18n::describe_error(lang, err),
-            );
-        }
     }
 
     fn status_view(&self, ui: &Ui, lang: Lang) -> (egui::Color32, String) {
@@ -383,6 +285,143 @@ impl ClientPanel {
             _ => ui.visuals().weak_text_color(),
         };
         (color, describe_status(lang, &self.model.status))
+    }
+}
+
+impl super::frame::Framed for ClientPanel {
+    fn frame_id(&self) -> &'static str {
+        "client"
+    }
+
+    fn active(&self) -> bool {
+        self.model.status.active()
+    }
+
+    fn settings_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        self.connection_ui(ui, lang);
+    }
+
+    fn status(&self, ui: &Ui, lang: Lang) -> (egui::Color32, String) {
+        self.status_view(ui, lang)
+    }
+
+    fn summary(&self, _lang: Lang) -> Option<String> {
+        None
+    }
+
+    fn actions_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        self.connection_actions_ui(ui, lang);
+    }
+
+    fn details_ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
+        if let Some(line) = kernel_line(lang, &self.model) {
+            ui.label(RichText::new(line).monospace())
+                .on_hover_text(lang.t(Msg::KernelHint));
+        }
+        if !classroom {
+            egui::CollapsingHeader::new(lang.t(Msg::PlotThroughput))
+                .id_salt("client_throughput")
+                .show(ui, |ui| {
+                    super::plot::throughput_ui(ui, lang, "client", &self.model.throughput);
+                });
+        }
+        if let Some(err) = self.form_error {
+            ui.colored_label(ui.visuals().error_fg_color, lang.t(err));
+        }
+        if let Some(err) = &self.model.last_warning {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                crate::i18n::describe_error(lang, err),
+            );
+        }
+    }
+
+    fn table_rows(&self, _classroom: bool) -> Option<usize> {
+        None
+    }
+
+    fn table_ui(&mut self, _ui: &mut Ui, _lang: Lang, _compact: bool) {}
+
+    fn log_ui(&mut self, ui: &mut Ui, lang: Lang, compact: bool) {
+        self.log_view.compact = compact;
+        let capturing = self.model.capture.clone();
+        if let Some(LogAction::Capture(path)) = self.log_view.ui(
+            ui,
+            lang,
+            &mut self.settings.log,
+            &mut self.model.log,
+            capturing.as_ref(),
+        ) {
+            if self.handle.is_some() {
+                self.command(ClientCommand::Capture(path));
+            } else {
+                self.model.last_warning = Some(crate::net::NetError::new(
+                    crate::net::NetErrorKind::Other,
+                    lang.t(Msg::CaptureNeedsConnection),
+                ));
+            }
+        }
+    }
+
+    fn side_shown(&self) -> bool {
+        self.settings.show_trace
+    }
+
+    fn side_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        super::live_diagram::switch_ui(ui, lang, &mut self.settings.trace_diagram);
+        if self.settings.trace_diagram {
+            if !self.diagram.take_fresh() {
+                self.diagram.refresh_client(&self.model.trace, None);
+            }
+            if let Some(d) = self.diagram.current() {
+                super::diagram_view::diagram_ui(ui, d, lang, true, false);
+            }
+        } else {
+            trace_ui(ui, lang, &mut self.model.trace, self.settings.log.follow);
+        }
+    }
+
+    fn composer_ui(&mut self, ui: &mut Ui, lang: Lang, more: &mut bool) {
+        let state = SendState {
+            can_send: self.can_send(),
+            repeating: self.model.repeating,
+            file: self
+                .model
+                .file
+                .as_ref()
+                .filter(|f| !f.done)
+                .map(|f| (f.sent, f.total)),
+        };
+        let action = self.composer.ui(
+            ui,
+            lang,
+            &mut self.settings.composer,
+            state,
+            more,
+            &mut |ui, compact| {
+                if !compact {
+                    ui.strong(lang.t(Msg::SendHeading));
+                }
+            },
+        );
+        if let Some(action) = action {
+            let cmd = match action {
+                ComposerAction::Send(bytes) => ClientCommand::Send(bytes),
+                ComposerAction::Repeat {
+                    bytes,
+                    interval,
+                    count,
+                } => ClientCommand::Repeat {
+                    bytes,
+                    interval,
+                    count,
+                },
+                ComposerAction::StopRepeat => ClientCommand::StopRepeat,
+                ComposerAction::SendFile(path) => ClientCommand::SendFile(path),
+                ComposerAction::CancelFile => ClientCommand::CancelFile,
+            };
+            self.command(cmd);
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use egui::text::LayoutJob;
-use egui::{Color32, FontId, Key, Modifiers, TextFormat, Ui};
+use egui::{Color32, FontId, Key, Modifiers, TextFormat, TextStyle, Ui};
 use serde::{Deserialize, Serialize};
 
 use super::widgets::{FilePicker, PickKind, human_bytes, path_field};
@@ -109,14 +109,80 @@ impl Composer {
         }
     }
 
+    /// Draws the composer. `more` is its "More" toggle: false is one line (the message and
+    /// Send, for classroom mode), true the whole form. `lead` draws the panel's own part at
+    /// the start of the first line (where the message goes); it is told whether the
+    /// composer is on one line.
     pub fn ui(
         &mut self,
         ui: &mut Ui,
         lang: Lang,
         s: &mut ComposerSettings,
         state: SendState,
+        more: &mut bool,
+        lead: &mut dyn FnMut(&mut Ui, bool),
     ) -> Option<ComposerAction> {
         let mut action = None;
+        let checked = self.check(s);
+        // Ctrl+Enter (⌘Return on macOS) sends; take it before the text box turns it into a
+        // newline. egui names the shortcut the way this system writes it.
+        let shortcut = egui::KeyboardShortcut::new(Modifiers::COMMAND, Key::Enter);
+        let shortcut_text = ui.ctx().format_shortcut(&shortcut);
+        let send_key = ui.input_mut(|i| i.consume_shortcut(&shortcut));
+        if !*more {
+            ui.horizontal(|ui| {
+                lead(ui, true);
+                let label_id = ui.label(lang.t(Msg::Message)).id;
+                // Room for Send and More after the box.
+                let buttons = ui.spacing().interact_size.x * 2.0
+                    + ui.spacing().item_spacing.x * 3.0
+                    + super::frame::text_width(ui, lang.t(Msg::ComposerMore), TextStyle::Button)
+                    + super::frame::text_width(ui, lang.t(Msg::Send), TextStyle::Button);
+                let width = (ui.available_width() - buttons).max(80.0);
+                // One line: plain Enter sends too (Shift+Enter for a new line). Taken
+                // before the box would turn it into a newline.
+                let edit_id = ui.make_persistent_id("composer_text");
+                let enter = ui.memory(|m| m.has_focus(edit_id))
+                    && ui.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Enter));
+                let edit = self.text_ui(ui, lang, s, &checked, &shortcut_text, 1, width);
+                let edit = edit.labelled_by(label_id);
+                let send = self.send_button(ui, lang, state, checked.is_ok(), &shortcut_text);
+                let key_send = (send_key && edit.has_focus()) || enter;
+                if (send.clicked() || key_send)
+                    && state.can_send
+                    && let Ok(bytes) = Self::payload(s)
+                {
+                    self.remember(s);
+                    action = Some(ComposerAction::Send(bytes));
+                }
+                if ui
+                    .button(lang.t(Msg::ComposerMore))
+                    .on_hover_text(lang.t(Msg::ComposerMoreHint))
+                    .clicked()
+                {
+                    *more = true;
+                }
+            });
+            if let Err(e) = &checked {
+                ui.colored_label(ui.visuals().error_fg_color, describe_payload_error(lang, e));
+            }
+            if let Some(sent) = state.repeating {
+                ui.horizontal(|ui| {
+                    if ui.button(lang.t(Msg::StopRepeat)).clicked() {
+                        action = Some(ComposerAction::StopRepeat);
+                    }
+                    ui.label(lang.fmt(Msg::RepeatRunning, &[("n", &sent)]));
+                });
+            }
+            return action;
+        }
+
+        ui.horizontal_wrapped(|ui| {
+            lead(ui, false);
+            if ui.button(lang.t(Msg::ComposerLess)).clicked() {
+                *more = false;
+            }
+        });
         ui.horizontal_wrapped(|ui| {
             ui.label(lang.t(Msg::SendAs));
             ui.selectable_value(&mut s.mode, PayloadMode::Text, lang.t(Msg::ModeText));
@@ -145,59 +211,32 @@ impl Composer {
                 .labelled_by(eol_label);
         });
 
-        let checked = self.check(s);
-        // Ctrl+Enter (⌘Return on macOS) sends; take it before the text box turns it into a
-        // newline. egui names the shortcut the way this system writes it.
-        let shortcut = egui::KeyboardShortcut::new(Modifiers::COMMAND, Key::Enter);
-        let shortcut_text = ui.ctx().format_shortcut(&shortcut);
-        let send_key = ui.input_mut(|i| i.consume_shortcut(&shortcut));
-        let error_span = match &checked {
-            Err(PayloadError::Hex(e)) => Some((e.char_index, e.len.max(1))),
-            Err(PayloadError::Encode(e)) => Some((e.char_index(), 1)),
-            Ok(_) => None,
-        };
-        let mut layouter = |ui: &Ui, text: &dyn egui::TextBuffer, wrap: f32| {
-            let job = highlight_job(ui, text.as_str(), error_span, wrap);
-            ui.fonts_mut(|f| f.layout_job(job))
-        };
-        let label_id = ui.label(lang.t(Msg::Message)).id;
-        let edit = egui::TextEdit::multiline(&mut s.text)
-            .id_salt("composer_text")
-            .desired_rows(3)
-            .desired_width(f32::INFINITY)
-            .hint_text(match s.mode {
-                PayloadMode::Text => lang.fmt(Msg::TextHint, &[("key", &shortcut_text)]),
-                PayloadMode::Hex => lang.t(Msg::HexHint).to_owned(),
+        let edit = ui
+            .horizontal(|ui| {
+                let label_id = ui.label(lang.t(Msg::Message)).id;
+                self.text_ui(ui, lang, s, &checked, &shortcut_text, 2, f32::INFINITY)
+                    .labelled_by(label_id)
             })
-            .layouter(&mut layouter)
-            .show(ui);
-        let edit_response = edit.response.response.labelled_by(label_id);
-
-        match &checked {
-            Ok(n) => {
-                ui.weak(lang.fmt(Msg::PayloadSize, &[("n", n)]));
-            }
-            Err(e) => {
-                ui.colored_label(ui.visuals().error_fg_color, describe_payload_error(lang, e));
-            }
-        }
+            .inner;
 
         ui.horizontal_wrapped(|ui| {
             let valid = checked.is_ok();
-            let send = ui
-                .add_enabled(
-                    state.can_send && valid,
-                    egui::Button::new(lang.t(Msg::Send)),
-                )
-                .on_hover_text(&shortcut_text)
-                .on_disabled_hover_text(lang.t(Msg::SendDisabledHint));
-            let key_send = send_key && (edit_response.has_focus() || send.has_focus());
+            let send = self.send_button(ui, lang, state, valid, &shortcut_text);
+            let key_send = send_key && (edit.has_focus() || send.has_focus());
             if (send.clicked() || key_send)
                 && state.can_send
                 && let Ok(bytes) = Self::payload(s)
             {
                 self.remember(s);
                 action = Some(ComposerAction::Send(bytes));
+            }
+            match &checked {
+                Ok(n) => {
+                    ui.weak(lang.fmt(Msg::PayloadSize, &[("n", n)]));
+                }
+                Err(e) => {
+                    ui.colored_label(ui.visuals().error_fg_color, describe_payload_error(lang, e));
+                }
             }
             ui.separator();
             match state.repeating {
@@ -279,6 +318,57 @@ impl Composer {
             action = Some(resend);
         }
         action
+    }
+
+    /// The message box, `rows` tall, with the invalid part painted red.
+    #[allow(clippy::too_many_arguments)]
+    fn text_ui(
+        &mut self,
+        ui: &mut Ui,
+        lang: Lang,
+        s: &mut ComposerSettings,
+        checked: &Result<usize, PayloadError>,
+        shortcut_text: &str,
+        rows: usize,
+        width: f32,
+    ) -> egui::Response {
+        let error_span = match checked {
+            Err(PayloadError::Hex(e)) => Some((e.char_index, e.len.max(1))),
+            Err(PayloadError::Encode(e)) => Some((e.char_index(), 1)),
+            Ok(_) => None,
+        };
+        let mut layouter = |ui: &Ui, text: &dyn egui::TextBuffer, wrap: f32| {
+            let job = highlight_job(ui, text.as_str(), error_span, wrap);
+            ui.fonts_mut(|f| f.layout_job(job))
+        };
+        egui::TextEdit::multiline(&mut s.text)
+            .id_salt("composer_text")
+            .desired_rows(rows)
+            .desired_width(width)
+            .hint_text(match s.mode {
+                PayloadMode::Text => lang.fmt(Msg::TextHint, &[("key", &shortcut_text)]),
+                PayloadMode::Hex => lang.t(Msg::HexHint).to_owned(),
+            })
+            .layouter(&mut layouter)
+            .show(ui)
+            .response
+            .response
+    }
+
+    fn send_button(
+        &self,
+        ui: &mut Ui,
+        lang: Lang,
+        state: SendState,
+        valid: bool,
+        shortcut_text: &str,
+    ) -> egui::Response {
+        ui.add_enabled(
+            state.can_send && valid,
+            egui::Button::new(lang.t(Msg::Send)),
+        )
+        .on_hover_text(shortcut_text)
+        .on_disabled_hover_text(lang.t(Msg::SendDisabledHint))
     }
 
     fn remember(&mut self, s: &mut ComposerSettings) {

@@ -166,7 +166,7 @@ impl FileServerPanel {
         }
     }
 
-    pub fn ui(&mut self, ui: &mut Ui, lang: Lang) {
+    pub fn ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
         self.drain_events();
         if self.behind {
             ui.ctx().request_repaint();
@@ -630,7 +630,7 @@ impl DownloadPanel {
         }
     }
 
-    pub fn ui(&mut self, ui: &mut Ui, lang: Lang) {
+    pub fn ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
         self.drain_events();
         if self.behind {
             ui.ctx().request_repaint();

@@ -346,6 +346,21 @@ pub struct LogView {
     pub peer_filter: Option<Vec<u64>>,
     /// The row with "receive to file" and "save log" is open.
     pub show_files: bool,
+    /// Classroom mode: the toolbar on one line (the rest behind "Options"), rows without
+    /// the milliseconds, sizes and addresses (the table beside has those).
+    pub compact: bool,
+    /// This frame the log is narrower than [`NARROW_ROWS`].
+    narrow: bool,
+}
+
+/// A log narrower than this (in points) has the one-line toolbar of classroom mode.
+pub const NARROW: f32 = 900.0;
+/// A log narrower than this has the short rows of classroom mode.
+pub const NARROW_ROWS: f32 = 600.0;
+
+/// The log's font: every row has its height.
+pub fn log_font() -> FontId {
+    FontId::monospace(13.0)
 }
 
 /// Colours per direction, readable in light and dark themes.
@@ -394,8 +409,16 @@ impl LogView {
         capturing: Option<&PathBuf>,
     ) -> Option<LogAction> {
         let mut action = None;
-        self.toolbar_ui(ui, lang, settings);
-        self.counters_ui(ui, lang, settings, book);
+        // The whole toolbar takes two lines of about 720 points, and a row's time, size and
+        // address about 350: a narrower log gets the one-line toolbar and the short rows,
+        // so its lines keep the room and their words show.
+        self.narrow = ui.available_width() < NARROW_ROWS;
+        if self.compact || ui.available_width() < NARROW {
+            self.compact_toolbar_ui(ui, lang, settings, book);
+        } else {
+            self.toolbar_ui(ui, lang, settings);
+            self.counters_ui(ui, lang, settings, book);
+        }
         if self.show_files || capturing.is_some() {
             if !self.no_capture {
                 ui.horizontal_wrapped(|ui| {
@@ -411,6 +434,45 @@ impl LogView {
             action = Some(picked);
         }
         action
+    }
+
+    /// One line: the rest behind "Options", the view, the counters.
+    fn compact_toolbar_ui(
+        &mut self,
+        ui: &mut Ui,
+        lang: Lang,
+        s: &mut LogViewSettings,
+        book: &mut LogBook,
+    ) {
+        ui.horizontal(|ui| {
+            ui.menu_button(lang.t(Msg::LogOptions), |ui| {
+                self.toolbar_ui(ui, lang, s);
+                self.counters_ui(ui, lang, s, book);
+            });
+            ui.selectable_value(&mut s.mode, ViewMode::Text, lang.t(Msg::ViewText));
+            ui.selectable_value(&mut s.mode, ViewMode::Hex, lang.t(Msg::ViewHexDump));
+            // The counters in what room is left (all of them are under Options).
+            let c = book.counters;
+            let mut job = LayoutJob::default();
+            let font = egui::TextStyle::Body.resolve(ui.style());
+            job.append(
+                &lang.fmt(
+                    Msg::TxCounterShort,
+                    &[("bytes", &human_bytes(c.tx_bytes)), ("n", &c.tx_msgs)],
+                ),
+                0.0,
+                TextFormat::simple(font.clone(), dir_color(ui, Direction::Tx)),
+            );
+            job.append(
+                &lang.fmt(
+                    Msg::RxCounterShort,
+                    &[("bytes", &human_bytes(c.rx_bytes)), ("n", &c.rx_msgs)],
+                ),
+                8.0,
+                TextFormat::simple(font, dir_color(ui, Direction::Rx)),
+            );
+            ui.add(egui::Label::new(job).truncate());
+        });
     }
 
     fn toolbar_ui(&mut self, ui: &mut Ui, lang: Lang, s: &mut LogViewSettings) {
@@ -622,7 +684,7 @@ impl LogView {
                 ));
             });
         }
-        let font = FontId::monospace(13.0);
+        let font = log_font();
         let row_height = ui.fonts_mut(|f| f.row_height(&font));
         let total = self.index.len();
         if total == 0 {
@@ -679,7 +741,21 @@ impl LogView {
         let normal = ui.visuals().text_color();
         let color = dir_color(ui, entry.dir);
         let fmt = |c: Color32| TextFormat::simple(font.clone(), c);
-        let prefix = if line == 0 {
+        let compact = self.compact || self.narrow;
+        let prefix = if line == 0 && compact {
+            let arrow = match entry.dir {
+                Direction::Tx => "→",
+                Direction::Rx => "←",
+                Direction::Info => "·",
+                Direction::Error => "!",
+            };
+            let time = format_time(entry.at);
+            // HH:MM:SS without the milliseconds.
+            job.append(time.get(..8).unwrap_or(&time), 0.0, fmt(weak));
+            format!(" {arrow} ")
+        } else if compact {
+            format!("{:8}   ", "")
+        } else if line == 0 {
             let (arrow, word) = match entry.dir {
                 Direction::Tx => ("→", "TX"),
                 Direction::Rx => ("←", "RX"),
@@ -699,7 +775,12 @@ impl LogView {
         if line == 0
             && let Some(peer) = entry.peer
         {
-            let tag = format!("#{} {} ", peer.id, peer.addr);
+            // UDP's peers are known by their address (it is what a reply goes to).
+            let tag = if compact && !self.peers_clickable {
+                format!("#{} ", peer.id)
+            } else {
+                format!("#{} {} ", peer.id, peer.addr)
+            };
             job.append(&tag, 0.0, fmt(peer_color(ui, peer.id)));
         }
         if let Some(note) = &entry.note {

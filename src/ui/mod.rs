@@ -7,6 +7,7 @@ pub mod client_panel;
 pub mod composer;
 pub mod diagram_view;
 pub mod files_panel;
+pub mod frame;
 pub mod jobs;
 pub mod lab_panel;
 pub mod lesson_panel;

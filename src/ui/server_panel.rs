@@ -310,140 +310,46 @@ impl ServerPanel {
         }
     }
 
-    pub fn ui(&mut self, ui: &mut Ui, lang: Lang) {
+    /// Draws the panel on the shared frame; `classroom` picks the projector's layout.
+    pub fn ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
         self.drain_events();
         if self.behind {
             ui.ctx().request_repaint();
         }
-        self.listen_ui(ui, lang);
-        self.auto_reply_ui(ui, lang);
         self.sync_auto_reply();
-        if let Some(id) = self.diagram_client()
-            && let Some(row) = self.model.clients.get(&id)
-        {
-            egui::CollapsingHeader::new(lang.fmt(
-                Msg::PlotThroughputOf,
-                &[("client", &format!("#{id} {}", row.peer))],
-            ))
-            .id_salt("server_throughput")
-            .show(ui, |ui| {
-                super::plot::throughput_ui(
-                    ui,
-                    lang,
-                    "server",
-                    row.throughput.as_deref().unwrap_or(&Default::default()),
-                );
-            });
-        }
-        ui.separator();
+        self.sync_max_clients();
+        super::frame::show(ui, lang, classroom, self);
+    }
 
-        let targets = match self.settings.target {
-            SendTarget::All => self.model.connected,
-            SendTarget::Selected => self.model.selected_open().len(),
-        };
-        let state = SendState {
-            can_send: self.model.status.listening().is_some() && targets > 0,
-            repeating: self.model.repeating,
-            file: self
-                .model
-                .file
-                .as_ref()
-                .filter(|f| !f.done)
-                .map(|f| (f.sent, f.total)),
-        };
-        egui::Panel::bottom("server_composer")
-            .resizable(true)
-            .default_size(210.0)
-            .show(ui, |ui| {
-                egui::ScrollArea::vertical()
-                    .id_salt("server_composer_scroll")
-                    .show(ui, |ui| {
-                        ui.add_space(4.0);
-                        ui.horizontal_wrapped(|ui| {
-                            ui.strong(lang.t(Msg::SendHeading));
-                            let selected = self.model.selected_open().len();
-                            ui.radio_value(
-                                &mut self.settings.target,
-                                SendTarget::Selected,
-                                lang.fmt(Msg::ToSelected, &[("n", &selected)]),
-                            );
-                            ui.radio_value(
-                                &mut self.settings.target,
-                                SendTarget::All,
-                                lang.fmt(Msg::ToAll, &[("n", &self.model.connected)]),
-                            );
-                        });
-                        if let Some(action) =
-                            self.composer
-                                .ui(ui, lang, &mut self.settings.composer, state)
-                        {
-                            let to = self.target();
-                            let cmd = match action {
-                                ComposerAction::Send(bytes) => ServerCommand::Send { to, bytes },
-                                ComposerAction::Repeat {
-                                    bytes,
-                                    interval,
-                                    count,
-                                } => ServerCommand::Repeat {
-                                    to,
-                                    bytes,
-                                    interval,
-                                    count,
-                                },
-                                ComposerAction::StopRepeat => ServerCommand::StopRepeat,
-                                ComposerAction::SendFile(path) => {
-                                    ServerCommand::SendFile { to, path }
-                                }
-                                ComposerAction::CancelFile => ServerCommand::CancelFile,
-                            };
-                            self.command(cmd);
-                        }
-                    });
-            });
-        if self.settings.show_trace {
-            egui::Panel::right("server_trace")
-                .resizable(true)
-                .default_size(380.0)
-                .show(ui, |ui| {
-                    super::live_diagram::switch_ui(ui, lang, &mut self.settings.trace_diagram);
-                    if self.settings.trace_diagram {
-                        match self.diagram_client() {
-                            Some(id) => {
-                                if !self.diagram.take_fresh() {
-                                    self.diagram.refresh_server(&self.model, id, None);
-                                }
-                                if let Some(d) = self.diagram.current() {
-                                    super::diagram_view::diagram_ui(ui, d, lang, true, false);
-                                }
-                            }
-                            None => {
-                                ui.weak(lang.t(Msg::DiagramPickClient));
-                            }
-                        }
-                    } else {
-                        trace_ui(ui, lang, &mut self.model.trace, self.settings.log.follow);
-                    }
-                });
+    /// Keeps the engine's client limit in step with the form.
+    fn sync_max_clients(&mut self) {
+        if self.handle.is_none() {
+            return;
         }
-        egui::CentralPanel::no_frame().show(ui, |ui| {
-            let max = (ui.available_height() * 0.6).max(120.0);
-            egui::Panel::top("server_clients")
-                .resizable(true)
-                .default_size(170.0)
-                .min_size(90.0)
-                .max_size(max)
-                .show(ui, |ui| self.clients_ui(ui, lang));
-            egui::CentralPanel::no_frame().show(ui, |ui| {
-                let selected: Vec<u64> = self.model.selected.iter().copied().collect();
-                self.log_view.peer_filter =
-                    (self.settings.log_only_selected && !selected.is_empty()).then_some(selected);
-                // The server has no single connection to capture from; every client's bytes
-                // would interleave in one file, so capture stays with the client panel.
-                let _ =
-                    self.log_view
-                        .ui(ui, lang, &mut self.settings.log, &mut self.model.log, None);
-            });
-        });
+        let max = self
+            .settings
+            .limit_clients
+            .then_some(self.settings.max_clients);
+        if self.max_sent != max {
+            self.max_sent = max;
+            self.command(ServerCommand::SetMaxClients(max));
+        }
+    }
+
+    fn start_stop_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        if !self.model.status.active() {
+            if ui
+                .button(RichText::new(lang.t(Msg::StartListening)).strong())
+                .clicked()
+            {
+                self.start(ui.ctx());
+            }
+        } else if ui
+            .button(RichText::new(lang.t(Msg::StopListening)).strong())
+            .clicked()
+        {
+            self.stop();
+        }
     }
 
     fn listen_ui(&mut self, ui: &mut Ui, lang: Lang) {
@@ -474,80 +380,50 @@ impl ServerPanel {
                 ui.add(egui::DragValue::new(&mut self.settings.backlog).range(0..=65_535))
                     .labelled_by(backlog)
                     .on_hover_text(lang.t(Msg::BacklogHint));
-                ui.checkbox(&mut self.settings.limit_clients, lang.t(Msg::MaxClients));
-                let max = ui.label(lang.t(Msg::MaxClientsCount)).id;
-                ui.add_enabled(
-                    self.settings.limit_clients,
-                    egui::DragValue::new(&mut self.settings.max_clients).range(1..=100_000),
-                )
-                .labelled_by(max);
             });
-            if !active {
-                if ui
-                    .button(RichText::new(lang.t(Msg::StartListening)).strong())
-                    .clicked()
-                {
-                    self.start(ui.ctx());
-                }
-            } else if ui
-                .button(RichText::new(lang.t(Msg::StopListening)).strong())
-                .clicked()
-            {
-                self.stop();
-            }
+            ui.checkbox(&mut self.settings.limit_clients, lang.t(Msg::MaxClients));
+            let max = ui.label(lang.t(Msg::MaxClientsCount)).id;
+            ui.add_enabled(
+                self.settings.limit_clients,
+                egui::DragValue::new(&mut self.settings.max_clients).range(1..=100_000),
+            )
+            .labelled_by(max);
+            self.start_stop_ui(ui, lang);
             ui.checkbox(&mut self.settings.show_trace, lang.t(Msg::ShowSocketCalls));
         });
-        if self.handle.is_some() {
-            // Keep the engine's limit in step with the form.
-            let max = self
-                .settings
-                .limit_clients
-                .then_some(self.settings.max_clients);
-            if self.max_sent != max {
-                self.max_sent = max;
-                self.command(ServerCommand::SetMaxClients(max));
-            }
-        }
+    }
+
+    /// The addresses students type, large enough to copy from the back of the room.
+    fn addresses_ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
+        let Some(local) = self.model.status.listening() else {
+            return;
+        };
+        let addrs = ifaces::reachable(local, &self.local_ips);
+        let body = ui.text_style_height(&egui::TextStyle::Body);
+        let size = if classroom { body * 1.6 } else { body * 1.25 };
         ui.horizontal_wrapped(|ui| {
-            let (color, text) = match &self.model.status {
-                ServerStatus::Listening { .. } => {
-                    (egui::Color32::from_rgb(40, 170, 70), self.status_line(lang))
-                }
-                ServerStatus::Ended(crate::net::tcp_server::ServerEnd::Failed(_)) => {
-                    (ui.visuals().error_fg_color, self.status_line(lang))
-                }
-                ServerStatus::Starting { .. } | ServerStatus::Stopping => {
-                    (ui.visuals().warn_fg_color, self.status_line(lang))
-                }
-                _ => (ui.visuals().weak_text_color(), self.status_line(lang)),
-            };
-            ui.label(RichText::new("●").color(color));
-            ui.label(RichText::new(text).color(color).strong());
-            if self.model.kernel_unavailable && self.model.status.listening().is_some() {
-                ui.weak(lang.t(Msg::KernelUnavailable));
+            ui.label(RichText::new(lang.t(Msg::StudentsConnectTo)).size(size * 0.8));
+            for (i, addr) in addrs.iter().enumerate() {
+                // The first is the one students on other machines use; the rest smaller.
+                let text = RichText::new(addr.to_string()).monospace().strong();
+                let text = if i == 0 { text.size(size) } else { text };
+                ui.add(egui::Label::new(text).selectable(true));
+            }
+            if ui.button(lang.t(Msg::CopyAddresses)).clicked() {
+                let text: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+                ui.ctx().copy_text(text.join("\n"));
             }
         });
-        if let Some(local) = self.model.status.listening() {
-            let addrs = ifaces::reachable(local, &self.local_ips);
-            ui.horizontal_wrapped(|ui| {
-                ui.label(lang.t(Msg::StudentsConnectTo));
-                for addr in &addrs {
-                    ui.add(
-                        egui::Label::new(RichText::new(addr.to_string()).monospace().strong())
-                            .selectable(true),
-                    );
-                }
-                if ui.button(lang.t(Msg::CopyAddresses)).clicked() {
-                    let text: Vec<String> = addrs.iter().map(ToString::to_string).collect();
-                    ui.ctx().copy_text(text.join("\n"));
-                }
-            });
-        }
-        if let Some(err) = self.form_error {
-            ui.colored_label(ui.visuals().error_fg_color, lang.t(err));
-        }
-        if let Some(err) = &self.model.last_warning {
-            ui.colored_label(ui.visuals().warn_fg_color, describe_error(lang, err));
+    }
+
+    fn status_color(&self, ui: &Ui) -> egui::Color32 {
+        match &self.model.status {
+            ServerStatus::Listening { .. } => egui::Color32::from_rgb(40, 170, 70),
+            ServerStatus::Ended(crate::net::tcp_server::ServerEnd::Failed(_)) => {
+                ui.visuals().error_fg_color
+            }
+            ServerStatus::Starting { .. } | ServerStatus::Stopping => ui.visuals().warn_fg_color,
+            _ => ui.visuals().weak_text_color(),
         }
     }
 
@@ -610,59 +486,81 @@ impl ServerPanel {
         }
     }
 
-    fn clients_ui(&mut self, ui: &mut Ui, lang: Lang) {
+    /// Select, disconnect and the table's filters.
+    fn client_actions_ui(&mut self, ui: &mut Ui, lang: Lang) {
         let m = &mut self.model;
-        ui.horizontal_wrapped(|ui| {
-            ui.strong(lang.fmt(
-                Msg::ClientsHeading,
-                &[("n", &m.connected), ("total", &m.clients.len())],
-            ));
+        if ui.button(lang.t(Msg::SelectAll)).clicked() {
+            m.selected = m
+                .clients
+                .values()
+                .filter(|r| r.open())
+                .map(|r| r.id)
+                .collect();
+        }
+        if ui.button(lang.t(Msg::SelectNone)).clicked() {
+            m.selected.clear();
+        }
+        let chosen = m.selected_open();
+        let any = !chosen.is_empty();
+        if ui
+            .add_enabled(any, egui::Button::new(lang.t(Msg::KickGraceful)))
+            .on_hover_text(lang.t(Msg::KickGracefulHint))
+            .clicked()
+            && let Some(h) = &self.handle
+        {
+            h.command(ServerCommand::Kick {
+                clients: chosen.clone(),
+                how: KickHow::Graceful,
+            });
+        }
+        if ui
+            .add_enabled(any, egui::Button::new(lang.t(Msg::KickAbortive)))
+            .on_hover_text(lang.t(Msg::KickAbortiveHint))
+            .clicked()
+            && let Some(h) = &self.handle
+        {
+            h.command(ServerCommand::Kick {
+                clients: chosen,
+                how: KickHow::Abortive,
+            });
+        }
+        ui.checkbox(&mut self.settings.hide_closed, lang.t(Msg::HideClosed));
+        ui.checkbox(
+            &mut self.settings.log_only_selected,
+            lang.t(Msg::LogOnlySelected),
+        );
+    }
+
+    /// The class's clients. `compact` (classroom mode): fewer columns, the actions behind a
+    /// menu, so the rows get the room.
+    fn clients_ui(&mut self, ui: &mut Ui, lang: Lang, compact: bool) {
+        // The actions fit on the heading line only in a wide table.
+        let folded = compact || ui.available_width() < 900.0;
+        ui.horizontal(|ui| {
+            let m = &self.model;
+            let heading = if compact {
+                Msg::ClientsHeadingShort
+            } else {
+                Msg::ClientsHeading
+            };
+            ui.strong(lang.fmt(heading, &[("n", &m.connected), ("total", &m.clients.len())]))
+                .on_hover_text(lang.fmt(
+                    Msg::ClientsHeading,
+                    &[("n", &m.connected), ("total", &m.clients.len())],
+                ));
             if m.refused > 0 {
                 ui.colored_label(
                     ui.visuals().warn_fg_color,
                     lang.fmt(Msg::RefusedCount, &[("n", &m.refused)]),
                 );
             }
-            if ui.button(lang.t(Msg::SelectAll)).clicked() {
-                m.selected = m
-                    .clients
-                    .values()
-                    .filter(|r| r.open())
-                    .map(|r| r.id)
-                    .collect();
-            }
-            if ui.button(lang.t(Msg::SelectNone)).clicked() {
-                m.selected.clear();
-            }
-            let chosen = m.selected_open();
-            let any = !chosen.is_empty();
-            if ui
-                .add_enabled(any, egui::Button::new(lang.t(Msg::KickGraceful)))
-                .on_hover_text(lang.t(Msg::KickGracefulHint))
-                .clicked()
-                && let Some(h) = &self.handle
-            {
-                h.command(ServerCommand::Kick {
-                    clients: chosen.clone(),
-                    how: KickHow::Graceful,
+            if folded {
+                ui.menu_button(lang.t(Msg::ClientActions), |ui| {
+                    self.client_actions_ui(ui, lang);
                 });
+            } else {
+                self.client_actions_ui(ui, lang);
             }
-            if ui
-                .add_enabled(any, egui::Button::new(lang.t(Msg::KickAbortive)))
-                .on_hover_text(lang.t(Msg::KickAbortiveHint))
-                .clicked()
-                && let Some(h) = &self.handle
-            {
-                h.command(ServerCommand::Kick {
-                    clients: chosen,
-                    how: KickHow::Abortive,
-                });
-            }
-            ui.checkbox(&mut self.settings.hide_closed, lang.t(Msg::HideClosed));
-            ui.checkbox(
-                &mut self.settings.log_only_selected,
-                lang.t(Msg::LogOnlySelected),
-            );
         });
         let m = &mut self.model;
         let key = (m.generation, self.settings.hide_closed);
@@ -682,31 +580,44 @@ impl ServerPanel {
             ui.weak(lang.t(Msg::NoClientsYet));
             return;
         }
-        let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
+        let row_height = super::frame::table_row_height(ui);
         let mut toggle = None;
-        egui_extras::TableBuilder::new(ui)
-            .id_salt("clients_table")
+        use egui_extras::Column;
+        // An address column as wide as a loopback client's address ("127.0.0.1:54321").
+        let addr_w = super::frame::text_width(ui, "127.0.0.1:54321", egui::TextStyle::Monospace)
+            + 12.0;
+        let compact_columns = [
+            (Msg::ColClient, Column::exact(40.0)),
+            (Msg::ColAddress, Column::initial(addr_w).at_least(80.0).clip(true)),
+            (Msg::ColIn, Column::initial(80.0).at_least(40.0).clip(true)),
+            (Msg::ColState, Column::remainder().at_least(40.0).clip(true)),
+        ];
+        let columns: &[(Msg, Column)] = if compact {
+            &compact_columns
+        } else {
+            &[
+                (Msg::ColClient, Column::exact(48.0)),
+                (Msg::ColAddress, Column::remainder().at_least(110.0).clip(true)),
+                (Msg::ColConnectedAt, Column::initial(96.0).clip(true)),
+                (Msg::ColIn, Column::initial(100.0).clip(true)),
+                (Msg::ColOut, Column::initial(100.0).clip(true)),
+                (Msg::ColState, Column::remainder().at_least(80.0).clip(true)),
+            ]
+        };
+        let mut table = egui_extras::TableBuilder::new(ui)
+            .id_salt(("clients_table", compact))
             .striped(true)
             .resizable(true)
             .sense(egui::Sense::click())
-            .auto_shrink([false, false])
-            .column(egui_extras::Column::exact(56.0))
-            .column(egui_extras::Column::initial(190.0).at_least(120.0))
-            .column(egui_extras::Column::initial(100.0))
-            .column(egui_extras::Column::initial(150.0))
-            .column(egui_extras::Column::initial(150.0))
-            .column(egui_extras::Column::remainder().at_least(160.0))
+            .auto_shrink([false, false]);
+        for (_, column) in columns {
+            table = table.column(*column);
+        }
+        table
             .header(row_height, |mut header| {
-                for msg in [
-                    Msg::ColClient,
-                    Msg::ColAddress,
-                    Msg::ColConnectedAt,
-                    Msg::ColIn,
-                    Msg::ColOut,
-                    Msg::ColState,
-                ] {
+                for (msg, _) in columns {
                     header.col(|ui| {
-                        ui.strong(lang.t(msg));
+                        ui.add(egui::Label::new(RichText::new(lang.t(*msg)).strong()).truncate());
                     });
                 }
             })
@@ -726,63 +637,27 @@ impl ServerPanel {
                         );
                     });
                     row.col(|ui| {
-                        ui.monospace(r.peer.to_string());
+                        ui.add(
+                            egui::Label::new(RichText::new(r.peer.to_string()).monospace())
+                                .truncate(),
+                        );
                     });
-                    row.col(|ui| {
-                        ui.label(format_time(r.connected_at));
-                    });
-                    row.col(|ui| {
-                        ui.label(format!("{} / {}", human_bytes(r.bytes_in), r.msgs_in));
-                    });
-                    row.col(|ui| {
-                        ui.label(format!("{} / {}", human_bytes(r.bytes_out), r.msgs_out));
-                    });
-                    row.col(|ui| {
-                        let text = match &r.state {
-                            ClientState::Connected => lang.t(Msg::StateConnected).to_owned(),
-                            ClientState::PeerClosed => lang.t(Msg::StatePeerClosed).to_owned(),
-                            ClientState::Closed(end) => describe_client_end(lang, end),
-                        };
-                        // The kernel's own state beside ours (TIME_WAIT lives on after close).
-                        let info = r.kernel_info.as_deref().copied().filter(|_| r.open());
-                        let text = match (r.kernel, info) {
-                            (Some(k), Some(i)) => format!(
-                                "{text} · {}",
-                                lang.fmt(
-                                    Msg::KernelShort,
-                                    &[
-                                        ("state", &k.name()),
-                                        ("rtt", &format!("{:.2}", f64::from(i.rtt_us) / 1000.0)),
-                                        ("cwnd", &i.snd_cwnd),
-                                    ],
-                                )
-                            ),
-                            (Some(k), None) => format!("{text} · {}", k.name()),
-                            _ => text,
-                        };
-                        let weak = !r.open();
-                        let held = r.held_back && r.open();
-                        let text = if held {
-                            format!("{text} · {}", lang.t(Msg::HeldBack))
-                        } else {
-                            text
-                        };
-                        let label = ui.label(if weak {
-                            RichText::new(text).weak()
-                        } else if held {
-                            RichText::new(text).color(ui.visuals().warn_fg_color)
-                        } else {
-                            RichText::new(text)
+                    if !compact {
+                        row.col(|ui| {
+                            ui.label(format_time(r.connected_at));
                         });
-                        let label = if held {
-                            label.on_hover_text(lang.t(Msg::HeldBackHint))
-                        } else {
-                            label
-                        };
-                        if let Some(i) = info {
-                            label.on_hover_text(super::client_panel::describe_kernel(lang, &i));
-                        }
+                    }
+                    row.col(|ui| {
+                        let text = format!("{} / {}", human_bytes(r.bytes_in), r.msgs_in);
+                        ui.add(egui::Label::new(text).truncate());
                     });
+                    if !compact {
+                        row.col(|ui| {
+                            let text = format!("{} / {}", human_bytes(r.bytes_out), r.msgs_out);
+                            ui.add(egui::Label::new(text).truncate());
+                        });
+                    }
+                    row.col(|ui| client_state_ui(ui, lang, r, compact));
                     if row.response().clicked() {
                         toggle = Some(r.id);
                     }
@@ -792,6 +667,246 @@ impl ServerPanel {
             && !self.model.selected.remove(&id)
         {
             self.model.selected.insert(id);
+        }
+    }
+}
+
+/// A client's state, and the kernel's beside it (TIME_WAIT lives on after close); on one
+/// line, the rest on hover.
+fn client_state_ui(ui: &mut Ui, lang: Lang, r: &crate::model::ClientRow, compact: bool) {
+    let text = match &r.state {
+        ClientState::Connected => lang.t(Msg::StateConnected).to_owned(),
+        ClientState::PeerClosed => lang.t(Msg::StatePeerClosed).to_owned(),
+        ClientState::Closed(end) => describe_client_end(lang, end),
+    };
+    let info = r.kernel_info.as_deref().copied().filter(|_| r.open());
+    let text = match (r.kernel, info) {
+        (Some(k), Some(i)) if !compact => format!(
+            "{text} · {}",
+            lang.fmt(
+                Msg::KernelShort,
+                &[
+                    ("state", &k.name()),
+                    ("rtt", &format!("{:.2}", f64::from(i.rtt_us) / 1000.0)),
+                    ("cwnd", &i.snd_cwnd),
+                ],
+            )
+        ),
+        (Some(k), _) => format!("{text} · {}", k.name()),
+        _ => text,
+    };
+    let weak = !r.open();
+    let held = r.held_back && r.open();
+    let text = if held {
+        format!("{text} · {}", lang.t(Msg::HeldBack))
+    } else {
+        text
+    };
+    let rich = if weak {
+        RichText::new(text).weak()
+    } else if held {
+        RichText::new(text).color(ui.visuals().warn_fg_color)
+    } else {
+        RichText::new(text)
+    };
+    let label = ui.add(egui::Label::new(rich).truncate());
+    let label = if held {
+        label.on_hover_text(lang.t(Msg::HeldBackHint))
+    } else {
+        label
+    };
+    if let Some(i) = info {
+        label.on_hover_text(super::client_panel::describe_kernel(lang, &i));
+    }
+}
+
+impl super::frame::Framed for ServerPanel {
+    fn frame_id(&self) -> &'static str {
+        "server"
+    }
+
+    fn active(&self) -> bool {
+        self.model.status.active()
+    }
+
+    fn settings_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        self.listen_ui(ui, lang);
+        self.auto_reply_ui(ui, lang);
+    }
+
+    fn status(&self, ui: &Ui, lang: Lang) -> (egui::Color32, String) {
+        (self.status_color(ui), self.status_line(lang))
+    }
+
+    fn summary(&self, lang: Lang) -> Option<String> {
+        let s = &self.settings;
+        let mut parts = vec![lang.fmt(Msg::SummaryBacklog, &[("n", &s.backlog)])];
+        if s.limit_clients {
+            parts.push(lang.fmt(Msg::SummaryMaxClients, &[("n", &s.max_clients)]));
+        }
+        let reply = match s.reply_mode {
+            ReplyMode::Off => Msg::ReplyOff,
+            ReplyMode::Echo => Msg::ReplyEcho,
+            ReplyMode::Fixed => Msg::ReplyFixed,
+            ReplyMode::Rules => Msg::ReplyRules,
+        };
+        parts.push(format!("{} {}", lang.t(Msg::AutoReply), lang.t(reply)));
+        Some(parts.join(" · "))
+    }
+
+    fn actions_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        self.start_stop_ui(ui, lang);
+    }
+
+    fn details_ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
+        if self.model.kernel_unavailable && self.model.status.listening().is_some() {
+            ui.weak(lang.t(Msg::KernelUnavailable));
+        }
+        self.addresses_ui(ui, lang, classroom);
+        if let Some(err) = self.form_error {
+            ui.colored_label(ui.visuals().error_fg_color, lang.t(err));
+        }
+        if let Some(err) = &self.model.last_warning {
+            ui.colored_label(ui.visuals().warn_fg_color, describe_error(lang, err));
+        }
+        if let Some((msg, detail)) = &self.reply_error {
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                format!("{} ({detail})", lang.t(*msg)),
+            );
+        }
+        if !classroom
+            && let Some(id) = self.diagram_client()
+            && let Some(row) = self.model.clients.get(&id)
+        {
+            egui::CollapsingHeader::new(lang.fmt(
+                Msg::PlotThroughputOf,
+                &[("client", &format!("#{id} {}", row.peer))],
+            ))
+            .id_salt("server_throughput")
+            .show(ui, |ui| {
+                super::plot::throughput_ui(
+                    ui,
+                    lang,
+                    "server",
+                    row.throughput.as_deref().unwrap_or(&Default::default()),
+                );
+            });
+        }
+    }
+
+    fn table_rows(&self, _classroom: bool) -> Option<usize> {
+        Some(8)
+    }
+
+    fn table_ui(&mut self, ui: &mut Ui, lang: Lang, compact: bool) {
+        self.clients_ui(ui, lang, compact);
+    }
+
+    fn log_ui(&mut self, ui: &mut Ui, lang: Lang, compact: bool) {
+        let selected: Vec<u64> = self.model.selected.iter().copied().collect();
+        self.log_view.peer_filter =
+            (self.settings.log_only_selected && !selected.is_empty()).then_some(selected);
+        self.log_view.compact = compact;
+        // The server has no single connection to capture from; every client's bytes would
+        // interleave in one file, so capture stays with the client panel.
+        let _ = self
+            .log_view
+            .ui(ui, lang, &mut self.settings.log, &mut self.model.log, None);
+    }
+
+    fn side_shown(&self) -> bool {
+        self.settings.show_trace
+    }
+
+    fn side_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        super::live_diagram::switch_ui(ui, lang, &mut self.settings.trace_diagram);
+        if self.settings.trace_diagram {
+            match self.diagram_client() {
+                Some(id) => {
+                    if !self.diagram.take_fresh() {
+                        self.diagram.refresh_server(&self.model, id, None);
+                    }
+                    if let Some(d) = self.diagram.current() {
+                        super::diagram_view::diagram_ui(ui, d, lang, true, false);
+                    }
+                }
+                None => {
+                    ui.weak(lang.t(Msg::DiagramPickClient));
+                }
+            }
+        } else {
+            trace_ui(ui, lang, &mut self.model.trace, self.settings.log.follow);
+        }
+    }
+
+    fn composer_ui(&mut self, ui: &mut Ui, lang: Lang, more: &mut bool) {
+        let targets = match self.settings.target {
+            SendTarget::All => self.model.connected,
+            SendTarget::Selected => self.model.selected_open().len(),
+        };
+        let state = SendState {
+            can_send: self.model.status.listening().is_some() && targets > 0,
+            repeating: self.model.repeating,
+            file: self
+                .model
+                .file
+                .as_ref()
+                .filter(|f| !f.done)
+                .map(|f| (f.sent, f.total)),
+        };
+        let selected = self.model.selected_open().len();
+        let connected = self.model.connected;
+        let target = &mut self.settings.target;
+        let action = self.composer.ui(
+            ui,
+            lang,
+            &mut self.settings.composer,
+            state,
+            more,
+            &mut |ui, compact| {
+                if compact {
+                    // Where Send goes, in a word; choosing is behind More.
+                    ui.weak(match target {
+                        SendTarget::Selected => {
+                            lang.fmt(Msg::ToSelectedShort, &[("n", &selected)])
+                        }
+                        SendTarget::All => lang.fmt(Msg::ToAllShort, &[("n", &connected)]),
+                    });
+                } else {
+                    ui.strong(lang.t(Msg::SendHeading));
+                    ui.radio_value(
+                        target,
+                        SendTarget::Selected,
+                        lang.fmt(Msg::ToSelected, &[("n", &selected)]),
+                    );
+                    ui.radio_value(
+                        target,
+                        SendTarget::All,
+                        lang.fmt(Msg::ToAll, &[("n", &connected)]),
+                    );
+                }
+            },
+        );
+        if let Some(action) = action {
+            let to = self.target();
+            let cmd = match action {
+                ComposerAction::Send(bytes) => ServerCommand::Send { to, bytes },
+                ComposerAction::Repeat {
+                    bytes,
+                    interval,
+                    count,
+                } => ServerCommand::Repeat {
+                    to,
+                    bytes,
+                    interval,
+                    count,
+                },
+                ComposerAction::StopRepeat => ServerCommand::StopRepeat,
+                ComposerAction::SendFile(path) => ServerCommand::SendFile { to, path },
+                ComposerAction::CancelFile => ServerCommand::CancelFile,
+            };
+            self.command(cmd);
         }
     }
 }

@@ -213,96 +213,29 @@ impl UdpPanel {
         }
     }
 
-    pub fn ui(&mut self, ui: &mut Ui, lang: Lang) {
+    /// Draws the panel on the shared frame; `classroom` picks the projector's layout.
+    pub fn ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
         if self.behind {
             ui.ctx().request_repaint();
         }
         self.drain_events();
-        self.socket_ui(ui, lang);
-        self.target_ui(ui, lang);
-        self.multicast_ui(ui, lang);
-        ui.separator();
+        super::frame::show(ui, lang, classroom, self);
+    }
 
-        let state = SendState {
-            can_send: !self.settings.target.trim().is_empty()
-                && !matches!(
-                    self.model.status,
-                    UdpStatus::Binding { .. } | UdpStatus::Closing
-                ),
-            repeating: self.model.repeating,
-            file: self
-                .model
-                .file
-                .as_ref()
-                .filter(|f| !f.done)
-                .map(|f| (f.sent, f.total)),
-        };
-        egui::Panel::bottom("udp_composer")
-            .resizable(true)
-            .default_size(210.0)
-            .show(ui, |ui| {
-                egui::ScrollArea::vertical()
-                    .id_salt("udp_composer_scroll")
-                    .show(ui, |ui| {
-                        ui.add_space(4.0);
-                        ui.horizontal(|ui| {
-                            ui.strong(lang.t(Msg::SendHeading));
-                            ui.label(lang.fmt(
-                                Msg::UdpSendingTo,
-                                &[("target", &self.settings.target.trim())],
-                            ));
-                        });
-                        if let Some(action) =
-                            self.composer
-                                .ui(ui, lang, &mut self.settings.composer, state)
-                        {
-                            let to = self.settings.target.trim().to_owned();
-                            remember(&mut self.settings.target_history, &to, 10);
-                            let cmd = match action {
-                                ComposerAction::Send(bytes) => UdpCommand::SendTo { to, bytes },
-                                ComposerAction::Repeat {
-                                    bytes,
-                                    interval,
-                                    count,
-                                } => UdpCommand::Repeat {
-                                    to,
-                                    bytes,
-                                    interval,
-                                    count,
-                                },
-                                ComposerAction::StopRepeat => UdpCommand::StopRepeat,
-                                ComposerAction::SendFile(path) => UdpCommand::SendFile { to, path },
-                                ComposerAction::CancelFile => UdpCommand::CancelFile,
-                            };
-                            self.command(ui.ctx(), cmd);
-                        }
-                    });
-            });
-        if self.settings.show_trace {
-            egui::Panel::right("udp_trace")
-                .resizable(true)
-                .default_size(380.0)
-                .show(ui, |ui| {
-                    trace_ui(ui, lang, &mut self.model.trace, self.settings.log.follow);
-                });
+    fn bind_close_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        if !self.model.status.active() {
+            if ui
+                .button(RichText::new(lang.t(Msg::Bind)).strong())
+                .clicked()
+            {
+                self.bind(ui.ctx());
+            }
+        } else if ui
+            .button(RichText::new(lang.t(Msg::CloseSocket)).strong())
+            .clicked()
+        {
+            self.close();
         }
-        egui::CentralPanel::no_frame().show(ui, |ui| {
-            let max = (ui.available_height() * 0.5).max(100.0);
-            egui::Panel::top("udp_peers")
-                .resizable(true)
-                .default_size(130.0)
-                .min_size(70.0)
-                .max_size(max)
-                .show(ui, |ui| self.peers_ui(ui, lang));
-            egui::CentralPanel::no_frame().show(ui, |ui| {
-                if let Some(LogAction::PickPeer(addr)) =
-                    self.log_view
-                        .ui(ui, lang, &mut self.settings.log, &mut self.model.log, None)
-                {
-                    self.settings.target = addr.to_string();
-                }
-            });
-        });
     }
 
     fn socket_ui(&mut self, ui: &mut Ui, lang: Lang) {
@@ -332,67 +265,22 @@ impl UdpPanel {
                 .labelled_by(rcv)
                 .on_hover_text(lang.t(Msg::RecvBufferHint));
             });
-            if !active {
-                if ui
-                    .button(RichText::new(lang.t(Msg::Bind)).strong())
-                    .clicked()
-                {
-                    self.bind(ui.ctx());
-                }
-            } else if ui
-                .button(RichText::new(lang.t(Msg::CloseSocket)).strong())
-                .clicked()
-            {
-                self.close();
-            }
+            self.bind_close_ui(ui, lang);
             ui.checkbox(&mut self.settings.show_trace, lang.t(Msg::ShowSocketCalls));
         });
-        ui.horizontal_wrapped(|ui| {
-            let color = match &self.model.status {
-                UdpStatus::Bound { .. } => egui::Color32::from_rgb(40, 170, 70),
-                UdpStatus::Ended(CloseReason::Failed(_)) => ui.visuals().error_fg_color,
-                _ => ui.visuals().weak_text_color(),
-            };
-            ui.label(RichText::new("●").color(color));
-            ui.label(RichText::new(self.status_line(lang)).color(color).strong());
-            if !active {
-                ui.weak(lang.t(Msg::UdpUnboundHint));
-            }
-            if self.model.drops > 0 {
-                ui.colored_label(
-                    ui.visuals().warn_fg_color,
-                    lang.fmt(Msg::UdpDrops, &[("n", &self.model.drops)]),
-                );
-            }
-        });
-        if let Some(err) = self.form_error {
-            ui.colored_label(ui.visuals().error_fg_color, lang.t(err));
-        }
-        // What this system cannot tell, said once the socket exists (not guessed).
-        if active {
-            use crate::net::sys;
-            if !sys::UDP_DROPS {
-                ui.weak(lang.t(Msg::UdpDropsUnavailable));
-            }
-            if sys::UDP_UNREACHABLE == sys::UdpUnreachable::Never {
-                ui.weak(lang.t(Msg::UdpUnreachableUnavailable));
-            }
-        }
-        if let Some(err) = &self.model.last_warning {
-            ui.colored_label(ui.visuals().warn_fg_color, describe_error(lang, err));
+    }
+
+    fn status_color(&self, ui: &Ui) -> egui::Color32 {
+        match &self.model.status {
+            UdpStatus::Bound { .. } => egui::Color32::from_rgb(40, 170, 70),
+            UdpStatus::Ended(CloseReason::Failed(_)) => ui.visuals().error_fg_color,
+            _ => ui.visuals().weak_text_color(),
         }
     }
 
+    /// Broadcast: the addresses to send to and the socket option.
     fn target_ui(&mut self, ui: &mut Ui, lang: Lang) {
         ui.horizontal_wrapped(|ui| {
-            labelled_text(ui, lang.t(Msg::Target), &mut self.settings.target, 220.0)
-                .on_hover_text(lang.t(Msg::TargetHint));
-            history_button(
-                ui,
-                lang,
-                &self.settings.target_history,
-                &mut self.settings.target,
-            );
             let port = self
                 .settings
                 .target
@@ -495,10 +383,15 @@ impl UdpPanel {
             });
     }
 
-    fn peers_ui(&mut self, ui: &mut Ui, lang: Lang) {
+    /// Everyone heard from or sent to; a click makes that peer the target.
+    fn peers_ui(&mut self, ui: &mut Ui, lang: Lang, compact: bool) {
         ui.horizontal(|ui| {
-            ui.strong(lang.fmt(Msg::PeersHeading, &[("n", &self.model.peers.len())]));
-            ui.weak(lang.t(Msg::PeersHint));
+            let heading = ui.strong(lang.fmt(Msg::PeersHeading, &[("n", &self.model.peers.len())]));
+            if compact {
+                heading.on_hover_text(lang.t(Msg::PeersHint));
+            } else {
+                ui.add(egui::Label::new(RichText::new(lang.t(Msg::PeersHint)).weak()).truncate());
+            }
         });
         if self.rows.0 != self.model.generation {
             self.rows = (
@@ -510,23 +403,38 @@ impl UdpPanel {
             ui.weak(lang.t(Msg::NoPeersYet));
             return;
         }
-        let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
+        let row_height = super::frame::table_row_height(ui);
         let mut picked = None;
         let peers = &self.model.peers;
-        egui_extras::TableBuilder::new(ui)
-            .id_salt("udp_peers_table")
+        use egui_extras::Column;
+        let columns: &[(Msg, Column)] = if compact {
+            &[
+                (Msg::ColPeer, Column::remainder().at_least(110.0).clip(true)),
+                (Msg::ColIn, Column::initial(90.0).at_least(40.0).clip(true)),
+                (Msg::ColLastSeen, Column::remainder().at_least(60.0).clip(true)),
+            ]
+        } else {
+            &[
+                (Msg::ColPeer, Column::remainder().at_least(130.0).clip(true)),
+                (Msg::ColIn, Column::initial(120.0).clip(true)),
+                (Msg::ColOut, Column::initial(120.0).clip(true)),
+                (Msg::ColLastSeen, Column::remainder().at_least(90.0).clip(true)),
+            ]
+        };
+        let mut table = egui_extras::TableBuilder::new(ui)
+            .id_salt(("udp_peers_table", compact))
             .striped(true)
             .resizable(true)
             .sense(egui::Sense::click())
-            .auto_shrink([false, false])
-            .column(egui_extras::Column::initial(220.0).at_least(120.0))
-            .column(egui_extras::Column::initial(160.0))
-            .column(egui_extras::Column::initial(160.0))
-            .column(egui_extras::Column::remainder().at_least(100.0))
+            .auto_shrink([false, false]);
+        for (_, column) in columns {
+            table = table.column(*column);
+        }
+        table
             .header(row_height, |mut header| {
-                for msg in [Msg::ColPeer, Msg::ColIn, Msg::ColOut, Msg::ColLastSeen] {
+                for (msg, _) in columns {
                     header.col(|ui| {
-                        ui.strong(lang.t(msg));
+                        ui.add(egui::Label::new(RichText::new(lang.t(*msg)).strong()).truncate());
                     });
                 }
             })
@@ -538,24 +446,28 @@ impl UdpPanel {
                     };
                     row.set_selected(self.settings.target.trim() == p.addr.to_string());
                     row.col(|ui| {
-                        ui.label(
-                            RichText::new(p.addr.to_string())
-                                .monospace()
-                                .color(peer_color(ui, p.id)),
+                        ui.add(
+                            egui::Label::new(
+                                RichText::new(p.addr.to_string())
+                                    .monospace()
+                                    .color(peer_color(ui, p.id)),
+                            )
+                            .truncate(),
                         );
                     });
                     row.col(|ui| {
-                        ui.label(format!("{} / {}", human_bytes(p.bytes_in), p.datagrams_in));
+                        let text = format!("{} / {}", human_bytes(p.bytes_in), p.datagrams_in);
+                        ui.add(egui::Label::new(text).truncate());
                     });
+                    if !compact {
+                        row.col(|ui| {
+                            let text =
+                                format!("{} / {}", human_bytes(p.bytes_out), p.datagrams_out);
+                            ui.add(egui::Label::new(text).truncate());
+                        });
+                    }
                     row.col(|ui| {
-                        ui.label(format!(
-                            "{} / {}",
-                            human_bytes(p.bytes_out),
-                            p.datagrams_out
-                        ));
-                    });
-                    row.col(|ui| {
-                        ui.label(format_time(p.last_seen));
+                        ui.add(egui::Label::new(format_time(p.last_seen)).truncate());
                     });
                     if row.response().clicked() {
                         picked = Some(p.addr);
@@ -564,6 +476,157 @@ impl UdpPanel {
             });
         if let Some(addr) = picked {
             self.settings.target = addr.to_string();
+        }
+    }
+}
+
+impl super::frame::Framed for UdpPanel {
+    fn frame_id(&self) -> &'static str {
+        "udp"
+    }
+
+    fn active(&self) -> bool {
+        self.model.status.active()
+    }
+
+    fn settings_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        self.socket_ui(ui, lang);
+        self.target_ui(ui, lang);
+        self.multicast_ui(ui, lang);
+    }
+
+    fn status(&self, ui: &Ui, lang: Lang) -> (egui::Color32, String) {
+        (self.status_color(ui), self.status_line(lang))
+    }
+
+    fn summary(&self, lang: Lang) -> Option<String> {
+        let mut parts = Vec::new();
+        if self.settings.broadcast {
+            parts.push("SO_BROADCAST".to_owned());
+        }
+        if !self.model.groups.is_empty() {
+            parts.push(lang.fmt(Msg::Multicast, &[("n", &self.model.groups.len())]));
+        }
+        (!parts.is_empty()).then(|| parts.join(" · "))
+    }
+
+    fn actions_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        self.bind_close_ui(ui, lang);
+    }
+
+    fn details_ui(&mut self, ui: &mut Ui, lang: Lang, _classroom: bool) {
+        let active = self.model.status.active();
+        if !active {
+            ui.weak(lang.t(Msg::UdpUnboundHint));
+        }
+        if self.model.drops > 0 {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                lang.fmt(Msg::UdpDrops, &[("n", &self.model.drops)]),
+            );
+        }
+        if let Some(err) = self.form_error {
+            ui.colored_label(ui.visuals().error_fg_color, lang.t(err));
+        }
+        // What this system cannot tell, said once the socket exists (not guessed).
+        if active {
+            use crate::net::sys;
+            if !sys::UDP_DROPS {
+                ui.weak(lang.t(Msg::UdpDropsUnavailable));
+            }
+            if sys::UDP_UNREACHABLE == sys::UdpUnreachable::Never {
+                ui.weak(lang.t(Msg::UdpUnreachableUnavailable));
+            }
+        }
+        if let Some(err) = &self.model.last_warning {
+            ui.colored_label(ui.visuals().warn_fg_color, describe_error(lang, err));
+        }
+    }
+
+    fn table_rows(&self, _classroom: bool) -> Option<usize> {
+        Some(3)
+    }
+
+    fn table_ui(&mut self, ui: &mut Ui, lang: Lang, compact: bool) {
+        self.peers_ui(ui, lang, compact);
+    }
+
+    fn log_ui(&mut self, ui: &mut Ui, lang: Lang, compact: bool) {
+        self.log_view.compact = compact;
+        if let Some(LogAction::PickPeer(addr)) =
+            self.log_view
+                .ui(ui, lang, &mut self.settings.log, &mut self.model.log, None)
+        {
+            self.settings.target = addr.to_string();
+        }
+    }
+
+    fn side_shown(&self) -> bool {
+        self.settings.show_trace
+    }
+
+    fn side_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        trace_ui(ui, lang, &mut self.model.trace, self.settings.log.follow);
+    }
+
+    fn composer_ui(&mut self, ui: &mut Ui, lang: Lang, more: &mut bool) {
+        let state = SendState {
+            can_send: !self.settings.target.trim().is_empty()
+                && !matches!(
+                    self.model.status,
+                    UdpStatus::Binding { .. } | UdpStatus::Closing
+                ),
+            repeating: self.model.repeating,
+            file: self
+                .model
+                .file
+                .as_ref()
+                .filter(|f| !f.done)
+                .map(|f| (f.sent, f.total)),
+        };
+        // The target is part of every send: on the composer's first line in either mode.
+        let mut target = std::mem::take(&mut self.settings.target);
+        let mut history = std::mem::take(&mut self.settings.target_history);
+        let action = self.composer.ui(
+            ui,
+            lang,
+            &mut self.settings.composer,
+            state,
+            more,
+            &mut |ui, compact| {
+                if !compact {
+                    ui.strong(lang.t(Msg::SendHeading));
+                }
+                let width = if compact { 140.0 } else { 220.0 };
+                labelled_text(ui, lang.t(Msg::Target), &mut target, width)
+                    .on_hover_text(lang.t(Msg::TargetHint));
+                history_button(ui, lang, &history, &mut target);
+            },
+        );
+        self.settings.target = target;
+        if let Some(action) = action {
+            let to = self.settings.target.trim().to_owned();
+            remember(&mut history, &to, 10);
+            self.settings.target_history = history;
+            let cmd = match action {
+                ComposerAction::Send(bytes) => UdpCommand::SendTo { to, bytes },
+                ComposerAction::Repeat {
+                    bytes,
+                    interval,
+                    count,
+                } => UdpCommand::Repeat {
+                    to,
+                    bytes,
+                    interval,
+                    count,
+                },
+                ComposerAction::StopRepeat => UdpCommand::StopRepeat,
+                ComposerAction::SendFile(path) => UdpCommand::SendFile { to, path },
+                ComposerAction::CancelFile => UdpCommand::CancelFile,
+            };
+            self.command(ui.ctx(), cmd);
+        } else {
+            self.settings.target_history = history;
         }
     }
 }

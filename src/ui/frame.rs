@@ -1,0 +1,339 @@
+//! The frame the connection panels share (TCP client, TCP server, UDP): a settings strip
+//! that folds to one summary line once the socket is up, the status and what goes with it,
+//! the main view (a table and the log, with the socket calls beside them) and the composer
+//! at the bottom. It owns the sizing rules for normal and classroom mode, so each panel only
+//! draws its regions, and a fix here reaches every panel.
+//!
+//! The rules, in the order they are applied:
+//! - the content a class looks at gets the room: the table gets its rows, the log its rows;
+//!   the composer takes one line in classroom mode (the rest behind "More");
+//! - the socket calls sit beside the main view when there is room for both, else the main
+//!   view switches between them;
+//! - the table sits above the log when the height allows both their rows, else beside it;
+//! - every boundary is a splitter the teacher can drag, remembered per panel and per mode
+//!   (egui keeps a panel's size under its id, and the id names the panel and the mode).
+
+use egui::{Color32, Id, RichText, Ui};
+use serde::{Deserialize, Serialize};
+
+use crate::i18n::{Lang, Msg};
+
+/// What a framed panel draws in each region. The frame calls these in order, one at a
+/// time, so each may borrow the whole panel.
+pub trait Framed {
+    /// Keeps this panel's remembered sizes apart from the other panels'.
+    fn frame_id(&self) -> &'static str;
+    /// The socket is up (connecting, connected, listening, bound): the settings are done
+    /// and fold to one line.
+    fn active(&self) -> bool;
+    /// The whole settings form, with its Start / Connect / Bind (or Stop) button.
+    fn settings_ui(&mut self, ui: &mut Ui, lang: Lang);
+    /// The status line's colour and words.
+    fn status(&self, ui: &Ui, lang: Lang) -> (Color32, String);
+    /// The settings in a few words, after the status on the folded line.
+    fn summary(&self, lang: Lang) -> Option<String>;
+    /// The buttons that act on the running socket (Stop, Disconnect, …), on the folded line.
+    fn actions_ui(&mut self, ui: &mut Ui, lang: Lang);
+    /// Below the status: the address to type, the kernel's view, warnings and errors.
+    fn details_ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool);
+    /// The table beside or above the log, and how many of its rows must show; `None` when
+    /// the panel has no table.
+    fn table_rows(&self, classroom: bool) -> Option<usize>;
+    fn table_ui(&mut self, ui: &mut Ui, lang: Lang, compact: bool);
+    fn log_ui(&mut self, ui: &mut Ui, lang: Lang, compact: bool);
+    /// The side panel (socket calls) is switched on.
+    fn side_shown(&self) -> bool;
+    fn side_ui(&mut self, ui: &mut Ui, lang: Lang);
+    /// The composer; `more` is its "More" toggle (false: one line).
+    fn composer_ui(&mut self, ui: &mut Ui, lang: Lang, more: &mut bool);
+}
+
+/// What the main view shows when the socket calls have no room beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum MainView {
+    #[default]
+    Messages,
+    Calls,
+}
+
+/// What the frame remembers per panel and mode (in egui's memory, saved with the window).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct FrameMemory {
+    /// The settings are unfolded while the socket is up.
+    pub settings_open: bool,
+    /// The composer's "More"; `None` is the mode's default (open in normal mode).
+    pub more: Option<bool>,
+    pub view: MainView,
+}
+
+fn memory_id(panel: &str, classroom: bool) -> Id {
+    Id::unique(("frame", panel, "memory", classroom))
+}
+
+/// Which side of the remaining room a region takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Left,
+    Right,
+    Top,
+    Bottom,
+}
+
+/// A region at one side of `ui`, behind a splitter. Its size follows the window (the
+/// `default` the rules give) until the teacher drags the splitter; from then on it keeps
+/// the teacher's size, remembered per panel, region and mode. A double-click on the
+/// splitter gives the size back to the rules.
+pub fn region<R>(
+    ui: &mut Ui,
+    side: Side,
+    salt: (&str, &str, bool),
+    default: f32,
+    configure: impl FnOnce(egui::Panel) -> egui::Panel,
+    add: impl FnOnce(&mut Ui) -> R,
+) -> R {
+    let id = ui.scope_id().with_salt(egui::IdSalt::new(&salt));
+    let user_id = id.with("sized by the teacher");
+    let sized = ui.data_mut(|d| d.get_persisted::<bool>(user_id).unwrap_or(false));
+    if !sized {
+        // Forget last frame's size, so the rules' size (for this window) applies.
+        ui.data_mut(|d| d.remove::<egui::containers::panel::PanelState>(id));
+    }
+    let panel = match side {
+        Side::Left => egui::Panel::left(salt),
+        Side::Right => egui::Panel::right(salt),
+        Side::Top => egui::Panel::top(salt),
+        Side::Bottom => egui::Panel::bottom(salt),
+    };
+    let inner = configure(panel.default_size(default)).show(ui, add).inner;
+    if let Some(splitter) = ui.ctx().read_response(id.with("__resize")) {
+        if splitter.double_clicked() {
+            ui.data_mut(|d| d.insert_persisted(user_id, false));
+        } else if splitter.drag_stopped() || splitter.dragged() {
+            ui.data_mut(|d| d.insert_persisted(user_id, true));
+        }
+    }
+    inner
+}
+
+/// The frame's memory of a panel in a mode (tests and the panels read it).
+pub fn memory(ctx: &egui::Context, panel: &str, classroom: bool) -> FrameMemory {
+    ctx.data_mut(|d| *d.get_persisted_mut_or_default::<FrameMemory>(memory_id(panel, classroom)))
+}
+
+/// Rows the log must show: a class reads the conversation.
+pub fn log_rows(classroom: bool, with_table: bool) -> usize {
+    if classroom && with_table { 8 } else { 10 }
+}
+
+/// One line of buttons, with the space after it.
+pub fn line_height(ui: &Ui) -> f32 {
+    ui.spacing().interact_size.y + ui.spacing().item_spacing.y
+}
+
+/// A table row's height: the body text and a little air (the tables use it too).
+pub fn table_row_height(ui: &Ui) -> f32 {
+    ui.text_style_height(&egui::TextStyle::Body) + 4.0
+}
+
+/// The status dot and words.
+pub fn status_ui(ui: &mut Ui, (color, text): (Color32, String)) {
+    ui.label(RichText::new("●").color(color));
+    ui.label(RichText::new(text).color(color).strong());
+}
+
+/// Draws a framed panel.
+pub fn show(ui: &mut Ui, lang: Lang, classroom: bool, panel: &mut dyn Framed) {
+    let name = panel.frame_id();
+    let mem_id = memory_id(name, classroom);
+    let mut mem = memory(ui.ctx(), name, classroom);
+
+    // Is there room for the socket calls beside the main view? Else the main view switches
+    // between them, with the switch on the status line.
+    let full = ui.available_rect_before_wrap();
+    let with_table = panel.table_rows(classroom).is_some();
+    let main_min = if with_table { 480.0 } else { 340.0 };
+    let side_default = (full.width() * 0.36).clamp(240.0, 440.0);
+    let side_on = panel.side_shown();
+    let beside = side_on && full.width() - side_default >= main_min;
+    let switch = side_on && !beside;
+
+    // The settings strip: the whole form until the socket is up, then one line.
+    let active = panel.active();
+    let folded = active && !mem.settings_open;
+    if !folded {
+        panel.settings_ui(ui, lang);
+    }
+    // The status on one line, its words shortened to leave the buttons their room.
+    let buttons_id = mem_id.with("status buttons");
+    let buttons_w = ui.data(|d| d.get_temp::<f32>(buttons_id)).unwrap_or(240.0);
+    ui.horizontal(|ui| {
+        let words = (ui.available_width() - buttons_w - ui.spacing().item_spacing.x).max(60.0);
+        ui.allocate_ui(egui::vec2(words, ui.spacing().interact_size.y), |ui| {
+            ui.horizontal(|ui| {
+                let (color, text) = panel.status(ui, lang);
+                ui.label(RichText::new("●").color(color));
+                ui.add(egui::Label::new(RichText::new(text).color(color).strong()).truncate());
+                if folded && let Some(summary) = panel.summary(lang) {
+                    ui.add(egui::Label::new(RichText::new(format!("· {summary}")).weak()).truncate());
+                }
+            });
+        });
+        let width = ui
+            .horizontal(|ui| {
+                if switch {
+                    let calls = mem.view == MainView::Calls;
+                    if ui
+                        .selectable_label(calls, lang.t(Msg::SocketCalls))
+                        .on_hover_text(lang.t(Msg::FrameCallsHint))
+                        .clicked()
+                    {
+                        mem.view = if calls {
+                            MainView::Messages
+                        } else {
+                            MainView::Calls
+                        };
+                    }
+                }
+                if folded {
+                    panel.actions_ui(ui, lang);
+                    if ui
+                        .button(lang.t(Msg::FrameSettings))
+                        .on_hover_text(lang.t(Msg::FrameSettingsHint))
+                        .clicked()
+                    {
+                        mem.settings_open = true;
+                    }
+                } else if active && ui.button(lang.t(Msg::FrameFold)).clicked() {
+                    mem.settings_open = false;
+                }
+            })
+            .response
+            .rect
+            .width();
+        ui.data_mut(|d| d.insert_temp(buttons_id, width));
+    });
+    panel.details_ui(ui, lang, classroom);
+
+    // The composer at the bottom: its content's height, or the teacher's.
+    let mut more = mem.more.unwrap_or(!classroom);
+    let before = more;
+    let line = line_height(ui);
+    // The whole composer: its height last frame (about seven lines at first); one line
+    // is one.
+    let measured_id = memory_id(name, classroom).with("composer height");
+    let measured = ui.data(|d| d.get_temp::<f32>(measured_id));
+    let composer_h = if more {
+        measured.map_or(7.0 * line + 20.0, |h| h + 12.0)
+    } else {
+        line + 10.0
+    };
+    let salt = (name, if more { "composer" } else { "composer-line" }, classroom);
+    region(
+        ui,
+        Side::Bottom,
+        salt,
+        composer_h,
+        |p| p.resizable(before).min_size(line + 8.0),
+        |ui| {
+            ui.add_space(4.0);
+            if more {
+                egui::ScrollArea::vertical()
+                    .id_salt("composer_scroll")
+                    .show(ui, |ui| {
+                        let h = ui
+                            .scope(|ui| panel.composer_ui(ui, lang, &mut more))
+                            .response
+                            .rect
+                            .height();
+                        ui.data_mut(|d| d.insert_temp(measured_id, h));
+                    });
+            } else {
+                panel.composer_ui(ui, lang, &mut more);
+            }
+        },
+    );
+    if more != before {
+        mem.more = Some(more);
+    }
+
+    // The socket calls beside the main view, when both have room.
+    let avail = ui.available_rect_before_wrap();
+    if beside {
+        let max = (avail.width() - 240.0).max(200.0);
+        region(
+            ui,
+            Side::Right,
+            (name, "side", classroom),
+            side_default,
+            |p| p.resizable(true).size_range(200.0..=max),
+            |ui| panel.side_ui(ui, lang),
+        );
+    }
+    egui::CentralPanel::no_frame().show(ui, |ui| {
+        if switch && mem.view == MainView::Calls {
+            panel.side_ui(ui, lang);
+            return;
+        }
+        main_ui(ui, lang, classroom, panel);
+    });
+    ui.data_mut(|d| d.insert_persisted(mem_id, mem));
+}
+
+/// The table and the log: above each other when both get their rows, else side by side
+/// when the log stays wide enough for its words, else above each other with the table
+/// shortened (the log's rows come first: it is what a class reads).
+fn main_ui(ui: &mut Ui, lang: Lang, classroom: bool, panel: &mut dyn Framed) {
+    let name = panel.frame_id();
+    let Some(table_rows) = panel.table_rows(classroom) else {
+        panel.log_ui(ui, lang, classroom);
+        return;
+    };
+    let avail = ui.available_rect_before_wrap();
+    let line = line_height(ui);
+    let row = table_row_height(ui);
+    let log_row = ui.fonts_mut(|f| f.row_height(&crate::ui::log_view::log_font()));
+    // The table: its heading line, the header and the rows, and the panel's margins.
+    let table_h = line + (table_rows as f32 + 1.0) * row + 24.0;
+    // The log: its toolbar (one line when narrow or in classroom mode, else two) and rows.
+    let narrow = classroom || avail.width() < crate::ui::log_view::NARROW;
+    let toolbar = if narrow { line } else { 2.0 * line };
+    let log_h = toolbar + 12.0 + log_rows(classroom, true) as f32 * log_row;
+    // Side by side, the log keeps about 60 %: room for short rows in classroom mode, for
+    // whole rows otherwise.
+    let wide = avail.width() >= if classroom { 500.0 } else { 980.0 };
+    let stacked = avail.height() >= table_h + log_h || !wide;
+    if stacked {
+        let fit = (avail.height() - log_h).max(line + 4.0 * row);
+        let max = (avail.height() - toolbar - 3.0 * log_row).max(line);
+        region(
+            ui,
+            Side::Top,
+            (name, "table-above", classroom),
+            table_h.min(fit),
+            |p| p.resizable(true).size_range(line + 3.0 * row..=max),
+            |ui| panel.table_ui(ui, lang, classroom || avail.width() < 640.0),
+        );
+    } else {
+        let max = (avail.width() - 200.0).max(160.0);
+        region(
+            ui,
+            Side::Left,
+            (name, "table-beside", classroom),
+            (avail.width() * 0.42).clamp(220.0, 460.0),
+            |p| p.resizable(true).size_range(160.0..=max),
+            // Beside the log the table keeps to its few main columns.
+            |ui| panel.table_ui(ui, lang, true),
+        );
+    }
+    egui::CentralPanel::no_frame().show(ui, |ui| panel.log_ui(ui, lang, classroom));
+}
+
+/// The width `text` takes in a text style.
+pub fn text_width(ui: &Ui, text: &str, style: egui::TextStyle) -> f32 {
+    let font = style.resolve(ui.style());
+    ui.fonts_mut(|f| {
+        f.layout_no_wrap(text.to_owned(), font, Color32::WHITE)
+            .size()
+            .x
+    })
+}
