@@ -457,6 +457,7 @@ messages! {
     FrameSettings => "Settings ▼", "设置 ▼";
     FrameSettingsHint => "Show the settings again (they fold away while the socket is open)", "重新显示设置（套接字打开时设置会收起）";
     FrameFold => "Fold settings ▲", "收起设置 ▲";
+    CheckExportMenu => "Export report ▼", "导出报告 ▼";
     FrameCallsHint => "Show the socket calls instead of the messages (no room for both side by side)", "显示套接字调用而不是消息（并排放不下）";
     ClientsHeadingShort => "Clients ({n}/{total})", "客户端（{n}/{total}）";
     LogOptions => "Options ▼", "选项 ▼";
@@ -705,6 +706,7 @@ messages! {
     EolNone => "None", "无";
     Message => "Message", "消息";
     TextHint => "Type text to send. {key} sends.", "输入要发送的文本，{key} 发送。";
+    TextHintShort => "Enter sends", "回车发送";
     HexHint => "Hex bytes, e.g. 48 65 6C 6C 6F or 0x48,0x65", "十六进制字节，例如 48 65 6C 6C 6F 或 0x48,0x65";
     PayloadSize => "{n} bytes will be sent", "将发送 {n} 字节";
     Send => "Send", "发送";

@@ -458,8 +458,16 @@ impl CheckPanel {
         }
     }
 
+    /// Draws the panel on the shared frame: the form folds to a line once a run has begun,
+    /// so the board and the verdicts take the main view; `classroom` picks the projector's
+    /// layout.
     pub fn ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
         self.drain_events();
+        super::frame::show(ui, lang, classroom, self);
+    }
+
+    /// What to check, and the form for it.
+    fn settings_form_ui(&mut self, ui: &mut Ui, lang: Lang) {
         let running = self.running();
         ui.horizontal_wrapped(|ui| {
             ui.label(RichText::new(lang.t(Msg::CheckWhat)).strong());
@@ -470,65 +478,50 @@ impl CheckPanel {
             });
         });
         ui.add_enabled_ui(!running, |ui| self.form_ui(ui, lang));
-        ui.horizontal_wrapped(|ui| {
-            let start_text = lang.t(if self.settings.mode == Mode::Load {
-                Msg::LoadStart
-            } else {
-                Msg::CheckStart
-            });
-            if ui
-                .add_enabled(
-                    !running,
-                    egui::Button::new(RichText::new(start_text).strong()),
-                )
-                .clicked()
-            {
-                self.start(ui.ctx(), lang);
-            }
-            if ui
-                .add_enabled(running, egui::Button::new(lang.t(Msg::CheckStop)))
-                .clicked()
-            {
-                self.stop();
-            }
-            let progress = match &self.current {
-                Some(Current::Server(_, s)) => Some(s.progress()),
-                Some(Current::Files(_, s)) => Some(s.progress()),
-                Some(Current::Load(_, s)) => s.progress(),
-                None => None,
-            };
-            if let Some(p) = progress {
-                ui.add(
-                    egui::ProgressBar::new(p)
-                        .show_percentage()
-                        .desired_width(220.0),
-                );
-            } else if running {
-                ui.spinner();
-            }
-            ui.label(self.status_line(lang));
+        ui.horizontal_wrapped(|ui| self.run_buttons_ui(ui, lang));
+    }
+
+    /// Start, Stop, the progress and the export.
+    fn run_buttons_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        let running = self.running();
+        let start_text = lang.t(if self.settings.mode == Mode::Load {
+            Msg::LoadStart
+        } else {
+            Msg::CheckStart
         });
-        if let Some(err) = &self.error {
-            ui.colored_label(ui.visuals().error_fg_color, err);
+        if ui
+            .add_enabled(
+                !running,
+                egui::Button::new(RichText::new(start_text).strong()),
+            )
+            .clicked()
+        {
+            self.start(ui.ctx(), lang);
         }
-        if self.start_died {
-            ui.colored_label(ui.visuals().error_fg_color, lang.t(Msg::CheckStartDied));
+        if ui
+            .add_enabled(running, egui::Button::new(lang.t(Msg::CheckStop)))
+            .clicked()
+        {
+            self.stop();
         }
-        ui.separator();
-        // The export row stays at the bottom, whatever the report's length.
-        egui::Panel::bottom("check_export")
-            .show_separator_line(true)
-            .show(ui, |ui| self.export_ui(ui, lang));
-        egui::ScrollArea::vertical()
-            .auto_shrink([false, false])
-            .show(ui, |ui| match &self.current {
-                Some(Current::Server(_, s)) => server_ui(ui, lang, s),
-                Some(Current::Files(_, s)) => results_ui(ui, lang, &s.report(lang)),
-                Some(Current::Load(_, s)) => load_ui(ui, lang, s),
-                None => {
-                    ui.weak(lang.t(Msg::CheckIdle));
-                }
-            });
+        let progress = match &self.current {
+            Some(Current::Server(_, s)) => Some(s.progress()),
+            Some(Current::Files(_, s)) => Some(s.progress()),
+            Some(Current::Load(_, s)) => s.progress(),
+            None => None,
+        };
+        if let Some(p) = progress.filter(|_| running) {
+            ui.add(
+                egui::ProgressBar::new(p)
+                    .show_percentage()
+                    .desired_width(110.0),
+            );
+        } else if running {
+            ui.spinner();
+        }
+        ui.menu_button(lang.t(Msg::CheckExportMenu), |ui| {
+            self.export_ui(ui, lang);
+        });
     }
 
     fn form_ui(&mut self, ui: &mut Ui, lang: Lang) {
@@ -637,7 +630,7 @@ impl CheckPanel {
     }
 
     fn export_ui(&mut self, ui: &mut Ui, lang: Lang) {
-        ui.horizontal_wrapped(|ui| {
+        ui.horizontal(|ui| {
             path_field(
                 ui,
                 lang,
@@ -669,6 +662,90 @@ impl CheckPanel {
             export_result_ui(ui, lang, self.export_result.as_ref());
         });
     }
+}
+
+
+impl super::frame::Framed for CheckPanel {
+    fn frame_id(&self) -> &'static str {
+        "check"
+    }
+
+    /// A run has begun (or ended with a report): the form folds to a line.
+    fn active(&self) -> bool {
+        self.running() || self.current.is_some()
+    }
+
+    fn settings_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        self.settings_form_ui(ui, lang);
+    }
+
+    fn status(&self, ui: &Ui, lang: Lang) -> (Color32, String) {
+        let color = if self.running() {
+            ui.visuals().warn_fg_color
+        } else {
+            ui.visuals().text_color()
+        };
+        (color, self.status_line(lang))
+    }
+
+    fn summary(&self, lang: Lang) -> Option<String> {
+        Some(format!(
+            "{} · {}",
+            lang.t(self.settings.mode.title()),
+            self.settings.target.trim()
+        ))
+    }
+
+    fn actions_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        self.run_buttons_ui(ui, lang);
+    }
+
+    fn details_ui(&mut self, ui: &mut Ui, lang: Lang, _classroom: bool) {
+        if let Some(err) = &self.error {
+            ui.colored_label(ui.visuals().error_fg_color, err);
+        }
+        if self.start_died {
+            ui.colored_label(ui.visuals().error_fg_color, lang.t(Msg::CheckStartDied));
+        }
+        ui.separator();
+    }
+
+    fn table_rows(&self, _classroom: bool) -> Option<usize> {
+        Some(8)
+    }
+
+    /// The board and the verdicts: the main view.
+    fn table_ui(&mut self, ui: &mut Ui, lang: Lang, compact: bool) {
+        egui::ScrollArea::vertical()
+            .id_salt("check_results")
+            .auto_shrink([false, false])
+            .show(ui, |ui| match &self.current {
+                Some(Current::Server(_, s)) => server_ui(ui, lang, s, compact),
+                Some(Current::Files(_, s)) => results_ui(ui, lang, &s.report(lang), compact),
+                Some(Current::Load(_, s)) => load_ui(ui, lang, s, compact),
+                None => {
+                    ui.weak(lang.t(Msg::CheckIdle));
+                }
+            });
+    }
+
+    fn log_shown(&self) -> bool {
+        false
+    }
+
+    fn log_ui(&mut self, _ui: &mut Ui, _lang: Lang, _compact: bool) {}
+
+    fn side_shown(&self) -> bool {
+        false
+    }
+
+    fn side_ui(&mut self, _ui: &mut Ui, _lang: Lang) {}
+
+    fn composer_shown(&self) -> bool {
+        false
+    }
+
+    fn composer_ui(&mut self, _ui: &mut Ui, _lang: Lang, _more: &mut bool) {}
 }
 
 impl Drop for CheckPanel {
@@ -799,19 +876,29 @@ fn board_ui(ui: &mut Ui, lang: Lang, s: &ServerCheck) {
     }
 }
 
-fn server_ui(ui: &mut Ui, lang: Lang, s: &ServerCheck) {
+fn server_ui(ui: &mut Ui, lang: Lang, s: &ServerCheck, compact: bool) {
     board_ui(ui, lang, s);
     ui.separator();
-    results_ui(ui, lang, &s.report(lang));
+    results_ui(ui, lang, &s.report(lang), compact);
 }
 
-/// The report's lines, the verdicts marked in colour.
-fn results_ui(ui: &mut Ui, lang: Lang, lines: &[String]) {
+/// The report's lines, the verdicts marked in colour. `compact` (classroom mode) leaves
+/// out the lines before the first verdict: the folded settings line says what they say, and
+/// the export keeps them.
+fn results_ui(ui: &mut Ui, lang: Lang, lines: &[String], compact: bool) {
     let passed = format!("[{}]", lang.t(Msg::CheckPassed));
     let failed = format!("[{}]", lang.t(Msg::CheckFailed));
     let ok = Color32::from_rgb(40, 150, 70);
     let bad = ui.visuals().error_fg_color;
-    for (k, line) in lines.iter().enumerate() {
+    let first_verdict = lines
+        .iter()
+        .position(|l| l.starts_with(&passed) || l.starts_with(&failed));
+    let skip = if compact {
+        first_verdict.unwrap_or(0)
+    } else {
+        0
+    };
+    for (k, line) in lines.iter().enumerate().skip(skip) {
         if k == 0 {
             ui.label(RichText::new(line).strong());
         } else if let Some(rest) = line.strip_prefix(&passed) {
@@ -841,7 +928,7 @@ fn badge_line(ui: &mut Ui, word: &str, color: Color32, rest: &str) {
     });
 }
 
-fn load_ui(ui: &mut Ui, lang: Lang, s: &LoadState) {
+fn load_ui(ui: &mut Ui, lang: Lang, s: &LoadState, compact: bool) {
     if let Some(limit) = &s.limit {
         ui.label(crate::i18n::describe_file_limit(
             lang,
@@ -855,7 +942,7 @@ fn load_ui(ui: &mut Ui, lang: Lang, s: &LoadState) {
     if let Some(sample) = s.samples.back() {
         ui.label(RichText::new(describe_load_sample(lang, sample)).strong());
     }
-    let height = 150.0;
+    let height = if compact { 110.0 } else { 150.0 };
     ui.columns(3, |cols| {
         Plot::new("load-rate")
             .height(height)
@@ -894,6 +981,6 @@ fn load_ui(ui: &mut Ui, lang: Lang, s: &LoadState) {
     });
     if s.report.is_some() {
         ui.separator();
-        results_ui(ui, lang, &s.report(lang));
+        results_ui(ui, lang, &s.report(lang), compact);
     }
 }

@@ -346,6 +346,7 @@ impl Composer {
             .desired_rows(rows)
             .desired_width(width)
             .hint_text(match s.mode {
+                _ if rows == 1 => lang.t(Msg::TextHintShort).to_owned(),
                 PayloadMode::Text => lang.fmt(Msg::TextHint, &[("key", &shortcut_text)]),
                 PayloadMode::Hex => lang.t(Msg::HexHint).to_owned(),
             })

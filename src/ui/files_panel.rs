@@ -166,11 +166,33 @@ impl FileServerPanel {
         }
     }
 
+    /// Draws the panel on the shared frame (the settings fold to a line while serving; the
+    /// requests take the main view); `classroom` picks the projector's layout.
     pub fn ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
         self.drain_events();
         if self.behind {
             ui.ctx().request_repaint();
         }
+        super::frame::show(ui, lang, classroom, self);
+    }
+
+    fn start_stop_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        if !self.model.status.active() {
+            if ui
+                .button(RichText::new(lang.t(Msg::StartServing)).strong())
+                .clicked()
+            {
+                self.start(ui.ctx());
+            }
+        } else if ui
+            .button(RichText::new(lang.t(Msg::StopListening)).strong())
+            .clicked()
+        {
+            self.stop();
+        }
+    }
+
+    fn form_ui(&mut self, ui: &mut Ui, lang: Lang) {
         let active = self.model.status.active();
         ui.horizontal_wrapped(|ui| {
             ui.add_enabled_ui(!active, |ui| {
@@ -240,49 +262,19 @@ impl FileServerPanel {
                     .response
                     .labelled_by(e);
             });
-            if !active {
-                if ui
-                    .button(RichText::new(lang.t(Msg::StartServing)).strong())
-                    .clicked()
-                {
-                    self.start(ui.ctx());
-                }
-            } else if ui
-                .button(RichText::new(lang.t(Msg::StopListening)).strong())
-                .clicked()
-            {
-                self.stop();
-            }
+            self.start_stop_ui(ui, lang);
         });
-        let color = match &self.model.status {
+    }
+
+    fn status_color(&self, ui: &Ui) -> egui::Color32 {
+        match &self.model.status {
             FileServerStatus::Listening { .. } => egui::Color32::from_rgb(40, 170, 70),
             FileServerStatus::Ended(ServerEnd::Failed(_)) => ui.visuals().error_fg_color,
             _ => ui.visuals().weak_text_color(),
-        };
-        ui.horizontal_wrapped(|ui| {
-            ui.label(RichText::new("●").color(color));
-            ui.label(RichText::new(self.status_line(lang)).color(color).strong());
-        });
-        if let FileServerStatus::Listening { local, .. } = &self.model.status {
-            let addrs = ifaces::reachable(*local, &self.local_ips);
-            ui.horizontal_wrapped(|ui| {
-                ui.label(lang.t(Msg::StudentsConnectTo));
-                for a in &addrs {
-                    ui.add(
-                        egui::Label::new(RichText::new(a.to_string()).monospace().strong())
-                            .selectable(true),
-                    );
-                }
-                ui.weak(lang.t(Msg::FilesProtocolHint));
-            });
         }
-        if let Some(err) = self.form_error {
-            ui.colored_label(ui.visuals().error_fg_color, lang.t(err));
-        }
-        if let Some(err) = &self.model.last_warning {
-            ui.colored_label(ui.visuals().warn_fg_color, describe_error(lang, err));
-        }
-        ui.separator();
+    }
+
+    fn table_ui(&mut self, ui: &mut Ui, lang: Lang, compact: bool) {
         ui.horizontal(|ui| {
             ui.strong(lang.fmt(
                 Msg::RequestsHeading,
@@ -292,10 +284,6 @@ impl FileServerPanel {
                 ],
             ));
         });
-        self.table_ui(ui, lang);
-    }
-
-    fn table_ui(&mut self, ui: &mut Ui, lang: Lang) {
         if self.model.rows.is_empty() {
             ui.weak(lang.t(Msg::NoRequestsYet));
             return;
@@ -303,29 +291,42 @@ impl FileServerPanel {
         let rows: Vec<(crate::net::SessionId, u64)> =
             self.model.rows.keys().rev().copied().collect();
         let now = SystemTime::now();
-        let h = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
-        egui_extras::TableBuilder::new(ui)
-            .id_salt("files_table")
+        let h = super::frame::table_row_height(ui);
+        use egui_extras::Column;
+        // The outcome ("not found", "refused: …") is what a class reads: it keeps the room
+        // that is left; in classroom mode the address and rate give theirs up.
+        let columns: Vec<(Msg, Column)> = if compact {
+            vec![
+                (Msg::ColClient, Column::exact(40.0)),
+                (Msg::ColFile, Column::initial(150.0).at_least(60.0).clip(true)),
+                (Msg::ColSent, Column::initial(120.0).at_least(60.0).clip(true)),
+                (Msg::ColState, Column::remainder().at_least(80.0).clip(true)),
+            ]
+        } else {
+            vec![
+                (Msg::ColClient, Column::exact(48.0)),
+                (Msg::ColAddress, Column::initial(150.0).at_least(80.0).clip(true)),
+                (Msg::ColFile, Column::initial(200.0).at_least(80.0).clip(true)),
+                (Msg::ColSent, Column::initial(160.0).at_least(80.0).clip(true)),
+                (Msg::ColRate, Column::initial(90.0).at_least(50.0).clip(true)),
+                (Msg::ColState, Column::remainder().at_least(120.0).clip(true)),
+            ]
+        };
+        let mut table = egui_extras::TableBuilder::new(ui)
+            .id_salt(("files_table", compact))
             .striped(true)
             .resizable(true)
             .auto_shrink([false, false])
-            .column(egui_extras::Column::exact(48.0))
-            .column(egui_extras::Column::initial(170.0))
-            .column(egui_extras::Column::initial(220.0))
-            .column(egui_extras::Column::initial(170.0))
-            .column(egui_extras::Column::initial(100.0))
-            .column(egui_extras::Column::remainder().at_least(200.0))
+            // As tall as its region, however few the rows (egui_extras asks 200 points).
+            .min_scrolled_height(0.0);
+        for (_, column) in &columns {
+            table = table.column(*column);
+        }
+        table
             .header(h, |mut header| {
-                for m in [
-                    Msg::ColClient,
-                    Msg::ColAddress,
-                    Msg::ColFile,
-                    Msg::ColSent,
-                    Msg::ColRate,
-                    Msg::ColState,
-                ] {
+                for (m, _) in &columns {
                     header.col(|ui| {
-                        ui.strong(lang.t(m));
+                        ui.add(egui::Label::new(RichText::new(lang.t(*m)).strong()).truncate());
                     });
                 }
             })
@@ -338,9 +339,14 @@ impl FileServerPanel {
                     row.col(|ui| {
                         ui.label(format!("#{}", r.id));
                     });
-                    row.col(|ui| {
-                        ui.monospace(r.peer.to_string());
-                    });
+                    if !compact {
+                        row.col(|ui| {
+                            ui.add(
+                                egui::Label::new(RichText::new(r.peer.to_string()).monospace())
+                                    .truncate(),
+                            );
+                        });
+                    }
                     row.col(|ui| {
                         let name = match &r.asked {
                             Some(Asked::Lesson(n)) => n.clone(),
@@ -355,7 +361,7 @@ impl FileServerPanel {
                             Some(Asked::List) => lang.t(Msg::ListRequest).to_owned(),
                             None => String::new(),
                         };
-                        ui.label(name);
+                        ui.add(egui::Label::new(name).truncate());
                     });
                     row.col(|ui| match r.size {
                         Some(size) => {
@@ -375,16 +381,20 @@ impl FileServerPanel {
                             ui.label(human_bytes(r.sent));
                         }
                     });
-                    row.col(|ui| {
-                        ui.label(format!("{}/s", human_bytes(r.rate(now) as u64)));
-                    });
+                    if !compact {
+                        row.col(|ui| {
+                            ui.label(format!("{}/s", human_bytes(r.rate(now) as u64)));
+                        });
+                    }
                     row.col(|ui| {
                         let (text, bad) = transfer_state_text(lang, &r.state);
-                        if bad {
-                            ui.colored_label(ui.visuals().warn_fg_color, text);
+                        let text = if bad {
+                            RichText::new(text).color(ui.visuals().warn_fg_color)
                         } else {
-                            ui.label(text);
-                        }
+                            RichText::new(text)
+                        };
+                        let full = text.text().to_owned();
+                        ui.add(egui::Label::new(text).truncate()).on_hover_text(full);
                     });
                 });
             });
@@ -397,6 +407,87 @@ impl FileServerPanel {
             ui.ctx().request_repaint_after(Duration::from_millis(250));
         }
     }
+}
+
+impl super::frame::Framed for FileServerPanel {
+    fn frame_id(&self) -> &'static str {
+        "files"
+    }
+
+    fn active(&self) -> bool {
+        self.model.status.active()
+    }
+
+    fn settings_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        self.form_ui(ui, lang);
+    }
+
+    fn status(&self, ui: &Ui, lang: Lang) -> (egui::Color32, String) {
+        (self.status_color(ui), self.status_line(lang))
+    }
+
+    fn summary(&self, lang: Lang) -> Option<String> {
+        Some(format!(
+            "{} {}",
+            lang.t(Msg::NameEncoding),
+            name_encoding_text(lang, self.settings.name_encoding)
+        ))
+    }
+
+    fn actions_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        self.start_stop_ui(ui, lang);
+    }
+
+    fn details_ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
+        if let FileServerStatus::Listening { local, .. } = &self.model.status {
+            let addrs = ifaces::reachable(*local, &self.local_ips);
+            let body = ui.text_style_height(&egui::TextStyle::Body);
+            let size = if classroom { body * 1.6 } else { body * 1.25 };
+            ui.horizontal_wrapped(|ui| {
+                ui.label(RichText::new(lang.t(Msg::StudentsConnectTo)).size(size * 0.8));
+                for (i, a) in addrs.iter().enumerate() {
+                    let text = RichText::new(a.to_string()).monospace().strong();
+                    let text = if i == 0 { text.size(size) } else { text };
+                    ui.add(egui::Label::new(text).selectable(true));
+                }
+                if !classroom {
+                    ui.weak(lang.t(Msg::FilesProtocolHint));
+                }
+            });
+        }
+        if let Some(err) = self.form_error {
+            ui.colored_label(ui.visuals().error_fg_color, lang.t(err));
+        }
+        if let Some(err) = &self.model.last_warning {
+            ui.colored_label(ui.visuals().warn_fg_color, describe_error(lang, err));
+        }
+    }
+
+    fn table_rows(&self, _classroom: bool) -> Option<usize> {
+        Some(10)
+    }
+
+    fn table_ui(&mut self, ui: &mut Ui, lang: Lang, compact: bool) {
+        self.table_ui(ui, lang, compact);
+    }
+
+    fn log_shown(&self) -> bool {
+        false
+    }
+
+    fn log_ui(&mut self, _ui: &mut Ui, _lang: Lang, _compact: bool) {}
+
+    fn side_shown(&self) -> bool {
+        false
+    }
+
+    fn side_ui(&mut self, _ui: &mut Ui, _lang: Lang) {}
+
+    fn composer_shown(&self) -> bool {
+        false
+    }
+
+    fn composer_ui(&mut self, _ui: &mut Ui, _lang: Lang, _more: &mut bool) {}
 }
 
 fn name_encoding_text(lang: Lang, enc: NameEncoding) -> &'static str {
@@ -648,12 +739,16 @@ impl DownloadPanel {
                 Err(_) => {}
             }
         }
+        // What to download, and the button; the rest of the form behind "More" in
+        // classroom mode, so the downloads get the room.
+        let mut mem = super::frame::memory(ui.ctx(), "download", classroom);
+        let mut more = mem.more.unwrap_or(!classroom);
         ui.horizontal_wrapped(|ui| {
             labelled_text(
                 ui,
                 lang.t(Msg::FileServer),
                 &mut self.settings.server,
-                180.0,
+                if classroom { 150.0 } else { 180.0 },
             )
             .on_hover_text(lang.t(Msg::FileServerHint));
             super::widgets::history_button(
@@ -662,37 +757,68 @@ impl DownloadPanel {
                 &self.settings.server_history,
                 &mut self.settings.server,
             );
-            labelled_text(ui, lang.t(Msg::FileName), &mut self.settings.name, 220.0);
-            ui.checkbox(&mut self.settings.verified, lang.t(Msg::Verified))
-                .on_hover_text(lang.t(Msg::VerifiedHint));
-            ui.add_enabled_ui(!self.settings.verified, |ui| {
-                let l = ui.label(lang.t(Msg::NameEncoding)).id;
-                egui::ComboBox::from_id_salt("dl_name_enc")
-                    .selected_text(self.settings.name_encoding.label())
-                    .show_ui(ui, |ui| {
-                        for enc in [TextEncoding::Utf8, TextEncoding::Gbk] {
-                            ui.selectable_value(&mut self.settings.name_encoding, enc, enc.label());
-                        }
-                    })
-                    .response
-                    .labelled_by(l);
-            });
+            labelled_text(
+                ui,
+                lang.t(Msg::FileName),
+                &mut self.settings.name,
+                if classroom { 150.0 } else { 220.0 },
+            );
             if ui
-                .add_enabled(
-                    self.settings.verified && self.listing.is_none(),
-                    egui::Button::new(lang.t(Msg::ListFiles)),
-                )
-                .on_hover_text(lang.t(Msg::ListFilesHint))
+                .button(RichText::new(lang.t(Msg::Download)).strong())
                 .clicked()
             {
-                self.list(ui.ctx());
+                self.start(ui.ctx(), None);
             }
-            if self.listing.is_some() {
-                ui.spinner();
+            let toggle = if more {
+                Msg::ComposerLess
+            } else {
+                Msg::ComposerMore
+            };
+            if ui.button(lang.t(toggle)).clicked() {
+                more = !more;
             }
         });
-        if !self.remote_names.is_empty() {
+        if mem.more != Some(more) {
+            mem.more = Some(more);
+            super::frame::set_memory(ui.ctx(), "download", classroom, mem);
+        }
+        if more {
             ui.horizontal_wrapped(|ui| {
+                ui.checkbox(&mut self.settings.verified, lang.t(Msg::Verified))
+                    .on_hover_text(lang.t(Msg::VerifiedHint));
+                ui.add_enabled_ui(!self.settings.verified, |ui| {
+                    let l = ui.label(lang.t(Msg::NameEncoding)).id;
+                    egui::ComboBox::from_id_salt("dl_name_enc")
+                        .selected_text(self.settings.name_encoding.label())
+                        .show_ui(ui, |ui| {
+                            for enc in [TextEncoding::Utf8, TextEncoding::Gbk] {
+                                ui.selectable_value(
+                                    &mut self.settings.name_encoding,
+                                    enc,
+                                    enc.label(),
+                                );
+                            }
+                        })
+                        .response
+                        .labelled_by(l);
+                });
+                if ui
+                    .add_enabled(
+                        self.settings.verified && self.listing.is_none(),
+                        egui::Button::new(lang.t(Msg::ListFiles)),
+                    )
+                    .on_hover_text(lang.t(Msg::ListFilesHint))
+                    .clicked()
+                {
+                    self.list(ui.ctx());
+                }
+                if self.listing.is_some() {
+                    ui.spinner();
+                }
+            });
+        }
+        if !self.remote_names.is_empty() {
+            ui.horizontal(|ui| {
                 ui.label(lang.t(Msg::RemoteFiles));
                 egui::ScrollArea::horizontal()
                     .id_salt("remote_names")
@@ -707,35 +833,31 @@ impl DownloadPanel {
                     });
             });
         }
-        ui.horizontal_wrapped(|ui| {
-            path_field(
-                ui,
-                lang,
-                lang.t(Msg::SaveInFolder),
-                &mut self.settings.folder,
-                &mut self.folder_picker,
-                PickKind::Folder,
-            );
-        });
-        ui.horizontal_wrapped(|ui| {
-            path_field(
-                ui,
-                lang,
-                lang.t(Msg::SaveAs),
-                &mut self.save_as,
-                &mut self.save_picker,
-                PickKind::Save,
-            )
-            .on_hover_text(lang.t(Msg::SaveAsHint));
-            ui.checkbox(&mut self.settings.overwrite, lang.t(Msg::Overwrite))
-                .on_hover_text(lang.t(Msg::OverwriteHint));
-            if ui
-                .button(RichText::new(lang.t(Msg::Download)).strong())
-                .clicked()
-            {
-                self.start(ui.ctx(), None);
-            }
-        });
+        if more {
+            ui.horizontal_wrapped(|ui| {
+                path_field(
+                    ui,
+                    lang,
+                    lang.t(Msg::SaveInFolder),
+                    &mut self.settings.folder,
+                    &mut self.folder_picker,
+                    PickKind::Folder,
+                );
+            });
+            ui.horizontal_wrapped(|ui| {
+                path_field(
+                    ui,
+                    lang,
+                    lang.t(Msg::SaveAs),
+                    &mut self.save_as,
+                    &mut self.save_picker,
+                    PickKind::Save,
+                )
+                .on_hover_text(lang.t(Msg::SaveAsHint));
+                ui.checkbox(&mut self.settings.overwrite, lang.t(Msg::Overwrite))
+                    .on_hover_text(lang.t(Msg::OverwriteHint));
+            });
+        }
         if let Some(err) = &self.form_error {
             let text = match err {
                 FormError::Msg(m) => lang.t(*m).to_owned(),
@@ -744,10 +866,10 @@ impl DownloadPanel {
             ui.colored_label(ui.visuals().error_fg_color, text);
         }
         ui.separator();
-        self.rows_ui(ui, lang);
+        self.rows_ui(ui, lang, classroom);
     }
 
-    fn rows_ui(&mut self, ui: &mut Ui, lang: Lang) {
+    fn rows_ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
         if self.model.rows.is_empty() {
             ui.weak(lang.t(Msg::NoDownloadsYet));
             return;
@@ -760,9 +882,15 @@ impl DownloadPanel {
             .show(ui, |ui| {
                 for (i, r) in self.model.rows.iter().enumerate().rev() {
                     ui.push_id(r.session, |ui| {
-                        ui.horizontal_wrapped(|ui| {
+                        ui.horizontal(|ui| {
                             ui.strong(&r.name);
-                            ui.weak(format!("← {}  →  {}", r.server, r.dest.display()));
+                            let whence = if classroom {
+                                format!("← {}", r.server)
+                            } else {
+                                format!("← {}  →  {}", r.server, r.dest.display())
+                            };
+                            ui.add(egui::Label::new(RichText::new(whence).weak()).truncate())
+                                .on_hover_text(r.dest.display().to_string());
                         });
                         ui.horizontal_wrapped(|ui| {
                             let frac = r.total.filter(|t| *t > 0).map(|t| r.have as f32 / t as f32);
@@ -780,7 +908,7 @@ impl DownloadPanel {
                                 } else {
                                     frac.unwrap_or(0.0)
                                 })
-                                .desired_width(320.0)
+                                .desired_width(if classroom { 220.0 } else { 320.0 })
                                 .text(text)
                                 .animate(r.running() && frac.is_none()),
                             );
@@ -841,16 +969,20 @@ impl DownloadPanel {
                                 remove = Some(i);
                             }
                         });
-                        egui::CollapsingHeader::new(lang.t(Msg::PlotThroughput))
-                            .id_salt(("download_rate", r.session))
-                            .show(ui, |ui| {
-                                super::plot::rate_ui(
-                                    ui,
-                                    lang,
-                                    &format!("download-{}", r.session),
-                                    &r.history,
-                                );
-                            });
+                        // In classroom mode the rows keep to their progress: the plot is a
+                        // developer's view.
+                        if !classroom {
+                            egui::CollapsingHeader::new(lang.t(Msg::PlotThroughput))
+                                .id_salt(("download_rate", r.session))
+                                .show(ui, |ui| {
+                                    super::plot::rate_ui(
+                                        ui,
+                                        lang,
+                                        &format!("download-{}", r.session),
+                                        &r.history,
+                                    );
+                                });
+                        }
                         ui.separator();
                     });
                 }

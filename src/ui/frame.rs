@@ -40,10 +40,23 @@ pub trait Framed {
     /// the panel has no table.
     fn table_rows(&self, classroom: bool) -> Option<usize>;
     fn table_ui(&mut self, ui: &mut Ui, lang: Lang, compact: bool);
+    /// The panel has a log below or beside its table (without one, the table is the main
+    /// view).
+    fn log_shown(&self) -> bool {
+        true
+    }
     fn log_ui(&mut self, ui: &mut Ui, lang: Lang, compact: bool);
+    /// The log entries that must show: a class reads the conversation.
+    fn log_rows(&self, _classroom: bool) -> usize {
+        10
+    }
     /// The side panel (socket calls) is switched on.
     fn side_shown(&self) -> bool;
     fn side_ui(&mut self, ui: &mut Ui, lang: Lang);
+    /// The panel sends (a composer at the bottom).
+    fn composer_shown(&self) -> bool {
+        true
+    }
     /// The composer; `more` is its "More" toggle (false: one line).
     fn composer_ui(&mut self, ui: &mut Ui, lang: Lang, more: &mut bool);
 }
@@ -120,9 +133,9 @@ pub fn memory(ctx: &egui::Context, panel: &str, classroom: bool) -> FrameMemory 
     ctx.data_mut(|d| *d.get_persisted_mut_or_default::<FrameMemory>(memory_id(panel, classroom)))
 }
 
-/// Rows the log must show: a class reads the conversation.
-pub fn log_rows(classroom: bool, with_table: bool) -> usize {
-    if classroom && with_table { 8 } else { 10 }
+/// Keeps a panel's frame memory (panels that draw their own layout use it too).
+pub fn set_memory(ctx: &egui::Context, panel: &str, classroom: bool, mem: FrameMemory) {
+    ctx.data_mut(|d| d.insert_persisted(memory_id(panel, classroom), mem));
 }
 
 /// One line of buttons, with the space after it.
@@ -215,6 +228,42 @@ pub fn show(ui: &mut Ui, lang: Lang, classroom: bool, panel: &mut dyn Framed) {
     panel.details_ui(ui, lang, classroom);
 
     // The composer at the bottom: its content's height, or the teacher's.
+    if panel.composer_shown() {
+        composer_region(ui, lang, classroom, panel, &mut mem);
+    }
+
+    // The socket calls beside the main view, when both have room.
+    let avail = ui.available_rect_before_wrap();
+    if beside {
+        let max = (avail.width() - 240.0).max(200.0);
+        region(
+            ui,
+            Side::Right,
+            (name, "side", classroom),
+            side_default,
+            |p| p.resizable(true).size_range(200.0..=max),
+            |ui| panel.side_ui(ui, lang),
+        );
+    }
+    egui::CentralPanel::no_frame().show(ui, |ui| {
+        if switch && mem.view == MainView::Calls {
+            panel.side_ui(ui, lang);
+            return;
+        }
+        main_ui(ui, lang, classroom, panel);
+    });
+    ui.data_mut(|d| d.insert_persisted(mem_id, mem));
+}
+
+/// The composer's region: one line, or the whole composer at its content's height.
+fn composer_region(
+    ui: &mut Ui,
+    lang: Lang,
+    classroom: bool,
+    panel: &mut dyn Framed,
+    mem: &mut FrameMemory,
+) {
+    let name = panel.frame_id();
     let mut more = mem.more.unwrap_or(!classroom);
     let before = more;
     let line = line_height(ui);
@@ -255,28 +304,6 @@ pub fn show(ui: &mut Ui, lang: Lang, classroom: bool, panel: &mut dyn Framed) {
     if more != before {
         mem.more = Some(more);
     }
-
-    // The socket calls beside the main view, when both have room.
-    let avail = ui.available_rect_before_wrap();
-    if beside {
-        let max = (avail.width() - 240.0).max(200.0);
-        region(
-            ui,
-            Side::Right,
-            (name, "side", classroom),
-            side_default,
-            |p| p.resizable(true).size_range(200.0..=max),
-            |ui| panel.side_ui(ui, lang),
-        );
-    }
-    egui::CentralPanel::no_frame().show(ui, |ui| {
-        if switch && mem.view == MainView::Calls {
-            panel.side_ui(ui, lang);
-            return;
-        }
-        main_ui(ui, lang, classroom, panel);
-    });
-    ui.data_mut(|d| d.insert_persisted(mem_id, mem));
 }
 
 /// The table and the log: above each other when both get their rows, else side by side
@@ -288,16 +315,22 @@ fn main_ui(ui: &mut Ui, lang: Lang, classroom: bool, panel: &mut dyn Framed) {
         panel.log_ui(ui, lang, classroom);
         return;
     };
+    if !panel.log_shown() {
+        panel.table_ui(ui, lang, classroom || ui.available_width() < 640.0);
+        return;
+    }
     let avail = ui.available_rect_before_wrap();
     let line = line_height(ui);
     let row = table_row_height(ui);
-    let log_row = ui.fonts_mut(|f| f.row_height(&crate::ui::log_view::log_font()));
+    // A log row is its font's height and the spacing between rows.
+    let log_row = ui.fonts_mut(|f| f.row_height(&crate::ui::log_view::log_font()))
+        + ui.spacing().item_spacing.y;
     // The table: its heading line, the header and the rows, and the panel's margins.
-    let table_h = line + (table_rows as f32 + 1.0) * row + 24.0;
+    let table_h = line + (table_rows as f32 + 2.0) * row + 8.0;
     // The log: its toolbar (one line when narrow or in classroom mode, else two) and rows.
     let narrow = classroom || avail.width() < crate::ui::log_view::NARROW;
     let toolbar = if narrow { line } else { 2.0 * line };
-    let log_h = toolbar + 12.0 + log_rows(classroom, true) as f32 * log_row;
+    let log_h = toolbar + 12.0 + panel.log_rows(classroom) as f32 * log_row;
     // Side by side, the log keeps about 60 %: room for short rows in classroom mode, for
     // whole rows otherwise.
     let wide = avail.width() >= if classroom { 500.0 } else { 980.0 };

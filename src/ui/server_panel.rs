@@ -609,7 +609,9 @@ impl ServerPanel {
             .striped(true)
             .resizable(true)
             .sense(egui::Sense::click())
-            .auto_shrink([false, false]);
+            .auto_shrink([false, false])
+            // As tall as its region, however few the rows (egui_extras asks 200 points).
+            .min_scrolled_height(0.0);
         for (_, column) in columns {
             table = table.column(*column);
         }
@@ -801,6 +803,11 @@ impl super::frame::Framed for ServerPanel {
 
     fn table_ui(&mut self, ui: &mut Ui, lang: Lang, compact: bool) {
         self.clients_ui(ui, lang, compact);
+    }
+
+    /// In classroom mode the class's clients share the height with the log.
+    fn log_rows(&self, classroom: bool) -> usize {
+        if classroom { 8 } else { 10 }
     }
 
     fn log_ui(&mut self, ui: &mut Ui, lang: Lang, compact: bool) {

@@ -426,7 +426,9 @@ impl UdpPanel {
             .striped(true)
             .resizable(true)
             .sense(egui::Sense::click())
-            .auto_shrink([false, false]);
+            .auto_shrink([false, false])
+            // As tall as its region, however few the rows (egui_extras asks 200 points).
+            .min_scrolled_height(0.0);
         for (_, column) in columns {
             table = table.column(*column);
         }
@@ -597,10 +599,13 @@ impl super::frame::Framed for UdpPanel {
                 if !compact {
                     ui.strong(lang.t(Msg::SendHeading));
                 }
-                let width = if compact { 140.0 } else { 220.0 };
+                let width = if compact { 130.0 } else { 220.0 };
                 labelled_text(ui, lang.t(Msg::Target), &mut target, width)
                     .on_hover_text(lang.t(Msg::TargetHint));
-                history_button(ui, lang, &history, &mut target);
+                // On the one line the room is the message's; recent targets are behind More.
+                if !compact {
+                    history_button(ui, lang, &history, &mut target);
+                }
             },
         );
         self.settings.target = target;
