@@ -205,6 +205,31 @@ fn general_faults(h: &Harness<'static, WorkbenchApp>, all: &[Drawn]) -> Vec<Stri
     faults
 }
 
+/// The top bar is one line: every tab and the View menu at the same height.
+fn top_bar_faults(lang: Lang, all: &[Drawn]) -> Vec<String> {
+    let mut names: Vec<&str> = Tab::ALL.iter().map(|t| lang.t(t.title())).collect();
+    names.push(lang.t(Msg::ViewMenu));
+    let tops: Vec<(&str, f32)> = names
+        .iter()
+        .filter_map(|n| {
+            all.iter()
+                .filter(|d| d.role == egui::accesskit::Role::Button && d.text == *n)
+                .map(|d| (*n, d.rect.top()))
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+        })
+        .collect();
+    let mut faults = Vec::new();
+    if tops.len() != names.len() {
+        faults.push(format!("the top bar shows {} of its {} buttons", tops.len(), names.len()));
+    }
+    if let Some(&(_, first)) = tops.first()
+        && let Some((name, y)) = tops.iter().find(|(_, y)| (y - first).abs() > 1.0)
+    {
+        faults.push(format!("the top bar is not one line: '{name}' at {y}, the first tab at {first}"));
+    }
+    faults
+}
+
 /// Log rows on show: "12:34:56.789 ← RX …" or, in classroom mode, "12:34:56 ← …".
 fn log_rows(all: &[Drawn]) -> usize {
     all.iter()
@@ -273,16 +298,32 @@ fn check_every_screen(
     h: &mut Harness<'static, WorkbenchApp>,
     rows: impl Fn(&Screen, &[Drawn]) -> Vec<String>,
 ) {
+    check_every_screen_with(h, |_| {}, rows);
+}
+
+/// The same, with `prepare` done on each screen before it is checked (a view to open).
+fn check_every_screen_with(
+    h: &mut Harness<'static, WorkbenchApp>,
+    prepare: impl Fn(&mut WorkbenchApp),
+    rows: impl Fn(&Screen, &[Drawn]) -> Vec<String>,
+) {
     let mut faults = Vec::new();
     for screen in screens() {
         show_on(h, screen);
+        prepare(h.state_mut());
+        frames(h, 3);
         let all = drawn(h);
         if std::env::var("LAYOUT_DUMP").is_ok_and(|v| v == format!("{}{}", screen.px.0, screen.classroom)) {
             for d in &all {
                 eprintln!("{:?} {:?} vis {:?} '{}'", d.role, d.rect, d.visible, d.text);
             }
         }
-        for fault in general_faults(h, &all).into_iter().chain(rows(&screen, &all)) {
+        let bar = top_bar_faults(screen.lang, &all);
+        for fault in general_faults(h, &all)
+            .into_iter()
+            .chain(bar)
+            .chain(rows(&screen, &all))
+        {
             faults.push(format!(
                 "{}×{} {} {:?}: {fault}",
                 screen.px.0,
@@ -610,6 +651,10 @@ fn lab_fits_every_screen() {
         h.step();
     }
     assert!(h.state().lab.finished(), "the scenario did not end");
-    // The table view: its last column must not be cut off.
-    check_every_screen(&mut h, |_, _| Vec::new());
+    // Each of the views: the diagram's labels must not cover each other, the table's last
+    // column must not run off the window.
+    use socket_workbench::ui::lab_panel::LabView;
+    for view in [LabView::Diagram, LabView::Table, LabView::Chart] {
+        check_every_screen_with(&mut h, |app| app.lab.view = view, |_, _| Vec::new());
+    }
 }

@@ -892,10 +892,13 @@ impl LabPanel {
                 .filter(|p| p.fate.is_gone() && p.t_us <= now),
         );
         packets.sort_by_key(|p| p.id);
+        // Where each lane's last label ends: a packet whose label would cover it is drawn
+        // as a small chip (a congestion window's worth of labels would be one strip).
+        let mut lane_end = [f32::NEG_INFINITY; 2];
+        let mut drawn: Vec<(f32, f32, Color32, &PacketRecord)> = Vec::new();
         for p in packets {
             let lane = usize::from(p.dir == Dir::S2C);
             let (from, to) = if lane == 0 { (x0, x1) } else { (x1, x0) };
-            let y = rails[lane];
             let (frac, fall, color) = match p.fate {
                 Fate::Held => {
                     held_n[lane] += 1;
@@ -937,13 +940,28 @@ impl LabPanel {
                     (f, 0.0, color)
                 }
             };
-            let x = from + (to - from) * frac;
+            drawn.push((from + (to - from) * frac, fall, color, p));
+        }
+        // Left to right in each lane, so a label is kept when it has the room.
+        drawn.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for (x, fall, color, p) in drawn {
+            let lane = usize::from(p.dir == Dir::S2C);
+            let y = rails[lane];
             let label = packet_label(lang, p, &self.rel);
             let name = format!("#{} {label}", p.id);
             let galley = painter.layout_no_wrap(label, FontId::proportional(13.0), Color32::WHITE);
-            let size = galley.size() + vec2(10.0, 4.0);
+            let full = galley.size() + vec2(10.0, 4.0);
+            let chip = vec2(12.0, full.y);
+            let free = x - full.x * 0.5 > lane_end[lane] + 2.0 || fall > 0.0;
+            let size = if free { full } else { chip };
             let center = pos2(x, y + fall - size.y * 0.5 - 2.0);
             let r = Rect::from_center_size(center, size);
+            // A chip that would sit on the last one is drawn, but not offered to the mouse:
+            // the diagram and the table reach every packet.
+            let clickable = fall > 0.0 || r.left() > lane_end[lane] + 1.0;
+            if fall == 0.0 {
+                lane_end[lane] = lane_end[lane].max(r.right());
+            }
             let alpha = if fall > 0.0 {
                 (1.0 - fall / 40.0).clamp(0.1, 1.0)
             } else {
@@ -958,7 +976,12 @@ impl LabPanel {
                     StrokeKind::Outside,
                 );
             }
-            painter.galley(r.min + vec2(5.0, 2.0), galley, Color32::WHITE);
+            if free {
+                painter.galley(r.min + vec2(5.0, 2.0), galley, Color32::WHITE);
+            }
+            if !clickable {
+                continue;
+            }
             let response = ui.interact(r, egui::Id::unique(("lab_packet", p.id)), Sense::click());
             // Named for screen readers (and the tests): "#3 ACK ack=1 win=65536".
             response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &name));
@@ -1144,6 +1167,7 @@ impl LabPanel {
                     visuals.weak_text_color(),
                 );
             }
+            let mut placed: Vec<Rect> = Vec::new();
             for a in d.arrows_in(top - 20.0, bottom + 20.0) {
                 let (x0, x1) = match a.dir {
                     Dir::C2S => (xs[0], xs[1]),
@@ -1179,15 +1203,27 @@ impl LabPanel {
                         Stroke::new(1.0, color.gamma_multiply(0.6)),
                     );
                 }
-                let mid = pos2((p0.x + p1.x) / 2.0, (p0.y + p1.y) / 2.0 - 12.0);
                 let galley =
                     painter.layout_no_wrap(a.label.clone(), FontId::proportional(13.0), color);
-                let r = Rect::from_center_size(mid, galley.size());
+                // The label sits above the middle of its arrow, or further along it where a
+                // burst's labels would cover each other; with no free place, the arrow goes
+                // without (the table has every packet).
+                let Some(r) = [0.5f32, 0.3, 0.7, 0.15, 0.85]
+                    .into_iter()
+                    .map(|t| {
+                        let at = p0 + (p1 - p0) * t - vec2(0.0, 12.0);
+                        Rect::from_center_size(at, galley.size())
+                    })
+                    .find(|r| placed.iter().all(|q: &Rect| !q.intersects(r.expand(1.0))))
+                else {
+                    continue;
+                };
+                placed.push(r);
                 // A veil behind the label, so the arrows under it do not cross the words.
                 painter.rect_filled(r.expand(1.0), 2.0, visuals.panel_fill.gamma_multiply(0.85));
                 painter.galley(r.min, galley, color);
                 let response = ui.interact(
-                    r.expand(2.0),
+                    r.expand2(vec2(2.0, 0.0)),
                     egui::Id::unique(("lab_arrow", a.id)),
                     Sense::click(),
                 );
@@ -1291,9 +1327,11 @@ impl LabPanel {
             ]) {
                 ui.add_sized([*w, row_h], egui::Label::new(RichText::new(m).strong()));
             }
-            ui.label(RichText::new(lang.t(Msg::LabColFate)).strong());
+            ui.add(egui::Label::new(RichText::new(lang.t(Msg::LabColFate)).strong()).truncate());
         });
-        let mut area = egui::ScrollArea::both()
+        // Rows as wide as the view: the fate, last, keeps what room is left (its whole
+        // words on hover) rather than running off the window's edge.
+        let mut area = egui::ScrollArea::vertical()
             .id_salt("lab_table")
             .auto_shrink([false, false]);
         if let Some(i) = self.table_to.take() {
@@ -1352,7 +1390,8 @@ impl LabPanel {
                     if p.retransmission {
                         fate = format!("{fate} · {}", lang.t(Msg::LabRetransmission));
                     }
-                    ui.label(fate);
+                    ui.add(egui::Label::new(fate.as_str()).truncate())
+                        .on_hover_text(fate);
                 });
                 let r = row.response.rect;
                 if selected {
