@@ -415,7 +415,7 @@ fn pass_panel(remote: bool) -> std::io::Result<Report> {
         };
         let t = Instant::now();
         let out = ctx.run_ui(input, |ui| {
-            egui::CentralPanel::default().show(ui, |ui| panel.ui(ui, Lang::En));
+            egui::CentralPanel::default().show(ui, |ui| panel.ui(ui, Lang::En, false));
         });
         std::hint::black_box(ctx.tessellate(out.shapes, out.pixels_per_point));
         t.elapsed()

@@ -390,7 +390,7 @@ impl Screen {
         let input = self.input();
         let start = Instant::now();
         let out = self.ctx.run_ui(input, |ui| {
-            egui::CentralPanel::default().show(ui, |ui| panel.ui(ui, Lang::En));
+            egui::CentralPanel::default().show(ui, |ui| panel.ui(ui, Lang::En, false));
         });
         let primitives = self.ctx.tessellate(out.shapes, out.pixels_per_point);
         let elapsed = start.elapsed();

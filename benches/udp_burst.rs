@@ -743,7 +743,7 @@ impl Screen {
         };
         let start = Instant::now();
         let out = self.ctx.run_ui(input, |ui| {
-            egui::CentralPanel::default().show(ui, |ui| panel.ui(ui, Lang::En));
+            egui::CentralPanel::default().show(ui, |ui| panel.ui(ui, Lang::En, false));
         });
         black_box(self.ctx.tessellate(out.shapes, out.pixels_per_point));
         start.elapsed()

@@ -121,7 +121,9 @@ fn a_correct_server_passes_on_the_board_and_the_report_exports() {
     assert!(shows(&h, "6 of 6 checks passed"));
     assert!(shows(&h, "all answered 8"));
 
-    // Export: the same words, in a file.
+    // Export (behind its menu on the folded line): the same words, in a file.
+    h.get_by_label("Export report ▼").click();
+    h.run();
     h.get_by_label("Export report").click();
     let deadline = Instant::now() + CHECK_LIMIT;
     let path = out.0.join("report.txt");

@@ -146,10 +146,7 @@ fn drawn(h: &Harness<'static, WorkbenchApp>) -> Vec<Drawn> {
         widgets
             .layers()
             .filter(|(layer, _)| {
-                matches!(
-                    layer.order,
-                    egui::Order::Background | egui::Order::Middle
-                )
+                matches!(layer.order, egui::Order::Background | egui::Order::Middle)
             })
             .flat_map(|(_, ws)| ws.iter())
             .map(|w| (w.id.value(), (w.rect, w.interact_rect, w.visible)))
@@ -193,8 +190,7 @@ fn general_faults(h: &Harness<'static, WorkbenchApp>, all: &[Drawn]) -> Vec<Stri
         // Cut off by the window: it reaches past an edge and what shows of it ends there
         // (a widget clipped by a scrolled region inside the window ends before the edge).
         let cut_right = d.rect.max.x > screen.max.x + 0.5 && d.visible.max.x >= screen.max.x - 0.5;
-        let cut_bottom =
-            d.rect.max.y > screen.max.y + 0.5 && d.visible.max.y >= screen.max.y - 0.5;
+        let cut_bottom = d.rect.max.y > screen.max.y + 0.5 && d.visible.max.y >= screen.max.y - 0.5;
         if cut_right || cut_bottom {
             faults.push(format!(
                 "cut at the window's edge: {:?} '{}' {:?}",
@@ -220,12 +216,18 @@ fn top_bar_faults(lang: Lang, all: &[Drawn]) -> Vec<String> {
         .collect();
     let mut faults = Vec::new();
     if tops.len() != names.len() {
-        faults.push(format!("the top bar shows {} of its {} buttons", tops.len(), names.len()));
+        faults.push(format!(
+            "the top bar shows {} of its {} buttons",
+            tops.len(),
+            names.len()
+        ));
     }
     if let Some(&(_, first)) = tops.first()
         && let Some((name, y)) = tops.iter().find(|(_, y)| (y - first).abs() > 1.0)
     {
-        faults.push(format!("the top bar is not one line: '{name}' at {y}, the first tab at {first}"));
+        faults.push(format!(
+            "the top bar is not one line: '{name}' at {y}, the first tab at {first}"
+        ));
     }
     faults
 }
@@ -242,7 +244,10 @@ fn is_log_row(text: &str) -> bool {
     let time = b.len() > 10
         && b[2] == b':'
         && b[5] == b':'
-        && b[..8].iter().enumerate().all(|(i, c)| i == 2 || i == 5 || c.is_ascii_digit());
+        && b[..8]
+            .iter()
+            .enumerate()
+            .all(|(i, c)| i == 2 || i == 5 || c.is_ascii_digit());
     if !time {
         return false;
     }
@@ -313,7 +318,9 @@ fn check_every_screen_with(
         prepare(h.state_mut());
         frames(h, 3);
         let all = drawn(h);
-        if std::env::var("LAYOUT_DUMP").is_ok_and(|v| v == format!("{}{}", screen.px.0, screen.classroom)) {
+        if std::env::var("LAYOUT_DUMP")
+            .is_ok_and(|v| v == format!("{}{}", screen.px.0, screen.classroom))
+        {
             for d in &all {
                 eprintln!("{:?} {:?} vis {:?} '{}'", d.role, d.rect, d.visible, d.text);
             }
@@ -328,12 +335,21 @@ fn check_every_screen_with(
                 "{}×{} {} {:?}: {fault}",
                 screen.px.0,
                 screen.px.1,
-                if screen.classroom { "classroom" } else { "normal" },
+                if screen.classroom {
+                    "classroom"
+                } else {
+                    "normal"
+                },
                 screen.lang
             ));
         }
     }
-    assert!(faults.is_empty(), "{} faults:\n{}", faults.len(), faults.join("\n"));
+    assert!(
+        faults.is_empty(),
+        "{} faults:\n{}",
+        faults.len(),
+        faults.join("\n")
+    );
 }
 
 fn at_least(what: &str, got: usize, want: usize) -> Vec<String> {
@@ -405,7 +421,9 @@ fn tcp_server_shows_a_class_of_thirty() {
         a.server.model.status.listening().is_some()
     });
     let local = h.state().server.model.status.listening().unwrap();
-    let mut class: Vec<TcpStream> = (0..30).map(|_| TcpStream::connect(local).unwrap()).collect();
+    let mut class: Vec<TcpStream> = (0..30)
+        .map(|_| TcpStream::connect(local).unwrap())
+        .collect();
     wait_until(&mut h, "30 clients", |a| a.server.model.connected == 30);
     for round in 1..=2 {
         for (i, s) in class.iter_mut().enumerate() {
@@ -456,10 +474,13 @@ fn udp_shows_its_peers_and_ten_datagrams() {
         .collect();
     for i in 0..10 {
         for (p, s) in peers.iter().enumerate() {
-            s.send_to(format!("设备{p}：读数 {i}").as_bytes(), local).unwrap();
+            s.send_to(format!("设备{p}：读数 {i}").as_bytes(), local)
+                .unwrap();
         }
     }
-    wait_until(&mut h, "30 datagrams", |a| a.udp.model.log.counters.rx_msgs >= 30);
+    wait_until(&mut h, "30 datagrams", |a| {
+        a.udp.model.log.counters.rx_msgs >= 30
+    });
     check_every_screen(&mut h, |_, all| {
         let mut faults = at_least("log entries", log_rows(all), 10);
         let shown = peers
@@ -523,7 +544,9 @@ fn file_server_shows_its_requests_with_their_outcome() {
     wait_until(&mut h, "10 requests", |a| {
         a.files.model.rows.values().filter(|r| r.finished()).count() >= names.len()
     });
-    check_every_screen(&mut h, |_, all| at_least("request rows", numbered_rows(all), 8));
+    check_every_screen(&mut h, |_, all| {
+        at_least("request rows", numbered_rows(all), 8)
+    });
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -126,6 +126,9 @@ fn serve_two_clients_send_to_one_then_all_kick_and_stop() {
     h.get_by_label("#2").click();
     h.run();
     assert_eq!(h.state().server.model.selected_open(), vec![2]);
+    // The table's actions are behind a menu when the table is not wide.
+    h.get_by_label("Actions ▼").click();
+    h.run();
     h.get_by_label("Disconnect (FIN)").click();
     h.run();
     b.set_read_timeout(Some(LIMIT)).unwrap();
@@ -172,6 +175,8 @@ fn chinese_server_panel() {
         ..Settings::default()
     };
     let mut h = harness(settings);
+    h.run();
+    h.get_by_label("操作 ▼").click();
     h.run();
     for label in [
         "开始监听",

@@ -519,7 +519,7 @@ impl CheckPanel {
         } else if running {
             ui.spinner();
         }
-        ui.menu_button(lang.t(Msg::CheckExportMenu), |ui| {
+        super::widgets::menu(ui, lang.t(Msg::CheckExportMenu), |ui| {
             self.export_ui(ui, lang);
         });
     }
@@ -664,7 +664,6 @@ impl CheckPanel {
     }
 }
 
-
 impl super::frame::Framed for CheckPanel {
     fn frame_id(&self) -> &'static str {
         "check"
@@ -707,6 +706,8 @@ impl super::frame::Framed for CheckPanel {
         if self.start_died {
             ui.colored_label(ui.visuals().error_fg_color, lang.t(Msg::CheckStartDied));
         }
+        // The export's outcome stays in view when its menu has closed.
+        export_result_ui(ui, lang, self.export_result.as_ref());
         ui.separator();
     }
 

@@ -298,18 +298,39 @@ impl FileServerPanel {
         let columns: Vec<(Msg, Column)> = if compact {
             vec![
                 (Msg::ColClient, Column::exact(40.0)),
-                (Msg::ColFile, Column::initial(150.0).at_least(60.0).clip(true)),
-                (Msg::ColSent, Column::initial(120.0).at_least(60.0).clip(true)),
+                (
+                    Msg::ColFile,
+                    Column::initial(150.0).at_least(60.0).clip(true),
+                ),
+                (
+                    Msg::ColSent,
+                    Column::initial(120.0).at_least(60.0).clip(true),
+                ),
                 (Msg::ColState, Column::remainder().at_least(80.0).clip(true)),
             ]
         } else {
             vec![
                 (Msg::ColClient, Column::exact(48.0)),
-                (Msg::ColAddress, Column::initial(150.0).at_least(80.0).clip(true)),
-                (Msg::ColFile, Column::initial(200.0).at_least(80.0).clip(true)),
-                (Msg::ColSent, Column::initial(160.0).at_least(80.0).clip(true)),
-                (Msg::ColRate, Column::initial(90.0).at_least(50.0).clip(true)),
-                (Msg::ColState, Column::remainder().at_least(120.0).clip(true)),
+                (
+                    Msg::ColAddress,
+                    Column::initial(150.0).at_least(80.0).clip(true),
+                ),
+                (
+                    Msg::ColFile,
+                    Column::initial(200.0).at_least(80.0).clip(true),
+                ),
+                (
+                    Msg::ColSent,
+                    Column::initial(160.0).at_least(80.0).clip(true),
+                ),
+                (
+                    Msg::ColRate,
+                    Column::initial(90.0).at_least(50.0).clip(true),
+                ),
+                (
+                    Msg::ColState,
+                    Column::remainder().at_least(120.0).clip(true),
+                ),
             ]
         };
         let mut table = egui_extras::TableBuilder::new(ui)
@@ -394,7 +415,8 @@ impl FileServerPanel {
                             RichText::new(text)
                         };
                         let full = text.text().to_owned();
-                        ui.add(egui::Label::new(text).truncate()).on_hover_text(full);
+                        ui.add(egui::Label::new(text).truncate())
+                            .on_hover_text(full);
                     });
                 });
             });

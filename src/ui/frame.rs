@@ -104,7 +104,7 @@ pub fn region<R>(
     configure: impl FnOnce(egui::Panel) -> egui::Panel,
     add: impl FnOnce(&mut Ui) -> R,
 ) -> R {
-    let id = ui.scope_id().with_salt(egui::IdSalt::new(&salt));
+    let id = ui.scope_id().with_salt(egui::IdSalt::new(salt));
     let user_id = id.with("sized by the teacher");
     let sized = ui.data_mut(|d| d.get_persisted::<bool>(user_id).unwrap_or(false));
     if !sized {
@@ -187,7 +187,9 @@ pub fn show(ui: &mut Ui, lang: Lang, classroom: bool, panel: &mut dyn Framed) {
                 ui.label(RichText::new("●").color(color));
                 ui.add(egui::Label::new(RichText::new(text).color(color).strong()).truncate());
                 if folded && let Some(summary) = panel.summary(lang) {
-                    ui.add(egui::Label::new(RichText::new(format!("· {summary}")).weak()).truncate());
+                    ui.add(
+                        egui::Label::new(RichText::new(format!("· {summary}")).weak()).truncate(),
+                    );
                 }
             });
         });
@@ -276,7 +278,11 @@ fn composer_region(
     } else {
         line + 10.0
     };
-    let salt = (name, if more { "composer" } else { "composer-line" }, classroom);
+    let salt = (
+        name,
+        if more { "composer" } else { "composer-line" },
+        classroom,
+    );
     region(
         ui,
         Side::Bottom,

@@ -445,7 +445,7 @@ impl LogView {
         book: &mut LogBook,
     ) {
         ui.horizontal(|ui| {
-            ui.menu_button(lang.t(Msg::LogOptions), |ui| {
+            super::widgets::menu(ui, lang.t(Msg::LogOptions), |ui| {
                 self.toolbar_ui(ui, lang, s);
                 self.counters_ui(ui, lang, s, book);
             });

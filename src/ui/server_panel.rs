@@ -555,7 +555,7 @@ impl ServerPanel {
                 );
             }
             if folded {
-                ui.menu_button(lang.t(Msg::ClientActions), |ui| {
+                super::widgets::menu(ui, lang.t(Msg::ClientActions), |ui| {
                     self.client_actions_ui(ui, lang);
                 });
             } else {
@@ -584,11 +584,14 @@ impl ServerPanel {
         let mut toggle = None;
         use egui_extras::Column;
         // An address column as wide as a loopback client's address ("127.0.0.1:54321").
-        let addr_w = super::frame::text_width(ui, "127.0.0.1:54321", egui::TextStyle::Monospace)
-            + 12.0;
+        let addr_w =
+            super::frame::text_width(ui, "127.0.0.1:54321", egui::TextStyle::Monospace) + 12.0;
         let compact_columns = [
             (Msg::ColClient, Column::exact(40.0)),
-            (Msg::ColAddress, Column::initial(addr_w).at_least(80.0).clip(true)),
+            (
+                Msg::ColAddress,
+                Column::initial(addr_w).at_least(80.0).clip(true),
+            ),
             (Msg::ColIn, Column::initial(80.0).at_least(40.0).clip(true)),
             (Msg::ColState, Column::remainder().at_least(40.0).clip(true)),
         ];
@@ -597,7 +600,10 @@ impl ServerPanel {
         } else {
             &[
                 (Msg::ColClient, Column::exact(48.0)),
-                (Msg::ColAddress, Column::remainder().at_least(110.0).clip(true)),
+                (
+                    Msg::ColAddress,
+                    Column::remainder().at_least(110.0).clip(true),
+                ),
                 (Msg::ColConnectedAt, Column::initial(96.0).clip(true)),
                 (Msg::ColIn, Column::initial(100.0).clip(true)),
                 (Msg::ColOut, Column::initial(100.0).clip(true)),
@@ -875,9 +881,7 @@ impl super::frame::Framed for ServerPanel {
                 if compact {
                     // Where Send goes, in a word; choosing is behind More.
                     ui.weak(match target {
-                        SendTarget::Selected => {
-                            lang.fmt(Msg::ToSelectedShort, &[("n", &selected)])
-                        }
+                        SendTarget::Selected => lang.fmt(Msg::ToSelectedShort, &[("n", &selected)]),
                         SendTarget::All => lang.fmt(Msg::ToAllShort, &[("n", &connected)]),
                     });
                 } else {

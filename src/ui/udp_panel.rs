@@ -411,14 +411,20 @@ impl UdpPanel {
             &[
                 (Msg::ColPeer, Column::remainder().at_least(110.0).clip(true)),
                 (Msg::ColIn, Column::initial(90.0).at_least(40.0).clip(true)),
-                (Msg::ColLastSeen, Column::remainder().at_least(60.0).clip(true)),
+                (
+                    Msg::ColLastSeen,
+                    Column::remainder().at_least(60.0).clip(true),
+                ),
             ]
         } else {
             &[
                 (Msg::ColPeer, Column::remainder().at_least(130.0).clip(true)),
                 (Msg::ColIn, Column::initial(120.0).clip(true)),
                 (Msg::ColOut, Column::initial(120.0).clip(true)),
-                (Msg::ColLastSeen, Column::remainder().at_least(90.0).clip(true)),
+                (
+                    Msg::ColLastSeen,
+                    Column::remainder().at_least(90.0).clip(true),
+                ),
             ]
         };
         let mut table = egui_extras::TableBuilder::new(ui)

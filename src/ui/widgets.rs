@@ -58,6 +58,18 @@ pub fn history_button(ui: &mut Ui, lang: Lang, history: &[String], value: &mut S
     picked
 }
 
+/// A menu that stays open while its checkboxes and fields are used (a plain menu closes on
+/// the first click inside); a click outside closes it.
+pub fn menu<R>(ui: &mut Ui, text: &str, add: impl FnOnce(&mut Ui) -> R) -> Response {
+    egui::containers::menu::MenuButton::new(text)
+        .config(
+            egui::containers::menu::MenuConfig::new()
+                .close_behavior(egui::PopupCloseBehavior::CloseOnClickOutside),
+        )
+        .ui(ui, add)
+        .0
+}
+
 /// What a file dialog is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PickKind {
