@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates screenshots/*.png from the real program: starts the lesson's GBK server on
 # loopback, opens Socket Workbench under Xvfb connected to it, types a few Chinese and English
-# messages with xdotool, and captures the window in English and in Chinese.
+# messages with xdotool, and captures the window in English and in Chinese. Then every panel
+# in classroom mode at the projectors' sizes, 1024×768 and 1280×800, in both languages
+# (screenshots/classroom/, and a contact sheet per size and language).
 #
 # Needs: xvfb, xdotool, imagemagick, python3  (apt-get install -y xvfb xdotool imagemagick)
 set -euo pipefail
@@ -25,6 +27,10 @@ trap cleanup EXIT
 Xvfb "$DISP" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
 PIDS+=($!)
 export DISPLAY="$DISP"
+# A projector's 1024×768, for the classroom pictures.
+DISP_SMALL=":$(( ${DISP#:} + 1 ))"
+Xvfb "$DISP_SMALL" -screen 0 1024x768x24 -nolisten tcp >/dev/null 2>&1 &
+PIDS+=($!)
 
 # port_of FILE WHAT: the port of the first "listening on 127.0.0.1:PORT" line a server writes
 # to FILE, waiting up to 5 s for it.
@@ -56,11 +62,12 @@ type_slowly() {
 shoot() {
     local lang=$1 name=$2 flags=$3
     shift 3
+    local tag=${name//\//_}
     # A fresh home each time, so remembered settings never leak into the pictures.
-    local home="$WORK/home-$name"
+    local home="$WORK/home-$tag"
     mkdir -p "$home"
     HOME="$home" XDG_DATA_HOME="$home/.local/share" XDG_CONFIG_HOME="$home/.config" \
-        "$BIN" --lang "$lang" --encoding gbk $flags >"$WORK/$name.log" 2>&1 &
+        "$BIN" --lang "$lang" --encoding gbk $flags >"$WORK/$tag.log" 2>&1 &
     local app=$!
     PIDS+=("$app")
     local win=""
@@ -69,7 +76,7 @@ shoot() {
         [ -n "$win" ] && break
         sleep 0.1
     done
-    [ -n "$win" ] || { echo "screenshots.sh: no window appeared" >&2; cat "$WORK/$name.log" >&2; exit 1; }
+    [ -n "$win" ] || { echo "screenshots.sh: no window appeared" >&2; cat "$WORK/$tag.log" >&2; exit 1; }
     sleep 1.5
     if [ -n "${BEFORE_TYPING:-}" ]; then
         eval "$BEFORE_TYPING"
@@ -77,25 +84,39 @@ shoot() {
     xdotool windowfocus --sync "$win"
     local height
     height=$(xdotool getwindowgeometry "$win" | sed -n 's/.*Geometry: [0-9]*x\([0-9]*\)/\1/p')
+    local width
+    width=$(xdotool getwindowgeometry "$win" | sed -n 's/.*Geometry: \([0-9]*\)x[0-9]*/\1/p')
     for message in "$@"; do
-        # The message box sits about 150 px above the window's bottom edge.
-        xdotool mousemove --window "$win" 600 $((height - 150)) click 1
+        # The message box sits about 150 px above the window's bottom edge; in classroom
+        # mode it is the one line at the bottom, a little right of the middle.
+        if [ -n "${WHOLE_SCREEN:-}" ]; then
+            xdotool mousemove --window "$win" $((width * 55 / 100)) $((height - 24)) click 1
+        else
+            xdotool mousemove --window "$win" 600 $((height - 150)) click 1
+        fi
         xdotool key ctrl+a BackSpace
         sleep 0.3
         type_slowly "$message"
         xdotool key ctrl+Return
         sleep 0.6
     done
+    # The pointer out of the way: no hover, no tooltip in the picture.
+    xdotool mousemove 0 "$(( $(xdotool getdisplaygeometry | cut -d' ' -f2) - 1 ))"
     sleep 0.5
-    import -window "$win" "screenshots/$name.png"
+    # Classroom mode fills the screen: the screen is the picture.
+    if [ -n "${WHOLE_SCREEN:-}" ]; then
+        import -window root "screenshots/$name.png"
+    else
+        import -window "$win" "screenshots/$name.png"
+    fi
     kill "$app"
     wait "$app" 2>/dev/null || true
     echo "wrote screenshots/$name.png"
 }
 
 # SHOTS="server udp" regenerates only those groups (client server udp files download lesson
-# lab check load).
-want() { [[ " ${SHOTS:-client server udp files download lesson lab check load} " == *" $1 "* ]]; }
+# lab check load classroom).
+want() { [[ " ${SHOTS:-client server udp files download lesson lab check load classroom} " == *" $1 "* ]]; }
 langs() { want "$1" && echo en zh || true; }
 
 free_port() {
@@ -191,8 +212,8 @@ fi
 
 # The Check panel in Chinese grading the lesson's one-client server (one accept(), then that
 # client's recv() loop): 30 clients at once, every check's verdict with its evidence.
-if want check; then
-    cat >"$WORK/one_client_server.py" <<'EOF'
+# The lesson's one-client server: one accept(), then that client's recv() loop.
+cat >"$WORK/one_client_server.py" <<'EOF'
 import socket, time
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -208,6 +229,7 @@ while True:
 conn.close()
 time.sleep(600)
 EOF
+if want check; then
     python3 "$WORK/one_client_server.py" >"$WORK/one.out" 2>&1 &
     PIDS+=($!)
     OPORT=$(port_of "$WORK/one.out" "the one-client server")
@@ -225,4 +247,58 @@ if want load; then
     BEFORE_TYPING='sleep 12'
     shoot en "load-en" "--load 127.0.0.1:$EPORT --clients 1000"
     unset BEFORE_TYPING
+fi
+
+# Every panel in classroom mode, at 1024×768 and 1280×800, in both languages, each with what
+# a class looks at: a conversation, a class of 30, requests, downloads, a lesson's diagram,
+# the lab's congestion chart, a finished check. Then one contact sheet per size and language.
+if want classroom; then
+    mkdir -p screenshots/classroom
+    CPORT=$(free_port)
+    python3 scripts/lesson_server.py "$CPORT" >"$WORK/cserver.out" 2>&1 &
+    PIDS+=($!)
+    "$BIN" serve-files "$SHARE" --listen "127.0.0.1:0" >"$WORK/cfiles.out" 2>&1 &
+    PIDS+=($!)
+    DPORT=$(port_of "$WORK/cfiles.out" "the file server")
+    # The check's server: the lesson's one-client server (every check waits out 0.5 s).
+    python3 "$WORK/one_client_server.py" >"$WORK/cone.out" 2>&1 &
+    PIDS+=($!)
+    COPORT=$(port_of "$WORK/cone.out" "the one-client server")
+    for size in 1024x768 1280x800; do
+        if [ "$size" = 1024x768 ]; then export DISPLAY="$DISP_SMALL"; else export DISPLAY="$DISP"; fi
+        for lang in en zh; do
+            base="classroom/$size-$lang"
+            export WHOLE_SCREEN=1
+            shoot "$lang" "$base-1-client" "--classroom --connect 127.0.0.1:$CPORT" "你好，老师！" "第二条消息"
+            SPORT=$(free_port)
+            BEFORE_TYPING="python3 scripts/lesson_clients.py $SPORT 40 127.0.0.1 30 >/dev/null 2>&1 & PIDS+=(\$!); sleep 5"
+            shoot "$lang" "$base-2-server" "--classroom --listen 0.0.0.0:$SPORT" "同学们好！"
+            UPORT=$(free_port)
+            PPORT=$(free_port)
+            QPORT=$(free_port)
+            python3 scripts/lesson_udp_peer.py "$PPORT" >/dev/null 2>&1 &
+            PIDS+=($!)
+            BEFORE_TYPING="python3 scripts/lesson_udp_peer.py $QPORT 127.0.0.1:$UPORT >/dev/null 2>&1 & PIDS+=(\$!); sleep 1"
+            shoot "$lang" "$base-3-udp" "--classroom --udp 127.0.0.1:$UPORT --to 127.0.0.1:$PPORT" "你好，UDP！"
+            FPORT=$(free_port)
+            BEFORE_TYPING="( cd $WORK && for f in hello.py 课程笔记.txt missing.doc ../../etc/passwd lecture-video.bin sub/homework.txt hello.py; do \
+                $BIN download 127.0.0.1:$FPORT \$f -o $WORK/c-$lang-\$RANDOM; done ) >/dev/null 2>&1 || true; sleep 0.5"
+            shoot "$lang" "$base-4-files" "--classroom --serve $SHARE --listen 127.0.0.1:$FPORT"
+            BEFORE_TYPING="sleep 2"
+            shoot "$lang" "$base-5-download" \
+                "--classroom --download 127.0.0.1:$DPORT --file lecture-video.bin --file hello.py --file 课程笔记.txt --file missing.doc"
+            BEFORE_TYPING="sleep 2"
+            shoot "$lang" "$base-6-lesson" "--classroom --lesson handshake"
+            BEFORE_TYPING="sleep 9"
+            shoot "$lang" "$base-7-lab" "--classroom --lab congestion"
+            BEFORE_TYPING="sleep 28"
+            shoot "$lang" "$base-8-check" "--classroom --check 127.0.0.1:$COPORT --clients 30"
+            unset BEFORE_TYPING WHOLE_SCREEN
+            if [ "$size" = 1024x768 ]; then tile=512x384; else tile=512x320; fi
+            montage screenshots/$base-*.png -tile 4x2 -geometry "$tile+6+6" -background '#888' \
+                "screenshots/classroom-$size-$lang.png"
+            echo "wrote screenshots/classroom-$size-$lang.png"
+        done
+    done
+    export DISPLAY="$DISP"
 fi

@@ -108,6 +108,8 @@ pub struct StartOptions {
     pub serve: Option<std::path::PathBuf>,
     /// `--tab`: the panel to show first (wins over the panel the other flags open).
     pub tab: Option<Tab>,
+    /// `--lesson SCENARIO`: open on the Lesson panel, running it.
+    pub lesson: Option<crate::net::scenario::Scenario>,
     /// `--lab SCENARIO`: open on the Lab panel, running it.
     pub lab: Option<crate::lab::scenario::Scenario>,
     /// `--check` / `--load HOST:PORT`: open on the Check panel, running that.
@@ -116,6 +118,9 @@ pub struct StartOptions {
     pub clients: Option<u32>,
     /// `--classroom`: open in classroom mode (full screen, large text).
     pub classroom: bool,
+    /// `--download HOST:PORT [--file NAME]...`: open on the Download panel with that
+    /// server, downloading those files.
+    pub download: Option<(String, Vec<String>)>,
 }
 
 pub struct WorkbenchApp {
@@ -226,6 +231,18 @@ impl WorkbenchApp {
             if !connect {
                 app.tab = Tab::TcpServer;
             }
+        }
+        if let Some((server, files)) = start.download {
+            app.download.settings.server = server;
+            for name in files {
+                app.download.settings.name = name;
+                app.download.start(ctx, None);
+            }
+            app.tab = Tab::Download;
+        }
+        if let Some(scenario) = start.lesson {
+            app.lesson.run(ctx, scenario);
+            app.tab = Tab::Lesson;
         }
         if let Some(scenario) = start.lab {
             app.lab.run(scenario);
@@ -657,6 +674,50 @@ mod tests {
             app.client.disconnect();
             app.server.stop();
         }
+    }
+
+    #[test]
+    fn a_window_larger_than_its_screen_is_fitted() {
+        let monitor = egui::vec2(1024.0, 768.0);
+        // The default window on a 1024×768 projector: narrowed and shortened, with room for
+        // a taskbar and a title bar.
+        let fitted = fitted_size(egui::vec2(1240.0, 800.0), monitor).unwrap();
+        assert!(fitted.x <= 1024.0 && fitted.y <= 768.0 - 72.0, "{fitted:?}");
+        assert!(fitted.x >= 960.0 && fitted.y >= 650.0, "{fitted:?}");
+        // One that fits is left as it is.
+        assert_eq!(fitted_size(egui::vec2(900.0, 600.0), monitor), None);
+        // Too wide only: only the width changes.
+        let wide = fitted_size(egui::vec2(1400.0, 500.0), monitor).unwrap();
+        assert_eq!(wide.y, 500.0);
+    }
+
+    /// `--classroom`, `--lesson` and `--download` open what they say.
+    #[test]
+    fn start_flags_open_classroom_the_lesson_and_downloads() {
+        let ctx = egui::Context::default();
+        let start = StartOptions {
+            classroom: true,
+            lesson: Some(crate::net::scenario::Scenario::Handshake),
+            ..StartOptions::default()
+        };
+        let app = WorkbenchApp::start(&ctx, Settings::default(), start);
+        assert!(app.classroom);
+        assert_eq!(app.tab, Tab::Lesson);
+        assert!(app.lesson.running());
+
+        // A download from a server that is not there: the row is made, and fails in words.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = closed.local_addr().unwrap();
+        drop(closed);
+        let start = StartOptions {
+            download: Some((addr.to_string(), vec!["a.txt".into(), "b.txt".into()])),
+            ..StartOptions::default()
+        };
+        let app = WorkbenchApp::start(&ctx, Settings::default(), start);
+        assert_eq!(app.tab, Tab::Download);
+        assert_eq!(app.download.settings.server, addr.to_string());
+        assert_eq!(app.download.model.rows.len(), 2);
+        assert!(!app.classroom, "classroom mode is not forced on");
     }
 
     #[test]

@@ -88,6 +88,11 @@ pub struct Cli {
     #[arg(long, value_name = "PANEL", value_parser = parse_tab)]
     pub tab: Option<crate::model::Tab>,
 
+    /// Open the window on the Lesson panel, running this scenario: handshake, half-close,
+    /// time-wait, abortive, backlog-full, boundaries, udp-loss or udp-closed-port.
+    #[arg(long = "lesson", value_name = "SCENARIO", value_parser = parse_lesson_scenario)]
+    pub lesson_scenario: Option<crate::net::scenario::Scenario>,
+
     /// Open the window on the Lab panel, running this scenario (the names `lab` takes).
     #[arg(long = "lab", value_name = "SCENARIO", value_parser = parse_lab_scenario)]
     pub lab_scenario: Option<crate::lab::scenario::Scenario>,
@@ -108,6 +113,15 @@ pub struct Cli {
     /// With --check or --load: how many clients.
     #[arg(long = "clients", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub gui_clients: Option<u32>,
+
+    /// Open the window on the Download panel with this file server filled in (with --file:
+    /// downloading those files at once).
+    #[arg(long = "download", value_name = "HOST:PORT")]
+    pub download_from: Option<String>,
+
+    /// With --download: a file to download (the option may be given several times).
+    #[arg(long = "file", value_name = "NAME", requires = "download_from")]
+    pub download_files: Vec<String>,
 
     /// Open the window in classroom mode: large text, high contrast, full screen (for a
     /// teacher's desktop shortcut, with --listen, --connect, --udp, --lab, ...).
@@ -535,6 +549,14 @@ fn parse_lab_scenario(s: &str) -> Result<crate::lab::scenario::Scenario, String>
     Scenario::from_name(s.trim()).ok_or_else(|| {
         let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
         format!("unknown lab scenario '{s}' ({})", names.join(", "))
+    })
+}
+
+fn parse_lesson_scenario(s: &str) -> Result<crate::net::scenario::Scenario, String> {
+    use crate::net::scenario::Scenario;
+    Scenario::from_name(s.trim()).ok_or_else(|| {
+        let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
+        format!("unknown lesson scenario '{s}' ({})", names.join(", "))
     })
 }
 

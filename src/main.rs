@@ -63,6 +63,7 @@ fn main() -> ExitCode {
                 serve: cli.serve_dir,
                 tab: cli.tab,
                 lab: cli.lab_scenario,
+                lesson: cli.lesson_scenario,
                 check: cli
                     .check_target
                     .map(|t| (socket_workbench::model::check::Mode::Server, t))
@@ -71,6 +72,7 @@ fn main() -> ExitCode {
                         .map(|t| (socket_workbench::model::check::Mode::Load, t))),
                 clients: cli.gui_clients,
                 classroom: cli.classroom,
+                download: cli.download_from.map(|server| (server, cli.download_files)),
             })
         }
     }

@@ -302,3 +302,18 @@ fn lab_runs_every_scenario_with_its_flags() {
         "{zh}"
     );
 }
+
+/// The window's start-up flags are checked before any window opens: a wrong name is a usage
+/// error (exit 2) that lists the right ones.
+#[test]
+fn window_flags_are_checked_before_the_window() {
+    let lesson = workbench(&["--lesson", "three-way"]);
+    assert_eq!(lesson.status.code(), Some(2));
+    assert!(stderr(&lesson).contains("handshake"), "{}", stderr(&lesson));
+    let file = workbench(&["--file", "a.txt"]);
+    assert_eq!(file.status.code(), Some(2), "--file needs --download");
+    let help = stdout(&workbench(&["--help"]));
+    for flag in ["--classroom", "--lesson", "--download", "--file"] {
+        assert!(help.contains(flag), "--help lacks {flag}");
+    }
+}

@@ -201,32 +201,37 @@ fn general_faults(h: &Harness<'static, WorkbenchApp>, all: &[Drawn]) -> Vec<Stri
     faults
 }
 
-/// The top bar is one line: every tab and the View menu at the same height.
+/// The top bar is one line: every tab on show, and every widget of the bar (the first pane
+/// drawn) at the same height.
 fn top_bar_faults(lang: Lang, all: &[Drawn]) -> Vec<String> {
-    let mut names: Vec<&str> = Tab::ALL.iter().map(|t| lang.t(t.title())).collect();
-    names.push(lang.t(Msg::ViewMenu));
-    let tops: Vec<(&str, f32)> = names
-        .iter()
-        .filter_map(|n| {
-            all.iter()
-                .filter(|d| d.role == egui::accesskit::Role::Button && d.text == *n)
-                .map(|d| (*n, d.rect.top()))
-                .min_by(|a, b| a.1.total_cmp(&b.1))
-        })
-        .collect();
     let mut faults = Vec::new();
-    if tops.len() != names.len() {
-        faults.push(format!(
-            "the top bar shows {} of its {} buttons",
-            tops.len(),
-            names.len()
-        ));
+    for tab in Tab::ALL {
+        let name = lang.t(tab.title());
+        if !all
+            .iter()
+            .any(|d| d.interactive() && d.text == name && d.whole())
+        {
+            faults.push(format!("the tab '{name}' is not on show"));
+        }
     }
-    if let Some(&(_, first)) = tops.first()
-        && let Some((name, y)) = tops.iter().find(|(_, y)| (y - first).abs() > 1.0)
+    let Some(bar) = all.iter().find(|d| d.role == egui::accesskit::Role::Pane) else {
+        return vec!["no top bar".into()];
+    };
+    let items: Vec<&Drawn> = all
+        .iter()
+        .filter(|d| d.interactive() && bar.rect.contains_rect(d.rect))
+        .collect();
+    if let Some(first) = items.first()
+        && let Some(off) = items
+            .iter()
+            .find(|d| (d.rect.top() - first.rect.top()).abs() > 1.0)
     {
         faults.push(format!(
-            "the top bar is not one line: '{name}' at {y}, the first tab at {first}"
+            "the top bar is not one line: '{}' at {}, '{}' at {}",
+            off.text,
+            off.rect.top(),
+            first.text,
+            first.rect.top()
         ));
     }
     faults
@@ -680,4 +685,81 @@ fn lab_fits_every_screen() {
     for view in [LabView::Diagram, LabView::Table, LabView::Chart] {
         check_every_screen_with(&mut h, |app| app.lab.view = view, |_, _| Vec::new());
     }
+}
+
+/// The x where the log's toolbar starts (its "Options" menu): it moves with the splitter
+/// between the class's table and the log.
+fn log_left(h: &Harness<'static, WorkbenchApp>) -> f32 {
+    let all = drawn(h);
+    all.iter()
+        .find(|d| d.role == egui::accesskit::Role::Button && d.text == "Options ▼")
+        .map(|d| d.rect.left())
+        .expect("the log's Options menu")
+}
+
+/// The splitter between the table and the log (the one standing upright).
+fn upright_splitter(h: &Harness<'static, WorkbenchApp>) -> Rect {
+    let all = drawn(h);
+    let splitters: Vec<&Drawn> = all
+        .iter()
+        .filter(|d| d.role == egui::accesskit::Role::Splitter && d.rect.height() > d.rect.width())
+        .collect();
+    assert_eq!(splitters.len(), 1, "{splitters:?}");
+    splitters[0].rect
+}
+
+/// A splitter the teacher drags keeps its place in that mode, and only there; a
+/// double-click gives the size back to the layout.
+#[test]
+fn a_dragged_splitter_is_remembered_per_mode() {
+    let mut h = harness(loopback_settings(Tab::TcpServer));
+    let ctx = h.ctx.clone();
+    h.state_mut().server.start(&ctx);
+    wait_until(&mut h, "listening", |a| {
+        a.server.model.status.listening().is_some()
+    });
+    let local = h.state().server.model.status.listening().unwrap();
+    let _class: Vec<TcpStream> = (0..3).map(|_| TcpStream::connect(local).unwrap()).collect();
+    wait_until(&mut h, "3 clients", |a| a.server.model.connected == 3);
+    let classroom = Screen {
+        px: (1024.0, 768.0),
+        classroom: true,
+        lang: Lang::En,
+    };
+    let normal = Screen {
+        classroom: false,
+        ..classroom
+    };
+    show_on(&mut h, classroom);
+    let before = log_left(&h);
+    let grip = upright_splitter(&h).center();
+    h.hover_at(grip);
+    h.drag_at(grip);
+    for dx in [10.0, 30.0, 60.0] {
+        h.hover_at(grip + egui::vec2(dx, 0.0));
+    }
+    h.drop_at(grip + egui::vec2(60.0, 0.0));
+    frames(&mut h, 4);
+    let dragged = log_left(&h);
+    assert!(
+        (dragged - before - 60.0).abs() < 6.0,
+        "the log moved from {before} to {dragged}"
+    );
+    // The other mode has its own layout, and going there and back keeps the teacher's.
+    show_on(&mut h, normal);
+    show_on(&mut h, classroom);
+    assert!((log_left(&h) - dragged).abs() < 1.0, "not kept");
+    // A double-click on the splitter: the layout's size again.
+    let grip = upright_splitter(&h).center();
+    for _ in 0..2 {
+        h.hover_at(grip);
+        h.drag_at(grip);
+        h.drop_at(grip);
+    }
+    frames(&mut h, 4);
+    assert!(
+        (log_left(&h) - before).abs() < 1.0,
+        "{} after the double-click, {before} before the drag",
+        log_left(&h)
+    );
 }

@@ -45,6 +45,24 @@ impl Scenario {
         Self::UdpClosedPort,
     ];
 
+    /// The command line's name (`--lesson NAME`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Handshake => "handshake",
+            Self::HalfClose => "half-close",
+            Self::TimeWait => "time-wait",
+            Self::Abortive => "abortive",
+            Self::BacklogFull => "backlog-full",
+            Self::Boundaries => "boundaries",
+            Self::UdpLoss => "udp-loss",
+            Self::UdpClosedPort => "udp-closed-port",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+
     /// Whether the scenario is about one TCP connection (and so draws a diagram).
     pub fn has_diagram(self) -> bool {
         !matches!(self, Self::UdpLoss)

@@ -315,8 +315,11 @@ impl super::frame::Framed for ClientPanel {
 
     fn details_ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
         if let Some(line) = kernel_line(lang, &self.model) {
-            ui.label(RichText::new(line).monospace())
-                .on_hover_text(lang.t(Msg::KernelHint));
+            // One line in classroom mode (the whole of it on hover).
+            let label = egui::Label::new(RichText::new(&line).monospace());
+            let label = if classroom { label.truncate() } else { label };
+            ui.add(label)
+                .on_hover_text(format!("{line}\n{}", lang.t(Msg::KernelHint)));
         }
         if !classroom {
             egui::CollapsingHeader::new(lang.t(Msg::PlotThroughput))

@@ -336,7 +336,8 @@ impl FileServerPanel {
         let mut table = egui_extras::TableBuilder::new(ui)
             .id_salt(("files_table", compact))
             .striped(true)
-            .resizable(true)
+            // Compact, the columns follow the region's width (no remembered widths).
+            .resizable(!compact)
             .auto_shrink([false, false])
             // As tall as its region, however few the rows (egui_extras asks 200 points).
             .min_scrolled_height(0.0);

@@ -40,6 +40,10 @@ pub trait Framed {
     /// the panel has no table.
     fn table_rows(&self, classroom: bool) -> Option<usize>;
     fn table_ui(&mut self, ui: &mut Ui, lang: Lang, compact: bool);
+    /// The table's share of the width when it sits beside the log.
+    fn table_share(&self) -> f32 {
+        0.44
+    }
     /// The panel has a log below or beside its table (without one, the table is the main
     /// view).
     fn log_shown(&self) -> bool {

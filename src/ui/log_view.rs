@@ -775,11 +775,12 @@ impl LogView {
         if line == 0
             && let Some(peer) = entry.peer
         {
-            // UDP's peers are known by their address (it is what a reply goes to).
-            let tag = if compact && !self.peers_clickable {
-                format!("#{} ", peer.id)
-            } else {
-                format!("#{} {} ", peer.id, peer.addr)
+            // Short, a connection is its number (the table has its address); a UDP peer is
+            // its address (what a reply goes to).
+            let tag = match (compact, self.peers_clickable) {
+                (true, false) => format!("#{} ", peer.id),
+                (true, true) => format!("{} ", peer.addr),
+                (false, _) => format!("#{} {} ", peer.id, peer.addr),
             };
             job.append(&tag, 0.0, fmt(peer_color(ui, peer.id)));
         }

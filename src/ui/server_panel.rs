@@ -401,17 +401,32 @@ impl ServerPanel {
         let addrs = ifaces::reachable(local, &self.local_ips);
         let body = ui.text_style_height(&egui::TextStyle::Body);
         let size = if classroom { body * 1.6 } else { body * 1.25 };
-        ui.horizontal_wrapped(|ui| {
+        ui.horizontal(|ui| {
             ui.label(RichText::new(lang.t(Msg::StudentsConnectTo)).size(size * 0.8));
-            for (i, addr) in addrs.iter().enumerate() {
-                // The first is the one students on other machines use; the rest smaller.
-                let text = RichText::new(addr.to_string()).monospace().strong();
-                let text = if i == 0 { text.size(size) } else { text };
-                ui.add(egui::Label::new(text).selectable(true));
+            // The first is the one students on other machines use: large. Then Copy, then
+            // the others small, in what room is left.
+            if let Some(first) = addrs.first() {
+                ui.add(
+                    egui::Label::new(
+                        RichText::new(first.to_string())
+                            .monospace()
+                            .strong()
+                            .size(size),
+                    )
+                    .selectable(true),
+                );
             }
             if ui.button(lang.t(Msg::CopyAddresses)).clicked() {
                 let text: Vec<String> = addrs.iter().map(ToString::to_string).collect();
                 ui.ctx().copy_text(text.join("\n"));
+            }
+            let others: Vec<String> = addrs.iter().skip(1).map(ToString::to_string).collect();
+            if !others.is_empty() {
+                ui.add(
+                    egui::Label::new(RichText::new(others.join("  ")).monospace())
+                        .truncate()
+                        .selectable(true),
+                );
             }
         });
     }
@@ -592,7 +607,6 @@ impl ServerPanel {
                 Msg::ColAddress,
                 Column::initial(addr_w).at_least(80.0).clip(true),
             ),
-            (Msg::ColIn, Column::initial(80.0).at_least(40.0).clip(true)),
             (Msg::ColState, Column::remainder().at_least(40.0).clip(true)),
         ];
         let columns: &[(Msg, Column)] = if compact {
@@ -613,7 +627,8 @@ impl ServerPanel {
         let mut table = egui_extras::TableBuilder::new(ui)
             .id_salt(("clients_table", compact))
             .striped(true)
-            .resizable(true)
+            // Compact, the columns follow the region's width (no remembered widths).
+            .resizable(!compact)
             .sense(egui::Sense::click())
             .auto_shrink([false, false])
             // As tall as its region, however few the rows (egui_extras asks 200 points).
@@ -655,11 +670,11 @@ impl ServerPanel {
                             ui.label(format_time(r.connected_at));
                         });
                     }
-                    row.col(|ui| {
-                        let text = format!("{} / {}", human_bytes(r.bytes_in), r.msgs_in);
-                        ui.add(egui::Label::new(text).truncate());
-                    });
                     if !compact {
+                        row.col(|ui| {
+                            let text = format!("{} / {}", human_bytes(r.bytes_in), r.msgs_in);
+                            ui.add(egui::Label::new(text).truncate());
+                        });
                         row.col(|ui| {
                             let text = format!("{} / {}", human_bytes(r.bytes_out), r.msgs_out);
                             ui.add(egui::Label::new(text).truncate());

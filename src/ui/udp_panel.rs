@@ -430,7 +430,8 @@ impl UdpPanel {
         let mut table = egui_extras::TableBuilder::new(ui)
             .id_salt(("udp_peers_table", compact))
             .striped(true)
-            .resizable(true)
+            // Compact, the columns follow the region's width (no remembered widths).
+            .resizable(!compact)
             .sense(egui::Sense::click())
             .auto_shrink([false, false])
             // As tall as its region, however few the rows (egui_extras asks 200 points).
@@ -474,9 +475,11 @@ impl UdpPanel {
                             ui.add(egui::Label::new(text).truncate());
                         });
                     }
-                    row.col(|ui| {
-                        ui.add(egui::Label::new(format_time(p.last_seen)).truncate());
-                    });
+                    if !compact {
+                        row.col(|ui| {
+                            ui.add(egui::Label::new(format_time(p.last_seen)).truncate());
+                        });
+                    }
                     if row.response().clicked() {
                         picked = Some(p.addr);
                     }
@@ -557,6 +560,11 @@ impl super::frame::Framed for UdpPanel {
 
     fn table_ui(&mut self, ui: &mut Ui, lang: Lang, compact: bool) {
         self.peers_ui(ui, lang, compact);
+    }
+
+    /// Beside the log the peers keep a third: the log is what a class reads.
+    fn table_share(&self) -> f32 {
+        0.34
     }
 
     fn log_ui(&mut self, ui: &mut Ui, lang: Lang, compact: bool) {
