@@ -27,10 +27,26 @@ trap cleanup EXIT
 Xvfb "$DISP" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
 PIDS+=($!)
 export DISPLAY="$DISP"
-# A projector's 1024×768, for the classroom pictures.
-DISP_SMALL=":$(( ${DISP#:} + 1 ))"
-Xvfb "$DISP_SMALL" -screen 0 1024x768x24 -nolisten tcp >/dev/null 2>&1 &
-PIDS+=($!)
+# fresh_screen SIZE: a new X screen of that size for the next picture (a long run of windows
+# on one Xvfb has been seen to take it down), on the display after $DISP.
+SCREEN_PID=""
+fresh_screen() {
+    if [ -n "$SCREEN_PID" ]; then
+        kill "$SCREEN_PID" 2>/dev/null || true
+        wait "$SCREEN_PID" 2>/dev/null || true
+    fi
+    local d=":$(( ${DISP#:} + 1 ))"
+    Xvfb "$d" -screen 0 "${1}x24" -nolisten tcp >/dev/null 2>&1 &
+    SCREEN_PID=$!
+    PIDS+=("$SCREEN_PID")
+    export DISPLAY="$d"
+    for _ in $(seq 50); do
+        xdotool getdisplaygeometry >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    echo "screenshots.sh: Xvfb did not start on $d" >&2
+    exit 1
+}
 
 # port_of FILE WHAT: the port of the first "listening on 127.0.0.1:PORT" line a server writes
 # to FILE, waiting up to 5 s for it.
@@ -87,12 +103,12 @@ shoot() {
     local width
     width=$(xdotool getwindowgeometry "$win" | sed -n 's/.*Geometry: \([0-9]*\)x[0-9]*/\1/p')
     for message in "$@"; do
-        # The message box sits about 150 px above the window's bottom edge; in classroom
+        # The message box sits about 120 px above the window's bottom edge; in classroom
         # mode it is the one line at the bottom, a little right of the middle.
         if [ -n "${WHOLE_SCREEN:-}" ]; then
             xdotool mousemove --window "$win" $((width * 55 / 100)) $((height - 24)) click 1
         else
-            xdotool mousemove --window "$win" 600 $((height - 150)) click 1
+            xdotool mousemove --window "$win" 600 $((height - 120)) click 1
         fi
         xdotool key ctrl+a BackSpace
         sleep 0.3
@@ -167,36 +183,22 @@ for lang in $(langs files); do
 done
 unset BEFORE_TYPING
 
-# The download panel: list a server's files, download two, and one that is missing.
-if ! want download; then
-    :
-elif python3 -c 'import socket; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1",7891))' 2>/dev/null; then
-    "$BIN" serve-files "$SHARE" --listen 127.0.0.1:7891 >/dev/null 2>&1 &
+# The download panel: two files from a lesson file server, and one that is missing.
+if want download; then
+    "$BIN" serve-files "$SHARE" --listen 127.0.0.1:0 >"$WORK/dlserver.out" 2>&1 &
     PIDS+=($!)
-    DLDIR="$WORK/downloads"
-    mkdir -p "$DLDIR"
-    BEFORE_TYPING='
-        xdotool windowfocus --sync "$win"
-        xdotool mousemove --window "$win" 907 44 click 1; sleep 0.8
-        for fname in lecture-video.bin sub/homework.txt missing.doc; do
-            xdotool mousemove --window "$win" 480 44 click 1; xdotool key ctrl+a BackSpace
-            type_slowly "$fname"
-            xdotool mousemove --window "$win" 677 113 click 1; sleep 0.8
-        done'
-    HOME="$DLDIR" shoot en "download-en" "--tab download"
+    DLPORT=$(port_of "$WORK/dlserver.out" "the file server")
+    BEFORE_TYPING="sleep 2"
+    shoot en "download-en" "--download 127.0.0.1:$DLPORT --file lecture-video.bin --file sub/homework.txt --file missing.doc"
     unset BEFORE_TYPING
-else
-    echo "port 7891 is busy: download screenshot skipped"
 fi
 
-# The Lesson panel: a scenario (handshake and four-way close) with its diagram, and step mode.
+# The Lesson panel: a scenario played out with its diagram (the handshake and four-way close
+# in English, the abortive close in Chinese).
 if want lesson; then
-    # The scenario buttons sit in a column on the left: 1 at y=82, then every 23 px.
-    BEFORE_TYPING='
-        xdotool windowfocus --sync "$win"
-        xdotool mousemove --window "$win" 90 $LESSON_Y click 1; sleep 2'
-    LESSON_Y=82 shoot en "lesson-en" "--tab lesson"
-    LESSON_Y=151 shoot zh "lesson-zh" "--tab lesson"
+    BEFORE_TYPING="sleep 2"
+    shoot en "lesson-en" "--lesson handshake"
+    shoot zh "lesson-zh" "--lesson abortive"
     unset BEFORE_TYPING
 fi
 
@@ -210,8 +212,6 @@ if want lab; then
     unset BEFORE_TYPING
 fi
 
-# The Check panel in Chinese grading the lesson's one-client server (one accept(), then that
-# client's recv() loop): 30 clients at once, every check's verdict with its evidence.
 # The lesson's one-client server: one accept(), then that client's recv() loop.
 cat >"$WORK/one_client_server.py" <<'EOF'
 import socket, time
@@ -229,6 +229,9 @@ while True:
 conn.close()
 time.sleep(600)
 EOF
+
+# The Check panel in Chinese grading the lesson's one-client server: 30 clients at once,
+# every check's verdict with its evidence.
 if want check; then
     python3 "$WORK/one_client_server.py" >"$WORK/one.out" 2>&1 &
     PIDS+=($!)
@@ -260,18 +263,20 @@ if want classroom; then
     "$BIN" serve-files "$SHARE" --listen "127.0.0.1:0" >"$WORK/cfiles.out" 2>&1 &
     PIDS+=($!)
     DPORT=$(port_of "$WORK/cfiles.out" "the file server")
-    # The check's server: the lesson's one-client server (every check waits out 0.5 s).
+    # The check's server: the lesson's one-client server (each check waits out its 2 s
+    # timeouts: about 25 s in all).
     python3 "$WORK/one_client_server.py" >"$WORK/cone.out" 2>&1 &
     PIDS+=($!)
     COPORT=$(port_of "$WORK/cone.out" "the one-client server")
     for size in 1024x768 1280x800; do
-        if [ "$size" = 1024x768 ]; then export DISPLAY="$DISP_SMALL"; else export DISPLAY="$DISP"; fi
         for lang in en zh; do
             base="classroom/$size-$lang"
             export WHOLE_SCREEN=1
+            fresh_screen "$size"
             shoot "$lang" "$base-1-client" "--classroom --connect 127.0.0.1:$CPORT" "你好，老师！" "第二条消息"
             SPORT=$(free_port)
             BEFORE_TYPING="python3 scripts/lesson_clients.py $SPORT 40 127.0.0.1 30 >/dev/null 2>&1 & PIDS+=(\$!); sleep 5"
+            fresh_screen "$size"
             shoot "$lang" "$base-2-server" "--classroom --listen 0.0.0.0:$SPORT" "同学们好！"
             UPORT=$(free_port)
             PPORT=$(free_port)
@@ -279,19 +284,25 @@ if want classroom; then
             python3 scripts/lesson_udp_peer.py "$PPORT" >/dev/null 2>&1 &
             PIDS+=($!)
             BEFORE_TYPING="python3 scripts/lesson_udp_peer.py $QPORT 127.0.0.1:$UPORT >/dev/null 2>&1 & PIDS+=(\$!); sleep 1"
+            fresh_screen "$size"
             shoot "$lang" "$base-3-udp" "--classroom --udp 127.0.0.1:$UPORT --to 127.0.0.1:$PPORT" "你好，UDP！"
             FPORT=$(free_port)
             BEFORE_TYPING="( cd $WORK && for f in hello.py 课程笔记.txt missing.doc ../../etc/passwd lecture-video.bin sub/homework.txt hello.py; do \
                 $BIN download 127.0.0.1:$FPORT \$f -o $WORK/c-$lang-\$RANDOM; done ) >/dev/null 2>&1 || true; sleep 0.5"
+            fresh_screen "$size"
             shoot "$lang" "$base-4-files" "--classroom --serve $SHARE --listen 127.0.0.1:$FPORT"
             BEFORE_TYPING="sleep 2"
+            fresh_screen "$size"
             shoot "$lang" "$base-5-download" \
                 "--classroom --download 127.0.0.1:$DPORT --file lecture-video.bin --file hello.py --file 课程笔记.txt --file missing.doc"
             BEFORE_TYPING="sleep 2"
+            fresh_screen "$size"
             shoot "$lang" "$base-6-lesson" "--classroom --lesson handshake"
             BEFORE_TYPING="sleep 9"
+            fresh_screen "$size"
             shoot "$lang" "$base-7-lab" "--classroom --lab congestion"
             BEFORE_TYPING="sleep 28"
+            fresh_screen "$size"
             shoot "$lang" "$base-8-check" "--classroom --check 127.0.0.1:$COPORT --clients 30"
             unset BEFORE_TYPING WHOLE_SCREEN
             if [ "$size" = 1024x768 ]; then tile=512x384; else tile=512x320; fi
@@ -301,4 +312,5 @@ if want classroom; then
         done
     done
     export DISPLAY="$DISP"
+    kill "$SCREEN_PID" 2>/dev/null || true
 fi

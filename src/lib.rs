@@ -11,7 +11,9 @@
 //!   dumps, building payloads.
 //! - [`model`]: plain state reduced from engine events (log, socket-call trace, panel status);
 //!   pure functions, tested without a window.
-//! - [`ui`]: the panels and the widgets they share (log view, send composer, trace view).
+//! - [`ui`]: the panels and the widgets they share (log view, send composer, trace view), and
+//!   the frame most panels are drawn on (`ui::frame`: settings that fold, table and log,
+//!   socket calls, composer; the sizing rules of normal and classroom mode).
 //! - [`app`]: the eframe application: top bar, status bar, persisted settings.
 //! - [`cli`]: headless commands that drive the same engines from a terminal.
 //! - [`i18n`]: every user-visible string in English and Simplified Chinese.

@@ -330,6 +330,31 @@ fn check_every_screen_with(
                 eprintln!("{:?} {:?} vis {:?} '{}'", d.role, d.rect, d.visible, d.text);
             }
         }
+        if std::env::var_os("LAYOUT_REPORT").is_some() {
+            // The figures of the closing note: what each screen shows.
+            let badges = count_whole(&all, screen.lang.t(Msg::CheckPassed))
+                + count_whole(&all, screen.lang.t(Msg::CheckFailed));
+            let bars = all
+                .iter()
+                .filter(|d| d.whole() && d.role == egui::accesskit::Role::ProgressIndicator)
+                .count();
+            eprintln!(
+                "REPORT {:?} {}x{} {} {:?}: log {} numbered {} progress {} verdicts {}",
+                h.state().tab,
+                screen.px.0,
+                screen.px.1,
+                if screen.classroom {
+                    "classroom"
+                } else {
+                    "normal"
+                },
+                screen.lang,
+                log_rows(&all),
+                numbered_rows(&all),
+                bars,
+                badges
+            );
+        }
         let bar = top_bar_faults(screen.lang, &all);
         for fault in general_faults(h, &all)
             .into_iter()

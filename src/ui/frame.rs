@@ -354,7 +354,13 @@ fn main_ui(ui: &mut Ui, lang: Lang, classroom: bool, panel: &mut dyn Framed) {
             (name, "table-above", classroom),
             table_h.min(fit),
             |p| p.resizable(true).size_range(line + 3.0 * row..=max),
-            |ui| panel.table_ui(ui, lang, classroom || avail.width() < 640.0),
+            |ui| {
+                panel.table_ui(
+                    ui,
+                    lang,
+                    (classroom && avail.width() < 900.0) || avail.width() < 640.0,
+                )
+            },
         );
     } else {
         let max = (avail.width() - 200.0).max(160.0);

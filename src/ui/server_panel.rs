@@ -697,13 +697,17 @@ impl ServerPanel {
 /// A client's state, and the kernel's beside it (TIME_WAIT lives on after close); on one
 /// line, the rest on hover.
 fn client_state_ui(ui: &mut Ui, lang: Lang, r: &crate::model::ClientRow, compact: bool) {
-    let text = match &r.state {
+    let ours = match &r.state {
         ClientState::Connected => lang.t(Msg::StateConnected).to_owned(),
         ClientState::PeerClosed => lang.t(Msg::StatePeerClosed).to_owned(),
         ClientState::Closed(end) => describe_client_end(lang, end),
     };
+    let text = ours.clone();
     let info = r.kernel_info.as_deref().copied().filter(|_| r.open());
     let text = match (r.kernel, info) {
+        // Short, an open connection is the kernel's word for it (the lesson's vocabulary);
+        // ours is on hover.
+        (Some(k), _) if compact && r.open() => k.name().to_owned(),
         (Some(k), Some(i)) if !compact => format!(
             "{text} · {}",
             lang.fmt(
@@ -733,6 +737,11 @@ fn client_state_ui(ui: &mut Ui, lang: Lang, r: &crate::model::ClientRow, compact
         RichText::new(text)
     };
     let label = ui.add(egui::Label::new(rich).truncate());
+    let label = if compact {
+        label.on_hover_text(ours)
+    } else {
+        label
+    };
     let label = if held {
         label.on_hover_text(lang.t(Msg::HeldBackHint))
     } else {
@@ -824,6 +833,11 @@ impl super::frame::Framed for ServerPanel {
 
     fn table_ui(&mut self, ui: &mut Ui, lang: Lang, compact: bool) {
         self.clients_ui(ui, lang, compact);
+    }
+
+    /// Beside the log, the class's table takes half: a client's state must fit.
+    fn table_share(&self) -> f32 {
+        0.5
     }
 
     /// In classroom mode the class's clients share the height with the log.
