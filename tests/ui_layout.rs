@@ -525,6 +525,20 @@ fn udp_shows_its_peers_and_ten_datagrams() {
     });
 }
 
+/// Starts the app's file server (sharing what its settings say) and gives its address.
+fn serve(h: &mut Harness<'static, WorkbenchApp>) -> SocketAddr {
+    use socket_workbench::model::files::FileServerStatus;
+    let ctx = h.ctx.clone();
+    h.state_mut().files.start(&ctx);
+    wait_until(h, "serving", |a| {
+        matches!(a.files.model.status, FileServerStatus::Listening { .. })
+    });
+    match h.state().files.model.status {
+        FileServerStatus::Listening { local, .. } => local,
+        ref other => panic!("not serving: {other:?}"),
+    }
+}
+
 /// The lesson's download: a name, then the bytes until close.
 fn lesson_request(addr: SocketAddr, name: &str) -> Vec<u8> {
     let mut s = TcpStream::connect(addr).unwrap();
@@ -544,18 +558,7 @@ fn file_server_shows_its_requests_with_their_outcome() {
     let mut settings = loopback_settings(Tab::FileServer);
     settings.files.folder = dir.display().to_string();
     let mut h = harness(settings);
-    let ctx = h.ctx.clone();
-    h.state_mut().files.start(&ctx);
-    wait_until(&mut h, "serving", |a| {
-        matches!(
-            a.files.model.status,
-            socket_workbench::model::files::FileServerStatus::Listening { .. }
-        )
-    });
-    let local = match h.state().files.model.status {
-        socket_workbench::model::files::FileServerStatus::Listening { local, .. } => local,
-        ref other => panic!("not serving: {other:?}"),
-    };
+    let local = serve(&mut h);
     let names = [
         "hello.py",
         "课程笔记.txt",
@@ -592,18 +595,7 @@ fn download_shows_its_rows() {
     settings.files.folder = share.display().to_string();
     settings.download.folder = dir.join("got").display().to_string();
     let mut h = harness(settings);
-    let ctx = h.ctx.clone();
-    h.state_mut().files.start(&ctx);
-    wait_until(&mut h, "serving", |a| {
-        matches!(
-            a.files.model.status,
-            socket_workbench::model::files::FileServerStatus::Listening { .. }
-        )
-    });
-    let local = match h.state().files.model.status {
-        socket_workbench::model::files::FileServerStatus::Listening { local, .. } => local,
-        ref other => panic!("not serving: {other:?}"),
-    };
+    let local = serve(&mut h);
     let ctx = h.ctx.clone();
     for name in ["a.bin", "b.txt", "课件.pdf", "missing.doc"] {
         let d = &mut h.state_mut().download;

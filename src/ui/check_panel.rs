@@ -729,24 +729,6 @@ impl super::frame::Framed for CheckPanel {
                 }
             });
     }
-
-    fn log_shown(&self) -> bool {
-        false
-    }
-
-    fn log_ui(&mut self, _ui: &mut Ui, _lang: Lang, _compact: bool) {}
-
-    fn side_shown(&self) -> bool {
-        false
-    }
-
-    fn side_ui(&mut self, _ui: &mut Ui, _lang: Lang) {}
-
-    fn composer_shown(&self) -> bool {
-        false
-    }
-
-    fn composer_ui(&mut self, _ui: &mut Ui, _lang: Lang, _more: &mut bool) {}
 }
 
 impl Drop for CheckPanel {

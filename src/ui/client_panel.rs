@@ -8,6 +8,7 @@ use flume::{Receiver, Sender};
 use serde::{Deserialize, Serialize};
 
 use super::composer::{Composer, ComposerAction, ComposerSettings, SendState};
+use super::frame::{StartStop, start_stop_ui};
 use super::log_view::{LogAction, LogView, LogViewSettings};
 use super::trace_view::trace_ui;
 use super::widgets::{history_button, labelled_text, remember};
@@ -213,18 +214,11 @@ impl ClientPanel {
 
     /// Disconnect and the half-close: on the settings line and on the folded line.
     fn connection_actions_ui(&mut self, ui: &mut Ui, lang: Lang) {
-        if !self.model.status.active() {
-            if ui
-                .button(RichText::new(lang.t(Msg::Connect)).strong())
-                .clicked()
-            {
-                self.connect(ui.ctx());
-            }
-        } else if ui
-            .button(RichText::new(lang.t(Msg::Disconnect)).strong())
-            .clicked()
-        {
-            self.disconnect();
+        let running = self.model.status.active();
+        match start_stop_ui(ui, running, lang.t(Msg::Connect), lang.t(Msg::Disconnect)) {
+            Some(StartStop::Start) => self.connect(ui.ctx()),
+            Some(StartStop::Stop) => self.disconnect(),
+            None => {}
         }
         if ui
             .add_enabled(
@@ -339,11 +333,9 @@ impl super::frame::Framed for ClientPanel {
         }
     }
 
-    fn table_rows(&self, _classroom: bool) -> Option<usize> {
-        None
+    fn log_shown(&self) -> bool {
+        true
     }
-
-    fn table_ui(&mut self, _ui: &mut Ui, _lang: Lang, _compact: bool) {}
 
     fn log_ui(&mut self, ui: &mut Ui, lang: Lang, compact: bool) {
         self.log_view.compact = compact;
@@ -382,6 +374,10 @@ impl super::frame::Framed for ClientPanel {
         } else {
             trace_ui(ui, lang, &mut self.model.trace, self.settings.log.follow);
         }
+    }
+
+    fn composer_shown(&self) -> bool {
+        true
     }
 
     fn composer_ui(&mut self, ui: &mut Ui, lang: Lang, more: &mut bool) {

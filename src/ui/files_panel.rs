@@ -177,18 +177,16 @@ impl FileServerPanel {
     }
 
     fn start_stop_ui(&mut self, ui: &mut Ui, lang: Lang) {
-        if !self.model.status.active() {
-            if ui
-                .button(RichText::new(lang.t(Msg::StartServing)).strong())
-                .clicked()
-            {
-                self.start(ui.ctx());
-            }
-        } else if ui
-            .button(RichText::new(lang.t(Msg::StopListening)).strong())
-            .clicked()
-        {
-            self.stop();
+        let running = self.model.status.active();
+        match super::frame::start_stop_ui(
+            ui,
+            running,
+            lang.t(Msg::StartServing),
+            lang.t(Msg::StopListening),
+        ) {
+            Some(super::frame::StartStop::Start) => self.start(ui.ctx()),
+            Some(super::frame::StartStop::Stop) => self.stop(),
+            None => {}
         }
     }
 
@@ -493,24 +491,6 @@ impl super::frame::Framed for FileServerPanel {
     fn table_ui(&mut self, ui: &mut Ui, lang: Lang, compact: bool) {
         self.table_ui(ui, lang, compact);
     }
-
-    fn log_shown(&self) -> bool {
-        false
-    }
-
-    fn log_ui(&mut self, _ui: &mut Ui, _lang: Lang, _compact: bool) {}
-
-    fn side_shown(&self) -> bool {
-        false
-    }
-
-    fn side_ui(&mut self, _ui: &mut Ui, _lang: Lang) {}
-
-    fn composer_shown(&self) -> bool {
-        false
-    }
-
-    fn composer_ui(&mut self, _ui: &mut Ui, _lang: Lang, _more: &mut bool) {}
 }
 
 fn name_encoding_text(lang: Lang, enc: NameEncoding) -> &'static str {

@@ -38,8 +38,10 @@ pub trait Framed {
     fn details_ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool);
     /// The table beside or above the log, and how many of its rows must show; `None` when
     /// the panel has no table.
-    fn table_rows(&self, classroom: bool) -> Option<usize>;
-    fn table_ui(&mut self, ui: &mut Ui, lang: Lang, compact: bool);
+    fn table_rows(&self, _classroom: bool) -> Option<usize> {
+        None
+    }
+    fn table_ui(&mut self, _ui: &mut Ui, _lang: Lang, _compact: bool) {}
     /// The table's share of the width when it sits beside the log.
     fn table_share(&self) -> f32 {
         0.44
@@ -47,22 +49,43 @@ pub trait Framed {
     /// The panel has a log below or beside its table (without one, the table is the main
     /// view).
     fn log_shown(&self) -> bool {
-        true
+        false
     }
-    fn log_ui(&mut self, ui: &mut Ui, lang: Lang, compact: bool);
+    fn log_ui(&mut self, _ui: &mut Ui, _lang: Lang, _compact: bool) {}
     /// The log entries that must show: a class reads the conversation.
     fn log_rows(&self, _classroom: bool) -> usize {
         10
     }
     /// The side panel (socket calls) is switched on.
-    fn side_shown(&self) -> bool;
-    fn side_ui(&mut self, ui: &mut Ui, lang: Lang);
+    fn side_shown(&self) -> bool {
+        false
+    }
+    fn side_ui(&mut self, _ui: &mut Ui, _lang: Lang) {}
     /// The panel sends (a composer at the bottom).
     fn composer_shown(&self) -> bool {
-        true
+        false
     }
     /// The composer; `more` is its "More" toggle (false: one line).
-    fn composer_ui(&mut self, ui: &mut Ui, lang: Lang, more: &mut bool);
+    fn composer_ui(&mut self, _ui: &mut Ui, _lang: Lang, _more: &mut bool) {}
+}
+
+/// The button that starts a panel's socket or stops it, whichever is due; what was asked.
+pub fn start_stop_ui(ui: &mut Ui, running: bool, start: &str, stop: &str) -> Option<StartStop> {
+    let (text, asked) = if running {
+        (stop, StartStop::Stop)
+    } else {
+        (start, StartStop::Start)
+    };
+    ui.button(RichText::new(text).strong())
+        .clicked()
+        .then_some(asked)
+}
+
+/// What [`start_stop_ui`] was asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartStop {
+    Start,
+    Stop,
 }
 
 /// What the main view shows when the socket calls have no room beside it.

@@ -337,18 +337,16 @@ impl ServerPanel {
     }
 
     fn start_stop_ui(&mut self, ui: &mut Ui, lang: Lang) {
-        if !self.model.status.active() {
-            if ui
-                .button(RichText::new(lang.t(Msg::StartListening)).strong())
-                .clicked()
-            {
-                self.start(ui.ctx());
-            }
-        } else if ui
-            .button(RichText::new(lang.t(Msg::StopListening)).strong())
-            .clicked()
-        {
-            self.stop();
+        let running = self.model.status.active();
+        match super::frame::start_stop_ui(
+            ui,
+            running,
+            lang.t(Msg::StartListening),
+            lang.t(Msg::StopListening),
+        ) {
+            Some(super::frame::StartStop::Start) => self.start(ui.ctx()),
+            Some(super::frame::StartStop::Stop) => self.stop(),
+            None => {}
         }
     }
 
@@ -845,6 +843,10 @@ impl super::frame::Framed for ServerPanel {
         if classroom { 8 } else { 10 }
     }
 
+    fn log_shown(&self) -> bool {
+        true
+    }
+
     fn log_ui(&mut self, ui: &mut Ui, lang: Lang, compact: bool) {
         let selected: Vec<u64> = self.model.selected.iter().copied().collect();
         self.log_view.peer_filter =
@@ -880,6 +882,10 @@ impl super::frame::Framed for ServerPanel {
         } else {
             trace_ui(ui, lang, &mut self.model.trace, self.settings.log.follow);
         }
+    }
+
+    fn composer_shown(&self) -> bool {
+        true
     }
 
     fn composer_ui(&mut self, ui: &mut Ui, lang: Lang, more: &mut bool) {

@@ -223,18 +223,12 @@ impl UdpPanel {
     }
 
     fn bind_close_ui(&mut self, ui: &mut Ui, lang: Lang) {
-        if !self.model.status.active() {
-            if ui
-                .button(RichText::new(lang.t(Msg::Bind)).strong())
-                .clicked()
-            {
-                self.bind(ui.ctx());
-            }
-        } else if ui
-            .button(RichText::new(lang.t(Msg::CloseSocket)).strong())
-            .clicked()
+        let running = self.model.status.active();
+        match super::frame::start_stop_ui(ui, running, lang.t(Msg::Bind), lang.t(Msg::CloseSocket))
         {
-            self.close();
+            Some(super::frame::StartStop::Start) => self.bind(ui.ctx()),
+            Some(super::frame::StartStop::Stop) => self.close(),
+            None => {}
         }
     }
 
@@ -567,6 +561,10 @@ impl super::frame::Framed for UdpPanel {
         0.34
     }
 
+    fn log_shown(&self) -> bool {
+        true
+    }
+
     fn log_ui(&mut self, ui: &mut Ui, lang: Lang, compact: bool) {
         self.log_view.compact = compact;
         if let Some(LogAction::PickPeer(addr)) =
@@ -583,6 +581,10 @@ impl super::frame::Framed for UdpPanel {
 
     fn side_ui(&mut self, ui: &mut Ui, lang: Lang) {
         trace_ui(ui, lang, &mut self.model.trace, self.settings.log.follow);
+    }
+
+    fn composer_shown(&self) -> bool {
+        true
     }
 
     fn composer_ui(&mut self, ui: &mut Ui, lang: Lang, more: &mut bool) {
