@@ -445,12 +445,7 @@ fn tcp_client_shows_ten_log_entries_everywhere() {
 #[test]
 fn tcp_server_shows_a_class_of_thirty() {
     let mut h = harness(loopback_settings(Tab::TcpServer));
-    let ctx = h.ctx.clone();
-    h.state_mut().server.start(&ctx);
-    wait_until(&mut h, "listening", |a| {
-        a.server.model.status.listening().is_some()
-    });
-    let local = h.state().server.model.status.listening().unwrap();
+    let local = listen(&mut h);
     let mut class: Vec<TcpStream> = (0..30)
         .map(|_| TcpStream::connect(local).unwrap())
         .collect();
@@ -523,6 +518,16 @@ fn udp_shows_its_peers_and_ten_datagrams() {
         faults.extend(at_least("peer rows", shown, 3));
         faults
     });
+}
+
+/// Starts the app's TCP server and gives its address.
+fn listen(h: &mut Harness<'static, WorkbenchApp>) -> SocketAddr {
+    let ctx = h.ctx.clone();
+    h.state_mut().server.start(&ctx);
+    wait_until(h, "listening", |a| {
+        a.server.model.status.listening().is_some()
+    });
+    h.state().server.model.status.listening().unwrap()
 }
 
 /// Starts the app's file server (sharing what its settings say) and gives its address.
@@ -730,12 +735,7 @@ fn upright_splitter(h: &Harness<'static, WorkbenchApp>) -> Rect {
 #[test]
 fn a_dragged_splitter_is_remembered_per_mode() {
     let mut h = harness(loopback_settings(Tab::TcpServer));
-    let ctx = h.ctx.clone();
-    h.state_mut().server.start(&ctx);
-    wait_until(&mut h, "listening", |a| {
-        a.server.model.status.listening().is_some()
-    });
-    let local = h.state().server.model.status.listening().unwrap();
+    let local = listen(&mut h);
     let _class: Vec<TcpStream> = (0..3).map(|_| TcpStream::connect(local).unwrap()).collect();
     wait_until(&mut h, "3 clients", |a| a.server.model.connected == 3);
     let classroom = Screen {
