@@ -780,3 +780,45 @@ fn a_dragged_splitter_is_remembered_per_mode() {
         log_left(&h)
     );
 }
+
+/// Congestion control in full flow: a window's worth of segments on the wire at once. Their
+/// labels must not pile into one strip over the hosts: where a label has no room its packet
+/// is a small chip, and no two packets are offered to the mouse at the same place.
+#[test]
+fn lab_wire_in_full_flow_fits_every_screen() {
+    let mut h = harness(loopback_settings(Tab::Lab));
+    h.state_mut()
+        .lab
+        .run(socket_workbench::lab::scenario::Scenario::Congestion);
+    h.state_mut().lab.clock.speed = 1.0;
+    let mut most = 0;
+    for _ in 0..3000 {
+        let flying = h.state().lab.play.lab.on_the_wire().len();
+        most = most.max(flying);
+        if flying >= 12 {
+            break;
+        }
+        h.step();
+    }
+    assert!(
+        most >= 12,
+        "at most {most} packets were on the wire at once"
+    );
+    h.state_mut().lab.clock.paused = true;
+    check_every_screen(&mut h, |screen, all| {
+        // Every packet on the wire is drawn, as a label or a chip; those with a label are
+        // named "#id …" for the screen reader, and at least a few keep their words.
+        let labelled = all
+            .iter()
+            .filter(|d| d.role == egui::accesskit::Role::Button && d.text.starts_with('#'))
+            .count();
+        if labelled == 0 {
+            vec![format!(
+                "{:?}: no packet on the wire can be picked",
+                screen.px
+            )]
+        } else {
+            Vec::new()
+        }
+    });
+}

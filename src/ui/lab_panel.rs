@@ -944,6 +944,7 @@ impl LabPanel {
         }
         // Left to right in each lane, so a label is kept when it has the room.
         drawn.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut placed = Vec::with_capacity(drawn.len());
         for (x, fall, color, p) in drawn {
             let lane = usize::from(p.dir == Dir::S2C);
             let y = rails[lane];
@@ -952,9 +953,14 @@ impl LabPanel {
             let galley = painter.layout_no_wrap(label, FontId::proportional(13.0), Color32::WHITE);
             let full = galley.size() + vec2(10.0, 4.0);
             let chip = vec2(12.0, full.y);
-            let free = x - full.x * 0.5 > lane_end[lane] + 2.0 || fall > 0.0;
+            // Labels stay on the wire, between the hosts, whatever their packet's place.
+            let within = |w: f32| {
+                let half = (w * 0.5).min((x1 - x0) * 0.5);
+                x.clamp(x0 + half, x1 - half)
+            };
+            let free = within(full.x) - full.x * 0.5 > lane_end[lane] + 2.0 || fall > 0.0;
             let size = if free { full } else { chip };
-            let center = pos2(x, y + fall - size.y * 0.5 - 2.0);
+            let center = pos2(within(size.x), y + fall - size.y * 0.5 - 2.0);
             let r = Rect::from_center_size(center, size);
             // A chip that would sit on the last one is drawn, but not offered to the mouse:
             // the diagram and the table reach every packet.
@@ -967,8 +973,20 @@ impl LabPanel {
             } else {
                 1.0
             };
-            painter.rect_filled(r, 5.0, color.gamma_multiply(alpha));
-            if self.selected == Some(p.id) {
+            placed.push((
+                r,
+                color.gamma_multiply(alpha),
+                free.then_some(galley),
+                clickable,
+                p.id,
+                name,
+            ));
+        }
+        // Chips first, labels over them, so every label's words can be read.
+        placed.sort_by_key(|(_, _, galley, ..)| galley.is_some());
+        for (r, color, galley, clickable, id, name) in placed {
+            painter.rect_filled(r, 5.0, color);
+            if self.selected == Some(id) {
                 painter.rect_stroke(
                     r.expand(2.0),
                     6.0,
@@ -976,17 +994,17 @@ impl LabPanel {
                     StrokeKind::Outside,
                 );
             }
-            if free {
+            if let Some(galley) = galley {
                 painter.galley(r.min + vec2(5.0, 2.0), galley, Color32::WHITE);
             }
             if !clickable {
                 continue;
             }
-            let response = ui.interact(r, egui::Id::unique(("lab_packet", p.id)), Sense::click());
+            let response = ui.interact(r, egui::Id::unique(("lab_packet", id)), Sense::click());
             // Named for screen readers (and the tests): "#3 ACK ack=1 win=65536".
             response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &name));
             if response.clicked() {
-                clicked = Some(p.id);
+                clicked = Some(id);
             }
         }
         if let Some(id) = clicked {
@@ -1214,7 +1232,12 @@ impl LabPanel {
                         let at = p0 + (p1 - p0) * t - vec2(0.0, 12.0);
                         Rect::from_center_size(at, galley.size())
                     })
-                    .find(|r| placed.iter().all(|q: &Rect| !q.intersects(r.expand(1.0))))
+                    .find(|r| {
+                        // Apart by more than their click areas reach (2 points each side).
+                        placed
+                            .iter()
+                            .all(|q: &Rect| !q.intersects(r.expand2(vec2(5.0, 1.0))))
+                    })
                 else {
                     continue;
                 };
