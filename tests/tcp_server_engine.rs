@@ -1598,14 +1598,24 @@ fn reading_pauses_while_the_consumer_is_behind() {
     let overshoot = 256 * 1024;
     let mut got = 0usize;
     let mut sizes = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(1);
-    while Instant::now() < deadline {
+    // Until the limit is reached (however slow the machine), then a while longer: reading
+    // must stay paused.
+    let limit_by = Instant::now() + Duration::from_secs(10);
+    let mut quiet_until: Option<Instant> = None;
+    loop {
+        let now = Instant::now();
+        if quiet_until.is_some_and(|t| now >= t) || (quiet_until.is_none() && now >= limit_by) {
+            break;
+        }
         if let Ok(msg) = s.rx.recv_timeout(Duration::from_millis(50)) {
             if let ServerEvent::Received { data, .. } = &msg.event {
                 got += data.len();
                 sizes.push(data.len());
             }
             s.take(vec![msg]);
+        }
+        if got >= LIMIT_BYTES && quiet_until.is_none() {
+            quiet_until = Some(Instant::now() + Duration::from_millis(500));
         }
     }
     assert!(got >= LIMIT_BYTES, "read only {got} bytes before pausing");
