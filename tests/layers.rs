@@ -1,6 +1,8 @@
 //! The layers point one way (`ui`/`app` → `model` → `net` → `proto`; `i18n` beside `model`,
 //! below it; the command line beside the UI, not on it): each file of a layer may name only
-//! the layers below it. Read from the sources, so a stray `use` fails here, not in review.
+//! the layers below it. Within `net`, the OS layer (`net/sys`) names nothing of the portable
+//! `net::kernel` built on it; within `ui`, no panel names another. Read from the sources, so
+//! a stray `use` fails here, not in review.
 
 use std::path::Path;
 
@@ -11,6 +13,8 @@ const RULES: &[(&str, &[&str])] = &[
         &["net", "model", "i18n", "ui", "app", "cli", "fonts"],
     ),
     ("src/net", &["model", "i18n", "ui", "app", "cli", "fonts"]),
+    // The OS layer owns its data types: it reports to `net::kernel`, never the reverse too.
+    ("src/net/sys", &["net::kernel"]),
     ("src/lab", &["model", "i18n", "ui", "app", "cli", "fonts"]),
     ("src/i18n.rs", &["model", "ui", "app", "cli"]),
     ("src/model", &["ui", "app", "cli"]),
@@ -82,4 +86,42 @@ fn net_and_proto_know_nothing_of_egui() {
             }
         }
     }
+}
+
+/// No panel imports another panel: what two panels share lives in the shared UI modules
+/// (widgets, plumbing, frame) or below the UI (model, proto).
+#[test]
+fn no_panel_imports_another() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ui");
+    let panels: Vec<String> = std::fs::read_dir(&root)
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".rs")
+                .filter(|n| n.ends_with("_panel"))
+                .map(str::to_owned)
+        })
+        .collect();
+    assert!(panels.len() >= 7, "{panels:?}");
+    let mut broken = Vec::new();
+    for panel in &panels {
+        let file = root.join(format!("{panel}.rs"));
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            for other in panels.iter().filter(|o| *o != panel) {
+                if code.contains(&format!("super::{other}"))
+                    || code.contains(&format!("ui::{other}"))
+                {
+                    broken.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "panels importing panels:\n{}",
+        broken.join("\n")
+    );
 }

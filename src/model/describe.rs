@@ -113,3 +113,45 @@ pub fn describe_note(lang: Lang, note: &LogNote) -> String {
         LogNote::Echo => lang.t(Msg::NoteEcho).to_owned(),
     }
 }
+
+/// The kernel's view of the connection in one line: live (TCP_INFO) or after close.
+pub fn kernel_line(lang: Lang, model: &crate::model::ClientModel) -> Option<String> {
+    if let Some(state) = model.after_close
+        && !model.status.active()
+    {
+        return Some(lang.fmt(Msg::KernelAfterClose, &[("state", &state.name())]));
+    }
+    if !model.status.active() {
+        return None;
+    }
+    match model.kernel {
+        Some(k) => Some(describe_kernel(lang, &k)),
+        // Say so where the kernel does not tell, rather than show nothing or guess.
+        // The engine said so; the UI thread asks no system call of its own.
+        None if model.kernel_unavailable
+            && matches!(model.status, crate::model::ClientStatus::Connected { .. }) =>
+        {
+            Some(lang.t(Msg::KernelUnavailable).to_owned())
+        }
+        None => None,
+    }
+}
+
+/// State, RTT, window and counters of a live connection.
+pub fn describe_kernel(lang: Lang, k: &crate::net::kernel::TcpInfo) -> String {
+    lang.fmt(
+        Msg::KernelLine,
+        &[
+            ("state", &k.state.name()),
+            ("rtt", &format!("{:.2}", f64::from(k.rtt_us) / 1000.0)),
+            ("cwnd", &k.snd_cwnd),
+            ("unacked", &k.unacked),
+            ("retrans", &k.total_retrans),
+            (
+                "acked",
+                &k.bytes_acked
+                    .map_or_else(|| "—".to_owned(), |b| b.to_string()),
+            ),
+        ],
+    )
+}

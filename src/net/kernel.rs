@@ -28,26 +28,18 @@ use std::net::SocketAddr;
 use socket2::SockRef;
 
 use super::sys;
+pub use super::sys::{Availability, DiagEntry, States, TcpInfo};
 use super::trace::TcpState;
 
-/// What this system can show of the kernel's TCP state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Availability {
-    /// `TCP_INFO` and socket diagnostics both work: states of open sockets and of closed
-    /// ones (TIME_WAIT) can be shown.
-    Full,
-    /// `TCP_INFO` works but socket diagnostics do not (a container without
-    /// `NETLINK_SOCK_DIAG`, a kernel without `tcp_diag`): open sockets only, no TIME_WAIT.
-    TcpInfoOnly,
-    /// The kernel's TCP state cannot be read on this system (or this version of it).
-    Unsupported,
-}
+/// Every TCP state, for [`tcp_sockets`].
+pub const ALL_STATES: States = States::ALL;
 
-impl Availability {
-    /// Whether anything at all can be shown.
-    pub fn available(self) -> bool {
-        self != Self::Unsupported
-    }
+/// The states for [`tcp_sockets`]: exactly `states`.
+///
+/// CLOSED can be asked for but never matches: a closed socket is in none of the tables the
+/// kernel walks.
+pub fn states_mask(states: &[TcpState]) -> States {
+    States::of(states)
 }
 
 /// What this system can show. Probes socket diagnostics once (a dump of IPv4 listeners) and
@@ -55,53 +47,6 @@ impl Availability {
 pub fn availability() -> Availability {
     static PROBE: std::sync::OnceLock<Availability> = std::sync::OnceLock::new();
     *PROBE.get_or_init(sys::kernel_availability)
-}
-
-/// A socket's TCP state and counters as the kernel keeps them (`struct tcp_info`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TcpInfo {
-    pub state: TcpState,
-    /// Smoothed round-trip time, microseconds. 0 until the first sample (the handshake gives
-    /// the client one, the first acknowledged data gives the server one).
-    pub rtt_us: u32,
-    /// Variation of the round-trip time, microseconds.
-    pub rttvar_us: u32,
-    /// Current retransmission timeout, microseconds.
-    pub rto_us: u32,
-    /// Congestion window, in segments.
-    pub snd_cwnd: u32,
-    /// Largest segment this side sends, bytes.
-    pub snd_mss: u32,
-    /// Retransmissions of the current unacknowledged segment (resets once it is acknowledged).
-    pub retransmits: u8,
-    /// Segments retransmitted over the whole connection.
-    pub total_retrans: u32,
-    /// Segments sent and not yet acknowledged. For a LISTEN socket the kernel puts the number
-    /// of connections waiting in the accept queue here instead (see [`TcpInfo::accept_queue`]).
-    pub unacked: u32,
-    /// Segments selectively acknowledged (SACK). For a LISTEN socket: the accept queue's
-    /// limit, the `backlog` given to `listen()` (capped by `net.core.somaxconn`).
-    pub sacked: u32,
-    /// Segments the kernel currently believes lost.
-    pub lost: u32,
-    /// Bytes the peer has acknowledged (RFC 4898 `HCThruOctetsAcked`; Linux counts the SYN
-    /// as one). `None` when the kernel is too old to report it (before 4.1).
-    pub bytes_acked: Option<u64>,
-    /// Bytes received in order (RFC 4898 `HCThruOctetsReceived`; Linux counts the SYN as one).
-    /// `None` when the kernel is too old to report it (before 4.1).
-    pub bytes_received: Option<u64>,
-    /// Smallest round-trip time seen, microseconds. `None` before Linux 4.6.
-    pub min_rtt_us: Option<u32>,
-    /// Most recent delivery rate estimate, bytes per second. `None` before Linux 4.9.
-    pub delivery_rate: Option<u64>,
-}
-
-impl TcpInfo {
-    /// For a LISTEN socket: `(ready, limit)`, the connections that finished the handshake and
-    /// wait for `accept()`, and how many the queue may hold. `None` for any other state.
-    pub fn accept_queue(&self) -> Option<(u32, u32)> {
-        (self.state == TcpState::Listen).then_some((self.unacked, self.sacked))
-    }
 }
 
 /// Reads `TCP_INFO` from a TCP socket this process holds: a `TcpStream`, a `TcpListener`, a
@@ -114,59 +59,12 @@ where
     sys::tcp_info(SockRef::from(socket))
 }
 
-/// One TCP socket as socket diagnostics list it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DiagEntry {
-    pub local: SocketAddr,
-    /// The peer; the unspecified address with port 0 for a listener.
-    pub remote: SocketAddr,
-    /// The state. A closed socket waiting out its last timer (TIME_WAIT, or FIN_WAIT2 after
-    /// `close()`) is reported with the state it is waiting in.
-    pub state: TcpState,
-    /// The socket's inode number, as in `/proc/<pid>/fd/N -> socket:[inode]`. 0 for a socket
-    /// that no descriptor refers to any more (TIME_WAIT, orphaned sockets, requests).
-    pub inode: u64,
-}
-
-/// Every state bit for [`tcp_sockets`]: all of Linux's TCP states 1 to 12.
-pub const ALL_STATES: u32 = (1 << 13) - 2;
-
-/// The `states_mask` for [`tcp_sockets`] that selects exactly `states`.
-///
-/// CLOSED can be asked for but never matches: a closed socket is in none of the tables the
-/// kernel walks.
-pub fn states_mask(states: &[TcpState]) -> u32 {
-    states
-        .iter()
-        .fold(0, |mask, &state| mask | state_bits(state))
-}
-
-/// Linux's `tcp_states.h` number(s) of a state, as mask bits. SYN_RECV also selects
-/// TCP_NEW_SYN_RECV (12), which is how the kernel keeps half-open connections of a listener.
-fn state_bits(state: TcpState) -> u32 {
-    let n = match state {
-        TcpState::Established => 1,
-        TcpState::SynSent => 2,
-        TcpState::SynRecv => return (1 << 3) | (1 << 12),
-        TcpState::FinWait1 => 4,
-        TcpState::FinWait2 => 5,
-        TcpState::TimeWait => 6,
-        TcpState::Closed => 7,
-        TcpState::CloseWait => 8,
-        TcpState::LastAck => 9,
-        TcpState::Listen => 10,
-        TcpState::Closing => 11,
-    };
-    1 << n
-}
-
 /// Lists the TCP sockets of one address family (`family_v6` false: IPv4, true: IPv6) whose
-/// state is in `states_mask` (bit `1 << n` for Linux state number `n`; see [`states_mask`]
-/// and [`ALL_STATES`]). Covers every socket in this network namespace, not just this
+/// state is in `states` (see [`states_mask`] and [`ALL_STATES`]). Covers every socket in this network namespace, not just this
 /// process's. IPv4 connections made through a dual-stack IPv6 socket are listed under IPv6,
 /// with IPv4-mapped addresses (`::ffff:a.b.c.d`).
-pub fn tcp_sockets(family_v6: bool, states_mask: u32) -> io::Result<Vec<DiagEntry>> {
-    sys::tcp_sockets(family_v6, states_mask)
+pub fn tcp_sockets(family_v6: bool, states: States) -> io::Result<Vec<DiagEntry>> {
+    sys::tcp_sockets(family_v6, states)
 }
 
 /// The state of the TCP socket with exactly this local and remote address, whether or not a
@@ -324,40 +222,6 @@ fn follow_loop(rx: &flume::Receiver<Follow>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn state_masks_use_linux_numbers() {
-        assert_eq!(states_mask(&[TcpState::Listen]), 1 << 10);
-        assert_eq!(
-            states_mask(&[TcpState::Established, TcpState::TimeWait]),
-            (1 << 1) | (1 << 6)
-        );
-        assert_eq!(states_mask(&[TcpState::SynRecv]), (1 << 3) | (1 << 12));
-        assert_eq!(states_mask(&[]), 0);
-        let all = [
-            TcpState::Listen,
-            TcpState::SynSent,
-            TcpState::SynRecv,
-            TcpState::Established,
-            TcpState::FinWait1,
-            TcpState::FinWait2,
-            TcpState::CloseWait,
-            TcpState::Closing,
-            TcpState::LastAck,
-            TcpState::TimeWait,
-            TcpState::Closed,
-        ];
-        assert_eq!(states_mask(&all), ALL_STATES);
-        // Every bit agrees with `TcpState::from_linux`.
-        for state in all {
-            let mask = state_bits(state);
-            for n in 1..=12u8 {
-                if mask & (1 << n) != 0 {
-                    assert_eq!(TcpState::from_linux(n), Some(state));
-                }
-            }
-        }
-    }
 
     #[test]
     fn canonical_folds_mapped_addresses() {

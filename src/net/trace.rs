@@ -97,6 +97,21 @@ pub enum TcpState {
 }
 
 impl TcpState {
+    /// Every state, in the order of the enum.
+    pub const ALL: [TcpState; 11] = [
+        TcpState::Listen,
+        TcpState::SynSent,
+        TcpState::SynRecv,
+        TcpState::Established,
+        TcpState::FinWait1,
+        TcpState::FinWait2,
+        TcpState::CloseWait,
+        TcpState::Closing,
+        TcpState::LastAck,
+        TcpState::TimeWait,
+        TcpState::Closed,
+    ];
+
     /// From Linux's `tcp_states.h` numbering (TCP_INFO's `tcpi_state`, sock_diag's
     /// `idiag_state`). TCP_NEW_SYN_RECV (12) is a SYN_RECV as far as the lesson goes.
     pub fn from_linux(n: u8) -> Option<Self> {

@@ -15,6 +15,16 @@ pub enum AddrError {
 }
 
 /// Strips the brackets users type around IPv6 literals (`[::1]`).
+/// A port typed by the user to connect to: 1–65535.
+pub fn parse_port(text: &str) -> Option<u16> {
+    text.trim().parse::<u16>().ok().filter(|p| *p != 0)
+}
+
+/// A port typed by the user to listen on: 0–65535 (0 lets the OS choose).
+pub fn parse_listen_port(text: &str) -> Option<u16> {
+    text.trim().parse::<u16>().ok()
+}
+
 pub fn normalize_host(host: &str) -> &str {
     let host = host.trim();
     host.strip_prefix('[')

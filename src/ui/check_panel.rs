@@ -100,7 +100,7 @@ impl Default for CheckSettings {
             load_size: 64,
             load_udp: false,
             load_any: false,
-            export_path: super::files_panel::default_download_dir()
+            export_path: super::widgets::default_download_dir()
                 .join("check-report.txt")
                 .display()
                 .to_string(),

@@ -13,12 +13,13 @@ use super::log_view::{LogAction, LogView, LogViewSettings};
 use super::trace_view::trace_ui;
 use super::widgets::{history_button, labelled_text, remember};
 use crate::i18n::{Lang, Msg};
-use crate::model::describe::describe_status;
+use crate::model::describe::{describe_status, kernel_line};
 use crate::model::{ClientModel, ClientStatus};
 use crate::net::Waker;
 use crate::net::tcp_client::{
     ClientCommand, ClientConfig, ClientEvent, ClientHandle, ClientMsg, spawn_client,
 };
+use crate::proto::addr::parse_port;
 
 /// Recent hosts kept for the host field.
 pub const HOST_HISTORY_MAX: usize = 10;
@@ -53,11 +54,6 @@ impl Default for ClientSettings {
             log: LogViewSettings::default(),
         }
     }
-}
-
-/// A port typed by the user: 1–65535.
-pub fn parse_port(text: &str) -> Option<u16> {
-    text.trim().parse::<u16>().ok().filter(|p| *p != 0)
 }
 
 pub struct ClientPanel {
@@ -143,7 +139,7 @@ impl ClientPanel {
         // A fresh count per session: what an old one left unapplied does not hold it back.
         self.unread = crate::net::flow::Unread::default();
         config.unread = self.unread.clone();
-        config.unread_limit = Some(super::server_panel::UNREAD_LIMIT);
+        config.unread_limit = Some(super::plumbing::UNREAD_LIMIT);
         let waker = self.waker(ctx);
         // A session still winding down keeps its threads until it ends; its events are ignored.
         self.handle = None;
@@ -422,46 +418,4 @@ impl super::frame::Framed for ClientPanel {
             self.command(cmd);
         }
     }
-}
-
-/// The kernel's view of the connection in one line: live (TCP_INFO) or after close.
-pub fn kernel_line(lang: Lang, model: &crate::model::ClientModel) -> Option<String> {
-    if let Some(state) = model.after_close
-        && !model.status.active()
-    {
-        return Some(lang.fmt(Msg::KernelAfterClose, &[("state", &state.name())]));
-    }
-    if !model.status.active() {
-        return None;
-    }
-    match model.kernel {
-        Some(k) => Some(describe_kernel(lang, &k)),
-        // Say so where the kernel does not tell, rather than show nothing or guess.
-        // The engine said so; the UI thread asks no system call of its own.
-        None if model.kernel_unavailable
-            && matches!(model.status, crate::model::ClientStatus::Connected { .. }) =>
-        {
-            Some(lang.t(Msg::KernelUnavailable).to_owned())
-        }
-        None => None,
-    }
-}
-
-/// State, RTT, window and counters of a live connection.
-pub fn describe_kernel(lang: Lang, k: &crate::net::kernel::TcpInfo) -> String {
-    lang.fmt(
-        Msg::KernelLine,
-        &[
-            ("state", &k.state.name()),
-            ("rtt", &format!("{:.2}", f64::from(k.rtt_us) / 1000.0)),
-            ("cwnd", &k.snd_cwnd),
-            ("unacked", &k.unacked),
-            ("retrans", &k.total_retrans),
-            (
-                "acked",
-                &k.bytes_acked
-                    .map_or_else(|| "—".to_owned(), |b| b.to_string()),
-            ),
-        ],
-    )
 }

@@ -133,7 +133,7 @@ impl FileServerPanel {
             self.form_error = Some(Msg::ErrBadBindAddress);
             return;
         };
-        let Some(port) = super::server_panel::parse_listen_port(&self.settings.port) else {
+        let Some(port) = crate::proto::addr::parse_listen_port(&self.settings.port) else {
             self.form_error = Some(Msg::ErrListenPort);
             return;
         };
@@ -529,19 +529,6 @@ fn transfer_state_text(lang: Lang, state: &TransferState) -> (String, bool) {
     }
 }
 
-/// The user's download folder, or the current one.
-pub fn default_download_dir() -> PathBuf {
-    let home = std::env::var_os("HOME").or_else(|| std::env::var_os("USERPROFILE"));
-    if let Some(home) = home {
-        let downloads = Path::new(&home).join("Downloads");
-        if downloads.is_dir() {
-            return downloads;
-        }
-        return PathBuf::from(home);
-    }
-    PathBuf::from(".")
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct DownloadSettings {
@@ -560,7 +547,7 @@ impl Default for DownloadSettings {
             server: "127.0.0.1:7891".into(),
             server_history: Vec::new(),
             name: String::new(),
-            folder: default_download_dir().display().to_string(),
+            folder: super::widgets::default_download_dir().display().to_string(),
             verified: true,
             overwrite: false,
             name_encoding: TextEncoding::Utf8,

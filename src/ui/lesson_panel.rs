@@ -257,7 +257,7 @@ impl Default for LessonPanel {
             stages: (ServerStage::None, ClientStage::None),
             states: (None, None),
             last_step: None,
-            export_path: super::files_panel::default_download_dir()
+            export_path: super::widgets::default_download_dir()
                 .join("socket-workbench-diagram.svg")
                 .display()
                 .to_string(),

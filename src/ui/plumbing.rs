@@ -6,6 +6,10 @@ use std::time::{Duration, Instant};
 
 use flume::Receiver;
 
+/// The engine stops reading while this many received bytes wait to be applied, so a
+/// flood slows its senders (TCP back-pressure) instead of filling memory.
+pub const UNREAD_LIMIT: usize = 8 * 1024 * 1024;
+
 /// Time a frame may spend applying one panel's events.
 pub const DRAIN_BUDGET: Duration = Duration::from_millis(4);
 

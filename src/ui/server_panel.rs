@@ -95,11 +95,6 @@ impl Default for ServerSettings {
     }
 }
 
-/// A listen port typed by the user: 0–65535 (0 lets the OS choose).
-pub fn parse_listen_port(text: &str) -> Option<u16> {
-    text.trim().parse::<u16>().ok()
-}
-
 /// Builds the engine's auto-reply from the form; the error says what is wrong with it.
 pub fn build_auto_reply(s: &ServerSettings) -> Result<AutoReply, (Msg, String)> {
     let encoding = s.composer.encoding;
@@ -160,9 +155,6 @@ pub struct ServerPanel {
     pub diagram: super::live_diagram::Cached,
 }
 
-/// The engine stops reading clients while this many received bytes wait to be applied, so a
-/// flood slows its senders (TCP back-pressure) instead of filling memory.
-pub const UNREAD_LIMIT: usize = 8 * 1024 * 1024;
 impl ServerPanel {
     pub fn new(settings: ServerSettings) -> Self {
         let (events_tx, events_rx) = flume::unbounded();
@@ -233,7 +225,7 @@ impl ServerPanel {
             self.form_error = Some(Msg::ErrBadBindAddress);
             return;
         };
-        let Some(port) = parse_listen_port(&self.settings.port) else {
+        let Some(port) = crate::proto::addr::parse_listen_port(&self.settings.port) else {
             self.form_error = Some(Msg::ErrListenPort);
             return;
         };
@@ -255,7 +247,7 @@ impl ServerPanel {
         config.reply = reply;
         self.unread = Unread::default();
         config.unread = self.unread.clone();
-        config.unread_limit = Some(UNREAD_LIMIT);
+        config.unread_limit = Some(super::plumbing::UNREAD_LIMIT);
         self.max_sent = config.max_clients;
         self.reply_sent = Some(reply_fingerprint(&self.settings));
         self.waker.get_or_insert_with(|| ui_waker(ctx));
@@ -746,7 +738,7 @@ fn client_state_ui(ui: &mut Ui, lang: Lang, r: &crate::model::ClientRow, compact
         label
     };
     if let Some(i) = info {
-        label.on_hover_text(super::client_panel::describe_kernel(lang, &i));
+        label.on_hover_text(crate::model::describe::describe_kernel(lang, &i));
     }
 }
 

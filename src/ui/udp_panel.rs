@@ -143,7 +143,7 @@ impl UdpPanel {
         // A fresh count per session: what an old one left unapplied does not hold it back.
         self.unread = crate::net::flow::Unread::default();
         config.unread = self.unread.clone();
-        config.unread_limit = Some(super::server_panel::UNREAD_LIMIT);
+        config.unread_limit = Some(super::plumbing::UNREAD_LIMIT);
         config.broadcast = self.settings.broadcast;
         config.multicast_ttl = self.settings.ttl;
         config.multicast_loop = self.settings.multicast_loop;
@@ -178,7 +178,7 @@ impl UdpPanel {
             self.form_error = Some(Msg::ErrBadBindAddress);
             return;
         };
-        let Some(port) = super::server_panel::parse_listen_port(&self.settings.port) else {
+        let Some(port) = crate::proto::addr::parse_listen_port(&self.settings.port) else {
             self.form_error = Some(Msg::ErrListenPort);
             return;
         };

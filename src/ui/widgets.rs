@@ -169,6 +169,19 @@ pub fn path_field(
     response
 }
 
+/// The user's download folder, or the current one.
+pub fn default_download_dir() -> PathBuf {
+    let home = std::env::var_os("HOME").or_else(|| std::env::var_os("USERPROFILE"));
+    if let Some(home) = home {
+        let downloads = std::path::Path::new(&home).join("Downloads");
+        if downloads.is_dir() {
+            return downloads;
+        }
+        return PathBuf::from(home);
+    }
+    PathBuf::from(".")
+}
+
 pub use crate::proto::format::human_bytes;
 
 #[cfg(test)]

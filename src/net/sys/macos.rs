@@ -8,7 +8,7 @@ use std::os::fd::AsRawFd;
 use socket2::SockRef;
 
 use super::UdpUnreachable;
-use crate::net::kernel::{Availability, DiagEntry, TcpInfo};
+use super::{Availability, DiagEntry, States, TcpInfo};
 use crate::net::trace::TcpState;
 
 pub use super::none::*;
@@ -82,7 +82,7 @@ pub fn tcp_info(socket: SockRef<'_>) -> io::Result<TcpInfo> {
     })
 }
 
-pub fn tcp_sockets(_family_v6: bool, _states_mask: u32) -> io::Result<Vec<DiagEntry>> {
+pub fn tcp_sockets(_family_v6: bool, _states: States) -> io::Result<Vec<DiagEntry>> {
     Err(io::Error::new(
         io::ErrorKind::Unsupported,
         "macOS offers no unprivileged list of TCP connections",

@@ -34,6 +34,9 @@
 
 use std::io;
 
+mod types;
+pub use types::{Availability, DiagEntry, States, TcpInfo};
+
 #[cfg(not(target_os = "linux"))]
 mod none;
 #[cfg(unix)]

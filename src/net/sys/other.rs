@@ -5,7 +5,7 @@ use std::io;
 use socket2::SockRef;
 
 use super::UdpUnreachable;
-use crate::net::kernel::{Availability, DiagEntry, TcpInfo};
+use super::{Availability, DiagEntry, States, TcpInfo};
 
 pub use super::none::*;
 // What every Unix shares; the interface in `sys/mod.rs` names each item.
@@ -28,7 +28,7 @@ pub fn tcp_info(_socket: SockRef<'_>) -> io::Result<TcpInfo> {
     Err(unsupported())
 }
 
-pub fn tcp_sockets(_family_v6: bool, _states_mask: u32) -> io::Result<Vec<DiagEntry>> {
+pub fn tcp_sockets(_family_v6: bool, _states: States) -> io::Result<Vec<DiagEntry>> {
     Err(unsupported())
 }
 

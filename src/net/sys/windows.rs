@@ -23,7 +23,7 @@ pub use super::none::{
     FileSender, Splicer, UDP_DROPS, release_free_memory, report_udp_unreachable, udp_drops,
     udp_queued_error,
 };
-use crate::net::kernel::{Availability, DiagEntry, TcpInfo, states_mask};
+use super::{Availability, DiagEntry, States, TcpInfo};
 use crate::net::trace::TcpState;
 
 pub const OS: super::Os = super::Os::Windows;
@@ -156,7 +156,7 @@ pub fn kernel_availability() -> Availability {
         let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
         let client = std::net::TcpStream::connect(listener.local_addr()?)?;
         tcp_info(SockRef::from(&client))?;
-        Ok(tcp_sockets(false, states_mask(&[TcpState::Listen])).is_ok())
+        Ok(tcp_sockets(false, States::of(&[TcpState::Listen])).is_ok())
     };
     match probe() {
         Ok(true) => Availability::Full,
@@ -251,7 +251,7 @@ fn port(raw: u32) -> u16 {
 }
 
 /// Every TCP connection of the machine (`GetExtendedTcpTable`), filtered by state.
-pub fn tcp_sockets(family_v6: bool, states_mask_bits: u32) -> io::Result<Vec<DiagEntry>> {
+pub fn tcp_sockets(family_v6: bool, states: States) -> io::Result<Vec<DiagEntry>> {
     let af = if family_v6 { AF_INET6 } else { AF_INET } as u32;
     let mut buf: Vec<u64> = Vec::new();
     // The table may grow between the size query and the call: try a few times.
@@ -269,7 +269,7 @@ pub fn tcp_sockets(family_v6: bool, states_mask_bits: u32) -> io::Result<Vec<Dia
             )
         };
         match rc {
-            0 => return Ok(parse_table(&buf, family_v6, states_mask_bits)),
+            0 => return Ok(parse_table(&buf, family_v6, states)),
             // ERROR_INSUFFICIENT_BUFFER: `size` now says how much is needed.
             122 => buf = vec![0u64; (size as usize).div_ceil(8) + 64],
             code => return Err(io::Error::from_raw_os_error(code as i32)),
@@ -288,7 +288,7 @@ fn table_row<T: Copy>(bytes: &[u8], base: usize, i: usize) -> Option<T> {
     Some(unsafe { std::ptr::read_unaligned(chunk.as_ptr().cast::<T>()) })
 }
 
-fn parse_table(buf: &[u64], family_v6: bool, mask: u32) -> Vec<DiagEntry> {
+fn parse_table(buf: &[u64], family_v6: bool, states: States) -> Vec<DiagEntry> {
     let bytes: &[u8] =
         // SAFETY: viewing an initialised u64 buffer as bytes.
         unsafe { std::slice::from_raw_parts(buf.as_ptr().cast(), buf.len() * 8) };
@@ -345,7 +345,7 @@ fn parse_table(buf: &[u64], family_v6: bool, mask: u32) -> Vec<DiagEntry> {
             })
         };
         if let Some(entry) = entry
-            && states_mask(&[entry.state]) & mask != 0
+            && states.contains(entry.state)
         {
             out.push(entry);
         }

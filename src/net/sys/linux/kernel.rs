@@ -8,7 +8,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::net::kernel::{DiagEntry, TcpInfo};
+use crate::net::sys::{DiagEntry, TcpInfo};
 use crate::net::trace::TcpState;
 
 /// `struct tcp_info` from `linux/tcp.h`, up to `tcpi_delivery_rate` (Linux 4.9). Newer

@@ -9,8 +9,8 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use socket2::{SockRef, Socket};
 
+use super::{Availability, DiagEntry, States, TcpInfo};
 use super::{SpliceError, UdpUnreachable};
-use crate::net::kernel::{Availability, DiagEntry, TcpInfo, states_mask};
 use crate::net::trace::TcpState;
 
 // What every Unix shares; the interface in `sys/mod.rs` names each item.
@@ -19,7 +19,7 @@ pub use super::unix::*;
 pub const OS: super::Os = super::Os::Linux;
 /// Probes socket diagnostics once (a dump of IPv4 listeners).
 pub fn kernel_availability() -> Availability {
-    match kernel::dump(false, states_mask(&[TcpState::Listen])) {
+    match kernel::dump(false, linux_mask(States::of(&[TcpState::Listen]))) {
         Ok(_) => Availability::Full,
         Err(_) => Availability::TcpInfoOnly,
     }
@@ -29,8 +29,34 @@ pub fn tcp_info(socket: SockRef<'_>) -> io::Result<TcpInfo> {
     kernel::tcp_info(socket.as_raw_fd())
 }
 
-pub fn tcp_sockets(family_v6: bool, states_mask: u32) -> io::Result<Vec<DiagEntry>> {
-    kernel::dump(family_v6, states_mask)
+pub fn tcp_sockets(family_v6: bool, states: States) -> io::Result<Vec<DiagEntry>> {
+    kernel::dump(family_v6, linux_mask(states))
+}
+
+/// Socket diagnostics' state filter for `states`: bit `1 << n` for Linux state number `n`.
+fn linux_mask(states: States) -> u32 {
+    states
+        .iter()
+        .fold(0, |mask, state| mask | state_bits(state))
+}
+
+/// Linux's `tcp_states.h` number(s) of a state, as mask bits. SYN_RECV also selects
+/// TCP_NEW_SYN_RECV (12), which is how the kernel keeps half-open connections of a listener.
+fn state_bits(state: TcpState) -> u32 {
+    let n = match state {
+        TcpState::Established => 1,
+        TcpState::SynSent => 2,
+        TcpState::SynRecv => return (1 << 3) | (1 << 12),
+        TcpState::FinWait1 => 4,
+        TcpState::FinWait2 => 5,
+        TcpState::TimeWait => 6,
+        TcpState::Closed => 7,
+        TcpState::CloseWait => 8,
+        TcpState::LastAck => 9,
+        TcpState::Listen => 10,
+        TcpState::Closing => 11,
+    };
+    1 << n
 }
 
 pub const UDP_UNREACHABLE: UdpUnreachable = UdpUnreachable::WithTarget;
@@ -329,6 +355,35 @@ impl Splicer {
             Err(io::Error::last_os_error())
         } else {
             Ok(r as usize)
+        }
+    }
+}
+
+#[cfg(test)]
+mod state_tests {
+    use super::*;
+
+    #[test]
+    fn state_masks_use_linux_numbers() {
+        let mask = |states: &[TcpState]| linux_mask(States::of(states));
+        assert_eq!(mask(&[TcpState::Listen]), 1 << 10);
+        assert_eq!(
+            mask(&[TcpState::Established, TcpState::TimeWait]),
+            (1 << 1) | (1 << 6)
+        );
+        assert_eq!(mask(&[TcpState::SynRecv]), (1 << 3) | (1 << 12));
+        assert_eq!(mask(&[]), 0);
+        // Every state: all of Linux's TCP states 1 to 12.
+        assert_eq!(mask(&TcpState::ALL), (1 << 13) - 2);
+        assert_eq!(linux_mask(States::ALL), (1 << 13) - 2);
+        // Every bit agrees with `TcpState::from_linux`.
+        for state in TcpState::ALL {
+            let mask = state_bits(state);
+            for n in 1..=12u8 {
+                if mask & (1 << n) != 0 {
+                    assert_eq!(TcpState::from_linux(n), Some(state));
+                }
+            }
         }
     }
 }
