@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::i18n::{Lang, Msg};
 use crate::ui::{
     ClientPanel, ClientSettings, DownloadPanel, DownloadSettings, FileServerPanel,
-    FileServerSettings, ServerPanel, ServerSettings, UdpPanel, UdpSettings,
+    FileServerSettings, Panel, ServerPanel, ServerSettings, UdpPanel, UdpSettings,
 };
 
 /// Key under which settings are stored by eframe.
@@ -297,13 +297,9 @@ impl WorkbenchApp {
 
     /// Work that must happen even while the window is hidden: applying engine events.
     pub fn drain_events(&mut self) {
-        self.client.drain_events();
-        self.server.drain_events();
-        self.udp.drain_events();
-        self.files.drain_events();
-        self.download.drain_events();
-        self.lesson.drain_events();
-        self.check.drain_events();
+        for tab in Tab::ALL {
+            self.panel_mut(tab).drain_events();
+        }
     }
 
     fn effective_zoom(&self) -> f32 {
@@ -441,20 +437,11 @@ impl WorkbenchApp {
         });
         // The framed panels show their status themselves; in classroom mode that line is
         // room the class's content needs. The Lesson and Lab keep theirs (their clock).
-        let status_bar = !self.classroom || matches!(self.tab, Tab::Lesson | Tab::Lab);
+        let status_bar = !self.classroom || !self.panel(self.tab).shows_status();
         if status_bar {
+            let status = self.panel(self.tab).status_line(lang);
             egui::Panel::bottom("status_bar").show(ui, |ui| {
                 ui.horizontal(|ui| {
-                    let status = match self.tab {
-                        Tab::TcpClient => self.client.status_line(lang),
-                        Tab::TcpServer => self.server.status_line(lang),
-                        Tab::Udp => self.udp.status_line(lang),
-                        Tab::FileServer => self.files.status_line(lang),
-                        Tab::Download => self.download.status_line(lang),
-                        Tab::Lesson => self.lesson.status_line(lang),
-                        Tab::Lab => self.lab.status_line(lang),
-                        Tab::Check => self.check.status_line(lang),
-                    };
                     ui.add(egui::Label::new(status).truncate());
                     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                         ui.weak(format!("v{}", env!("CARGO_PKG_VERSION")));
@@ -463,19 +450,38 @@ impl WorkbenchApp {
             });
         }
         self.link_diagrams();
-        self.lab.classroom = self.classroom;
-        self.lesson.classroom = self.classroom;
-        let classroom = self.classroom;
-        egui::CentralPanel::default().show(ui, |ui| match self.tab {
-            Tab::TcpClient => self.client.ui(ui, lang, classroom),
-            Tab::TcpServer => self.server.ui(ui, lang, classroom),
-            Tab::Udp => self.udp.ui(ui, lang, classroom),
-            Tab::FileServer => self.files.ui(ui, lang, classroom),
-            Tab::Download => self.download.ui(ui, lang, classroom),
-            Tab::Lesson => self.lesson.ui(ui, lang),
-            Tab::Lab => self.lab.ui(ui, lang),
-            Tab::Check => self.check.ui(ui, lang, classroom),
+        let (tab, classroom) = (self.tab, self.classroom);
+        egui::CentralPanel::default().show(ui, |ui| {
+            self.panel_mut(tab).ui(ui, lang, classroom);
         });
+    }
+
+    /// The panel on a tab: the one list the tab bar, the status bar, the central view and
+    /// the event drain are drawn from.
+    pub fn panel_mut(&mut self, tab: Tab) -> &mut dyn Panel {
+        match tab {
+            Tab::TcpClient => &mut self.client,
+            Tab::TcpServer => &mut self.server,
+            Tab::Udp => &mut self.udp,
+            Tab::FileServer => &mut self.files,
+            Tab::Download => &mut self.download,
+            Tab::Lesson => &mut self.lesson,
+            Tab::Lab => &mut self.lab,
+            Tab::Check => &mut self.check,
+        }
+    }
+
+    pub fn panel(&self, tab: Tab) -> &dyn Panel {
+        match tab {
+            Tab::TcpClient => &self.client,
+            Tab::TcpServer => &self.server,
+            Tab::Udp => &self.udp,
+            Tab::FileServer => &self.files,
+            Tab::Download => &self.download,
+            Tab::Lesson => &self.lesson,
+            Tab::Lab => &self.lab,
+            Tab::Check => &self.check,
+        }
     }
 
     /// When the client panel is connected to this program's own server panel, each panel's

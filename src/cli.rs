@@ -529,19 +529,10 @@ pub struct TcpClientArgs {
 
 fn parse_tab(s: &str) -> Result<crate::model::Tab, String> {
     use crate::model::Tab;
-    match s.to_ascii_lowercase().as_str() {
-        "client" | "tcp-client" => Ok(Tab::TcpClient),
-        "server" | "tcp-server" => Ok(Tab::TcpServer),
-        "udp" => Ok(Tab::Udp),
-        "files" | "file-server" => Ok(Tab::FileServer),
-        "download" => Ok(Tab::Download),
-        "lesson" => Ok(Tab::Lesson),
-        "lab" => Ok(Tab::Lab),
-        "check" => Ok(Tab::Check),
-        _ => Err(format!(
-            "unknown panel '{s}' (client, server, udp, files, download, lesson, lab, check)"
-        )),
-    }
+    Tab::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = Tab::ALL.iter().map(|t| t.name()).collect();
+        format!("unknown panel '{s}' ({})", names.join(", "))
+    })
 }
 
 fn parse_lab_scenario(s: &str) -> Result<crate::lab::scenario::Scenario, String> {

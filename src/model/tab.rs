@@ -30,6 +30,33 @@ impl Tab {
         Tab::Check,
     ];
 
+    /// The panel's name on the command line (`--tab NAME`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Tab::TcpClient => "client",
+            Tab::TcpServer => "server",
+            Tab::Udp => "udp",
+            Tab::FileServer => "files",
+            Tab::Download => "download",
+            Tab::Lesson => "lesson",
+            Tab::Lab => "lab",
+            Tab::Check => "check",
+        }
+    }
+
+    /// The panel a command-line name stands for (the names above, or the long forms
+    /// `tcp-client`, `tcp-server`, `file-server`), in any case.
+    pub fn from_name(name: &str) -> Option<Tab> {
+        let name = name.trim().to_ascii_lowercase();
+        let name = match name.as_str() {
+            "tcp-client" => "client",
+            "tcp-server" => "server",
+            "file-server" => "files",
+            other => other,
+        };
+        Tab::ALL.into_iter().find(|t| t.name() == name)
+    }
+
     /// The panel's name on its tab.
     pub fn title(self) -> Msg {
         match self {
@@ -42,5 +69,21 @@ impl Tab {
             Tab::Lab => Msg::TabLab,
             Tab::Check => Msg::TabCheck,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_tab_has_a_command_line_name() {
+        for tab in Tab::ALL {
+            assert_eq!(Tab::from_name(tab.name()), Some(tab));
+            assert_eq!(Tab::from_name(&tab.name().to_uppercase()), Some(tab));
+        }
+        assert_eq!(Tab::from_name("tcp-client"), Some(Tab::TcpClient));
+        assert_eq!(Tab::from_name("file-server"), Some(Tab::FileServer));
+        assert_eq!(Tab::from_name("nope"), None);
     }
 }

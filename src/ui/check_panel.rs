@@ -967,3 +967,17 @@ fn load_ui(ui: &mut Ui, lang: Lang, s: &LoadState, compact: bool) {
         results_ui(ui, lang, &s.report(lang), compact);
     }
 }
+
+impl super::Panel for CheckPanel {
+    fn ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
+        CheckPanel::ui(self, ui, lang, classroom)
+    }
+
+    fn status_line(&self, lang: Lang) -> String {
+        CheckPanel::status_line(self, lang)
+    }
+
+    fn drain_events(&mut self) {
+        CheckPanel::drain_events(self)
+    }
+}

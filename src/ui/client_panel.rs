@@ -419,3 +419,17 @@ impl super::frame::Framed for ClientPanel {
         }
     }
 }
+
+impl super::Panel for ClientPanel {
+    fn ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
+        ClientPanel::ui(self, ui, lang, classroom)
+    }
+
+    fn status_line(&self, lang: Lang) -> String {
+        ClientPanel::status_line(self, lang)
+    }
+
+    fn drain_events(&mut self) {
+        ClientPanel::drain_events(self)
+    }
+}

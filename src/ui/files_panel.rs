@@ -997,3 +997,31 @@ impl DownloadPanel {
         }
     }
 }
+
+impl super::Panel for FileServerPanel {
+    fn ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
+        FileServerPanel::ui(self, ui, lang, classroom)
+    }
+
+    fn status_line(&self, lang: Lang) -> String {
+        FileServerPanel::status_line(self, lang)
+    }
+
+    fn drain_events(&mut self) {
+        FileServerPanel::drain_events(self)
+    }
+}
+
+impl super::Panel for DownloadPanel {
+    fn ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
+        DownloadPanel::ui(self, ui, lang, classroom)
+    }
+
+    fn status_line(&self, lang: Lang) -> String {
+        DownloadPanel::status_line(self, lang)
+    }
+
+    fn drain_events(&mut self) {
+        DownloadPanel::drain_events(self)
+    }
+}

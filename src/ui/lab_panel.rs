@@ -1474,3 +1474,18 @@ fn cross(painter: &egui::Painter, at: Pos2, color: Color32) {
     painter.line_segment([at + vec2(-s, -s), at + vec2(s, s)], stroke);
     painter.line_segment([at + vec2(-s, s), at + vec2(s, -s)], stroke);
 }
+
+impl super::Panel for LabPanel {
+    fn ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
+        self.classroom = classroom;
+        LabPanel::ui(self, ui, lang)
+    }
+
+    fn status_line(&self, lang: Lang) -> String {
+        LabPanel::status_line(self, lang)
+    }
+
+    fn shows_status(&self) -> bool {
+        false
+    }
+}

@@ -671,6 +671,25 @@ impl LessonPanel {
     }
 }
 
+impl super::Panel for LessonPanel {
+    fn ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
+        self.classroom = classroom;
+        LessonPanel::ui(self, ui, lang)
+    }
+
+    fn status_line(&self, lang: Lang) -> String {
+        LessonPanel::status_line(self, lang)
+    }
+
+    fn drain_events(&mut self) {
+        LessonPanel::drain_events(self)
+    }
+
+    fn shows_status(&self) -> bool {
+        false
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::ui::jobs::write_png;

@@ -20,6 +20,21 @@ pub mod trace_view;
 pub mod udp_panel;
 pub mod widgets;
 
+/// What the app asks of every panel: the tab bar, the status bar, the central view and the
+/// event drain all come from the app's one list of panels (`WorkbenchApp::panel_mut`).
+pub trait Panel {
+    /// Draws the panel; `classroom` picks the projector's layout.
+    fn ui(&mut self, ui: &mut egui::Ui, lang: crate::i18n::Lang, classroom: bool);
+    /// One line for the status bar.
+    fn status_line(&self, lang: crate::i18n::Lang) -> String;
+    /// Takes in what the panel's engines reported; runs every frame, also while hidden.
+    fn drain_events(&mut self) {}
+    /// The panel shows its status itself, so classroom mode can do without the status bar.
+    fn shows_status(&self) -> bool {
+        true
+    }
+}
+
 pub use client_panel::{ClientPanel, ClientSettings};
 pub use files_panel::{DownloadPanel, DownloadSettings, FileServerPanel, FileServerSettings};
 pub use server_panel::{ServerPanel, ServerSettings};

@@ -983,3 +983,17 @@ pub fn describe_server_status(lang: Lang, m: &ServerModel) -> String {
         }
     }
 }
+
+impl super::Panel for ServerPanel {
+    fn ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
+        ServerPanel::ui(self, ui, lang, classroom)
+    }
+
+    fn status_line(&self, lang: Lang) -> String {
+        ServerPanel::status_line(self, lang)
+    }
+
+    fn drain_events(&mut self) {
+        ServerPanel::drain_events(self)
+    }
+}

@@ -651,3 +651,17 @@ impl super::frame::Framed for UdpPanel {
         }
     }
 }
+
+impl super::Panel for UdpPanel {
+    fn ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
+        UdpPanel::ui(self, ui, lang, classroom)
+    }
+
+    fn status_line(&self, lang: Lang) -> String {
+        UdpPanel::status_line(self, lang)
+    }
+
+    fn drain_events(&mut self) {
+        UdpPanel::drain_events(self)
+    }
+}
