@@ -109,7 +109,7 @@ pub struct StartOptions {
     /// `--tab`: the panel to show first (wins over the panel the other flags open).
     pub tab: Option<Tab>,
     /// `--lesson SCENARIO`: open on the Lesson panel, running it.
-    pub lesson: Option<crate::net::scenario::Scenario>,
+    pub lesson: Option<crate::net::scenario::LessonScenario>,
     /// `--lab SCENARIO`: open on the Lab panel, running it.
     pub lab: Option<crate::lab::scenario::Scenario>,
     /// `--check` / `--load HOST:PORT`: open on the Check panel, running that.
@@ -703,7 +703,7 @@ mod tests {
         let ctx = egui::Context::default();
         let start = StartOptions {
             classroom: true,
-            lesson: Some(crate::net::scenario::Scenario::Handshake),
+            lesson: Some(crate::net::scenario::LessonScenario::Handshake),
             ..StartOptions::default()
         };
         let app = WorkbenchApp::start(&ctx, Settings::default(), start);

@@ -91,7 +91,7 @@ pub struct Cli {
     /// Open the window on the Lesson panel, running this scenario: handshake, half-close,
     /// time-wait, abortive, backlog-full, boundaries, udp-loss or udp-closed-port.
     #[arg(long = "lesson", value_name = "SCENARIO", value_parser = parse_lesson_scenario)]
-    pub lesson_scenario: Option<crate::net::scenario::Scenario>,
+    pub lesson_scenario: Option<crate::net::scenario::LessonScenario>,
 
     /// Open the window on the Lab panel, running this scenario (the names `lab` takes).
     #[arg(long = "lab", value_name = "SCENARIO", value_parser = parse_lab_scenario)]
@@ -543,10 +543,10 @@ fn parse_lab_scenario(s: &str) -> Result<crate::lab::scenario::Scenario, String>
     })
 }
 
-fn parse_lesson_scenario(s: &str) -> Result<crate::net::scenario::Scenario, String> {
-    use crate::net::scenario::Scenario;
-    Scenario::from_name(s.trim()).ok_or_else(|| {
-        let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
+fn parse_lesson_scenario(s: &str) -> Result<crate::net::scenario::LessonScenario, String> {
+    use crate::net::scenario::LessonScenario;
+    LessonScenario::from_name(s.trim()).ok_or_else(|| {
+        let names: Vec<&str> = LessonScenario::ALL.iter().map(|s| s.name()).collect();
         format!("unknown lesson scenario '{s}' ({})", names.join(", "))
     })
 }

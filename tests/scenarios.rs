@@ -3,14 +3,16 @@
 
 use std::time::{Duration, Instant};
 
-use socket_workbench::net::scenario::{Finding, Scenario, ScenarioEvent, Side, run_scenario};
+use socket_workbench::net::scenario::{
+    LessonFinding, LessonScenario, ScenarioEvent, Side, run_scenario,
+};
 use socket_workbench::net::step::{
     ClientStage, ServerStage, Step, StepCommand, StepEvent, legal, spawn_step_lab,
 };
 use socket_workbench::net::trace::TcpState;
 use socket_workbench::net::{CallKind, CallOutcome, NetErrorKind, Waker};
 
-fn run(s: Scenario) -> Vec<ScenarioEvent> {
+fn run(s: LessonScenario) -> Vec<ScenarioEvent> {
     let events = std::sync::Mutex::new(Vec::new());
     run_scenario(s, &|e| events.lock().unwrap().push(e));
     let events = events.into_inner().unwrap();
@@ -21,11 +23,11 @@ fn run(s: Scenario) -> Vec<ScenarioEvent> {
     events
 }
 
-fn findings(events: &[ScenarioEvent]) -> Vec<Finding> {
+fn findings(events: &[ScenarioEvent]) -> Vec<LessonFinding> {
     events
         .iter()
         .filter_map(|e| match e {
-            ScenarioEvent::Finding(f) => Some(f.clone()),
+            ScenarioEvent::LessonFinding(f) => Some(f.clone()),
             _ => None,
         })
         .collect()
@@ -51,7 +53,7 @@ fn linux() -> bool {
 
 #[test]
 fn handshake_and_four_way_close() {
-    let ev = run(Scenario::Handshake);
+    let ev = run(LessonScenario::Handshake);
     if !linux() {
         return;
     }
@@ -62,16 +64,16 @@ fn handshake_and_four_way_close() {
     assert_eq!(client.last(), Some(&TcpState::TimeWait), "{client:?}");
     assert_eq!(server.first(), Some(&TcpState::Listen), "{server:?}");
     assert!(server.contains(&TcpState::CloseWait), "{server:?}");
-    assert!(findings(&ev).contains(&Finding::TimeWait { side: Side::Client }));
+    assert!(findings(&ev).contains(&LessonFinding::TimeWait { side: Side::Client }));
 }
 
 #[test]
 fn half_close_keeps_the_other_direction() {
-    let ev = run(Scenario::HalfClose);
+    let ev = run(LessonScenario::HalfClose);
     let f = findings(&ev);
     assert!(
         f.iter()
-            .any(|f| matches!(f, Finding::DataAfterHalfClose { bytes } if *bytes > 0)),
+            .any(|f| matches!(f, LessonFinding::DataAfterHalfClose { bytes } if *bytes > 0)),
         "{f:?}"
     );
     if linux() {
@@ -82,18 +84,18 @@ fn half_close_keeps_the_other_direction() {
 
 #[test]
 fn time_wait_on_the_side_that_closed_first_and_reuseaddr() {
-    let ev = run(Scenario::TimeWait);
+    let ev = run(LessonScenario::TimeWait);
     let f = findings(&ev);
     if linux() {
         assert!(
-            f.contains(&Finding::TimeWait { side: Side::Server }),
+            f.contains(&LessonFinding::TimeWait { side: Side::Server }),
             "{f:?}"
         );
     }
     let rebind = f
         .iter()
         .find_map(|f| match f {
-            Finding::Rebind {
+            LessonFinding::Rebind {
                 without,
                 with_reuse,
             } => Some((without.clone(), with_reuse.clone())),
@@ -115,14 +117,14 @@ fn time_wait_on_the_side_that_closed_first_and_reuseaddr() {
 )]
 #[test]
 fn abortive_close_is_a_reset() {
-    let ev = run(Scenario::Abortive);
+    let ev = run(LessonScenario::Abortive);
     let f = findings(&ev);
     assert!(
-        f.contains(&Finding::ResetSeen { side: Side::Client }),
+        f.contains(&LessonFinding::ResetSeen { side: Side::Client }),
         "{f:?}"
     );
     if linux() {
-        assert!(f.contains(&Finding::NoTimeWait), "{f:?}");
+        assert!(f.contains(&LessonFinding::NoTimeWait), "{f:?}");
     }
     // The client's recv() in the trace failed with a reset.
     assert!(ev.iter().any(|e| matches!(e,
@@ -133,7 +135,7 @@ fn abortive_close_is_a_reset() {
 
 #[test]
 fn backlog_full_leaves_clients_in_syn_sent() {
-    let ev = run(Scenario::BacklogFull);
+    let ev = run(LessonScenario::BacklogFull);
     if !linux() {
         return;
     }
@@ -141,7 +143,7 @@ fn backlog_full_leaves_clients_in_syn_sent() {
     let (waiting, of) = f
         .iter()
         .find_map(|f| match f {
-            Finding::SynSent { waiting, of } => Some((*waiting, *of)),
+            LessonFinding::SynSent { waiting, of } => Some((*waiting, *of)),
             _ => None,
         })
         .expect("a SYN_SENT finding");
@@ -150,12 +152,12 @@ fn backlog_full_leaves_clients_in_syn_sent() {
 
 #[test]
 fn tcp_merges_udp_keeps_boundaries() {
-    let ev = run(Scenario::Boundaries);
+    let ev = run(LessonScenario::Boundaries);
     let f = findings(&ev);
     let merged: Vec<(usize, usize)> = f
         .iter()
         .filter_map(|f| match f {
-            Finding::TcpMerged { sends, recvs, .. } => Some((*sends, *recvs)),
+            LessonFinding::TcpMerged { sends, recvs, .. } => Some((*sends, *recvs)),
             _ => None,
         })
         .collect();
@@ -163,7 +165,7 @@ fn tcp_merges_udp_keeps_boundaries() {
     for (sends, recvs) in merged {
         assert!(recvs < sends, "{sends} sends read in {recvs} recv() calls");
     }
-    assert!(f.contains(&Finding::UdpKept {
+    assert!(f.contains(&LessonFinding::UdpKept {
         sent: 10,
         received: 10
     }));
@@ -171,7 +173,7 @@ fn tcp_merges_udp_keeps_boundaries() {
 
 #[test]
 fn udp_loss_is_counted_by_the_kernel() {
-    let ev = run(Scenario::UdpLoss);
+    let ev = run(LessonScenario::UdpLoss);
     if !linux() {
         return;
     }
@@ -179,7 +181,7 @@ fn udp_loss_is_counted_by_the_kernel() {
     let (sent, received, dropped) = f
         .iter()
         .find_map(|f| match f {
-            Finding::UdpDropped {
+            LessonFinding::UdpDropped {
                 sent,
                 received,
                 dropped,
@@ -193,12 +195,12 @@ fn udp_loss_is_counted_by_the_kernel() {
 
 #[test]
 fn closed_port_udp_error_vs_tcp_refused() {
-    let ev = run(Scenario::UdpClosedPort);
+    let ev = run(LessonScenario::UdpClosedPort);
     let f = findings(&ev);
     let (udp, tcp) = f
         .iter()
         .find_map(|f| match f {
-            Finding::ClosedPort { udp, tcp } => Some((udp.clone(), tcp.clone())),
+            LessonFinding::ClosedPort { udp, tcp } => Some((udp.clone(), tcp.clone())),
             _ => None,
         })
         .expect("a closed-port finding");

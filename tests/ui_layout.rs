@@ -674,7 +674,7 @@ fn check_shows_every_verdict() {
 #[test]
 fn lesson_fits_every_screen() {
     let mut h = harness(loopback_settings(Tab::Lesson));
-    let scenario = socket_workbench::net::scenario::Scenario::Handshake;
+    let scenario = socket_workbench::net::scenario::LessonScenario::Handshake;
     let ctx = h.ctx.clone();
     h.state_mut().lesson.run(&ctx, scenario);
     let deadline = Instant::now() + LIMIT;

@@ -7,7 +7,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use socket_workbench::app::{Settings, Tab, WorkbenchApp};
 use socket_workbench::i18n::{Lang, Msg};
-use socket_workbench::net::scenario::Scenario;
+use socket_workbench::net::scenario::LessonScenario;
 use socket_workbench::net::step::Step;
 use socket_workbench::ui::lesson_panel::{scenario_explanation, scenario_title};
 
@@ -54,7 +54,7 @@ fn every_scenario_button_draws_its_diagram_and_explains() {
         ..Settings::default()
     });
     h.run();
-    for s in Scenario::ALL {
+    for s in LessonScenario::ALL {
         h.get_by_label(lang.t(scenario_title(s))).click();
         settle(&mut h, "the scenario to end", |a| !a.lesson.running());
         assert!(
@@ -77,12 +77,12 @@ fn every_scenario_button_draws_its_diagram_and_explains() {
             );
         }
         match s {
-            Scenario::Handshake => {
+            LessonScenario::Handshake => {
                 assert!(shows(&h, "SYN+ACK"));
                 assert!(shows(&h, "TIME_WAIT"));
             }
-            Scenario::Abortive => assert!(shows(&h, "RST")),
-            Scenario::HalfClose => assert!(shows(&h, "FIN")),
+            LessonScenario::Abortive => assert!(shows(&h, "RST")),
+            LessonScenario::HalfClose => assert!(shows(&h, "FIN")),
             _ => {}
         }
     }

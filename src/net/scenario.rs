@@ -3,7 +3,7 @@
 //! [`SocketCall`] on its side, and the kernel's TCP state (TCP_INFO while a descriptor lives,
 //! socket diagnostics after `close()`) is recorded as it changes — read, never guessed.
 //!
-//! Each scenario ends with its key [`Finding`]s: what the lesson wants the class to see
+//! Each scenario ends with its key [`LessonFinding`]s: what the lesson wants the class to see
 //! (the reset, who holds TIME_WAIT, the clients left in SYN_SENT, the drops the sender never
 //! hears of). The same code runs headless in the tests.
 
@@ -22,7 +22,7 @@ use super::{CallKind, CallOutcome, NetError, NetErrorKind, SocketCall, Waker};
 
 /// The scenarios, in the lesson's order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Scenario {
+pub enum LessonScenario {
     Handshake,
     HalfClose,
     TimeWait,
@@ -33,8 +33,8 @@ pub enum Scenario {
     UdpClosedPort,
 }
 
-impl Scenario {
-    pub const ALL: [Scenario; 8] = [
+impl LessonScenario {
+    pub const ALL: [LessonScenario; 8] = [
         Self::Handshake,
         Self::HalfClose,
         Self::TimeWait,
@@ -78,7 +78,7 @@ pub enum Side {
 
 /// What a scenario shows, as numbers the explanation refers to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Finding {
+pub enum LessonFinding {
     /// This side's connection ended in TIME_WAIT (read from the kernel after close).
     TimeWait { side: Side },
     /// Neither side is left in TIME_WAIT.
@@ -131,14 +131,14 @@ pub enum ScenarioEvent {
         client: SocketAddr,
         server: SocketAddr,
     },
-    Finding(Finding),
+    LessonFinding(LessonFinding),
     Done,
     Failed(NetError),
 }
 
 /// Runs a scenario on a background thread; events go to `events` and wake the UI.
 pub fn spawn_scenario(
-    scenario: Scenario,
+    scenario: LessonScenario,
     events: Sender<ScenarioEvent>,
     waker: Waker,
 ) -> io::Result<JoinHandle<()>> {
@@ -154,17 +154,17 @@ pub fn spawn_scenario(
 }
 
 /// Runs a scenario to its end on this thread (tests and the command line).
-pub fn run_scenario(scenario: Scenario, emit: &dyn Fn(ScenarioEvent)) {
+pub fn run_scenario(scenario: LessonScenario, emit: &dyn Fn(ScenarioEvent)) {
     let mut rec = Recorder::new(emit);
     let result = match scenario {
-        Scenario::Handshake => handshake(&mut rec),
-        Scenario::HalfClose => half_close(&mut rec),
-        Scenario::TimeWait => time_wait(&mut rec),
-        Scenario::Abortive => abortive(&mut rec),
-        Scenario::BacklogFull => backlog_full(&mut rec),
-        Scenario::Boundaries => boundaries(&mut rec),
-        Scenario::UdpLoss => udp_loss(&mut rec),
-        Scenario::UdpClosedPort => udp_closed_port(&mut rec),
+        LessonScenario::Handshake => handshake(&mut rec),
+        LessonScenario::HalfClose => half_close(&mut rec),
+        LessonScenario::TimeWait => time_wait(&mut rec),
+        LessonScenario::Abortive => abortive(&mut rec),
+        LessonScenario::BacklogFull => backlog_full(&mut rec),
+        LessonScenario::Boundaries => boundaries(&mut rec),
+        LessonScenario::UdpLoss => udp_loss(&mut rec),
+        LessonScenario::UdpClosedPort => udp_closed_port(&mut rec),
     };
     match result {
         Ok(()) => emit(ScenarioEvent::Done),
@@ -221,8 +221,8 @@ impl<'a> Recorder<'a> {
         r
     }
 
-    fn finding(&mut self, f: Finding) {
-        (self.emit)(ScenarioEvent::Finding(f));
+    fn finding(&mut self, f: LessonFinding) {
+        (self.emit)(ScenarioEvent::LessonFinding(f));
     }
 
     fn set_state(&mut self, side: Side, state: TcpState) {
@@ -304,7 +304,7 @@ impl<'a> Recorder<'a> {
     fn unavailable(&mut self) {
         if self.kernel_ok {
             self.kernel_ok = false;
-            self.finding(Finding::KernelUnavailable);
+            self.finding(LessonFinding::KernelUnavailable);
         }
     }
 }
@@ -468,7 +468,7 @@ fn handshake(rec: &mut Recorder) -> Result<(), NetError> {
     let client_end = rec.wait_closed_state(Side::Client, c_local, c_remote, TcpState::TimeWait);
     rec.wait_closed_state(Side::Server, s_local, s_remote, TcpState::Closed);
     if client_end == Some(TcpState::TimeWait) {
-        rec.finding(Finding::TimeWait { side: Side::Client });
+        rec.finding(LessonFinding::TimeWait { side: Side::Client });
     }
     Ok(())
 }
@@ -501,7 +501,7 @@ fn half_close(rec: &mut Recorder) -> Result<(), NetError> {
         }
         back += n;
     }
-    rec.finding(Finding::DataAfterHalfClose { bytes: back });
+    rec.finding(LessonFinding::DataAfterHalfClose { bytes: back });
     let (c_local, c_remote) = ends(&client).map_err(|e| err(&e))?;
     close(rec, Side::Server, server);
     recv(rec, Side::Client, &mut client).map_err(|e| err(&e))?;
@@ -509,7 +509,7 @@ fn half_close(rec: &mut Recorder) -> Result<(), NetError> {
     if rec.wait_closed_state(Side::Client, c_local, c_remote, TcpState::TimeWait)
         == Some(TcpState::TimeWait)
     {
-        rec.finding(Finding::TimeWait { side: Side::Client });
+        rec.finding(LessonFinding::TimeWait { side: Side::Client });
     }
     Ok(())
 }
@@ -526,14 +526,14 @@ fn time_wait(rec: &mut Recorder) -> Result<(), NetError> {
     close(rec, Side::Client, client);
     let end = rec.wait_closed_state(Side::Server, s_local, s_remote, TcpState::TimeWait);
     if end == Some(TcpState::TimeWait) {
-        rec.finding(Finding::TimeWait { side: Side::Server });
+        rec.finding(LessonFinding::TimeWait { side: Side::Server });
     }
     // The server restarts at once on the same port: the listener goes, a new one binds.
     drop(listener);
     rec.call(Side::Server, CallKind::Close, CallOutcome::Done);
     let without = listen_on(rec, port_addr, 128, false).err().map(|e| err(&e));
     let with_reuse = listen_on(rec, port_addr, 128, true).err().map(|e| err(&e));
-    rec.finding(Finding::Rebind {
+    rec.finding(LessonFinding::Rebind {
         without,
         with_reuse,
     });
@@ -565,12 +565,12 @@ fn abortive(rec: &mut Recorder) -> Result<(), NetError> {
         Ok(_) => false,
     };
     if reset {
-        rec.finding(Finding::ResetSeen { side: Side::Client });
+        rec.finding(LessonFinding::ResetSeen { side: Side::Client });
     }
     close(rec, Side::Client, client);
     let left = rec.wait_closed_state(Side::Client, c_local, c_remote, TcpState::Closed);
     if left != Some(TcpState::TimeWait) {
-        rec.finding(Finding::NoTimeWait);
+        rec.finding(LessonFinding::NoTimeWait);
     }
     Ok(())
 }
@@ -613,7 +613,7 @@ fn backlog_full(rec: &mut Recorder) -> Result<(), NetError> {
     if kernel::tcp_info(&listener).is_err() {
         rec.unavailable();
     }
-    rec.finding(Finding::SynSent {
+    rec.finding(LessonFinding::SynSent {
         waiting,
         of: CLIENTS,
     });
@@ -656,7 +656,7 @@ fn boundaries(rec: &mut Recorder) -> Result<(), NetError> {
             got += n;
             recvs += 1;
         }
-        rec.finding(Finding::TcpMerged {
+        rec.finding(LessonFinding::TcpMerged {
             nodelay,
             sends: SENDS,
             recvs,
@@ -691,7 +691,7 @@ fn boundaries(rec: &mut Recorder) -> Result<(), NetError> {
         );
         received += 1;
     }
-    rec.finding(Finding::UdpKept {
+    rec.finding(LessonFinding::UdpKept {
         sent: SENDS,
         received,
     });
@@ -753,13 +753,13 @@ fn udp_loss(rec: &mut Recorder) -> Result<(), NetError> {
         },
     );
     match super::udp::kernel_drops(to) {
-        Some(after) => rec.finding(Finding::UdpDropped {
+        Some(after) => rec.finding(LessonFinding::UdpDropped {
             sent,
             received,
             dropped: after.saturating_sub(before),
         }),
         // The system keeps no count: say what arrived, not why the rest did not.
-        None => rec.finding(Finding::UdpLost { sent, received }),
+        None => rec.finding(LessonFinding::UdpLost { sent, received }),
     }
     Ok(())
 }
@@ -820,7 +820,7 @@ fn udp_closed_port(rec: &mut Recorder) -> Result<(), NetError> {
     rec.call(Side::Client, CallKind::Close, CallOutcome::Done);
     drop(udp);
     let tcp_err = connect_to(rec, target).err().map(|e| err(&e));
-    rec.finding(Finding::ClosedPort {
+    rec.finding(LessonFinding::ClosedPort {
         udp: udp_err,
         tcp: tcp_err,
     });

@@ -162,7 +162,7 @@ pub fn spawn_step_lab(events: Sender<StepEvent>, waker: Waker) -> io::Result<Ste
     let (tx, rx) = flume::unbounded();
     let join = std::thread::Builder::new()
         .name("step-lab".into())
-        .spawn(move || Lab::default().run(&rx, &events, &waker))?;
+        .spawn(move || StepWorker::default().run(&rx, &events, &waker))?;
     Ok(StepHandle {
         commands: tx,
         _join: join,
@@ -170,7 +170,7 @@ pub fn spawn_step_lab(events: Sender<StepEvent>, waker: Waker) -> io::Result<Ste
 }
 
 #[derive(Default)]
-struct Lab {
+struct StepWorker {
     server_socket: Option<Socket>,
     listener: Option<TcpListener>,
     conn: Option<TcpStream>,
@@ -191,7 +191,7 @@ struct Lab {
     counter: u32,
 }
 
-impl Lab {
+impl StepWorker {
     fn run(&mut self, rx: &Receiver<StepCommand>, events: &Sender<StepEvent>, waker: &Waker) {
         let emit = |e: StepEvent| {
             let _ = events.send(e);
@@ -207,7 +207,7 @@ impl Lab {
             };
             match cmd {
                 Some(StepCommand::Do(step)) => self.step(step, &emit),
-                Some(StepCommand::Reset) => *self = Lab::default(),
+                Some(StepCommand::Reset) => *self = StepWorker::default(),
                 None => {}
             }
             let states = (self.state(Side::Server), self.state(Side::Client));

@@ -11,7 +11,7 @@ use super::diagram_view::diagram_ui;
 use super::widgets::ui_waker;
 use crate::i18n::{Lang, Msg, describe_error, describe_outcome};
 use crate::model::diagram::{Diagram, Lane, LaneCall, build, to_svg};
-use crate::net::scenario::{Finding, Scenario, ScenarioEvent, Side, spawn_scenario};
+use crate::net::scenario::{LessonFinding, LessonScenario, ScenarioEvent, Side, spawn_scenario};
 use crate::net::step::{
     ClientStage, ServerStage, Step, StepCommand, StepEvent, StepHandle, legal, spawn_step_lab,
 };
@@ -31,32 +31,32 @@ pub enum LessonMode {
     Steps,
 }
 
-pub fn scenario_title(s: Scenario) -> Msg {
+pub fn scenario_title(s: LessonScenario) -> Msg {
     match s {
-        Scenario::Handshake => Msg::ScenarioHandshake,
-        Scenario::HalfClose => Msg::ScenarioHalfClose,
-        Scenario::TimeWait => Msg::ScenarioTimeWait,
-        Scenario::Abortive => Msg::ScenarioAbortive,
-        Scenario::BacklogFull => Msg::ScenarioBacklog,
-        Scenario::Boundaries => Msg::ScenarioBoundaries,
-        Scenario::UdpLoss => Msg::ScenarioUdpLoss,
-        Scenario::UdpClosedPort => Msg::ScenarioClosedPort,
+        LessonScenario::Handshake => Msg::ScenarioHandshake,
+        LessonScenario::HalfClose => Msg::ScenarioHalfClose,
+        LessonScenario::TimeWait => Msg::ScenarioTimeWait,
+        LessonScenario::Abortive => Msg::ScenarioAbortive,
+        LessonScenario::BacklogFull => Msg::ScenarioBacklog,
+        LessonScenario::Boundaries => Msg::ScenarioBoundaries,
+        LessonScenario::UdpLoss => Msg::ScenarioUdpLoss,
+        LessonScenario::UdpClosedPort => Msg::ScenarioClosedPort,
     }
 }
 
-pub fn scenario_explanation(s: Scenario) -> Msg {
+pub fn scenario_explanation(s: LessonScenario) -> Msg {
     match s {
-        Scenario::Handshake => Msg::ExplainHandshake,
-        Scenario::HalfClose => Msg::ExplainHalfClose,
-        Scenario::TimeWait if crate::net::sys::OS == crate::net::sys::Os::Windows => {
+        LessonScenario::Handshake => Msg::ExplainHandshake,
+        LessonScenario::HalfClose => Msg::ExplainHalfClose,
+        LessonScenario::TimeWait if crate::net::sys::OS == crate::net::sys::Os::Windows => {
             Msg::ExplainTimeWaitWindows
         }
-        Scenario::TimeWait => Msg::ExplainTimeWait,
-        Scenario::Abortive => Msg::ExplainAbortive,
-        Scenario::BacklogFull => Msg::ExplainBacklog,
-        Scenario::Boundaries => Msg::ExplainBoundaries,
-        Scenario::UdpLoss => Msg::ExplainUdpLoss,
-        Scenario::UdpClosedPort => Msg::ExplainClosedPort,
+        LessonScenario::TimeWait => Msg::ExplainTimeWait,
+        LessonScenario::Abortive => Msg::ExplainAbortive,
+        LessonScenario::BacklogFull => Msg::ExplainBacklog,
+        LessonScenario::Boundaries => Msg::ExplainBoundaries,
+        LessonScenario::UdpLoss => Msg::ExplainUdpLoss,
+        LessonScenario::UdpClosedPort => Msg::ExplainClosedPort,
     }
 }
 
@@ -82,16 +82,16 @@ fn result_text(lang: Lang, err: &Option<NetError>, none: Msg) -> String {
 }
 
 /// A finding in plain words.
-pub fn describe_finding(lang: Lang, f: &Finding) -> String {
+pub fn describe_finding(lang: Lang, f: &LessonFinding) -> String {
     match f {
-        Finding::TimeWait { side } => {
+        LessonFinding::TimeWait { side } => {
             lang.fmt(Msg::FindTimeWait, &[("side", &side_name(lang, *side))])
         }
-        Finding::NoTimeWait => lang.t(Msg::FindNoTimeWait).to_owned(),
-        Finding::DataAfterHalfClose { bytes } => {
+        LessonFinding::NoTimeWait => lang.t(Msg::FindNoTimeWait).to_owned(),
+        LessonFinding::DataAfterHalfClose { bytes } => {
             lang.fmt(Msg::FindDataAfterHalfClose, &[("bytes", bytes)])
         }
-        Finding::Rebind {
+        LessonFinding::Rebind {
             without,
             with_reuse,
         } => format!(
@@ -108,13 +108,13 @@ pub fn describe_finding(lang: Lang, f: &Finding) -> String {
                 ]
             )
         ),
-        Finding::ResetSeen { side } => {
+        LessonFinding::ResetSeen { side } => {
             lang.fmt(Msg::FindReset, &[("side", &side_name(lang, *side))])
         }
-        Finding::SynSent { waiting, of } => {
+        LessonFinding::SynSent { waiting, of } => {
             lang.fmt(Msg::FindSynSent, &[("waiting", waiting), ("of", of)])
         }
-        Finding::TcpMerged {
+        LessonFinding::TcpMerged {
             nodelay,
             sends,
             recvs,
@@ -133,10 +133,10 @@ pub fn describe_finding(lang: Lang, f: &Finding) -> String {
                 ("recvs", recvs),
             ],
         ),
-        Finding::UdpKept { sent, received } => {
+        LessonFinding::UdpKept { sent, received } => {
             lang.fmt(Msg::FindUdpKept, &[("sent", sent), ("received", received)])
         }
-        Finding::UdpDropped {
+        LessonFinding::UdpDropped {
             sent,
             received,
             dropped,
@@ -144,7 +144,7 @@ pub fn describe_finding(lang: Lang, f: &Finding) -> String {
             Msg::FindUdpDropped,
             &[("sent", sent), ("received", received), ("dropped", dropped)],
         ),
-        Finding::ClosedPort { udp, tcp } => format!(
+        LessonFinding::ClosedPort { udp, tcp } => format!(
             "{}\n{}",
             lang.fmt(
                 Msg::FindClosedUdp,
@@ -155,7 +155,7 @@ pub fn describe_finding(lang: Lang, f: &Finding) -> String {
                 &[("result", &result_text(lang, tcp, Msg::FindNoError))]
             )
         ),
-        Finding::UdpLost { sent, received } => lang.fmt(
+        LessonFinding::UdpLost { sent, received } => lang.fmt(
             Msg::FindUdpLost,
             &[
                 ("sent", sent),
@@ -163,7 +163,7 @@ pub fn describe_finding(lang: Lang, f: &Finding) -> String {
                 ("lost", &sent.saturating_sub(*received)),
             ],
         ),
-        Finding::KernelUnavailable => lang.t(Msg::LessonKernelUnavailable).to_owned(),
+        LessonFinding::KernelUnavailable => lang.t(Msg::LessonKernelUnavailable).to_owned(),
     }
 }
 
@@ -208,10 +208,10 @@ impl Recording {
 
 pub struct LessonPanel {
     pub mode: LessonMode,
-    scenario: Option<Scenario>,
+    scenario: Option<LessonScenario>,
     running: bool,
     rec: Recording,
-    findings: Vec<Finding>,
+    findings: Vec<LessonFinding>,
     failed: Option<NetError>,
     events_tx: Sender<ScenarioEvent>,
     events_rx: Receiver<ScenarioEvent>,
@@ -281,7 +281,7 @@ impl LessonPanel {
                     self.rec.client.get_or_insert(client);
                     self.rec.server.get_or_insert(server);
                 }
-                ScenarioEvent::Finding(f) => self.findings.push(f),
+                ScenarioEvent::LessonFinding(f) => self.findings.push(f),
                 ScenarioEvent::Done => {
                     self.running = false;
                     self.to_top = true;
@@ -331,7 +331,7 @@ impl LessonPanel {
     }
 
     /// Starts a scenario (also used by tests).
-    pub fn run(&mut self, ctx: &egui::Context, scenario: Scenario) {
+    pub fn run(&mut self, ctx: &egui::Context, scenario: LessonScenario) {
         if self.running {
             return;
         }
@@ -368,7 +368,7 @@ impl LessonPanel {
         self.running
     }
 
-    pub fn findings(&self) -> &[Finding] {
+    pub fn findings(&self) -> &[LessonFinding] {
         &self.findings
     }
 
@@ -405,7 +405,7 @@ impl LessonPanel {
                     egui::ComboBox::from_id_salt("lesson_scenario")
                         .selected_text(RichText::new(current).strong())
                         .show_ui(ui, |ui| {
-                            for s in Scenario::ALL {
+                            for s in LessonScenario::ALL {
                                 if ui
                                     .selectable_label(
                                         self.scenario == Some(s),
@@ -434,7 +434,7 @@ impl LessonPanel {
                 .exact_size(290.0)
                 .show(ui, |ui| {
                     ui.add_space(4.0);
-                    for s in Scenario::ALL {
+                    for s in LessonScenario::ALL {
                         let selected = self.scenario == Some(s);
                         let button = egui::Button::selectable(selected, lang.t(scenario_title(s)));
                         if ui.add_enabled(!self.running, button).clicked() {
@@ -482,7 +482,7 @@ impl LessonPanel {
     }
 
     /// The findings and the explanation.
-    fn words_ui(&self, ui: &mut Ui, lang: Lang, scenario: Scenario) {
+    fn words_ui(&self, ui: &mut Ui, lang: Lang, scenario: LessonScenario) {
         if !self.findings.is_empty() {
             ui.label(RichText::new(lang.t(Msg::LessonFindings)).strong());
             for f in &self.findings {
