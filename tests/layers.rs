@@ -18,7 +18,7 @@ const RULES: &[(&str, &[&str])] = &[
     ("src/lab", &["model", "i18n", "ui", "app", "cli", "fonts"]),
     ("src/i18n.rs", &["model", "ui", "app", "cli"]),
     ("src/model", &["ui", "app", "cli"]),
-    ("src/cli.rs", &["ui", "app"]),
+    ("src/cli", &["ui", "app"]),
 ];
 
 fn rust_files(path: &Path, out: &mut Vec<std::path::PathBuf>) {

@@ -1,0 +1,160 @@
+//! `tcp-client`: connect, send payloads in order, print what comes back.
+
+use super::*;
+
+#[derive(Debug, Args)]
+pub struct TcpClientArgs {
+    /// Server address: HOST:PORT, e.g. 127.0.0.1:7890, localhost:7890 or [::1]:7890.
+    pub target: String,
+    /// Text to send (encoded with --encoding, --eol appended). Repeatable; payloads are
+    /// sent in the order given, mixed freely with --send-hex.
+    #[arg(long = "send", value_name = "TEXT")]
+    pub send: Vec<String>,
+    /// Bytes to send, in hex: "48 65 6c", "48656c" or "0x48,0x65". Repeatable.
+    #[arg(long = "send-hex", value_name = "HEX")]
+    pub send_hex: Vec<String>,
+    /// Text encoding for --send and for printing what is received.
+    #[arg(long, default_value = "utf-8", value_parser = parse_encoding)]
+    pub encoding: TextEncoding,
+    /// Line ending appended to each --send payload: none, lf, crlf or cr.
+    #[arg(long, default_value = "none", value_parser = parse_eol)]
+    pub eol: LineEnding,
+    /// Print received bytes as a hex dump instead of text.
+    #[arg(long)]
+    pub hex: bool,
+    /// Seconds of silence after which to close and exit 0.
+    #[arg(long, default_value_t = 2.0, value_name = "SECS", value_parser = parse_secs)]
+    pub wait: f64,
+    /// Seconds to wait for the connection to be set up.
+    #[arg(long, default_value_t = 5.0, value_name = "SECS", value_parser = parse_secs)]
+    pub timeout: f64,
+    /// Print every socket call to stderr as it happens.
+    #[arg(long)]
+    pub trace: bool,
+}
+
+pub(super) fn tcp_client(
+    args: TcpClientArgs,
+    lang: Lang,
+    matches: Option<&clap::ArgMatches>,
+) -> ExitCode {
+    let (host, port) = match split_host_port(&args.target) {
+        Ok(hp) => hp,
+        Err(err) => {
+            eprintln!("socket-workbench: {}", describe_error(lang, &err));
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let mut payloads = Vec::new();
+    for (mode, text) in ordered_payloads(&args.send, &args.send_hex, matches) {
+        let eol = match mode {
+            PayloadMode::Text => args.eol,
+            PayloadMode::Hex => LineEnding::None,
+        };
+        match build_payload(&text, mode, args.encoding, eol) {
+            Ok(bytes) => payloads.push(bytes),
+            Err(err) => {
+                eprintln!("socket-workbench: {}", describe_payload_error(lang, &err));
+                eprintln!("socket-workbench: {}", lang.t(Msg::NothingSent));
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+    }
+
+    let mut config = ClientConfig::new(host, port);
+    config.connect_timeout = Duration::from_secs_f64(args.timeout.clamp(0.01, 3600.0));
+    let unread = config.unread.clone();
+    config.unread_limit = Some(CLI_UNREAD_LIMIT);
+    let (tx, rx) = flume::bounded(CLI_EVENTS);
+    let handle = match spawn_client(config, tx, Waker::noop()) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!(
+                "socket-workbench: {}",
+                describe_error(lang, &NetError::from_io(&e))
+            );
+            return ExitCode::from(EXIT_NETWORK);
+        }
+    };
+    let wait = Duration::from_secs_f64(args.wait.clamp(0.0, 86_400.0));
+    let mut printer = Printer::new(args.encoding, args.hex);
+    let mut last_activity = Instant::now();
+    let mut connected = false;
+    let code = loop {
+        // Before the connection is up the connect timeout governs; after, the silence timer.
+        let timeout = if connected {
+            wait.saturating_sub(last_activity.elapsed())
+        } else {
+            Duration::from_secs(3600)
+        };
+        match rx.recv_timeout(timeout) {
+            Ok(msg) => match msg.event {
+                ClientEvent::Call(call) if args.trace => {
+                    eprintln!(
+                        "[trace] {} {} → {}",
+                        crate::i18n::format_time(call.at),
+                        call.call_text(),
+                        describe_outcome(lang, &call.kind, &call.outcome)
+                    );
+                }
+                ClientEvent::Connected { .. } => {
+                    connected = true;
+                    last_activity = Instant::now();
+                    for bytes in payloads.drain(..) {
+                        handle.command(ClientCommand::Send(bytes));
+                    }
+                }
+                ClientEvent::Sent { .. } => last_activity = Instant::now(),
+                ClientEvent::Received { data } => {
+                    last_activity = Instant::now();
+                    printer.print(&data);
+                    unread.taken(data.len());
+                }
+                ClientEvent::Warning(err) => {
+                    eprintln!("socket-workbench: {}", describe_error(lang, &err));
+                }
+                ClientEvent::Closed { reason } => {
+                    printer.finish();
+                    if args.trace {
+                        // What the kernel does after close (FIN_WAIT2, TIME_WAIT) comes just
+                        // after; show the first of it.
+                        let until = Instant::now() + Duration::from_millis(300);
+                        while let Ok(msg) =
+                            rx.recv_timeout(until.saturating_duration_since(Instant::now()))
+                        {
+                            if let ClientEvent::Call(call) = msg.event {
+                                eprintln!(
+                                    "[trace] {} {} → {}",
+                                    crate::i18n::format_time(call.at),
+                                    call.call_text(),
+                                    describe_outcome(lang, &call.kind, &call.outcome)
+                                );
+                            }
+                        }
+                    }
+                    break match reason {
+                        CloseReason::Local | CloseReason::Peer => ExitCode::SUCCESS,
+                        CloseReason::Failed(err) => {
+                            eprintln!("socket-workbench: {}", describe_error(lang, &err));
+                            ExitCode::from(EXIT_NETWORK)
+                        }
+                    };
+                }
+                _ => {}
+            },
+            Err(flume::RecvTimeoutError::Timeout) => {
+                // Silence: close politely and let the Closed event end the loop.
+                handle.command(ClientCommand::Disconnect);
+                last_activity = Instant::now() + Duration::from_secs(3600);
+            }
+            Err(flume::RecvTimeoutError::Disconnected) => {
+                printer.finish();
+                break ExitCode::SUCCESS;
+            }
+        }
+    };
+    // The engine may be waiting for room in the full channel: let its sends fail instead.
+    drop(rx);
+    handle.join();
+    code
+}

@@ -1,0 +1,137 @@
+//! `tcp-server`: listen and serve every client (exercise 1), from a terminal.
+
+use super::*;
+
+#[derive(Debug, Args)]
+pub struct TcpServerArgs {
+    /// Address and port to listen on: 0.0.0.0:7890, [::]:7890, 127.0.0.1:0, or just a port.
+    pub listen: String,
+    /// Send every chunk received back to its client unchanged.
+    #[arg(long, conflicts_with = "reply")]
+    pub echo: bool,
+    /// Answer every chunk received with this text (encoded with --encoding).
+    #[arg(long, value_name = "TEXT")]
+    pub reply: Option<String>,
+    /// Text encoding for --reply and for printing what is received.
+    #[arg(long, default_value = "utf-8", value_parser = parse_encoding)]
+    pub encoding: TextEncoding,
+    /// listen() backlog: how many connections may wait to be accepted.
+    #[arg(long, default_value_t = 128)]
+    pub backlog: i32,
+    /// Accept at most this many clients at once; later ones are closed at once.
+    #[arg(long, value_name = "N")]
+    pub max_clients: Option<usize>,
+    /// Print every socket call to stderr as it happens.
+    #[arg(long)]
+    pub trace: bool,
+}
+
+pub(super) fn tcp_server(args: TcpServerArgs, lang: Lang) -> ExitCode {
+    use crate::net::tcp_server::{AutoReply, ServerConfig, ServerEnd, ServerEvent, spawn_server};
+    let bind = match parse_listen_addr(&args.listen) {
+        Ok(addr) => addr,
+        Err(err) => {
+            eprintln!("socket-workbench: {}", describe_error(lang, &err));
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let reply = match (&args.reply, args.echo) {
+        (_, true) => AutoReply::Echo,
+        (Some(text), false) => match args.encoding.encode(text) {
+            Ok(bytes) => AutoReply::Fixed(bytes),
+            Err(err) => {
+                let err = PayloadError::Encode(err);
+                eprintln!("socket-workbench: {}", describe_payload_error(lang, &err));
+                return ExitCode::from(EXIT_USAGE);
+            }
+        },
+        (None, false) => AutoReply::Off,
+    };
+    let mut config = ServerConfig::new(bind);
+    config.backlog = args.backlog;
+    config.max_clients = args.max_clients;
+    config.reply = reply;
+    let unread = config.unread.clone();
+    config.unread_limit = Some(CLI_UNREAD_LIMIT);
+    let (tx, rx) = flume::bounded(CLI_EVENTS);
+    let handle = match spawn_server(config, tx, Waker::noop()) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!(
+                "socket-workbench: {}",
+                describe_error(lang, &NetError::from_io(&e))
+            );
+            return ExitCode::from(EXIT_NETWORK);
+        }
+    };
+    let stopper = handle.stopper();
+    if let Err(e) = ctrlc::set_handler(move || stopper.stop()) {
+        eprintln!("socket-workbench: cannot catch Ctrl+C: {e}");
+    }
+    let mut peers = std::collections::HashMap::new();
+    let mut out = std::io::stdout();
+    let code = loop {
+        let Ok(msg) = rx.recv() else {
+            break ExitCode::SUCCESS;
+        };
+        let line = match msg.event {
+            ServerEvent::Call { call, .. } => {
+                if args.trace {
+                    print_trace(lang, &call);
+                }
+                None
+            }
+            ServerEvent::Listening { local } => Some(format!("listening on {local}")),
+            ServerEvent::Accepted { client, peer } => {
+                peers.insert(client, peer);
+                Some(format!("client #{client} {peer} connected"))
+            }
+            ServerEvent::Refused { peer, limit } => Some(format!(
+                "client {peer} refused: {}",
+                lang.fmt(Msg::NoteRefused, &[("peer", &peer), ("limit", &limit)])
+            )),
+            ServerEvent::Received { client, data } => {
+                unread.taken(data.len());
+                let peer = peers
+                    .get(&client)
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                Some(format!(
+                    "#{client} {peer} received {} bytes: {}",
+                    data.len(),
+                    one_line(args.encoding, &data)
+                ))
+            }
+            ServerEvent::ClientClosed { client, end } => {
+                let peer = peers
+                    .remove(&client)
+                    .map(|p| p.to_string())
+                    .unwrap_or_default();
+                Some(format!(
+                    "client #{client} {peer} disconnected: {}",
+                    crate::i18n::describe_client_end(lang, &end)
+                ))
+            }
+            ServerEvent::Warning(err) => {
+                eprintln!("socket-workbench: {}", describe_error(lang, &err));
+                None
+            }
+            ServerEvent::Stopped { end } => match end {
+                ServerEnd::Stopped => break ExitCode::SUCCESS,
+                ServerEnd::Failed(err) => {
+                    eprintln!("socket-workbench: {}", describe_error(lang, &err));
+                    break ExitCode::from(EXIT_NETWORK);
+                }
+            },
+            _ => None,
+        };
+        if let Some(line) = line {
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
+        }
+    };
+    // The engine may be waiting for room in the full channel: let its sends fail instead.
+    drop(rx);
+    handle.join();
+    code
+}

@@ -1,0 +1,176 @@
+//! `udp`: bind, send datagrams and print those that arrive.
+
+use super::*;
+
+#[derive(Debug, Args)]
+pub struct UdpArgs {
+    /// Local address and port to bind: 0.0.0.0:0, 127.0.0.1:9999, [::1]:0, or just a port.
+    pub bind: String,
+    /// Where --send and --send-hex datagrams go: HOST:PORT.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub to: Option<String>,
+    /// Text of one datagram (encoded with --encoding, --eol appended). Repeatable, in order.
+    #[arg(long = "send", value_name = "TEXT")]
+    pub send: Vec<String>,
+    /// Bytes of one datagram, in hex. Repeatable.
+    #[arg(long = "send-hex", value_name = "HEX")]
+    pub send_hex: Vec<String>,
+    /// Text encoding for --send and for printing what is received.
+    #[arg(long, default_value = "utf-8", value_parser = parse_encoding)]
+    pub encoding: TextEncoding,
+    /// Line ending appended to each --send datagram: none, lf, crlf or cr.
+    #[arg(long, default_value = "none", value_parser = parse_eol)]
+    pub eol: LineEnding,
+    /// Send every datagram received back to its sender unchanged.
+    #[arg(long)]
+    pub echo: bool,
+    /// Allow sending to broadcast addresses (SO_BROADCAST).
+    #[arg(long)]
+    pub broadcast: bool,
+    /// Join this multicast group (repeatable).
+    #[arg(long, value_name = "GROUP")]
+    pub join: Vec<std::net::IpAddr>,
+    /// Interface address for --join and for sending multicast (default: the system's choice).
+    #[arg(long, value_name = "ADDR")]
+    pub iface: Option<std::net::Ipv4Addr>,
+    /// Seconds to wait for replies after sending (default 2), or to run at all without --send.
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub wait: Option<f64>,
+    /// Print every socket call to stderr as it happens.
+    #[arg(long)]
+    pub trace: bool,
+}
+
+pub(super) fn udp(args: UdpArgs, lang: Lang, matches: Option<&clap::ArgMatches>) -> ExitCode {
+    use crate::net::udp::{UdpCommand, UdpConfig, UdpEvent, spawn_udp};
+    let bind = match parse_listen_addr(&args.bind) {
+        Ok(addr) => addr,
+        Err(err) => {
+            eprintln!("socket-workbench: {}", describe_error(lang, &err));
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let mut payloads = Vec::new();
+    for (mode, text) in ordered_payloads(&args.send, &args.send_hex, matches) {
+        let eol = match mode {
+            PayloadMode::Text => args.eol,
+            PayloadMode::Hex => LineEnding::None,
+        };
+        match build_payload(&text, mode, args.encoding, eol) {
+            Ok(bytes) => payloads.push(bytes),
+            Err(err) => {
+                eprintln!("socket-workbench: {}", describe_payload_error(lang, &err));
+                eprintln!("socket-workbench: {}", lang.t(Msg::NothingSent));
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+    }
+    if !payloads.is_empty() && args.to.is_none() {
+        eprintln!("socket-workbench: {}", lang.t(Msg::ErrSendNeedsTo));
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let mut config = UdpConfig::new(bind);
+    config.echo = args.echo;
+    config.broadcast = args.broadcast;
+    config.multicast_if = args.iface;
+    // A terminal slower than the network holds the engine back, not memory.
+    let unread = config.unread.clone();
+    config.unread_limit = Some(CLI_UNREAD_LIMIT);
+    let (tx, rx) = flume::bounded(CLI_EVENTS);
+    let handle = match spawn_udp(config, tx, Waker::noop()) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!(
+                "socket-workbench: {}",
+                describe_error(lang, &NetError::from_io(&e))
+            );
+            return ExitCode::from(EXIT_NETWORK);
+        }
+    };
+    let (stop_tx, stop_rx) = flume::bounded::<()>(1);
+    if args.wait.is_none()
+        && payloads.is_empty()
+        && let Err(e) = ctrlc::set_handler(move || {
+            let _ = stop_tx.try_send(());
+        })
+    {
+        eprintln!("socket-workbench: cannot catch Ctrl+C: {e}");
+    }
+    let wait = Duration::from_secs_f64(args.wait.unwrap_or(2.0).clamp(0.0, 86_400.0));
+    let run_forever = args.wait.is_none() && payloads.is_empty();
+    let mut deadline: Option<Instant> = None;
+    let mut failed = false;
+    let mut out = std::io::stdout();
+    let code = loop {
+        if stop_rx.try_recv().is_ok() {
+            handle.command(UdpCommand::Close);
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            deadline = None;
+            handle.command(UdpCommand::Close);
+        }
+        let Ok(msg) = rx.recv_timeout(Duration::from_millis(100)) else {
+            continue;
+        };
+        match msg.event {
+            UdpEvent::Call(call) if args.trace => print_trace(lang, &call),
+            UdpEvent::Bound { local, .. } => {
+                let _ = writeln!(out, "bound to {local}");
+                let _ = out.flush();
+                let iface = args
+                    .iface
+                    .map_or(std::net::IpAddr::from([0, 0, 0, 0]), std::net::IpAddr::from);
+                for group in &args.join {
+                    handle.command(UdpCommand::Join {
+                        group: *group,
+                        iface,
+                    });
+                }
+                if let Some(to) = &args.to {
+                    for bytes in payloads.drain(..) {
+                        handle.command(UdpCommand::SendTo {
+                            to: to.clone(),
+                            bytes,
+                        });
+                    }
+                }
+                if !run_forever {
+                    deadline = Some(Instant::now() + wait);
+                }
+            }
+            UdpEvent::Received { from, data } => {
+                unread.taken(data.len());
+                let _ = writeln!(
+                    out,
+                    "from {from} {} bytes: {}",
+                    data.len(),
+                    one_line(args.encoding, &data)
+                );
+                let _ = out.flush();
+            }
+            UdpEvent::Warning(err) => {
+                failed = true;
+                eprintln!("socket-workbench: {}", describe_error(lang, &err));
+            }
+            UdpEvent::Drops(n) => {
+                eprintln!(
+                    "socket-workbench: {}",
+                    lang.fmt(Msg::NoteDrops, &[("n", &n)])
+                );
+            }
+            UdpEvent::Closed { reason } => match reason {
+                CloseReason::Failed(err) => {
+                    eprintln!("socket-workbench: {}", describe_error(lang, &err));
+                    break ExitCode::from(EXIT_NETWORK);
+                }
+                _ if failed => break ExitCode::from(EXIT_NETWORK),
+                _ => break ExitCode::SUCCESS,
+            },
+            _ => {}
+        }
+    };
+    // The engine may be waiting for room in the full channel: let its sends fail instead.
+    drop(rx);
+    handle.join();
+    code
+}
