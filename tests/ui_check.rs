@@ -3,14 +3,16 @@
 //! Chinese; a load run draws its report; Stop ends a run at once; bad input is said in words.
 //! Loopback only, reference servers written in the test.
 
+#[path = "common/ui.rs"]
+mod ui_support;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+use ui_support::{App, shows};
 
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use socket_workbench::app::{Settings, Tab, WorkbenchApp};
+use socket_workbench::app::{Settings, Tab};
 use socket_workbench::i18n::Lang;
 use socket_workbench::model::check::{Mode, Square};
 
@@ -20,23 +22,12 @@ use files::TempDir;
 
 const CHECK_LIMIT: Duration = Duration::from_secs(40);
 
-fn harness(settings: Settings) -> Harness<'static, WorkbenchApp> {
-    Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .with_context_setup(socket_workbench::fonts::install)
-        .with_max_steps(30)
-        .build_ui_state(
-            |ui, app: &mut WorkbenchApp| app.ui(ui),
-            WorkbenchApp::with_settings(settings),
-        )
-}
-
-fn shows(h: &Harness<'static, WorkbenchApp>, text: &str) -> bool {
-    h.query_all_by_label_contains(text).next().is_some()
+fn harness(settings: Settings) -> App {
+    ui_support::harness(settings, [1280.0, 800.0])
 }
 
 /// Frames until the panel's run has ended (bounded).
-fn until_done(h: &mut Harness<'static, WorkbenchApp>) {
+fn until_done(h: &mut App) {
     let deadline = Instant::now() + CHECK_LIMIT;
     // One frame first: the start's job may not have been looked at yet.
     h.run();
@@ -97,7 +88,7 @@ fn check_settings(mode: Mode) -> Settings {
     s
 }
 
-fn type_target(h: &mut Harness<'static, WorkbenchApp>, label: &str, addr: &str) {
+fn type_target(h: &mut App, label: &str, addr: &str) {
     let field = h.get_by_label(label);
     field.focus();
     field.type_text(addr);

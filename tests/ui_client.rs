@@ -3,10 +3,12 @@
 
 mod common;
 
+#[path = "common/ui.rs"]
+mod ui_support;
 use std::time::{Duration, Instant};
+use ui_support::{App, shows};
 
 use common::{LessonServer, NI_HAO_GBK, closed_port};
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use socket_workbench::app::{Settings, WorkbenchApp};
 use socket_workbench::i18n::Lang;
@@ -14,23 +16,12 @@ use socket_workbench::model::ClientStatus;
 
 const LIMIT: Duration = Duration::from_secs(10);
 
-fn harness(settings: Settings) -> Harness<'static, WorkbenchApp> {
-    Harness::builder()
-        .with_size(egui::vec2(1280.0, 860.0))
-        .with_context_setup(socket_workbench::fonts::install)
-        .with_max_steps(30)
-        .build_ui_state(
-            |ui, app: &mut WorkbenchApp| app.ui(ui),
-            WorkbenchApp::with_settings(settings),
-        )
+fn harness(settings: Settings) -> App {
+    ui_support::harness(settings, [1280.0, 860.0])
 }
 
 /// Applies engine events until `done` holds, then draws. Bounded by [`LIMIT`].
-fn wait_until(
-    h: &mut Harness<'static, WorkbenchApp>,
-    what: &str,
-    done: impl Fn(&WorkbenchApp) -> bool,
-) {
+fn wait_until(h: &mut App, what: &str, done: impl Fn(&WorkbenchApp) -> bool) {
     let deadline = Instant::now() + LIMIT;
     while !done(h.state()) {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -46,19 +37,14 @@ fn wait_until(
     h.run();
 }
 
-/// Some node's label contains `text`.
-fn shows(h: &Harness<'static, WorkbenchApp>, text: &str) -> bool {
-    h.query_all_by_label_contains(text).next().is_some()
-}
-
-fn type_into(h: &mut Harness<'static, WorkbenchApp>, label: &str, text: &str) {
+fn type_into(h: &mut App, label: &str, text: &str) {
     let field = h.get_by_label(label);
     field.focus();
     field.type_text(text);
     h.run();
 }
 
-fn clear_field(h: &mut Harness<'static, WorkbenchApp>, label: &str) {
+fn clear_field(h: &mut App, label: &str) {
     // Select all, then delete.
     h.get_by_label(label).focus();
     h.run();

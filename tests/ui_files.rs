@@ -1,29 +1,20 @@
 //! The file server and download panels through egui_kittest: type a folder, start serving,
 //! download through the client panel, progress reaches 100 %.
 
+#[path = "common/ui.rs"]
+mod ui_support;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+use ui_support::{App, shows};
 
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use socket_workbench::app::{Settings, Tab, WorkbenchApp};
+use socket_workbench::app::{Settings, Tab};
 use socket_workbench::model::files::{DownloadState, FileServerStatus};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
-fn harness(settings: Settings) -> Harness<'static, WorkbenchApp> {
-    Harness::builder()
-        .with_size(egui::vec2(1280.0, 900.0))
-        .with_context_setup(socket_workbench::fonts::install)
-        .with_max_steps(30)
-        .build_ui_state(
-            |ui, app: &mut WorkbenchApp| app.ui(ui),
-            WorkbenchApp::with_settings(settings),
-        )
-}
-
-fn shows(h: &Harness<'static, WorkbenchApp>, text: &str) -> bool {
-    h.query_all_by_label_contains(text).next().is_some()
+fn harness(settings: Settings) -> App {
+    ui_support::harness(settings, [1280.0, 900.0])
 }
 
 struct TempDir(PathBuf);

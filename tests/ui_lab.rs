@@ -2,42 +2,28 @@
 //! its segments; step, pause and "drop this packet" do what they say. The lab runs in
 //! virtual time, so nothing here waits on a clock: frames are stepped by hand.
 
-use egui_kittest::Harness;
+#[path = "common/ui.rs"]
+mod ui_support;
 use egui_kittest::kittest::{NodeT, Queryable};
 use socket_workbench::app::{Settings, Tab, WorkbenchApp};
 use socket_workbench::i18n::{Lang, Msg};
 use socket_workbench::lab::scenario::Scenario;
 use socket_workbench::lab::{Dir, Fate, Host};
 use socket_workbench::ui::lab_panel::{lab_explanation, lab_title};
+use ui_support::{App, shows};
 
-fn harness() -> Harness<'static, WorkbenchApp> {
-    Harness::builder()
-        // Tall enough for the whole side panel (scenarios, wire, both applications) unscrolled.
-        .with_size(egui::vec2(1400.0, 1300.0))
-        .with_context_setup(socket_workbench::fonts::install)
-        .with_max_steps(8)
-        .with_step_dt(1.0 / 60.0)
-        .build_ui_state(
-            |ui, app: &mut WorkbenchApp| app.ui(ui),
-            WorkbenchApp::with_settings(Settings {
-                tab: Tab::Lab,
-                lang: Lang::En,
-                ..Settings::default()
-            }),
-        )
-}
-
-fn shows(h: &Harness<'static, WorkbenchApp>, text: &str) -> bool {
-    h.query_all_by_label_contains(text).next().is_some()
+fn harness() -> App {
+    // Tall enough for the whole side panel (scenarios, wire, both applications) unscrolled.
+    let settings = Settings {
+        tab: Tab::Lab,
+        lang: Lang::En,
+        ..Settings::default()
+    };
+    ui_support::stepped(settings, [1400.0, 1300.0], 8)
 }
 
 /// Steps frames until `done`, at most `frames` of them.
-fn frames_until(
-    h: &mut Harness<'static, WorkbenchApp>,
-    frames: usize,
-    what: &str,
-    done: impl Fn(&WorkbenchApp) -> bool,
-) {
+fn frames_until(h: &mut App, frames: usize, what: &str, done: impl Fn(&WorkbenchApp) -> bool) {
     for _ in 0..frames {
         h.step();
         if done(h.state()) {

@@ -9,13 +9,15 @@
 //! - the main view shows the rows the panel's job needs: log entries, the class's clients,
 //!   the file server's requests, downloads, every verdict of a check.
 
+#[path = "common/ui.rs"]
+mod ui_support;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+use ui_support::App;
 
 use egui::Rect;
-use egui_kittest::Harness;
 use egui_kittest::kittest::{AccessKitNode, NodeT};
 use socket_workbench::app::{Settings, Tab, WorkbenchApp};
 use socket_workbench::i18n::{Lang, Msg};
@@ -48,19 +50,11 @@ fn screens() -> Vec<Screen> {
     out
 }
 
-fn harness(settings: Settings) -> Harness<'static, WorkbenchApp> {
-    Harness::builder()
-        .with_size(egui::vec2(1024.0, 768.0))
-        .with_context_setup(socket_workbench::fonts::install)
-        .with_max_steps(12)
-        .with_step_dt(1.0 / 60.0)
-        .build_ui_state(
-            |ui, app: &mut WorkbenchApp| app.ui(ui),
-            WorkbenchApp::with_settings(settings),
-        )
+fn harness(settings: Settings) -> App {
+    ui_support::stepped(settings, [1024.0, 768.0], 12)
 }
 
-fn frames(h: &mut Harness<'static, WorkbenchApp>, n: usize) {
+fn frames(h: &mut App, n: usize) {
     for _ in 0..n {
         h.step();
     }
@@ -68,7 +62,7 @@ fn frames(h: &mut Harness<'static, WorkbenchApp>, n: usize) {
 
 /// Puts the window on `screen`: the mode and language, then the size in points that the
 /// pixels make at the mode's zoom.
-fn show_on(h: &mut Harness<'static, WorkbenchApp>, screen: Screen) {
+fn show_on(h: &mut App, screen: Screen) {
     h.state_mut().classroom = screen.classroom;
     h.state_mut().lang = screen.lang;
     // One frame applies the zoom, the next takes it in.
@@ -134,7 +128,7 @@ fn walk<'t>(node: AccessKitNode<'t>, out: &mut Vec<AccessKitNode<'t>>) {
 }
 
 /// Everything the last frame drew, in the main layers (no popups or tooltips are open).
-fn drawn(h: &Harness<'static, WorkbenchApp>) -> Vec<Drawn> {
+fn drawn(h: &App) -> Vec<Drawn> {
     let mut nodes = Vec::new();
     walk(h.root().accesskit_node(), &mut nodes);
     let rects: std::collections::HashMap<u64, (Rect, Rect, bool)> = h.ctx.viewport(|vp| {
@@ -171,7 +165,7 @@ fn drawn(h: &Harness<'static, WorkbenchApp>) -> Vec<Drawn> {
 }
 
 /// Failures of the rules every panel keeps, in words.
-fn general_faults(h: &Harness<'static, WorkbenchApp>, all: &[Drawn]) -> Vec<String> {
+fn general_faults(h: &App, all: &[Drawn]) -> Vec<String> {
     let screen = h.ctx.content_rect();
     let mut faults = Vec::new();
     let active: Vec<&Drawn> = all.iter().filter(|d| d.interactive()).collect();
@@ -279,11 +273,7 @@ fn count_whole(all: &[Drawn], text: &str) -> usize {
 }
 
 /// Waits for `done`, giving the engines' events to the app.
-fn wait_until(
-    h: &mut Harness<'static, WorkbenchApp>,
-    what: &str,
-    done: impl Fn(&WorkbenchApp) -> bool,
-) {
+fn wait_until(h: &mut App, what: &str, done: impl Fn(&WorkbenchApp) -> bool) {
     let deadline = Instant::now() + LIMIT;
     while !done(h.state()) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
@@ -304,16 +294,13 @@ fn wait_until(
 
 /// Shows the app on every screen and checks the general rules and `rows` (what the panel
 /// needs on show) on each; all faults are reported together.
-fn check_every_screen(
-    h: &mut Harness<'static, WorkbenchApp>,
-    rows: impl Fn(&Screen, &[Drawn]) -> Vec<String>,
-) {
+fn check_every_screen(h: &mut App, rows: impl Fn(&Screen, &[Drawn]) -> Vec<String>) {
     check_every_screen_with(h, |_| {}, rows);
 }
 
 /// The same, with `prepare` done on each screen before it is checked (a view to open).
 fn check_every_screen_with(
-    h: &mut Harness<'static, WorkbenchApp>,
+    h: &mut App,
     prepare: impl Fn(&mut WorkbenchApp),
     rows: impl Fn(&Screen, &[Drawn]) -> Vec<String>,
 ) {
@@ -521,7 +508,7 @@ fn udp_shows_its_peers_and_ten_datagrams() {
 }
 
 /// Starts the app's TCP server and gives its address.
-fn listen(h: &mut Harness<'static, WorkbenchApp>) -> SocketAddr {
+fn listen(h: &mut App) -> SocketAddr {
     let ctx = h.ctx.clone();
     h.state_mut().server.start(&ctx);
     wait_until(h, "listening", |a| {
@@ -531,7 +518,7 @@ fn listen(h: &mut Harness<'static, WorkbenchApp>) -> SocketAddr {
 }
 
 /// Starts the app's file server (sharing what its settings say) and gives its address.
-fn serve(h: &mut Harness<'static, WorkbenchApp>) -> SocketAddr {
+fn serve(h: &mut App) -> SocketAddr {
     use socket_workbench::model::files::FileServerStatus;
     let ctx = h.ctx.clone();
     h.state_mut().files.start(&ctx);
@@ -711,7 +698,7 @@ fn lab_fits_every_screen() {
 
 /// The x where the log's toolbar starts (its "Options" menu): it moves with the splitter
 /// between the class's table and the log.
-fn log_left(h: &Harness<'static, WorkbenchApp>) -> f32 {
+fn log_left(h: &App) -> f32 {
     let all = drawn(h);
     all.iter()
         .find(|d| d.role == egui::accesskit::Role::Button && d.text == "Options ▼")
@@ -720,7 +707,7 @@ fn log_left(h: &Harness<'static, WorkbenchApp>) -> f32 {
 }
 
 /// The splitter between the table and the log (the one standing upright).
-fn upright_splitter(h: &Harness<'static, WorkbenchApp>) -> Rect {
+fn upright_splitter(h: &App) -> Rect {
     let all = drawn(h);
     let splitters: Vec<&Drawn> = all
         .iter()

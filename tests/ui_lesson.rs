@@ -1,9 +1,11 @@
 //! The Lesson panel through egui_kittest: every scenario's button produces its diagram and
 //! its explanation; step mode enables only the calls that are legal.
 
+#[path = "common/ui.rs"]
+mod ui_support;
 use std::time::{Duration, Instant};
+use ui_support::{App, shows};
 
-use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use socket_workbench::app::{Settings, Tab, WorkbenchApp};
 use socket_workbench::i18n::{Lang, Msg};
@@ -13,26 +15,11 @@ use socket_workbench::ui::lesson_panel::{scenario_explanation, scenario_title};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
-fn harness(settings: Settings) -> Harness<'static, WorkbenchApp> {
-    Harness::builder()
-        .with_size(egui::vec2(1400.0, 1000.0))
-        .with_context_setup(socket_workbench::fonts::install)
-        .with_max_steps(30)
-        .build_ui_state(
-            |ui, app: &mut WorkbenchApp| app.ui(ui),
-            WorkbenchApp::with_settings(settings),
-        )
+fn harness(settings: Settings) -> App {
+    ui_support::harness(settings, [1400.0, 1000.0])
 }
 
-fn shows(h: &Harness<'static, WorkbenchApp>, text: &str) -> bool {
-    h.query_all_by_label_contains(text).next().is_some()
-}
-
-fn settle(
-    h: &mut Harness<'static, WorkbenchApp>,
-    what: &str,
-    done: impl Fn(&WorkbenchApp) -> bool,
-) {
+fn settle(h: &mut App, what: &str, done: impl Fn(&WorkbenchApp) -> bool) {
     let deadline = Instant::now() + LIMIT;
     loop {
         // step, not run: a running scenario shows a spinner, which never settles.
@@ -98,7 +85,7 @@ fn step_mode_enables_only_legal_calls() {
     h.run();
     h.get_by_label("Step mode").click();
     h.run();
-    let enabled = |h: &Harness<'static, WorkbenchApp>, label: &str| -> Vec<bool> {
+    let enabled = |h: &App, label: &str| -> Vec<bool> {
         h.query_all_by_label(label)
             .map(|n| !n.accesskit_node().is_disabled())
             .collect()

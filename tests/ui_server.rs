@@ -1,33 +1,24 @@
 //! The real TCP server panel, driven through egui_kittest with loopback clients: start on
 //! port 0, two clients arrive, talk to one, then to all, disconnect one, stop.
 
+#[path = "common/ui.rs"]
+mod ui_support;
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
+use ui_support::{App, shows};
 
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use socket_workbench::app::{Settings, Tab, WorkbenchApp};
 use socket_workbench::model::ServerStatus;
 
 const LIMIT: Duration = Duration::from_secs(10);
 
-fn harness(settings: Settings) -> Harness<'static, WorkbenchApp> {
-    Harness::builder()
-        .with_size(egui::vec2(1280.0, 900.0))
-        .with_context_setup(socket_workbench::fonts::install)
-        .with_max_steps(30)
-        .build_ui_state(
-            |ui, app: &mut WorkbenchApp| app.ui(ui),
-            WorkbenchApp::with_settings(settings),
-        )
+fn harness(settings: Settings) -> App {
+    ui_support::harness(settings, [1280.0, 900.0])
 }
 
-fn wait_until(
-    h: &mut Harness<'static, WorkbenchApp>,
-    what: &str,
-    done: impl Fn(&WorkbenchApp) -> bool,
-) {
+fn wait_until(h: &mut App, what: &str, done: impl Fn(&WorkbenchApp) -> bool) {
     let deadline = Instant::now() + LIMIT;
     while !done(h.state()) {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -37,10 +28,6 @@ fn wait_until(
             .wait_event(left.min(Duration::from_millis(200)));
     }
     h.run();
-}
-
-fn shows(h: &Harness<'static, WorkbenchApp>, text: &str) -> bool {
-    h.query_all_by_label_contains(text).next().is_some()
 }
 
 fn read_exactly(s: &mut TcpStream, n: usize) -> Vec<u8> {
@@ -59,7 +46,7 @@ fn reads_nothing(s: &mut TcpStream) -> bool {
     matches!(s.read(&mut buf), Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut))
 }
 
-fn send_message(h: &mut Harness<'static, WorkbenchApp>, text: &str) {
+fn send_message(h: &mut App, text: &str) {
     h.state_mut().server.settings.composer.text = text.to_owned();
     h.run();
     h.get_by_label("Send").click();

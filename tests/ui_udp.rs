@@ -1,31 +1,22 @@
 //! The real UDP panel through egui_kittest: bind on port 0, send to a loopback peer, see the
 //! reply with its source, click the source to reply to it.
 
+#[path = "common/ui.rs"]
+mod ui_support;
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
+use ui_support::{App, shows};
 
-use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use socket_workbench::app::{Settings, Tab, WorkbenchApp};
 
 const LIMIT: Duration = Duration::from_secs(10);
 
-fn harness(settings: Settings) -> Harness<'static, WorkbenchApp> {
-    Harness::builder()
-        .with_size(egui::vec2(1280.0, 900.0))
-        .with_context_setup(socket_workbench::fonts::install)
-        .with_max_steps(30)
-        .build_ui_state(
-            |ui, app: &mut WorkbenchApp| app.ui(ui),
-            WorkbenchApp::with_settings(settings),
-        )
+fn harness(settings: Settings) -> App {
+    ui_support::harness(settings, [1280.0, 900.0])
 }
 
-fn wait_until(
-    h: &mut Harness<'static, WorkbenchApp>,
-    what: &str,
-    done: impl Fn(&WorkbenchApp) -> bool,
-) {
+fn wait_until(h: &mut App, what: &str, done: impl Fn(&WorkbenchApp) -> bool) {
     let deadline = Instant::now() + LIMIT;
     while !done(h.state()) {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -37,10 +28,6 @@ fn wait_until(
     h.run();
 }
 
-fn shows(h: &Harness<'static, WorkbenchApp>, text: &str) -> bool {
-    h.query_all_by_label_contains(text).next().is_some()
-}
-
 fn recv(s: &UdpSocket) -> (Vec<u8>, std::net::SocketAddr) {
     s.set_read_timeout(Some(LIMIT)).unwrap();
     let mut buf = [0u8; 2048];
@@ -48,7 +35,7 @@ fn recv(s: &UdpSocket) -> (Vec<u8>, std::net::SocketAddr) {
     (buf[..n].to_vec(), from)
 }
 
-fn set_target(h: &mut Harness<'static, WorkbenchApp>, target: &str) {
+fn set_target(h: &mut App, target: &str) {
     h.state_mut().udp.settings.target = target.to_owned();
     h.run();
 }
