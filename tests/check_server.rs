@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use socket_workbench::net::Waker;
 use socket_workbench::net::check::{
-    CheckConfig, CheckEvent, CheckKind, Expect, Live, Verdict, run_all, run_check, start,
+    CheckConfig, CheckEvent, CheckKind, CheckMsg, CheckRun, Expect, Live, Verdict, run_all,
+    run_check, spawn_check,
 };
 use socket_workbench::proto::encoding::TextEncoding;
 
@@ -263,19 +264,41 @@ fn check_server_from_the_command_line() {
     }
 }
 
+/// A run on its engine thread, and its events.
+struct Watched {
+    run: CheckRun,
+    events: flume::Receiver<CheckMsg>,
+}
+
+impl Watched {
+    fn stop(&self) {
+        self.run.stop();
+    }
+
+    fn next(&self, left: Duration) -> Result<CheckEvent, flume::RecvTimeoutError> {
+        let msg = self.events.recv_timeout(left)?;
+        assert_eq!(
+            msg.session,
+            self.run.session(),
+            "events carry the run's session"
+        );
+        Ok(msg.event)
+    }
+}
+
+fn start(c: CheckConfig) -> Watched {
+    let (tx, events) = flume::unbounded();
+    let run = spawn_check(c, tx, Waker::noop()).unwrap();
+    Watched { run, events }
+}
+
 /// Events of a watched run until it says it finished (bounded by `limit`).
-fn events_until_finished(
-    run: &socket_workbench::net::check::CheckRun,
-    limit: Duration,
-) -> Vec<CheckEvent> {
+fn events_until_finished(run: &Watched, limit: Duration) -> Vec<CheckEvent> {
     let deadline = std::time::Instant::now() + limit;
     let mut out = Vec::new();
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
-        let e = run
-            .events
-            .recv_timeout(left)
-            .expect("the run did not finish in time");
+        let e = run.next(left).expect("the run did not finish in time");
         let done = matches!(e, CheckEvent::Finished { .. });
         out.push(e);
         if done {
@@ -291,7 +314,7 @@ fn a_watched_run_reports_every_client_and_skips_what_it_is_told() {
     let addr = threaded_server();
     let mut c = config(addr);
     c.skip = vec![CheckKind::Slow, CheckKind::Big];
-    let run = start(c, Waker::noop()).unwrap();
+    let run = start(c);
     let events = events_until_finished(&run, Duration::from_secs(30));
     let begun: Vec<CheckKind> = events
         .iter()
@@ -352,14 +375,14 @@ fn a_stopped_run_ends_at_once_without_a_verdict() {
     let addr = one_client_server();
     let mut c = config(addr);
     c.timeout = Duration::from_secs(10);
-    let run = start(c, Waker::noop()).unwrap();
+    let run = start(c);
     // Wait until the first client is done and the others are waiting.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         if let CheckEvent::Client {
             live: Live::Done, ..
-        } = run.events.recv_timeout(left).unwrap()
+        } = run.next(left).unwrap()
         {
             break;
         }
@@ -502,7 +525,7 @@ fn a_stop_is_heard_while_clients_are_still_connecting() {
     let mut c = config(addr);
     c.clients = 3;
     c.timeout = Duration::from_secs(30);
-    let run = start(c, Waker::noop()).unwrap();
+    let run = start(c);
     std::thread::sleep(Duration::from_millis(1500));
     let asked = std::time::Instant::now();
     run.stop();

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use socket_workbench::net::Waker;
 use socket_workbench::net::load::{
-    LoadConfig, LoadError, LoadEvent, Percentiles, Reply, Report, run, start,
+    LoadConfig, LoadError, LoadEvent, Percentiles, Reply, Report, run, spawn_load,
 };
 use socket_workbench::net::tcp_server::{
     AutoReply, ServerConfig, ServerEvent, ServerHandle, spawn_server,
@@ -304,12 +304,13 @@ fn stop_ends_a_run_at_once_with_its_report() {
     let echo = echo_server();
     let mut c = config(echo.addr, 50);
     c.duration = None;
-    let run = start(c, || {}).unwrap();
+    let (tx, events) = flume::bounded(8);
+    let run = spawn_load(c, tx, Waker::noop()).unwrap();
     std::thread::sleep(Duration::from_millis(400));
     let asked = Instant::now();
     run.stop();
     let report = loop {
-        match run.events.recv_timeout(Duration::from_secs(5)).unwrap() {
+        match events.recv_timeout(Duration::from_secs(5)).unwrap().event {
             LoadEvent::Done(r) => break r,
             _ => continue,
         }
@@ -321,7 +322,7 @@ fn stop_ends_a_run_at_once_with_its_report() {
     );
     assert!(report.stopped);
     assert!(report.messages > 0);
-    drop(run);
+    run.join();
 }
 
 fn udp_echo(answer: bool) -> SocketAddr {

@@ -216,7 +216,7 @@ fn closed_port_udp_error_vs_tcp_refused() {
 
 struct Lab {
     handle: socket_workbench::net::step::StepHandle,
-    rx: flume::Receiver<StepEvent>,
+    rx: flume::Receiver<socket_workbench::net::step::StepMsg>,
     stages: (ServerStage, ClientStage),
     states: (Option<TcpState>, Option<TcpState>),
     log: Vec<StepEvent>,
@@ -242,14 +242,15 @@ impl Lab {
             "{step:?} is not legal in {:?}",
             self.stages
         );
-        self.handle.send(StepCommand::Do(step));
+        self.handle.command(StepCommand::Do(step));
         let mut got = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             let e = self
                 .rx
                 .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .unwrap_or_else(|e| panic!("no stages after {step:?}: {e:?} {got:#?}"));
+                .unwrap_or_else(|e| panic!("no stages after {step:?}: {e:?} {got:#?}"))
+                .event;
             got.push(e.clone());
             self.log.push(e.clone());
             if let StepEvent::Stages {
@@ -277,7 +278,8 @@ impl Lab {
             let e = self
                 .rx
                 .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .unwrap_or_else(|_| panic!("{side:?} never reached {want:?}: {:?}", self.states));
+                .unwrap_or_else(|_| panic!("{side:?} never reached {want:?}: {:?}", self.states))
+                .event;
             if let StepEvent::Stages {
                 server_state,
                 client_state,

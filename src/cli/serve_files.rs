@@ -58,7 +58,7 @@ pub(super) fn serve_files(args: ServeFilesArgs, lang: Lang) -> ExitCode {
         }
     };
     let stop = handle.stopper();
-    if let Err(e) = ctrlc::set_handler(stop) {
+    if let Err(e) = ctrlc::set_handler(move || stop.stop()) {
         eprintln!("socket-workbench: cannot catch Ctrl+C: {e}");
     }
     let mut peers = std::collections::HashMap::new();

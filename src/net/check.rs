@@ -12,7 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use crate::net::{NetError, NetErrorKind};
+use crate::net::engine::{self, Emitter, Engine, Stop};
+use crate::net::{NetError, NetErrorKind, Tagged, Waker};
 use crate::proto::encoding::TextEncoding;
 
 /// What a reply must be.
@@ -271,21 +272,17 @@ pub enum CheckEvent {
 /// watches nothing and never stops (the command line's and the tests' runs).
 #[derive(Clone, Default)]
 pub struct Watch {
-    events: Option<flume::Sender<CheckEvent>>,
-    wake: Option<crate::net::Waker>,
+    events: Option<Emitter<CheckEvent>>,
     stop: Arc<AtomicBool>,
 }
 
 impl Watch {
     fn send(&self, event: CheckEvent) {
-        if let Some(tx) = &self.events {
+        if let Some(emitter) = &self.events {
             // Unbounded, and bounded by the configuration: per class client one event when
             // it connects, one per answer and one at its end (at most 1,000 × 1,002), and
             // two per check; the panel drains it every frame.
-            let _ = tx.send(event);
-            if let Some(w) = &self.wake {
-                w.wake();
-            }
+            emitter.emit(event);
         }
     }
 
@@ -300,45 +297,35 @@ impl Watch {
     }
 }
 
-/// A run under way on its own thread (see [`start`]).
-pub struct CheckRun {
-    pub events: flume::Receiver<CheckEvent>,
-    stop: Arc<AtomicBool>,
-}
+pub type CheckMsg = Tagged<CheckEvent>;
 
-impl CheckRun {
-    /// Ends the run soon: waiting reads give up within 100 ms (a connect attempt within a
-    /// second), no further check starts, and `Finished { stopped: true }` follows.
-    pub fn stop(&self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
+/// A run under way on its own thread (see [`super::engine`]). `stop` ends it soon: waiting
+/// reads give up within 100 ms (a connect attempt within a second), no further check starts,
+/// and `Finished { stopped: true }` follows.
+pub type CheckRun = Engine<Stop>;
 
-impl Drop for CheckRun {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// Runs `config`'s checks on a thread of their own; events arrive on the run's channel and
-/// `wake` is called after each.
-pub fn start(config: CheckConfig, wake: crate::net::Waker) -> std::io::Result<CheckRun> {
-    let (tx, rx) = flume::unbounded();
-    let stop = Arc::new(AtomicBool::new(false));
-    let watch = Watch {
-        events: Some(tx),
-        wake: Some(wake),
-        stop: stop.clone(),
-    };
-    std::thread::Builder::new()
-        .name("check-server".into())
-        .spawn(move || {
+/// Runs `config`'s checks on a thread of their own.
+pub fn spawn_check(
+    config: CheckConfig,
+    events: flume::Sender<CheckMsg>,
+    waker: Waker,
+) -> std::io::Result<CheckRun> {
+    engine::spawn(
+        "check-server",
+        events,
+        waker,
+        None,
+        move |emitter, control| {
+            let watch = Watch {
+                events: Some(emitter),
+                stop: control.stop_flag().clone(),
+            };
             run_watched(&config, &watch, |_| {});
             watch.send(CheckEvent::Finished {
                 stopped: watch.stopped(),
             });
-        })?;
-    Ok(CheckRun { events: rx, stop })
+        },
+    )
 }
 
 /// The `j`th message of client `i`: text the lesson's servers can print, with Chinese in it,

@@ -10,11 +10,11 @@
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::net::{NetError, NetErrorKind};
+use crate::net::engine::{self, Engine, Stop};
+use crate::net::{NetError, NetErrorKind, Tagged, Waker};
 use crate::proto::encoding::TextEncoding;
 
 /// Files at least this big make the "big file" check.
@@ -379,44 +379,32 @@ pub enum FilesEvent {
     },
 }
 
-/// A run under way on its own thread.
-pub struct FilesRun {
-    pub events: flume::Receiver<FilesEvent>,
-    stop: Arc<AtomicBool>,
-}
+pub type FilesMsg = Tagged<FilesEvent>;
 
-impl FilesRun {
-    /// No further check starts; the one under way ends by its own time limits.
-    pub fn stop(&self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
+/// A run under way on its own thread (see [`super::engine`]). `stop`: no further check
+/// starts; the one under way ends by its own time limits.
+pub type FilesRun = Engine<Stop>;
 
-impl Drop for FilesRun {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// Runs the checks on a thread of their own; `wake` is called after each event.
-pub fn start(config: FilesConfig, wake: crate::net::Waker) -> std::io::Result<FilesRun> {
-    // At most a dozen events: unbounded costs nothing.
-    let (tx, rx) = flume::unbounded();
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    std::thread::Builder::new()
-        .name("check-files".into())
-        .spawn(move || {
-            let send = |e: FilesEvent| {
-                let _ = tx.send(e);
-                wake.wake();
-            };
-            run_until(&config, &flag, &send);
+/// Runs the checks on a thread of their own.
+pub fn spawn_files_check(
+    config: FilesConfig,
+    events: flume::Sender<FilesMsg>,
+    waker: Waker,
+) -> std::io::Result<FilesRun> {
+    engine::spawn(
+        "check-files",
+        events,
+        waker,
+        None,
+        move |emitter, control| {
+            let flag = control.stop_flag();
+            let send = |e: FilesEvent| emitter.emit(e);
+            run_until(&config, flag, &send);
             send(FilesEvent::Finished {
                 stopped: flag.load(Ordering::Relaxed),
             });
-        })?;
-    Ok(FilesRun { events: rx, stop })
+        },
+    )
 }
 
 /// Every check, in order; `each` sees each result as it comes.

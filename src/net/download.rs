@@ -15,15 +15,14 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Seek, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::engine::{self, Engine, Stop};
 use flume::Sender;
 
 use super::tcp_client::normalize_host;
-use super::{NetError, NetErrorKind, SessionId, Tagged, Waker, next_session_id};
+use super::{NetError, NetErrorKind, Tagged, Waker};
 use crate::proto::TextEncoding;
 use crate::proto::download::{Reply, get_request, list_request};
 
@@ -110,27 +109,9 @@ pub enum DownloadEvent {
 
 pub type DownloadMsg = Tagged<DownloadEvent>;
 
-pub struct DownloadHandle {
-    session: SessionId,
-    cancel: Arc<AtomicBool>,
-    join: Option<JoinHandle<()>>,
-}
-
-impl DownloadHandle {
-    pub fn session(&self) -> SessionId {
-        self.session
-    }
-
-    pub fn cancel(&self) {
-        self.cancel.store(true, Ordering::SeqCst);
-    }
-
-    pub fn join(mut self) {
-        if let Some(j) = self.join.take() {
-            let _ = j.join();
-        }
-    }
-}
+/// The grip on one download (see [`super::engine`]): `stop` cancels it (the `.part` is kept
+/// for a resume), `join` cancels and waits.
+pub type DownloadHandle = Engine<Stop>;
 
 /// The `.part` path for a destination.
 pub fn part_path(dest: &Path) -> PathBuf {
@@ -167,26 +148,13 @@ pub fn spawn_download(
     events: Sender<DownloadMsg>,
     waker: Waker,
 ) -> io::Result<DownloadHandle> {
-    let session = next_session_id();
-    let cancel = Arc::new(AtomicBool::new(false));
-    let flag = cancel.clone();
-    let join = std::thread::Builder::new()
-        .name(format!("dl-{session}"))
-        .spawn(move || {
-            let emit = |event| {
-                let _ = events.send(Tagged::now(session, event));
-                waker.wake();
-            };
-            let (error, kept) = match run(&config, &flag, &emit) {
-                Ok(()) => return,
-                Err(failure) => failure,
-            };
-            emit(DownloadEvent::Failed { error, kept });
-        })?;
-    Ok(DownloadHandle {
-        session,
-        cancel,
-        join: Some(join),
+    engine::spawn("dl", events, waker, None, move |emitter, control| {
+        let emit = |event| emitter.emit(event);
+        let (error, kept) = match run(&config, control.stop_flag(), &emit) {
+            Ok(()) => return,
+            Err(failure) => failure,
+        };
+        emit(DownloadEvent::Failed { error, kept });
     })
 }
 

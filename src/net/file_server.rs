@@ -32,13 +32,14 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
+use super::engine::{self, Engine, Input, Stop};
 use flume::{Receiver, Sender, TryRecvError};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::tcp_server::ServerEnd;
-use super::{NetError, NetErrorKind, SessionId, Tagged, Waker, next_session_id};
+use super::{NetError, NetErrorKind, Tagged, Waker};
 use crate::proto::download::{
     MAGIC, MAX_REQUEST, NameEncoding, Refusal, Reply, Request, parse_request,
 };
@@ -169,92 +170,34 @@ pub enum FileServerEvent {
 
 pub type FileServerMsg = Tagged<FileServerEvent>;
 
-pub struct FileServerHandle {
-    session: SessionId,
-    stop: Sender<()>,
-    wake: Arc<mio::Waker>,
-    join: Option<JoinHandle<()>>,
-}
+/// The UI's grip on a file server (see [`super::engine`]): `stop`, `stopper` for a signal
+/// handler, `join` to stop and wait for the loop and every transfer to end.
+pub type FileServerHandle = Engine<Stop>;
 
-impl FileServerHandle {
-    pub fn session(&self) -> SessionId {
-        self.session
-    }
-
-    pub fn stop(&self) {
-        let _ = self.stop.send(());
-        let _ = self.wake.wake();
-    }
-
-    /// Something that stops the server from another thread (a signal handler).
-    pub fn stopper(&self) -> impl Fn() + Send + Sync + 'static {
-        let stop = self.stop.clone();
-        let wake = self.wake.clone();
-        move || {
-            let _ = stop.send(());
-            let _ = wake.wake();
-        }
-    }
-
-    /// Stops, and waits for the loop and every transfer to end.
-    pub fn join(mut self) {
-        self.stop();
-        if let Some(join) = self.join.take() {
-            let _ = join.join();
-        }
-    }
-}
-
-impl Drop for FileServerHandle {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-#[derive(Clone)]
-struct Emitter {
-    session: SessionId,
-    events: Sender<FileServerMsg>,
-    waker: Waker,
-}
-
-impl Emitter {
-    fn emit(&self, event: FileServerEvent) {
-        let _ = self.events.send(Tagged::now(self.session, event));
-        self.waker.wake();
-    }
-}
+type Emitter = engine::Emitter<FileServerEvent>;
 
 pub fn spawn_file_server(
     config: FileServerConfig,
     events: Sender<FileServerMsg>,
     waker: Waker,
 ) -> io::Result<FileServerHandle> {
-    let session = next_session_id();
     let poll = Poll::new()?;
     let wake = Arc::new(mio::Waker::new(poll.registry(), WAKER)?);
-    let (stop_tx, stop_rx) = flume::unbounded();
-    let emitter = Emitter {
-        session,
+    let poke = engine::mio_poke(&wake);
+    engine::spawn(
+        "files",
         events,
         waker,
-    };
-    let loop_wake = wake.clone();
-    let join = std::thread::Builder::new()
-        .name(format!("files-{session}"))
-        .spawn(move || {
-            let end = match Loop::start(config, poll, loop_wake, stop_rx, emitter.clone()) {
+        Some(poke),
+        move |emitter, control| {
+            let (stop, _) = control.into_channel();
+            let end = match Loop::start(config, poll, wake, stop, emitter.clone()) {
                 Ok(mut l) => l.run(),
                 Err(err) => ServerEnd::Failed(err),
             };
             emitter.emit(FileServerEvent::Stopped { end });
-        })?;
-    Ok(FileServerHandle {
-        session,
-        stop: stop_tx,
-        wake,
-        join: Some(join),
-    })
+        },
+    )
 }
 
 /// A connection the loop holds without a thread: still to send its request, or refused and
@@ -310,7 +253,7 @@ struct Loop {
     poll: Poll,
     wake: Arc<mio::Waker>,
     listener: TcpListener,
-    stop: Receiver<()>,
+    stop: Receiver<Input<Stop>>,
     emitter: Emitter,
     root: PathBuf,
     config: FileServerConfig,
@@ -345,7 +288,7 @@ impl Loop {
         config: FileServerConfig,
         poll: Poll,
         wake: Arc<mio::Waker>,
-        stop: Receiver<()>,
+        stop: Receiver<Input<Stop>>,
         emitter: Emitter,
     ) -> Result<Self, NetError> {
         let root =
@@ -428,7 +371,7 @@ impl Loop {
                 }
             }
             match self.stop.try_recv() {
-                Ok(()) | Err(TryRecvError::Disconnected) => {
+                Ok(Input::Command(Stop)) | Err(TryRecvError::Disconnected) => {
                     self.shutdown();
                     return ServerEnd::Stopped;
                 }
@@ -730,7 +673,7 @@ impl Loop {
                 pressure: self.pressure.clone(),
             };
             match std::thread::Builder::new()
-                .name(format!("files-{}-{id}", self.emitter.session))
+                .name(format!("files-{}-{id}", self.emitter.session()))
                 .spawn(move || job.serve())
             {
                 Ok(t) => self.threads.push(t),

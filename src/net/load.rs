@@ -21,15 +21,15 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use mio::{Events, Interest, Poll, Token};
 
+use crate::net::engine::{self, Engine, Stop};
 use crate::net::sys::{self, FileLimit};
-use crate::net::{NetError, NetErrorKind};
+use crate::net::{NetError, NetErrorKind, Tagged, Waker};
 
 /// The most clients one run may have.
 pub const MAX_CLIENTS: usize = 10_000;
@@ -259,70 +259,27 @@ pub enum LoadEvent {
     Done(Report),
 }
 
-/// A run on its thread.
-pub struct LoadRun {
-    pub events: flume::Receiver<LoadEvent>,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
+pub type LoadMsg = Tagged<LoadEvent>;
 
-impl LoadRun {
-    /// Ends the run soon (within a poll slice); a report still follows.
-    pub fn stop(&self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
+/// A run on its thread (see [`super::engine`]). `stop` ends it within a poll slice; a report
+/// still follows.
+pub type LoadRun = Engine<Stop>;
 
-    pub fn stopper(&self) -> Arc<AtomicBool> {
-        self.stop.clone()
-    }
-
-    pub fn is_finished(&self) -> bool {
-        self.thread.as_ref().is_none_or(|t| t.is_finished())
-    }
-}
-
-impl Drop for LoadRun {
-    fn drop(&mut self) {
-        self.stop();
-        if let Some(t) = self.thread.take() {
-            // The report is sent with a blocking send: a reader that stopped reading leaves
-            // the channel full, so drain it while the run winds down (one poll slice).
-            while !t.is_finished() {
-                while self.events.try_recv().is_ok() {}
-                std::thread::sleep(Duration::from_millis(5));
+/// Starts a run. Samples come twice a second and the report last; with a bounded channel
+/// a reader that stops reading loses samples, never the report (sent with a blocking send).
+pub fn spawn_load(
+    config: LoadConfig,
+    events: flume::Sender<LoadMsg>,
+    waker: Waker,
+) -> io::Result<LoadRun> {
+    engine::spawn("load", events, waker, None, move |emitter, control| {
+        let mut out = |e: LoadEvent| match e {
+            LoadEvent::Done(_) => emitter.emit(e),
+            _ => {
+                emitter.offer(e);
             }
-            let _ = t.join();
-        }
-    }
-}
-
-/// Starts a run; `wake` is called after each event (a panel's repaint).
-pub fn start(config: LoadConfig, wake: impl Fn() + Send + 'static) -> io::Result<LoadRun> {
-    // Samples are small and twice a second; a reader that stops reading loses samples, never
-    // the report (sent with a blocking send).
-    let (tx, rx) = flume::bounded(256);
-    let stop = Arc::new(AtomicBool::new(false));
-    let stop2 = stop.clone();
-    let thread = std::thread::Builder::new()
-        .name("load".into())
-        .spawn(move || {
-            let mut out = |e: LoadEvent| {
-                match e {
-                    LoadEvent::Done(_) => {
-                        let _ = tx.send(e);
-                    }
-                    _ => {
-                        let _ = tx.try_send(e);
-                    }
-                }
-                wake();
-            };
-            run(&config, &stop2, &mut out);
-        })?;
-    Ok(LoadRun {
-        events: rx,
-        stop,
-        thread: Some(thread),
+        };
+        run(&config, control.stop_flag(), &mut out);
     })
 }
 

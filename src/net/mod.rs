@@ -9,6 +9,7 @@
 pub mod check;
 pub mod check_files;
 pub mod download;
+pub mod engine;
 pub mod error;
 pub mod file_server;
 pub mod flow;

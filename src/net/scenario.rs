@@ -9,16 +9,16 @@
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use flume::Sender;
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
+use super::engine::{self, Engine, Stop};
 use super::kernel;
 use super::sys;
 use super::trace::{Family, ShutdownHow, TcpState};
-use super::{CallKind, CallOutcome, NetError, NetErrorKind, SocketCall, Waker};
+use super::{CallKind, CallOutcome, NetError, NetErrorKind, SocketCall, Tagged, Waker};
 
 /// The scenarios, in the lesson's order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -136,21 +136,22 @@ pub enum ScenarioEvent {
     Failed(NetError),
 }
 
+pub type ScenarioMsg = Tagged<ScenarioEvent>;
+
+/// A scenario on its worker thread (see [`super::engine`]). A scenario is short (every wait in
+/// it is bounded by [`STATE_WAIT`] or less) and runs to its end: a stop is heard then, and
+/// dropping the handle never waits.
+pub type ScenarioHandle = Engine<Stop>;
+
 /// Runs a scenario on a background thread; events go to `events` and wake the UI.
 pub fn spawn_scenario(
     scenario: LessonScenario,
-    events: Sender<ScenarioEvent>,
+    events: Sender<ScenarioMsg>,
     waker: Waker,
-) -> io::Result<JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name("scenario".into())
-        .spawn(move || {
-            let emit = |e: ScenarioEvent| {
-                let _ = events.send(e);
-                waker.wake();
-            };
-            run_scenario(scenario, &emit);
-        })
+) -> io::Result<ScenarioHandle> {
+    engine::spawn("scenario", events, waker, None, move |emitter, _control| {
+        run_scenario(scenario, &|e| emitter.emit(e));
+    })
 }
 
 /// Runs a scenario to its end on this thread (tests and the command line).

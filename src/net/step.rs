@@ -6,16 +6,16 @@
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use flume::{Receiver, Sender};
 use socket2::{Domain, Protocol, Socket, Type};
 
+use super::engine::{self, Command, Emitter, Engine, Input};
 use super::kernel;
 use super::scenario::Side;
 use super::trace::{Family, ShutdownHow, TcpState};
-use super::{CallKind, CallOutcome, NetError, SocketCall, Waker};
+use super::{CallKind, CallOutcome, NetError, SocketCall, Tagged, Waker};
 
 /// The lesson's calls, in its order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -144,28 +144,25 @@ pub enum StepCommand {
     Do(Step),
     /// Close everything and start again.
     Reset,
+    /// Close everything and end the worker.
+    Quit,
 }
 
-/// Dropping the handle ends the worker (its command channel closes); nothing waits for it.
-pub struct StepHandle {
-    commands: Sender<StepCommand>,
-    _join: JoinHandle<()>,
-}
-
-impl StepHandle {
-    pub fn send(&self, cmd: StepCommand) -> bool {
-        self.commands.send(cmd).is_ok()
+impl Command for StepCommand {
+    fn stop() -> Self {
+        StepCommand::Quit
     }
 }
 
-pub fn spawn_step_lab(events: Sender<StepEvent>, waker: Waker) -> io::Result<StepHandle> {
-    let (tx, rx) = flume::unbounded();
-    let join = std::thread::Builder::new()
-        .name("step-lab".into())
-        .spawn(move || StepWorker::default().run(&rx, &events, &waker))?;
-    Ok(StepHandle {
-        commands: tx,
-        _join: join,
+/// The Lesson's grip on its stepping worker (see [`super::engine`]); dropping it ends the
+/// worker, and nothing waits for it.
+pub type StepHandle = Engine<StepCommand>;
+
+pub type StepMsg = Tagged<StepEvent>;
+
+pub fn spawn_step_lab(events: Sender<StepMsg>, waker: Waker) -> io::Result<StepHandle> {
+    engine::spawn("step-lab", events, waker, None, |emitter, control| {
+        StepWorker::default().run(control.inputs(), &emitter)
     })
 }
 
@@ -192,22 +189,21 @@ struct StepWorker {
 }
 
 impl StepWorker {
-    fn run(&mut self, rx: &Receiver<StepCommand>, events: &Sender<StepEvent>, waker: &Waker) {
-        let emit = |e: StepEvent| {
-            let _ = events.send(e);
-            waker.wake();
-        };
+    fn run(&mut self, rx: &Receiver<Input<StepCommand>>, emitter: &Emitter<StepEvent>) {
+        let emit = |e: StepEvent| emitter.emit(e);
         let mut last_states = (None, None);
         loop {
             // While closed connections wind down, look at the kernel a few times a second.
             let cmd = match rx.recv_timeout(Duration::from_millis(250)) {
-                Ok(cmd) => Some(cmd),
+                Ok(Input::Command(StepCommand::Quit)) => return,
+                Ok(Input::Command(cmd)) => Some(cmd),
                 Err(flume::RecvTimeoutError::Timeout) => None,
                 Err(flume::RecvTimeoutError::Disconnected) => return,
             };
             match cmd {
                 Some(StepCommand::Do(step)) => self.step(step, &emit),
                 Some(StepCommand::Reset) => *self = StepWorker::default(),
+                Some(StepCommand::Quit) => return,
                 None => {}
             }
             let states = (self.state(Side::Server), self.state(Side::Client));

@@ -7,10 +7,10 @@
 //! stops reading cannot wedge the worker: writes use a short send timeout and look at the
 //! command channel between attempts, so Disconnect always gets through.
 //!
-//! The handle does not join the worker on drop: the UI thread must never wait, and a connect in
-//! progress can take up to its timeout to give up. The worker ends by itself as soon as it sees
-//! the command channel closed (or the connect attempt finishes); [`ClientHandle::join`] waits
-//! for it where waiting is fine (command line, tests).
+//! The handle is an [`Engine`]: dropping it stops the session without waiting (a connect in
+//! progress can take up to its timeout to give up, and the UI thread must never wait); the
+//! worker ends as soon as it sees the stop or the connect attempt finishes. `join` waits for
+//! it where waiting is fine (command line, tests).
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -25,10 +25,11 @@ use std::time::{Duration, Instant};
 use flume::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use socket2::{Domain, Protocol, Socket, Type};
 
+use super::engine::{self, Command, Engine, Input};
 use super::trace::{Family, TcpState};
 use super::{
-    CallKind, CallOutcome, NetError, NetErrorKind, RECV_BUFFER, SessionId, ShutdownHow, SocketCall,
-    Tagged, Waker, next_session_id,
+    CallKind, CallOutcome, NetError, NetErrorKind, RECV_BUFFER, ShutdownHow, SocketCall, Tagged,
+    Waker,
 };
 
 /// How long one blocked `send()` waits before the worker looks at its commands again.
@@ -179,48 +180,22 @@ pub enum ClientEvent {
 /// Events as they travel on the channel.
 pub type ClientMsg = Tagged<ClientEvent>;
 
-enum WorkerMsg {
-    User(ClientCommand),
-    ReaderEnded(Option<NetError>),
-}
+/// The worker's inputs: the caller's commands and the reader's end.
+type WorkerMsg = Input<ClientCommand, ReaderEnded>;
 
-/// The UI's grip on one session.
-pub struct ClientHandle {
-    session: SessionId,
-    commands: Sender<WorkerMsg>,
-    join: Option<JoinHandle<()>>,
-}
+/// The reader thread ended: the peer closed (`None`) or reading failed.
+pub struct ReaderEnded(Option<NetError>);
 
-impl ClientHandle {
-    pub fn session(&self) -> SessionId {
-        self.session
-    }
-
-    /// Sends a command; false when the session has already ended.
-    pub fn command(&self, command: ClientCommand) -> bool {
-        self.commands.send(WorkerMsg::User(command)).is_ok()
-    }
-
-    /// Asks the session to close and waits until its threads have ended.
-    pub fn join(mut self) {
-        let _ = self
-            .commands
-            .send(WorkerMsg::User(ClientCommand::Disconnect));
-        if let Some(join) = self.join.take() {
-            let _ = join.join();
-        }
+impl Command for ClientCommand {
+    fn stop() -> Self {
+        ClientCommand::Disconnect
     }
 }
 
-impl Drop for ClientHandle {
-    fn drop(&mut self) {
-        // Dropping the sender below also tells the worker to stop; the explicit Disconnect just
-        // makes it happen before any queued commands.
-        let _ = self
-            .commands
-            .send(WorkerMsg::User(ClientCommand::Disconnect));
-    }
-}
+/// The UI's grip on one session (see [`super::engine`]).
+pub type ClientHandle = Engine<ClientCommand, ReaderEnded>;
+
+type Emitter = engine::Emitter<ClientEvent>;
 
 /// Starts a session: resolve, connect, then serve commands until closed.
 pub fn spawn_client(
@@ -228,42 +203,14 @@ pub fn spawn_client(
     events: Sender<ClientMsg>,
     waker: Waker,
 ) -> io::Result<ClientHandle> {
-    let session = next_session_id();
-    let (tx, rx) = flume::unbounded();
-    let emitter = Emitter {
-        session,
-        events,
-        waker,
-    };
-    let reader_tx = tx.clone();
-    let join = std::thread::Builder::new()
-        .name(format!("tcpc-{session}"))
-        .spawn(move || {
-            let reason = run(config, &emitter, rx, reader_tx);
-            emitter.emit(ClientEvent::Closed { reason });
-        })?;
-    Ok(ClientHandle {
-        session,
-        commands: tx,
-        join: Some(join),
+    engine::spawn("tcpc", events, waker, None, move |emitter, control| {
+        let (rx, reader_tx) = control.into_channel();
+        let reason = run(config, &emitter, rx, reader_tx);
+        emitter.emit(ClientEvent::Closed { reason });
     })
 }
 
-#[derive(Clone)]
-struct Emitter {
-    session: SessionId,
-    events: Sender<ClientMsg>,
-    waker: Waker,
-}
-
 impl Emitter {
-    fn emit(&self, event: ClientEvent) {
-        // A closed event channel means nobody is listening; the worker notices through its
-        // command channel, which closes at the same time.
-        let _ = self.events.send(Tagged::now(self.session, event));
-        self.waker.wake();
-    }
-
     fn call(&self, kind: CallKind, outcome: CallOutcome) {
         self.emit(ClientEvent::Call(SocketCall::now(kind, outcome)));
     }
@@ -395,7 +342,7 @@ fn run(
     // A disconnect queued while we were connecting wins over everything else.
     let mut pending = VecDeque::new();
     for msg in commands.try_iter() {
-        if let WorkerMsg::User(ClientCommand::Disconnect) = msg {
+        if let Input::Command(ClientCommand::Disconnect) = msg {
             emitter.call(CallKind::Close, CallOutcome::Done);
             return CloseReason::Local;
         }
@@ -448,7 +395,7 @@ fn follow_after_close(
     super::kernel::follow(local, peer, last, FOLLOW_AFTER_CLOSE, move |state| {
         emitter.call(CallKind::KernelState(state), CallOutcome::Done);
         emitter.emit(ClientEvent::KernelAfterClose(state));
-        !emitter.events.is_disconnected()
+        emitter.is_heard()
     });
 }
 
@@ -507,7 +454,7 @@ impl Session {
         let order = self.order.clone();
         let flow = self.flow.clone();
         let join = std::thread::Builder::new()
-            .name(format!("tcpc-{}-rx", self.emitter.session))
+            .name(format!("tcpc-{}-rx", self.emitter.session()))
             .spawn(move || read_loop(stream, &emitter, &closing, &order, &capture, &worker, &flow))
             .map_err(|e| NetError::from_io(&e))?;
         self.reader = Some(join);
@@ -560,8 +507,8 @@ impl Session {
         loop {
             self.kernel_poll();
             let flow = match self.next_msg() {
-                Ok(WorkerMsg::User(cmd)) => self.handle(cmd),
-                Ok(WorkerMsg::ReaderEnded(None)) => {
+                Ok(Input::Command(cmd)) => self.handle(cmd),
+                Ok(Input::Internal(ReaderEnded(None))) => {
                     self.peer_closed = true;
                     if self.close_when_peer_closes || self.write_shut {
                         Flow::Stop(CloseReason::Peer)
@@ -569,7 +516,7 @@ impl Session {
                         Flow::Continue
                     }
                 }
-                Ok(WorkerMsg::ReaderEnded(Some(err))) => Flow::Stop(CloseReason::Failed(err)),
+                Ok(Input::Internal(ReaderEnded(Some(err)))) => Flow::Stop(CloseReason::Failed(err)),
                 Err(RecvTimeoutError::Timeout) => {
                     if self
                         .repeat
@@ -755,17 +702,17 @@ impl Session {
                     let mut look = true;
                     while look {
                         match self.commands.try_recv() {
-                            Ok(WorkerMsg::User(ClientCommand::Disconnect))
+                            Ok(Input::Command(ClientCommand::Disconnect))
                             | Err(TryRecvError::Disconnected) => {
                                 return WriteEnd::Stop(CloseReason::Local);
                             }
-                            Ok(WorkerMsg::User(ClientCommand::CancelFile)) if cancellable => {
+                            Ok(Input::Command(ClientCommand::CancelFile)) if cancellable => {
                                 return WriteEnd::Cancelled;
                             }
-                            Ok(WorkerMsg::User(ClientCommand::StopRepeat)) => {
+                            Ok(Input::Command(ClientCommand::StopRepeat)) => {
                                 self.stop_repeat();
                             }
-                            Ok(WorkerMsg::ReaderEnded(Some(err))) => {
+                            Ok(Input::Internal(ReaderEnded(Some(err)))) => {
                                 return WriteEnd::Stop(CloseReason::Failed(err));
                             }
                             Ok(msg) => self.pending.push_back(msg),
@@ -841,14 +788,14 @@ impl Session {
             if self
                 .pending
                 .iter()
-                .any(|m| matches!(m, WorkerMsg::User(ClientCommand::CancelFile)))
+                .any(|m| matches!(m, Input::Command(ClientCommand::CancelFile)))
                 || self.take_cancel()
             {
                 break false;
             }
         };
         self.pending
-            .retain(|m| !matches!(m, WorkerMsg::User(ClientCommand::CancelFile)));
+            .retain(|m| !matches!(m, Input::Command(ClientCommand::CancelFile)));
         self.report_file(&path, &preview, sent, total, complete);
         Flow::Continue
     }
@@ -858,7 +805,7 @@ impl Session {
         let mut cancel = false;
         for msg in self.commands.try_iter() {
             match msg {
-                WorkerMsg::User(ClientCommand::CancelFile) => cancel = true,
+                Input::Command(ClientCommand::CancelFile) => cancel = true,
                 other => self.pending.push_back(other),
             }
         }
@@ -867,7 +814,7 @@ impl Session {
             || self
                 .pending
                 .iter()
-                .any(|m| matches!(m, WorkerMsg::User(ClientCommand::Disconnect)))
+                .any(|m| matches!(m, Input::Command(ClientCommand::Disconnect)))
     }
 
     fn report_file(
@@ -1015,7 +962,7 @@ fn read_loop(
             }
         }
     };
-    let _ = worker.send(WorkerMsg::ReaderEnded(end));
+    let _ = worker.send(Input::Internal(ReaderEnded(end)));
 }
 
 fn write_capture(capture: &CaptureSlot, data: &[u8], emitter: &Emitter) {

@@ -25,7 +25,6 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use flume::{Receiver, Sender, TryRecvError};
@@ -33,11 +32,9 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
+use super::engine::{self, Command, Engine, Input};
 use super::trace::{Family, TcpState};
-use super::{
-    CallKind, CallOutcome, NetError, RECV_BUFFER, SessionId, SocketCall, Tagged, Waker,
-    next_session_id,
-};
+use super::{CallKind, CallOutcome, NetError, RECV_BUFFER, SocketCall, Tagged, Waker};
 use crate::proto::TextEncoding;
 
 /// A client of one server session: 1, 2, 3, ... in order of arrival.
@@ -326,65 +323,17 @@ pub enum ServerEvent {
 
 pub type ServerMsg = Tagged<ServerEvent>;
 
-/// The UI's grip on one listening session.
-pub struct ServerHandle {
-    session: SessionId,
-    commands: Sender<ServerCommand>,
-    wake: Arc<mio::Waker>,
-    join: Option<JoinHandle<()>>,
-}
-
-impl ServerHandle {
-    pub fn session(&self) -> SessionId {
-        self.session
-    }
-
-    /// Sends a command; false when the session has already ended.
-    pub fn command(&self, command: ServerCommand) -> bool {
-        let sent = self.commands.send(command).is_ok();
-        let _ = self.wake.wake();
-        sent
-    }
-
-    /// Something that can stop this server from another thread (a signal handler).
-    pub fn stopper(&self) -> ServerStopper {
-        ServerStopper {
-            commands: self.commands.clone(),
-            wake: self.wake.clone(),
-        }
-    }
-
-    /// Stops the server and waits until its thread has ended (every client closed).
-    pub fn join(mut self) {
-        let _ = self.commands.send(ServerCommand::Stop);
-        let _ = self.wake.wake();
-        if let Some(join) = self.join.take() {
-            let _ = join.join();
-        }
+impl Command for ServerCommand {
+    fn stop() -> Self {
+        ServerCommand::Stop
     }
 }
 
-impl Drop for ServerHandle {
-    fn drop(&mut self) {
-        // The loop stops within one poll; it is not joined here so the UI never waits.
-        let _ = self.commands.send(ServerCommand::Stop);
-        let _ = self.wake.wake();
-    }
-}
+/// The UI's grip on one listening session (see [`super::engine`]). Dropping it stops the
+/// loop within one poll without waiting for it.
+pub type ServerHandle = Engine<ServerCommand>;
 
-/// Stops a server from anywhere (it is `Send` and `Clone`).
-#[derive(Clone)]
-pub struct ServerStopper {
-    commands: Sender<ServerCommand>,
-    wake: Arc<mio::Waker>,
-}
-
-impl ServerStopper {
-    pub fn stop(&self) {
-        let _ = self.commands.send(ServerCommand::Stop);
-        let _ = self.wake.wake();
-    }
-}
+type Emitter = engine::Emitter<ServerEvent>;
 
 /// Starts listening; `Listening` (with the real port) or `Stopped { Failed }` follows.
 pub fn spawn_server(
@@ -392,45 +341,26 @@ pub fn spawn_server(
     events: Sender<ServerMsg>,
     waker: Waker,
 ) -> io::Result<ServerHandle> {
-    let session = next_session_id();
     let poll = Poll::new()?;
     let wake = Arc::new(mio::Waker::new(poll.registry(), WAKER)?);
-    let (tx, rx) = flume::unbounded();
-    let emitter = Emitter {
-        session,
+    let poke = engine::mio_poke(&wake);
+    engine::spawn(
+        "tcps",
         events,
         waker,
-    };
-    let join = std::thread::Builder::new()
-        .name(format!("tcps-{session}"))
-        .spawn(move || {
-            let end = match Server::start(config, poll, rx, emitter.clone()) {
+        Some(poke),
+        move |emitter, control| {
+            let (commands, _) = control.into_channel();
+            let end = match Server::start(config, poll, commands, emitter.clone()) {
                 Ok(mut server) => server.run(),
                 Err(err) => ServerEnd::Failed(err),
             };
             emitter.emit(ServerEvent::Stopped { end });
-        })?;
-    Ok(ServerHandle {
-        session,
-        commands: tx,
-        wake,
-        join: Some(join),
-    })
-}
-
-#[derive(Clone)]
-struct Emitter {
-    session: SessionId,
-    events: Sender<ServerMsg>,
-    waker: Waker,
+        },
+    )
 }
 
 impl Emitter {
-    fn emit(&self, event: ServerEvent) {
-        let _ = self.events.send(Tagged::now(self.session, event));
-        self.waker.wake();
-    }
-
     fn call(&self, client: Option<ClientId>, kind: CallKind, outcome: CallOutcome) {
         self.emit(ServerEvent::Call {
             client,
@@ -502,7 +432,7 @@ struct FileJob {
 struct Server {
     poll: Poll,
     listener: TcpListener,
-    commands: Receiver<ServerCommand>,
+    commands: Receiver<Input<ServerCommand>>,
     emitter: Emitter,
     conns: HashMap<ClientId, Conn>,
     next_id: ClientId,
@@ -532,7 +462,7 @@ impl Server {
     fn start(
         config: ServerConfig,
         poll: Poll,
-        commands: Receiver<ServerCommand>,
+        commands: Receiver<Input<ServerCommand>>,
         emitter: Emitter,
     ) -> Result<Self, NetError> {
         let addr = config.bind;
@@ -671,11 +601,11 @@ impl Server {
             // must still hear Stop promptly.
             loop {
                 match self.commands.try_recv() {
-                    Ok(ServerCommand::Stop) | Err(TryRecvError::Disconnected) => {
+                    Ok(Input::Command(ServerCommand::Stop)) | Err(TryRecvError::Disconnected) => {
                         self.stop_all();
                         return ServerEnd::Stopped;
                     }
-                    Ok(cmd) => self.handle(cmd),
+                    Ok(Input::Command(cmd)) => self.handle(cmd),
                     Err(TryRecvError::Empty) => break,
                 }
             }

@@ -27,16 +27,14 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::engine::{self, Command, Engine, Input};
 use flume::{Receiver, RecvTimeoutError, Sender};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::sys;
 use super::tcp_client::{CloseReason, normalize_host};
 use super::trace::Family;
-use super::{
-    CallKind, CallOutcome, NetError, NetErrorKind, SessionId, SocketCall, Tagged, Waker,
-    next_session_id,
-};
+use super::{CallKind, CallOutcome, NetError, NetErrorKind, SocketCall, Tagged, Waker};
 
 /// Largest UDP payload over IPv4 (65,535 − 8 UDP header − 20 IP header).
 pub const MAX_DATAGRAM_V4: usize = 65_507;
@@ -178,55 +176,24 @@ pub enum UdpEvent {
 
 pub type UdpMsg = Tagged<UdpEvent>;
 
-enum WorkerMsg {
-    User(UdpCommand),
-    /// The reader saw an error it cannot get past.
-    ReaderFailed(NetError),
-}
+/// The worker's inputs: the caller's commands and the reader's failure.
+type WorkerMsg = Input<UdpCommand, ReaderFailed>;
 
-pub struct UdpHandle {
-    session: SessionId,
-    commands: Sender<WorkerMsg>,
-    join: Option<JoinHandle<()>>,
-}
+/// The reader saw an error it cannot get past.
+pub struct ReaderFailed(NetError);
 
-impl UdpHandle {
-    pub fn session(&self) -> SessionId {
-        self.session
-    }
-
-    pub fn command(&self, command: UdpCommand) -> bool {
-        self.commands.send(WorkerMsg::User(command)).is_ok()
-    }
-
-    /// Closes the socket and waits for both threads to end.
-    pub fn join(mut self) {
-        let _ = self.commands.send(WorkerMsg::User(UdpCommand::Close));
-        if let Some(join) = self.join.take() {
-            let _ = join.join();
-        }
+impl Command for UdpCommand {
+    fn stop() -> Self {
+        UdpCommand::Close
     }
 }
 
-impl Drop for UdpHandle {
-    fn drop(&mut self) {
-        let _ = self.commands.send(WorkerMsg::User(UdpCommand::Close));
-    }
-}
+/// The UI's grip on one bound socket (see [`super::engine`]).
+pub type UdpHandle = Engine<UdpCommand, ReaderFailed>;
 
-#[derive(Clone)]
-struct Emitter {
-    session: SessionId,
-    events: Sender<UdpMsg>,
-    waker: Waker,
-}
+type Emitter = engine::Emitter<UdpEvent>;
 
 impl Emitter {
-    fn emit(&self, event: UdpEvent) {
-        let _ = self.events.send(Tagged::now(self.session, event));
-        self.waker.wake();
-    }
-
     fn call(&self, kind: CallKind, outcome: CallOutcome) {
         self.emit(UdpEvent::Call(SocketCall::now(kind, outcome)));
     }
@@ -247,27 +214,13 @@ impl Emitter {
 
 /// Opens and binds the socket; `Bound` (with the real port) or `Closed { Failed }` follows.
 pub fn spawn_udp(config: UdpConfig, events: Sender<UdpMsg>, waker: Waker) -> io::Result<UdpHandle> {
-    let session = next_session_id();
-    let (tx, rx) = flume::unbounded();
-    let emitter = Emitter {
-        session,
-        events,
-        waker,
-    };
-    let reader_tx = tx.clone();
-    let join = std::thread::Builder::new()
-        .name(format!("udp-{session}"))
-        .spawn(move || {
-            let reason = match open(&config, &emitter) {
-                Ok(socket) => Worker::new(socket, config, emitter.clone(), rx).run(reader_tx),
-                Err(err) => CloseReason::Failed(err),
-            };
-            emitter.emit(UdpEvent::Closed { reason });
-        })?;
-    Ok(UdpHandle {
-        session,
-        commands: tx,
-        join: Some(join),
+    engine::spawn("udp", events, waker, None, move |emitter, control| {
+        let (rx, reader_tx) = control.into_channel();
+        let reason = match open(&config, &emitter) {
+            Ok(socket) => Worker::new(socket, config, emitter.clone(), rx).run(reader_tx),
+            Err(err) => CloseReason::Failed(err),
+        };
+        emitter.emit(UdpEvent::Closed { reason });
     })
 }
 
@@ -446,11 +399,11 @@ impl Worker {
                     .map_err(|_| RecvTimeoutError::Disconnected),
             };
             match msg {
-                Ok(WorkerMsg::User(UdpCommand::Close)) | Err(RecvTimeoutError::Disconnected) => {
+                Ok(Input::Command(UdpCommand::Close)) | Err(RecvTimeoutError::Disconnected) => {
                     break CloseReason::Local;
                 }
-                Ok(WorkerMsg::User(cmd)) => self.handle(cmd),
-                Ok(WorkerMsg::ReaderFailed(err)) => break CloseReason::Failed(err),
+                Ok(Input::Command(cmd)) => self.handle(cmd),
+                Ok(Input::Internal(ReaderFailed(err))) => break CloseReason::Failed(err),
                 Err(RecvTimeoutError::Timeout) => self.repeat_tick(),
             }
         };
@@ -474,7 +427,7 @@ impl Worker {
         let echo = self.echo;
         let flow = self.flow.clone();
         std::thread::Builder::new()
-            .name(format!("udp-{}-rx", self.emitter.session))
+            .name(format!("udp-{}-rx", self.emitter.session()))
             .spawn(move || {
                 read_loop(
                     socket, &emitter, &closing, &shared, local, echo, &worker, &flow,
@@ -732,8 +685,8 @@ impl Worker {
             let mut stop = false;
             while let Ok(m) = self.commands.try_recv() {
                 match m {
-                    WorkerMsg::User(UdpCommand::CancelFile) => stop = true,
-                    WorkerMsg::User(UdpCommand::Close) | WorkerMsg::ReaderFailed(_) => {
+                    Input::Command(UdpCommand::CancelFile) => stop = true,
+                    Input::Command(UdpCommand::Close) | Input::Internal(ReaderFailed(_)) => {
                         stop = true;
                         self.pending.push_back(m);
                     }
@@ -1013,7 +966,7 @@ fn read_loop(
                 emitter.call(kind.clone(), CallOutcome::Failed(err.clone()));
                 failures += 1;
                 if failures > 10 {
-                    let _ = worker.send(WorkerMsg::ReaderFailed(err));
+                    let _ = worker.send(Input::Internal(ReaderFailed(err)));
                     return;
                 }
                 emitter.emit(UdpEvent::Warning(err));

@@ -11,14 +11,16 @@ use std::time::Duration;
 
 use egui::{Color32, RichText, Ui};
 use egui_plot::{Legend, Line, Plot};
+use flume::Receiver;
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::{Lang, Msg, describe_error, describe_load_sample};
 use crate::model::check::{FilesRunState, LoadState, Mode, ServerCheck, Square};
-use crate::net::NetError;
-use crate::net::check::{CheckConfig, CheckKind, CheckRun, Expect};
-use crate::net::check_files::{FilesConfig, FilesRun};
-use crate::net::load::{LoadConfig, LoadRun, Reply};
+use crate::net::check::{CheckConfig, CheckEvent, CheckKind, Expect};
+use crate::net::check_files::{FilesConfig, FilesEvent};
+use crate::net::engine::{Engine, Stop};
+use crate::net::load::{LoadConfig, LoadEvent, Reply};
+use crate::net::{NetError, Tagged};
 use crate::proto::encoding::TextEncoding;
 
 use super::jobs::{Job, Written, export_result_ui, write_file};
@@ -110,9 +112,49 @@ impl Default for CheckSettings {
 
 /// A run and what it has shown so far; the handle goes once the run has ended.
 enum Current {
-    Server(Option<CheckRun>, ServerCheck),
-    Files(Option<FilesRun>, FilesRunState),
-    Load(Option<LoadRun>, Box<LoadState>),
+    Server(Running<CheckEvent>, ServerCheck),
+    Files(Running<FilesEvent>, FilesRunState),
+    Load(Running<LoadEvent>, Box<LoadState>),
+}
+
+/// A run's engine, while it runs, and its events.
+struct Running<E> {
+    run: Option<Engine<Stop>>,
+    events: Receiver<Tagged<E>>,
+}
+
+impl<E> Running<E> {
+    /// A channel for a run's events and the run `start` makes with it.
+    fn start(
+        start: impl FnOnce(flume::Sender<Tagged<E>>) -> std::io::Result<Engine<Stop>>,
+    ) -> std::io::Result<Self> {
+        let (tx, events) = flume::unbounded();
+        Ok(Self {
+            run: Some(start(tx)?),
+            events,
+        })
+    }
+
+    /// Applies the events that arrived; lets the engine go once `running` says the run has
+    /// ended and its thread is done.
+    fn drain<S>(&mut self, state: &mut S, apply: fn(&mut S, E), running: fn(&S) -> bool) {
+        let Some(run) = &self.run else {
+            return;
+        };
+        let session = run.session();
+        for e in self.events.try_iter().filter(|e| e.session == session) {
+            apply(state, e.event);
+        }
+        if !running(state) && run.is_finished() {
+            self.run = None;
+        }
+    }
+
+    fn stop(&self) {
+        if let Some(run) = &self.run {
+            run.stop();
+        }
+    }
 }
 
 type Started = Result<Current, String>;
@@ -202,35 +244,13 @@ impl CheckPanel {
         }
         match &mut self.current {
             Some(Current::Server(run, state)) => {
-                if let Some(r) = run {
-                    for e in r.events.try_iter() {
-                        state.apply(e);
-                    }
-                    if !state.running() {
-                        *run = None;
-                    }
-                }
+                run.drain(state, ServerCheck::apply, ServerCheck::running);
             }
             Some(Current::Files(run, state)) => {
-                if let Some(r) = run {
-                    for e in r.events.try_iter() {
-                        state.apply(e);
-                    }
-                    if !state.running() {
-                        *run = None;
-                    }
-                }
+                run.drain(state, FilesRunState::apply, FilesRunState::running);
             }
             Some(Current::Load(run, state)) => {
-                if let Some(r) = run {
-                    for e in r.events.try_iter() {
-                        state.apply(e);
-                    }
-                    // The handle joins its thread when dropped: only once it has ended.
-                    if !state.running() && r.is_finished() {
-                        *run = None;
-                    }
-                }
+                run.drain(&mut **state, LoadState::apply, LoadState::running);
             }
             None => {}
         }
@@ -371,7 +391,7 @@ impl CheckPanel {
         }
         let timeout = Duration::from_secs_f64(s.timeout_s.clamp(0.05, 3600.0));
         let waker = ui_waker(ctx);
-        let repaint = ctx.clone();
+        let _repaint = ctx.clone();
         let work = move || -> Started {
             // On the job thread: a folder on a network share may take long to answer.
             if s.mode == Mode::Files && !local.is_dir() {
@@ -405,8 +425,10 @@ impl CheckPanel {
                             .collect(),
                     };
                     let state = ServerCheck::new(config.clone());
-                    let run = crate::net::check::start(config, waker).map_err(not_started)?;
-                    Ok(Current::Server(Some(run), state))
+                    let run =
+                        Running::start(|tx| crate::net::check::spawn_check(config, tx, waker))
+                            .map_err(not_started)?;
+                    Ok(Current::Server(run, state))
                 }
                 Mode::Files => {
                     let config = FilesConfig {
@@ -416,8 +438,11 @@ impl CheckPanel {
                         timeout,
                     };
                     let state = FilesRunState::new(config.clone());
-                    let run = crate::net::check_files::start(config, waker).map_err(not_started)?;
-                    Ok(Current::Files(Some(run), state))
+                    let run = Running::start(|tx| {
+                        crate::net::check_files::spawn_files_check(config, tx, waker)
+                    })
+                    .map_err(not_started)?;
+                    Ok(Current::Files(run, state))
                 }
                 Mode::Load => {
                     let config = LoadConfig {
@@ -433,9 +458,9 @@ impl CheckPanel {
                         timeout,
                     };
                     let state = Box::new(LoadState::new(config.clone()));
-                    let run = crate::net::load::start(config, move || repaint.request_repaint())
+                    let run = Running::start(|tx| crate::net::load::spawn_load(config, tx, waker))
                         .map_err(not_started)?;
-                    Ok(Current::Load(Some(run), state))
+                    Ok(Current::Load(run, state))
                 }
             }
         };
@@ -451,9 +476,9 @@ impl CheckPanel {
     /// Asks the run to end soon; its report (partial) stays.
     pub fn stop(&mut self) {
         match &self.current {
-            Some(Current::Server(Some(r), _)) => r.stop(),
-            Some(Current::Files(Some(r), _)) => r.stop(),
-            Some(Current::Load(Some(r), _)) => r.stop(),
+            Some(Current::Server(r, _)) => r.stop(),
+            Some(Current::Files(r, _)) => r.stop(),
+            Some(Current::Load(r, _)) => r.stop(),
             _ => {}
         }
     }

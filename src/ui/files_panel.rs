@@ -980,7 +980,7 @@ impl DownloadPanel {
         if let Some(session) = cancel
             && let Some(h) = self.handles.iter().find(|h| h.session() == session)
         {
-            h.cancel();
+            h.stop();
         }
         if let Some(i) = remove {
             self.model.rows.remove(i);

@@ -11,9 +11,12 @@ use super::diagram_view::diagram_ui;
 use super::widgets::ui_waker;
 use crate::i18n::{Lang, Msg, describe_error, describe_outcome};
 use crate::model::diagram::{Diagram, Lane, LaneCall, build, to_svg};
-use crate::net::scenario::{LessonFinding, LessonScenario, ScenarioEvent, Side, spawn_scenario};
+use crate::net::scenario::{
+    LessonFinding, LessonScenario, ScenarioEvent, ScenarioHandle, ScenarioMsg, Side, spawn_scenario,
+};
 use crate::net::step::{
-    ClientStage, ServerStage, Step, StepCommand, StepEvent, StepHandle, legal, spawn_step_lab,
+    ClientStage, ServerStage, Step, StepCommand, StepEvent, StepHandle, StepMsg, legal,
+    spawn_step_lab,
 };
 use crate::net::trace::TcpState;
 use crate::net::{CallOutcome, NetError};
@@ -213,10 +216,12 @@ pub struct LessonPanel {
     rec: Recording,
     findings: Vec<LessonFinding>,
     failed: Option<NetError>,
-    events_tx: Sender<ScenarioEvent>,
-    events_rx: Receiver<ScenarioEvent>,
-    step_tx: Sender<StepEvent>,
-    step_rx: Receiver<StepEvent>,
+    events_tx: Sender<ScenarioMsg>,
+    events_rx: Receiver<ScenarioMsg>,
+    /// The scenario under way, kept until it ends.
+    run: Option<ScenarioHandle>,
+    step_tx: Sender<StepMsg>,
+    step_rx: Receiver<StepMsg>,
     lab: Option<StepHandle>,
     steps: Recording,
     stages: (ServerStage, ClientStage),
@@ -250,6 +255,7 @@ impl Default for LessonPanel {
             failed: None,
             events_tx,
             events_rx,
+            run: None,
             step_tx,
             step_rx,
             lab: None,
@@ -275,7 +281,7 @@ impl Default for LessonPanel {
 impl LessonPanel {
     pub fn drain_events(&mut self) {
         for e in self.events_rx.try_iter() {
-            match e {
+            match e.event {
                 ScenarioEvent::Call { side, call } => self.rec.push(side, call),
                 ScenarioEvent::Ends { client, server } => {
                     self.rec.client.get_or_insert(client);
@@ -283,17 +289,19 @@ impl LessonPanel {
                 }
                 ScenarioEvent::LessonFinding(f) => self.findings.push(f),
                 ScenarioEvent::Done => {
+                    self.run = None;
                     self.running = false;
                     self.to_top = true;
                 }
                 ScenarioEvent::Failed(err) => {
+                    self.run = None;
                     self.running = false;
                     self.failed = Some(err);
                 }
             }
         }
         for e in self.step_rx.try_iter() {
-            match e {
+            match e.event {
                 StepEvent::Call { step, side, call } => {
                     if let Some(step) = step {
                         self.last_step = Some(LastStep::Made(step, call.clone()));
@@ -344,7 +352,10 @@ impl LessonPanel {
         self.events_tx = tx;
         self.events_rx = rx;
         match spawn_scenario(scenario, self.events_tx.clone(), ui_waker(ctx)) {
-            Ok(_) => self.running = true,
+            Ok(run) => {
+                self.run = Some(run);
+                self.running = true;
+            }
             Err(e) => self.failed = Some(NetError::from_io(&e)),
         }
     }
@@ -569,7 +580,7 @@ impl LessonPanel {
     /// Makes one step-mode call (also used by tests).
     pub fn step(&mut self, ctx: &egui::Context, step: Step) {
         if let Some(lab) = self.lab(ctx) {
-            lab.send(StepCommand::Do(step));
+            lab.command(StepCommand::Do(step));
         }
     }
 
@@ -626,7 +637,7 @@ impl LessonPanel {
         ui.horizontal(|ui| {
             if ui.button(lang.t(Msg::StepReset)).clicked() {
                 if let Some(lab) = &self.lab {
-                    lab.send(StepCommand::Reset);
+                    lab.command(StepCommand::Reset);
                 }
                 self.steps = Recording::default();
                 self.last_step = None;

@@ -387,7 +387,7 @@ impl Pending {
 impl Drop for Pending {
     fn drop(&mut self) {
         if let Some(handle) = self.handle.take() {
-            handle.cancel();
+            handle.stop();
         }
     }
 }
