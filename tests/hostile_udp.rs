@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use flume::Receiver;
 use socket_workbench::net::udp::{
-    ECHO_RATE, UdpCommand, UdpConfig, UdpEvent, UdpHandle, UdpMsg, UdpSendOrigin, spawn_udp,
+    ECHO_RATE, SendOrigin, UdpCommand, UdpConfig, UdpEvent, UdpHandle, UdpMsg, spawn_udp,
 };
 use socket_workbench::net::{CallKind, CallOutcome, NetErrorKind, Waker};
 
@@ -99,7 +99,7 @@ fn echo_between_two_echoing_peers_is_rate_limited() {
     while let Ok(msg) = rx.try_recv() {
         match msg.event {
             UdpEvent::Sent {
-                origin: UdpSendOrigin::Echo,
+                origin: SendOrigin::Echo,
                 ..
             } => echoed += 1,
             UdpEvent::Warning(e) if e.kind == NetErrorKind::EchoLimited => limited = true,

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use flume::{Receiver, RecvTimeoutError};
 use socket_workbench::net::tcp_client::{
     ClientCommand, ClientConfig, ClientEvent, ClientHandle, ClientMsg, CloseReason, FILE_PREVIEW,
-    SendOrigin, spawn_client,
+    FileProgress, SendOrigin, SendProgress, spawn_client,
 };
 use socket_workbench::net::trace::Family;
 use socket_workbench::net::{
@@ -946,7 +946,10 @@ fn repeat_send() {
         count: Some(5),
     });
     c.wait("Repeating stops", |e| {
-        matches!(e, ClientEvent::Repeating { running: false, .. })
+        matches!(
+            e,
+            ClientEvent::Progress(SendProgress::Repeating { running: false, .. })
+        )
     });
     assert_eq!(five_rx.recv_timeout(LIMIT).unwrap(), b"rrrrr");
     c.command(ClientCommand::Disconnect);
@@ -969,23 +972,28 @@ fn repeat_send() {
     assert_eq!(origins, expected);
     let repeating: Vec<&ClientEvent> = c
         .events()
-        .filter(|e| matches!(e, ClientEvent::Repeating { .. }))
+        .filter(|e| matches!(e, ClientEvent::Progress(SendProgress::Repeating { .. })))
         .collect();
     assert_eq!(
         repeating,
         vec![
-            &ClientEvent::Repeating {
+            &ClientEvent::Progress(SendProgress::Repeating {
                 running: true,
                 sent: 0
-            },
-            &ClientEvent::Repeating {
+            }),
+            &ClientEvent::Progress(SendProgress::Repeating {
                 running: false,
                 sent: 5
-            }
+            })
         ]
     );
     let stop = c
-        .position(|e| matches!(e, ClientEvent::Repeating { running: false, .. }))
+        .position(|e| {
+            matches!(
+                e,
+                ClientEvent::Progress(SendProgress::Repeating { running: false, .. })
+            )
+        })
         .unwrap();
     let last_sent = c.log.iter().rposition(|m| is_sent(&m.event)).unwrap();
     assert!(last_sent < stop);
@@ -1024,12 +1032,12 @@ fn send_file_streams() {
     let progress: Vec<(u64, Option<u64>, bool)> = c
         .events()
         .filter_map(|e| match e {
-            ClientEvent::FileProgress {
+            ClientEvent::Progress(SendProgress::File(FileProgress {
                 path,
                 sent,
                 total,
                 done,
-            } => {
+            })) => {
                 assert_eq!(path, &file.0);
                 Some((*sent, *total, *done))
             }
@@ -1282,7 +1290,10 @@ fn repeat_count_zero_sends_nothing() {
         count: Some(0),
     });
     c.wait("Repeating stops", |e| {
-        matches!(e, ClientEvent::Repeating { running: false, .. })
+        matches!(
+            e,
+            ClientEvent::Progress(SendProgress::Repeating { running: false, .. })
+        )
     });
     c.command(ClientCommand::Disconnect);
     assert_eq!(c.join(), CloseReason::Local);

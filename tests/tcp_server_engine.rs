@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 
 use flume::{Receiver, RecvTimeoutError};
 use socket_workbench::net::tcp_server::{
-    AutoReply, ClientEnd, ClientId, KickHow, Matcher, ReplyRule, ServerCommand, ServerConfig,
-    ServerEnd, ServerEvent, ServerHandle, ServerMsg, ServerSendOrigin, Target, spawn_server,
+    AutoReply, ClientEnd, ClientId, FileProgress, KickHow, Matcher, ReplyRule, SendOrigin,
+    SendProgress, ServerCommand, ServerConfig, ServerEnd, ServerEvent, ServerHandle, ServerMsg,
+    Target, spawn_server,
 };
 use socket_workbench::net::trace::Family;
 use socket_workbench::net::{
@@ -237,7 +238,7 @@ impl Server {
             bytes: b"|".to_vec(),
         });
         self.wait("Sent barrier", |e| {
-            matches!(e, ServerEvent::Sent { client, origin: ServerSendOrigin::Typed, .. } if *client == id)
+            matches!(e, ServerEvent::Sent { client, origin: SendOrigin::Typed, .. } if *client == id)
         });
         assert_eq!(read_exactly(stream, 1), b"|", "barrier");
     }
@@ -529,7 +530,7 @@ fn two_clients_served_concurrently_many_times() {
                     len,
                     origin,
                 } if *client == id => {
-                    assert_eq!(*origin, ServerSendOrigin::AutoReply);
+                    assert_eq!(*origin, SendOrigin::AutoReply);
                     assert_eq!(*len, data.len() as u64);
                     Some(&data[..])
                 }
@@ -591,7 +592,7 @@ fn send_to_one_vs_all() {
                 len,
                 origin,
             } if &data[..] == b"everyone" => {
-                assert_eq!((*len, origin), (8, &ServerSendOrigin::Typed));
+                assert_eq!((*len, origin), (8, &SendOrigin::Typed));
                 Some(*client)
             }
             _ => None,
@@ -694,7 +695,7 @@ fn half_closing_client_gets_its_answer() {
     assert_eq!(s.join(), ServerEnd::Stopped);
 
     assert_eq!(s.received(id), b"req");
-    let sent = s.position(|e| matches!(e, ServerEvent::Sent { data, origin: ServerSendOrigin::AutoReply, .. } if &data[..] == b"ack"));
+    let sent = s.position(|e| matches!(e, ServerEvent::Sent { data, origin: SendOrigin::AutoReply, .. } if &data[..] == b"ack"));
     let peer_closed = s.position(|e| *e == ServerEvent::PeerClosed { client: id });
     let closed = s.position(|e| {
         *e == ServerEvent::ClientClosed {
@@ -1301,7 +1302,7 @@ fn auto_reply_changes_at_runtime() {
         .filter_map(|e| match e {
             ServerEvent::Sent {
                 data,
-                origin: ServerSendOrigin::AutoReply,
+                origin: SendOrigin::AutoReply,
                 ..
             } => Some(data.to_vec()),
             _ => None,
@@ -1327,7 +1328,10 @@ fn repeat_to_all() {
         count: Some(5),
     });
     s.wait("Repeating stops", |e| {
-        matches!(e, ServerEvent::Repeating { running: false, .. })
+        matches!(
+            e,
+            ServerEvent::Progress(SendProgress::Repeating { running: false, .. })
+        )
     });
     assert_eq!(read_exactly(&mut a, 5), b"rrrrr");
     assert_eq!(read_exactly(&mut b, 5), b"rrrrr");
@@ -1338,33 +1342,33 @@ fn repeat_to_all() {
     }
     assert_eq!(s.join(), ServerEnd::Stopped);
     for id in ids {
-        let origins: Vec<ServerSendOrigin> = s
+        let origins: Vec<SendOrigin> = s
             .events()
             .filter_map(|e| match e {
                 ServerEvent::Sent { client, origin, .. } if *client == id => Some(origin.clone()),
                 _ => None,
             })
             .collect();
-        let expected: Vec<ServerSendOrigin> = (1..=5)
-            .map(|n| ServerSendOrigin::Repeat { n, of: Some(5) })
+        let expected: Vec<SendOrigin> = (1..=5)
+            .map(|n| SendOrigin::Repeat { n, of: Some(5) })
             .collect();
         assert_eq!(origins, expected, "client #{id}");
     }
     let repeating: Vec<&ServerEvent> = s
         .events()
-        .filter(|e| matches!(e, ServerEvent::Repeating { .. }))
+        .filter(|e| matches!(e, ServerEvent::Progress(SendProgress::Repeating { .. })))
         .collect();
     assert_eq!(
         repeating,
         vec![
-            &ServerEvent::Repeating {
+            &ServerEvent::Progress(SendProgress::Repeating {
                 running: true,
                 sent: 0
-            },
-            &ServerEvent::Repeating {
+            }),
+            &ServerEvent::Progress(SendProgress::Repeating {
                 running: false,
                 sent: 5
-            }
+            })
         ]
     );
 }
@@ -1404,7 +1408,10 @@ fn send_file_to_two_clients() {
         assert!(got == content, "client #{id}: file bytes differ");
     }
     s.wait_count("FileProgress done", 1, |e| {
-        matches!(e, ServerEvent::FileProgress { done: true, .. })
+        matches!(
+            e,
+            ServerEvent::Progress(SendProgress::File(FileProgress { done: true, .. }))
+        )
     });
     assert_eq!(s.join(), ServerEnd::Stopped);
     for (reader, id) in readers.into_iter().zip(ids) {
@@ -1414,12 +1421,12 @@ fn send_file_to_two_clients() {
     let last = s
         .events()
         .filter_map(|e| match e {
-            ServerEvent::FileProgress {
+            ServerEvent::Progress(SendProgress::File(FileProgress {
                 path,
                 sent,
                 total,
                 done,
-            } => {
+            })) => {
                 assert_eq!(path, &file.0);
                 Some((*sent, *total, *done))
             }

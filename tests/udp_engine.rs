@@ -20,8 +20,8 @@ use flume::{Receiver, RecvTimeoutError};
 use socket_workbench::net::tcp_client::CloseReason;
 use socket_workbench::net::trace::Family;
 use socket_workbench::net::udp::{
-    FILE_DATAGRAM, MAX_DATAGRAM_V4, MAX_DATAGRAM_V6, UdpCommand, UdpConfig, UdpEvent, UdpHandle,
-    UdpMsg, UdpSendOrigin, spawn_udp,
+    FILE_DATAGRAM, FileProgress, MAX_DATAGRAM_V4, MAX_DATAGRAM_V6, SendOrigin, SendProgress,
+    UdpCommand, UdpConfig, UdpEvent, UdpHandle, UdpMsg, spawn_udp,
 };
 use socket_workbench::net::{
     CallKind, CallOutcome, NetError, NetErrorKind, SessionId, SocketCall, Waker,
@@ -239,7 +239,7 @@ impl Udp {
     }
 
     /// Waits for the next `Sent`; returns target, payload and origin.
-    fn sent(&mut self) -> (SocketAddr, Vec<u8>, UdpSendOrigin) {
+    fn sent(&mut self) -> (SocketAddr, Vec<u8>, SendOrigin) {
         match self.wait("Sent", |e| matches!(e, UdpEvent::Sent { .. })) {
             UdpEvent::Sent { to, data, origin } => (to, data.to_vec(), origin),
             _ => unreachable!(),
@@ -474,7 +474,7 @@ fn both_ways_with_boundaries() {
         a.send_to(b_addr, w);
     }
     for w in words {
-        assert_eq!(a.sent(), (b_addr, w.to_vec(), UdpSendOrigin::Typed));
+        assert_eq!(a.sent(), (b_addr, w.to_vec(), SendOrigin::Typed));
     }
     for w in words {
         assert_eq!(b.next_received(), (a_addr, w.to_vec()));
@@ -548,7 +548,7 @@ fn empty_datagrams() {
     let peer = std_udp((Ipv4Addr::LOCALHOST, 0));
     let peer_addr = peer.local_addr().unwrap();
     u.send_to(peer_addr, b"");
-    assert_eq!(u.sent(), (peer_addr, vec![], UdpSendOrigin::Typed));
+    assert_eq!(u.sent(), (peer_addr, vec![], SendOrigin::Typed));
     assert_eq!(recv_one(&peer), (vec![], u.local()));
     peer.send_to(b"", u.local()).unwrap();
     assert_eq!(u.next_received(), (peer_addr, vec![]));
@@ -707,7 +707,7 @@ fn broadcast_without_and_with_so_broadcast() {
     u.wait("Broadcast(true)", |e| *e == UdpEvent::Broadcast(true));
     assert!(option_done(&u.calls(), "SO_BROADCAST"));
     u.send_to(target, b"yes");
-    assert_eq!(u.sent(), (target, b"yes".to_vec(), UdpSendOrigin::Typed));
+    assert_eq!(u.sent(), (target, b"yes".to_vec(), SendOrigin::Typed));
     assert_eq!(recv_one(&receiver), (b"yes".to_vec(), u.local()));
 
     // And off again.
@@ -1106,7 +1106,7 @@ fn echo_sends_back_to_each_sender() {
         .filter_map(|e| match e {
             UdpEvent::Sent {
                 to,
-                origin: UdpSendOrigin::Echo,
+                origin: SendOrigin::Echo,
                 ..
             } => Some(*to),
             _ => None,
@@ -1129,14 +1129,17 @@ fn repeat_sends_count_datagrams() {
         count: Some(3),
     });
     u.wait("Repeating stops", |e| {
-        matches!(e, UdpEvent::Repeating { running: false, .. })
+        matches!(
+            e,
+            UdpEvent::Progress(SendProgress::Repeating { running: false, .. })
+        )
     });
     for _ in 0..3 {
         assert_eq!(recv_one(&peer), (b"tick".to_vec(), u.local()));
     }
     assert_nothing(&peer, "three, no more");
     assert_eq!(u.join(), CloseReason::Local);
-    let origins: Vec<UdpSendOrigin> = u
+    let origins: Vec<SendOrigin> = u
         .events()
         .filter_map(|e| match e {
             UdpEvent::Sent { origin, .. } => Some(origin.clone()),
@@ -1146,19 +1149,19 @@ fn repeat_sends_count_datagrams() {
     assert_eq!(
         origins,
         (1..=3)
-            .map(|n| UdpSendOrigin::Repeat { n, of: Some(3) })
+            .map(|n| SendOrigin::Repeat { n, of: Some(3) })
             .collect::<Vec<_>>()
     );
     assert!(u.has(|e| *e
-        == UdpEvent::Repeating {
+        == UdpEvent::Progress(SendProgress::Repeating {
             running: true,
             sent: 0
-        }));
+        })));
     assert!(u.has(|e| *e
-        == UdpEvent::Repeating {
+        == UdpEvent::Progress(SendProgress::Repeating {
             running: false,
             sent: 3
-        }));
+        })));
 }
 
 #[test]
@@ -1174,16 +1177,19 @@ fn send_file_as_datagrams() {
         path: file.0.clone(),
     });
     let done = u.wait("FileProgress done", |e| {
-        matches!(e, UdpEvent::FileProgress { done: true, .. })
+        matches!(
+            e,
+            UdpEvent::Progress(SendProgress::File(FileProgress { done: true, .. }))
+        )
     });
     assert_eq!(
         done,
-        UdpEvent::FileProgress {
+        UdpEvent::Progress(SendProgress::File(FileProgress {
             path: file.0.clone(),
             sent: SIZE as u64,
             total: Some(SIZE as u64),
             done: true
-        }
+        }))
     );
     let mut got = Vec::new();
     for want in [FILE_DATAGRAM, FILE_DATAGRAM, 452] {

@@ -3,9 +3,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use super::send::Sending;
 use super::{Direction, LogBook, LogNote, TraceBook};
 use crate::net::SessionId;
-use crate::net::tcp_client::{ClientEvent, ClientMsg, CloseReason, SendOrigin};
+use crate::net::tcp_client::{ClientEvent, ClientMsg, CloseReason};
 
 /// What the status line says. It always tells the truth about the socket.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -43,15 +44,6 @@ impl ClientStatus {
     }
 }
 
-/// A file transfer in progress (or just finished).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileTransfer {
-    pub path: PathBuf,
-    pub sent: u64,
-    pub total: Option<u64>,
-    pub done: bool,
-}
-
 #[derive(Debug, Default)]
 pub struct ClientModel {
     /// The session whose events are applied; events of any other are dropped.
@@ -59,9 +51,8 @@ pub struct ClientModel {
     pub status: ClientStatus,
     pub log: LogBook,
     pub trace: TraceBook,
-    /// Sends done by the running repeat, or None when no repeat runs.
-    pub repeating: Option<u64>,
-    pub file: Option<FileTransfer>,
+    /// Repeat runs and file sends.
+    pub sending: Sending,
     pub capture: Option<PathBuf>,
     /// The last warning, shown in the panel until the next action.
     pub last_warning: Option<crate::net::NetError>,
@@ -80,8 +71,7 @@ impl ClientModel {
     pub fn begin(&mut self, session: SessionId, target: String) {
         self.session = Some(session);
         self.status = ClientStatus::Connecting { target, addr: None };
-        self.repeating = None;
-        self.file = None;
+        self.sending = Sending::default();
         self.capture = None;
         self.last_warning = None;
         self.kernel = None;
@@ -115,14 +105,7 @@ impl ClientModel {
                     .push_note(at, Direction::Info, LogNote::Connected { local, peer });
             }
             ClientEvent::Sent { data, len, origin } => {
-                let note = match origin {
-                    SendOrigin::Typed => None,
-                    SendOrigin::Repeat { n, of } => {
-                        self.repeating = self.repeating.map(|_| n);
-                        Some(LogNote::Repeat { n, of })
-                    }
-                    SendOrigin::File { path, complete } => Some(LogNote::File { path, complete }),
-                };
+                let note = self.sending.note(origin);
                 self.throughput.sent(at, len);
                 self.log.push_data(at, Direction::Tx, data, len, note);
             }
@@ -143,22 +126,7 @@ impl ClientModel {
                 }
                 self.log.push_note(at, Direction::Info, LogNote::WriteShut);
             }
-            ClientEvent::Repeating { running, sent } => {
-                self.repeating = running.then_some(sent);
-            }
-            ClientEvent::FileProgress {
-                path,
-                sent,
-                total,
-                done,
-            } => {
-                self.file = Some(FileTransfer {
-                    path,
-                    sent,
-                    total,
-                    done,
-                });
-            }
+            ClientEvent::Progress(progress) => self.sending.apply(progress),
             ClientEvent::Capturing { path, written } => {
                 match &path {
                     Some(p) => {
@@ -190,7 +158,7 @@ impl ClientModel {
                 };
                 self.log.push_note(at, dir, LogNote::Closed(reason.clone()));
                 self.status = ClientStatus::Closed(reason);
-                self.repeating = None;
+                self.sending.ended();
                 self.capture = None;
             }
         }

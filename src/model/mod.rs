@@ -10,6 +10,7 @@ pub mod files;
 pub mod lab;
 pub mod lab_diagram;
 pub mod log;
+pub mod send;
 pub mod server;
 pub mod tab;
 pub mod throughput;

@@ -6,11 +6,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use super::client::FileTransfer;
+use super::send::Sending;
 use super::{Direction, LogBook, LogNote, PeerTag, TraceBook};
-use crate::net::tcp_server::{
-    ClientEnd, ClientId, ServerEnd, ServerEvent, ServerMsg, ServerSendOrigin,
-};
+use crate::net::tcp_server::{ClientEnd, ClientId, ServerEnd, ServerEvent, ServerMsg};
 use crate::net::{NetError, SessionId};
 
 /// Closed clients kept in the table (the oldest closed rows go first).
@@ -116,8 +114,8 @@ pub struct ServerModel {
     pub selected: BTreeSet<ClientId>,
     pub log: LogBook,
     pub trace: TraceBook,
-    pub repeating: Option<u64>,
-    pub file: Option<FileTransfer>,
+    /// Repeat runs and file sends.
+    pub sending: Sending,
     pub last_warning: Option<NetError>,
     /// The engine cannot read the kernel's TCP state on this system.
     pub kernel_unavailable: bool,
@@ -135,8 +133,7 @@ impl ServerModel {
         self.selected.clear();
         self.connected = 0;
         self.refused = 0;
-        self.repeating = None;
-        self.file = None;
+        self.sending = Sending::default();
         self.last_warning = None;
         self.kernel_unavailable = false;
         self.generation += 1;
@@ -225,18 +222,7 @@ impl ServerModel {
                     row.msgs_out += 1;
                     row.throughput_mut().sent(at, len);
                 }
-                let note = match origin {
-                    ServerSendOrigin::Typed => None,
-                    ServerSendOrigin::AutoReply => Some(LogNote::AutoReply),
-                    ServerSendOrigin::Repeat { n, of } => {
-                        self.repeating = self.repeating.map(|_| n);
-                        Some(LogNote::Repeat { n, of })
-                    }
-                    ServerSendOrigin::File { path } => Some(LogNote::File {
-                        path,
-                        complete: false,
-                    }),
-                };
+                let note = self.sending.note(origin);
                 let tag = self.tag(client);
                 self.log
                     .push_peer_data(at, Direction::Tx, tag, data, len, note);
@@ -283,22 +269,7 @@ impl ServerModel {
                 self.log
                     .push_peer_note(at, dir, tag, LogNote::ClientEnd(end));
             }
-            ServerEvent::Repeating { running, sent } => {
-                self.repeating = running.then_some(sent);
-            }
-            ServerEvent::FileProgress {
-                path,
-                sent,
-                total,
-                done,
-            } => {
-                self.file = Some(FileTransfer {
-                    path,
-                    sent,
-                    total,
-                    done,
-                });
-            }
+            ServerEvent::Progress(progress) => self.sending.apply(progress),
             ServerEvent::Warning(err) => {
                 self.log
                     .push_note(at, Direction::Error, LogNote::Warning(err.clone()));
@@ -328,14 +299,14 @@ impl ServerModel {
                 };
                 self.log.push_note(at, dir, LogNote::ServerEnd(end.clone()));
                 self.status = ServerStatus::Ended(end);
-                self.repeating = None;
+                self.sending.ended();
             }
         }
     }
 
     /// The file of a finished transfer, for the composer.
     pub fn file_path(&self) -> Option<&PathBuf> {
-        self.file.as_ref().map(|f| &f.path)
+        self.sending.file.as_ref().map(|f| &f.path)
     }
 }
 
@@ -364,7 +335,7 @@ mod tests {
             client: 1,
             data: Arc::from(&b"abc"[..]),
             len: 3,
-            origin: ServerSendOrigin::AutoReply,
+            origin: crate::net::send::SendOrigin::AutoReply,
         }));
         let row = &m.clients[&1];
         assert_eq!(

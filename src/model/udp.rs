@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::SystemTime;
 
-use super::client::FileTransfer;
+use super::send::Sending;
 use super::{Direction, LogBook, LogNote, PeerTag, TraceBook};
 use crate::net::tcp_client::CloseReason;
-use crate::net::udp::{UdpEvent, UdpMsg, UdpSendOrigin};
+use crate::net::udp::{UdpEvent, UdpMsg};
 use crate::net::{NetError, SessionId};
 
 /// Peers kept in the table; the least recently seen go first.
@@ -70,8 +70,8 @@ pub struct UdpModel {
     pub drops: u64,
     pub log: LogBook,
     pub trace: TraceBook,
-    pub repeating: Option<u64>,
-    pub file: Option<FileTransfer>,
+    /// Repeat runs and file sends.
+    pub sending: Sending,
     pub last_warning: Option<NetError>,
     /// Changes whenever peers come or go, so views can cache row lists.
     pub generation: u64,
@@ -84,8 +84,7 @@ impl UdpModel {
         self.broadcast = broadcast;
         self.groups.clear();
         self.drops = 0;
-        self.repeating = None;
-        self.file = None;
+        self.sending = Sending::default();
         self.last_warning = None;
     }
 
@@ -156,18 +155,7 @@ impl UdpModel {
                     id: row.id,
                     addr: to,
                 };
-                let note = match origin {
-                    UdpSendOrigin::Typed => None,
-                    UdpSendOrigin::Echo => Some(LogNote::Echo),
-                    UdpSendOrigin::Repeat { n, of } => {
-                        self.repeating = self.repeating.map(|_| n);
-                        Some(LogNote::Repeat { n, of })
-                    }
-                    UdpSendOrigin::File { path } => Some(LogNote::File {
-                        path,
-                        complete: false,
-                    }),
-                };
+                let note = self.sending.note(origin);
                 self.log
                     .push_peer_data(at, Direction::Tx, Some(tag), data, len, note);
             }
@@ -193,20 +181,7 @@ impl UdpModel {
                 self.log
                     .push_note(at, Direction::Error, LogNote::Drops(total));
             }
-            UdpEvent::Repeating { running, sent } => self.repeating = running.then_some(sent),
-            UdpEvent::FileProgress {
-                path,
-                sent,
-                total,
-                done,
-            } => {
-                self.file = Some(FileTransfer {
-                    path,
-                    sent,
-                    total,
-                    done,
-                });
-            }
+            UdpEvent::Progress(progress) => self.sending.apply(progress),
             UdpEvent::Warning(err) => {
                 self.log
                     .push_note(at, Direction::Error, LogNote::Warning(err.clone()));
@@ -220,7 +195,7 @@ impl UdpModel {
                 self.log.push_note(at, dir, LogNote::Closed(reason.clone()));
                 self.status = UdpStatus::Ended(reason);
                 self.groups.clear();
-                self.repeating = None;
+                self.sending.ended();
             }
         }
     }

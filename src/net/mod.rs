@@ -18,6 +18,7 @@ pub mod kernel;
 pub mod load;
 pub mod resolve;
 pub mod scenario;
+pub mod send;
 pub mod step;
 pub mod sys;
 pub mod tcp_client;

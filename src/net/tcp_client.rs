@@ -26,6 +26,7 @@ use flume::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::engine::{self, Command, Engine, Input};
+use super::send::{FileSource, Repeat};
 use super::trace::{Family, TcpState};
 use super::{
     CallKind, CallOutcome, NetError, NetErrorKind, RECV_BUFFER, ShutdownHow, SocketCall, Tagged,
@@ -34,8 +35,6 @@ use super::{
 
 /// How long one blocked `send()` waits before the worker looks at its commands again.
 const WRITE_SLICE: Duration = Duration::from_millis(100);
-/// How often a file transfer reports progress.
-const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 /// How many bytes of a sent file the log keeps (the counters still count every byte).
 pub const FILE_PREVIEW: usize = 4096;
 /// How often the kernel's view of the connection (TCP_INFO) is read while it lives.
@@ -101,13 +100,7 @@ pub enum ClientCommand {
     Disconnect,
 }
 
-/// Why a send happened.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SendOrigin {
-    Typed,
-    Repeat { n: u64, of: Option<u64> },
-    File { path: PathBuf, complete: bool },
-}
+pub use super::send::{FileProgress, SendOrigin, SendProgress};
 
 /// Why the session ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,17 +139,8 @@ pub enum ClientEvent {
     PeerClosed,
     /// Our `shutdown(Write)` went through.
     WriteShut,
-    /// A repeat run started or stopped.
-    Repeating {
-        running: bool,
-        sent: u64,
-    },
-    FileProgress {
-        path: PathBuf,
-        sent: u64,
-        total: Option<u64>,
-        done: bool,
-    },
+    /// A repeat run or a file send moved on.
+    Progress(SendProgress),
     /// Received bytes are (or are no longer) appended to a file.
     Capturing {
         path: Option<PathBuf>,
@@ -399,14 +383,6 @@ fn follow_after_close(
     });
 }
 
-struct RepeatRun {
-    bytes: Vec<u8>,
-    interval: Duration,
-    count: Option<u64>,
-    sent: u64,
-    next: Instant,
-}
-
 struct Session {
     emitter: Emitter,
     stream: TcpStream,
@@ -425,7 +401,7 @@ struct Session {
     reader: Option<JoinHandle<()>>,
     write_shut: bool,
     peer_closed: bool,
-    repeat: Option<RepeatRun>,
+    repeat: Option<Repeat<()>>,
     close_when_peer_closes: bool,
     /// The last kernel view reported, and when it was read.
     kernel: Option<super::kernel::TcpInfo>,
@@ -468,7 +444,7 @@ impl Session {
         // Wake up at least every KERNEL_POLL to read the kernel's view of the connection.
         let wait = match &self.repeat {
             Some(run) => run
-                .next
+                .next_at()
                 .saturating_duration_since(Instant::now())
                 .min(KERNEL_POLL),
             None => KERNEL_POLL,
@@ -518,11 +494,7 @@ impl Session {
                 }
                 Ok(Input::Internal(ReaderEnded(Some(err)))) => Flow::Stop(CloseReason::Failed(err)),
                 Err(RecvTimeoutError::Timeout) => {
-                    if self
-                        .repeat
-                        .as_ref()
-                        .is_some_and(|r| r.next <= Instant::now())
-                    {
+                    if self.repeat.as_ref().is_some_and(|r| r.due(Instant::now())) {
                         self.repeat_tick()
                     } else {
                         Flow::Continue
@@ -540,10 +512,11 @@ impl Session {
         match cmd {
             ClientCommand::Send(bytes) => self.send_payload(bytes, SendOrigin::Typed),
             ClientCommand::Repeat { count: Some(0), .. } => {
-                self.emitter.emit(ClientEvent::Repeating {
-                    running: false,
-                    sent: 0,
-                });
+                self.emitter
+                    .emit(ClientEvent::Progress(SendProgress::Repeating {
+                        running: false,
+                        sent: 0,
+                    }));
                 Flow::Continue
             }
             ClientCommand::Repeat {
@@ -552,17 +525,9 @@ impl Session {
                 count,
             } => {
                 self.stop_repeat();
-                self.repeat = Some(RepeatRun {
-                    bytes,
-                    interval: interval.max(Duration::from_millis(1)),
-                    count,
-                    sent: 0,
-                    next: Instant::now(),
-                });
-                self.emitter.emit(ClientEvent::Repeating {
-                    running: true,
-                    sent: 0,
-                });
+                self.repeat = Some(Repeat::new((), bytes, interval, count));
+                self.emitter
+                    .emit(ClientEvent::Progress(SendProgress::repeat_started()));
                 Flow::Continue
             }
             ClientCommand::StopRepeat => {
@@ -591,10 +556,7 @@ impl Session {
 
     fn stop_repeat(&mut self) {
         if let Some(run) = self.repeat.take() {
-            self.emitter.emit(ClientEvent::Repeating {
-                running: false,
-                sent: run.sent,
-            });
+            self.emitter.emit(ClientEvent::Progress(run.stopped()));
         }
     }
 
@@ -602,18 +564,9 @@ impl Session {
         let Some(run) = &mut self.repeat else {
             return Flow::Continue;
         };
-        run.sent += 1;
-        let origin = SendOrigin::Repeat {
-            n: run.sent,
-            of: run.count,
-        };
-        let bytes = run.bytes.clone();
-        // Schedule from the planned time, not from now, so the rate does not drift; but never
-        // try to catch up a backlog in a burst after a stall.
-        run.next = (run.next + run.interval).max(Instant::now());
-        let finished = run.count.is_some_and(|c| run.sent >= c);
-        let flow = self.send_payload(bytes, origin);
-        if finished {
+        let turn = run.turn();
+        let flow = self.send_payload(turn.bytes.to_vec(), turn.origin);
+        if turn.last {
             self.stop_repeat();
         }
         flow
@@ -738,27 +691,21 @@ impl Session {
         if self.write_shut {
             return self.send_payload(Vec::new(), SendOrigin::Typed);
         }
-        let mut file = match File::open(&path) {
+        let mut file = match FileSource::open(path) {
             Ok(f) => f,
-            Err(e) => {
-                self.emitter
-                    .emit(ClientEvent::Warning(NetError::file_read(&path, &e)));
+            Err(err) => {
+                self.emitter.emit(ClientEvent::Warning(err));
                 return Flow::Continue;
             }
         };
-        let total = file.metadata().ok().map(|m| m.len());
         let mut buf = vec![0u8; RECV_BUFFER];
         let mut preview = Vec::new();
-        let mut sent = 0u64;
-        let mut last_report = Instant::now();
         let complete = loop {
             let n = match file.read(&mut buf) {
                 Ok(0) => break true,
                 Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    self.emitter
-                        .emit(ClientEvent::Warning(NetError::file_read(&path, &e)));
+                Err(err) => {
+                    self.emitter.emit(ClientEvent::Warning(err));
                     break false;
                 }
             };
@@ -766,7 +713,7 @@ impl Session {
                 WriteEnd::Done => {}
                 WriteEnd::Cancelled => break false,
                 WriteEnd::Stop(reason) => {
-                    self.report_file(&path, &preview, sent, total, false);
+                    self.report_file(&file, &preview, false);
                     return Flow::Stop(reason);
                 }
             }
@@ -774,15 +721,8 @@ impl Session {
                 let take = (FILE_PREVIEW - preview.len()).min(n);
                 preview.extend_from_slice(&buf[..take]);
             }
-            sent += n as u64;
-            if last_report.elapsed() >= PROGRESS_EVERY {
-                last_report = Instant::now();
-                self.emitter.emit(ClientEvent::FileProgress {
-                    path: path.clone(),
-                    sent,
-                    total,
-                    done: false,
-                });
+            if let Some(progress) = file.count(n) {
+                self.emitter.emit(ClientEvent::Progress(progress));
             }
             // A cancel that arrived while writes were flowing freely.
             if self
@@ -796,7 +736,7 @@ impl Session {
         };
         self.pending
             .retain(|m| !matches!(m, Input::Command(ClientCommand::CancelFile)));
-        self.report_file(&path, &preview, sent, total, complete);
+        self.report_file(&file, &preview, complete);
         Flow::Continue
     }
 
@@ -817,27 +757,14 @@ impl Session {
                 .any(|m| matches!(m, Input::Command(ClientCommand::Disconnect)))
     }
 
-    fn report_file(
-        &self,
-        path: &std::path::Path,
-        preview: &[u8],
-        sent: u64,
-        total: Option<u64>,
-        complete: bool,
-    ) {
-        self.emitter.emit(ClientEvent::FileProgress {
-            path: path.to_path_buf(),
-            sent,
-            total,
-            done: true,
-        });
+    /// The file's end: its progress, done, and one `Sent` with a preview of its start.
+    fn report_file(&self, file: &FileSource, preview: &[u8], complete: bool) {
+        self.emitter
+            .emit(ClientEvent::Progress(file.progress(true)));
         self.emitter.emit(ClientEvent::Sent {
             data: preview.into(),
-            len: sent,
-            origin: SendOrigin::File {
-                path: path.to_path_buf(),
-                complete,
-            },
+            len: file.sent(),
+            origin: file.origin(complete),
         });
     }
 

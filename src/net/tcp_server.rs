@@ -20,7 +20,6 @@
 //! client-related event carries the client's id.
 
 use std::collections::{HashMap, VecDeque};
-use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::path::PathBuf;
@@ -33,6 +32,7 @@ use mio::{Events, Interest, Poll, Token};
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use super::engine::{self, Command, Engine, Input};
+use super::send::{FileSource, Repeat};
 use super::trace::{Family, TcpState};
 use super::{CallKind, CallOutcome, NetError, RECV_BUFFER, SocketCall, Tagged, Waker};
 use crate::proto::TextEncoding;
@@ -210,14 +210,7 @@ pub enum ServerCommand {
     Stop,
 }
 
-/// Why bytes went to a client.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ServerSendOrigin {
-    Typed,
-    AutoReply,
-    Repeat { n: u64, of: Option<u64> },
-    File { path: PathBuf },
-}
+pub use super::send::{FileProgress, SendOrigin, SendProgress};
 
 /// Why one client's connection ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -267,7 +260,7 @@ pub enum ServerEvent {
         client: ClientId,
         data: Arc<[u8]>,
         len: u64,
-        origin: ServerSendOrigin,
+        origin: SendOrigin,
     },
     /// The client sent FIN (`recv() → 0`).
     PeerClosed {
@@ -291,16 +284,8 @@ pub enum ServerEvent {
         client: ClientId,
         end: ClientEnd,
     },
-    Repeating {
-        running: bool,
-        sent: u64,
-    },
-    FileProgress {
-        path: PathBuf,
-        sent: u64,
-        total: Option<u64>,
-        done: bool,
-    },
+    /// A repeat run or a file send moved on.
+    Progress(SendProgress),
     /// Something failed but the server lives on.
     Warning(NetError),
     /// A client's queue is full because it does not read (or all queues together are at
@@ -411,22 +396,10 @@ struct Follow {
     until: Instant,
 }
 
-struct RepeatRun {
-    to: Target,
-    bytes: Arc<[u8]>,
-    interval: Duration,
-    count: Option<u64>,
-    sent: u64,
-    next: Instant,
-}
-
+/// A file fed to its targets chunk by chunk while their queues are short.
 struct FileJob {
-    path: PathBuf,
-    file: File,
+    source: FileSource,
     targets: Vec<ClientId>,
-    sent: u64,
-    total: Option<u64>,
-    last_report: Instant,
 }
 
 struct Server {
@@ -439,7 +412,7 @@ struct Server {
     reply: AutoReply,
     max_clients: Option<usize>,
     accept_paused_until: Option<Instant>,
-    repeat: Option<RepeatRun>,
+    repeat: Option<Repeat<Target>>,
     file: Option<FileJob>,
     buf: Vec<u8>,
     unread_limit: Option<usize>,
@@ -791,7 +764,8 @@ impl Server {
             }
         }
         if let Some(run) = &self.repeat {
-            next = Some(next.map_or(run.next, |n| n.min(run.next)));
+            let at = run.next_at();
+            next = Some(next.map_or(at, |n| n.min(at)));
         }
         if (!self.conns.is_empty() && self.conns.len() <= KERNEL_POLL_MAX_CLIENTS)
             || !self.follows.is_empty()
@@ -824,18 +798,11 @@ impl Server {
             self.accept_all();
         }
         if let Some(run) = &mut self.repeat
-            && run.next <= Instant::now()
+            && run.due(Instant::now())
         {
-            run.sent += 1;
-            let origin = ServerSendOrigin::Repeat {
-                n: run.sent,
-                of: run.count,
-            };
-            let (to, bytes) = (run.to.clone(), run.bytes.clone());
-            run.next = (run.next + run.interval).max(Instant::now());
-            let finished = run.count.is_some_and(|c| run.sent >= c);
-            self.send_to(&to, bytes, origin);
-            if finished {
+            let turn = run.turn();
+            self.send_to(&turn.to, turn.bytes, turn.origin);
+            if turn.last {
                 self.stop_repeat();
             }
         }
@@ -961,7 +928,7 @@ impl Server {
                             AutoReply::Echo => data,
                             _ => answer.into(),
                         };
-                        self.queue(id, bytes, ServerSendOrigin::AutoReply);
+                        self.queue(id, bytes, SendOrigin::AutoReply);
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -987,7 +954,7 @@ impl Server {
     }
 
     /// Queues bytes for a client and writes what the kernel takes now.
-    fn queue(&mut self, id: ClientId, bytes: Arc<[u8]>, origin: ServerSendOrigin) {
+    fn queue(&mut self, id: ClientId, bytes: Arc<[u8]>, origin: SendOrigin) {
         let Some(conn) = self.conns.get_mut(&id) else {
             return;
         };
@@ -995,7 +962,7 @@ impl Server {
         let own_over = conn.queued + bytes.len() > MAX_QUEUED && conn.queued > 0;
         let all_over =
             self.queued_total + bytes.len() > self.output_budget && self.queued_total > 0;
-        if (own_over || all_over) && matches!(origin, ServerSendOrigin::AutoReply) {
+        if (own_over || all_over) && matches!(origin, SendOrigin::AutoReply) {
             // An echo to a client that does not read: keep the answer (the queue goes over
             // by one reply at most) and stop reading the client until it catches up, so
             // nothing it sent is lost and memory stays bounded. The same when all queues
@@ -1165,7 +1132,7 @@ impl Server {
         }
     }
 
-    fn send_to(&mut self, to: &Target, bytes: Arc<[u8]>, origin: ServerSendOrigin) {
+    fn send_to(&mut self, to: &Target, bytes: Arc<[u8]>, origin: SendOrigin) {
         for id in self.targets(to) {
             self.queue(id, bytes.clone(), origin.clone());
         }
@@ -1174,7 +1141,7 @@ impl Server {
     fn handle(&mut self, cmd: ServerCommand) {
         match cmd {
             ServerCommand::Send { to, bytes } => {
-                self.send_to(&to, bytes.into(), ServerSendOrigin::Typed);
+                self.send_to(&to, bytes.into(), SendOrigin::Typed);
             }
             ServerCommand::Repeat {
                 to,
@@ -1186,18 +1153,9 @@ impl Server {
                 if count == Some(0) {
                     return;
                 }
-                self.repeat = Some(RepeatRun {
-                    to,
-                    bytes: bytes.into(),
-                    interval: interval.max(Duration::from_millis(1)),
-                    count,
-                    sent: 0,
-                    next: Instant::now(),
-                });
-                self.emitter.emit(ServerEvent::Repeating {
-                    running: true,
-                    sent: 0,
-                });
+                self.repeat = Some(Repeat::new(to, bytes, interval, count));
+                self.emitter
+                    .emit(ServerEvent::Progress(SendProgress::repeat_started()));
             }
             ServerCommand::StopRepeat => self.stop_repeat(),
             ServerCommand::SendFile { to, path } => self.start_file(&to, path),
@@ -1224,31 +1182,21 @@ impl Server {
 
     fn stop_repeat(&mut self) {
         if let Some(run) = self.repeat.take() {
-            self.emitter.emit(ServerEvent::Repeating {
-                running: false,
-                sent: run.sent,
-            });
+            self.emitter.emit(ServerEvent::Progress(run.stopped()));
         }
     }
 
     fn start_file(&mut self, to: &Target, path: PathBuf) {
         self.finish_file();
-        match File::open(&path) {
-            Ok(file) => {
-                let total = file.metadata().ok().map(|m| m.len());
+        match FileSource::open(path) {
+            Ok(source) => {
                 self.file = Some(FileJob {
-                    path,
-                    file,
+                    source,
                     targets: self.targets(to),
-                    sent: 0,
-                    total,
-                    last_report: Instant::now(),
                 });
                 self.pump_file();
             }
-            Err(e) => self
-                .emitter
-                .emit(ServerEvent::Warning(NetError::file_read(&path, &e))),
+            Err(err) => self.emitter.emit(ServerEvent::Warning(err)),
         }
     }
 
@@ -1269,34 +1217,23 @@ impl Server {
                 return;
             }
             let mut chunk = vec![0u8; RECV_BUFFER];
-            let n = match job.file.read(&mut chunk) {
+            let n = match job.source.read(&mut chunk) {
                 Ok(0) => {
                     self.finish_file();
                     return;
                 }
                 Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    let err = NetError::file_read(&job.path, &e);
+                Err(err) => {
                     self.emitter.emit(ServerEvent::Warning(err));
                     self.finish_file();
                     return;
                 }
             };
             chunk.truncate(n);
-            job.sent += n as u64;
-            let origin = ServerSendOrigin::File {
-                path: job.path.clone(),
-            };
+            let origin = job.source.origin(false);
             let targets = job.targets.clone();
-            if job.last_report.elapsed() >= Duration::from_millis(100) {
-                job.last_report = Instant::now();
-                self.emitter.emit(ServerEvent::FileProgress {
-                    path: job.path.clone(),
-                    sent: job.sent,
-                    total: job.total,
-                    done: false,
-                });
+            if let Some(progress) = job.source.count(n) {
+                self.emitter.emit(ServerEvent::Progress(progress));
             }
             let bytes: Arc<[u8]> = chunk.into();
             for id in targets {
@@ -1307,12 +1244,8 @@ impl Server {
 
     fn finish_file(&mut self) {
         if let Some(job) = self.file.take() {
-            self.emitter.emit(ServerEvent::FileProgress {
-                path: job.path,
-                sent: job.sent,
-                total: job.total,
-                done: true,
-            });
+            self.emitter
+                .emit(ServerEvent::Progress(job.source.progress(true)));
         }
     }
 

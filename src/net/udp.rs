@@ -18,8 +18,7 @@
 //! sent again once the error has been reported for the datagram it belongs to. An order lock
 //! keeps cause before effect in the trace: `sendto()`, then the `recvfrom()` failure.
 
-use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,6 +27,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::engine::{self, Command, Engine, Input};
+use super::send::{FileSource, Repeat};
 use flume::{Receiver, RecvTimeoutError, Sender};
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -122,13 +122,7 @@ pub enum UdpCommand {
     Close,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UdpSendOrigin {
-    Typed,
-    Echo,
-    Repeat { n: u64, of: Option<u64> },
-    File { path: PathBuf },
-}
+pub use super::send::{FileProgress, SendOrigin, SendProgress};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UdpEvent {
@@ -144,7 +138,7 @@ pub enum UdpEvent {
     Sent {
         to: SocketAddr,
         data: Arc<[u8]>,
-        origin: UdpSendOrigin,
+        origin: SendOrigin,
     },
     Broadcast(bool),
     Joined {
@@ -157,16 +151,8 @@ pub enum UdpEvent {
     },
     /// Datagrams the kernel dropped for this socket (receive buffer full), in total.
     Drops(u64),
-    Repeating {
-        running: bool,
-        sent: u64,
-    },
-    FileProgress {
-        path: PathBuf,
-        sent: u64,
-        total: Option<u64>,
-        done: bool,
-    },
+    /// A repeat run or a file send moved on.
+    Progress(SendProgress),
     /// A send or option failed; the socket lives on.
     Warning(NetError),
     Closed {
@@ -312,15 +298,6 @@ pub fn kernel_drops(local: SocketAddr) -> Option<u64> {
     sys::udp_drops(local)
 }
 
-struct RepeatRun {
-    to: String,
-    bytes: Vec<u8>,
-    interval: Duration,
-    count: Option<u64>,
-    sent: u64,
-    next: Instant,
-}
-
 struct Worker {
     socket: UdpSocket,
     local: Option<SocketAddr>,
@@ -329,7 +306,7 @@ struct Worker {
     broadcast: bool,
     /// Last resolved target, so a name is looked up once, not per datagram.
     resolved: Option<(String, SocketAddr)>,
-    repeat: Option<RepeatRun>,
+    repeat: Option<Repeat<String>>,
     closing: Arc<AtomicBool>,
     shared: Shared,
     echo: bool,
@@ -392,7 +369,7 @@ impl Worker {
                 (Some(msg), _) => Ok(msg),
                 (None, Some(run)) => self
                     .commands
-                    .recv_timeout(run.next.saturating_duration_since(Instant::now())),
+                    .recv_timeout(run.next_at().saturating_duration_since(Instant::now())),
                 (None, None) => self
                     .commands
                     .recv()
@@ -439,7 +416,7 @@ impl Worker {
     fn handle(&mut self, cmd: UdpCommand) {
         match cmd {
             UdpCommand::SendTo { to, bytes } => {
-                self.send(&to, bytes.into(), UdpSendOrigin::Typed);
+                self.send(&to, bytes.into(), SendOrigin::Typed);
             }
             UdpCommand::Repeat {
                 to,
@@ -451,18 +428,9 @@ impl Worker {
                 if count == Some(0) {
                     return;
                 }
-                self.repeat = Some(RepeatRun {
-                    to,
-                    bytes,
-                    interval: interval.max(Duration::from_millis(1)),
-                    count,
-                    sent: 0,
-                    next: Instant::now(),
-                });
-                self.emitter.emit(UdpEvent::Repeating {
-                    running: true,
-                    sent: 0,
-                });
+                self.repeat = Some(Repeat::new(to, bytes, interval, count));
+                self.emitter
+                    .emit(UdpEvent::Progress(SendProgress::repeat_started()));
             }
             UdpCommand::StopRepeat => self.stop_repeat(),
             UdpCommand::SendFile { to, path } => self.send_file(&to, path),
@@ -622,7 +590,7 @@ impl Worker {
     }
 
     /// Sends one datagram; false if it could not be sent (the warning says why).
-    fn send(&mut self, to: &str, bytes: Arc<[u8]>, origin: UdpSendOrigin) -> bool {
+    fn send(&mut self, to: &str, bytes: Arc<[u8]>, origin: SendOrigin) -> bool {
         let target = match self.resolve(to) {
             Ok(t) => t,
             Err(err) => {
@@ -643,42 +611,28 @@ impl Worker {
 
     fn stop_repeat(&mut self) {
         if let Some(run) = self.repeat.take() {
-            self.emitter.emit(UdpEvent::Repeating {
-                running: false,
-                sent: run.sent,
-            });
+            self.emitter.emit(UdpEvent::Progress(run.stopped()));
         }
     }
 
     fn repeat_tick(&mut self) {
         let Some(run) = &mut self.repeat else { return };
-        run.sent += 1;
-        let origin = UdpSendOrigin::Repeat {
-            n: run.sent,
-            of: run.count,
-        };
-        let (to, bytes) = (run.to.clone(), run.bytes.clone());
-        run.next = (run.next + run.interval).max(Instant::now());
-        let finished = run.count.is_some_and(|c| run.sent >= c);
-        let sent = self.send(&to, bytes.into(), origin);
-        if finished || !sent {
+        let turn = run.turn();
+        let sent = self.send(&turn.to, turn.bytes, turn.origin);
+        if turn.last || !sent {
             self.stop_repeat();
         }
     }
 
     fn send_file(&mut self, to: &str, path: PathBuf) {
-        let mut file = match File::open(&path) {
+        let mut file = match FileSource::open(path) {
             Ok(f) => f,
-            Err(e) => {
-                self.emitter
-                    .emit(UdpEvent::Warning(NetError::file_read(&path, &e)));
+            Err(err) => {
+                self.emitter.emit(UdpEvent::Warning(err));
                 return;
             }
         };
-        let total = file.metadata().ok().map(|m| m.len());
-        let mut sent = 0u64;
         let mut buf = vec![0u8; FILE_DATAGRAM];
-        let mut last_report = Instant::now();
         loop {
             // Cancel ends the file; Close (or the reader failing) ends it and is acted on
             // after it; anything else waits its turn. Nothing is dropped.
@@ -699,34 +653,19 @@ impl Worker {
             let n = match file.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    self.emitter
-                        .emit(UdpEvent::Warning(NetError::file_read(&path, &e)));
+                Err(err) => {
+                    self.emitter.emit(UdpEvent::Warning(err));
                     break;
                 }
             };
-            let origin = UdpSendOrigin::File { path: path.clone() };
-            if !self.send(to, buf[..n].into(), origin) {
+            if !self.send(to, buf[..n].into(), file.origin(false)) {
                 break;
             }
-            sent += n as u64;
-            if last_report.elapsed() >= Duration::from_millis(100) {
-                last_report = Instant::now();
-                self.emitter.emit(UdpEvent::FileProgress {
-                    path: path.clone(),
-                    sent,
-                    total,
-                    done: false,
-                });
+            if let Some(progress) = file.count(n) {
+                self.emitter.emit(UdpEvent::Progress(progress));
             }
         }
-        self.emitter.emit(UdpEvent::FileProgress {
-            path,
-            sent,
-            total,
-            done: true,
-        });
+        self.emitter.emit(UdpEvent::Progress(file.progress(true)));
     }
 }
 
@@ -783,7 +722,7 @@ fn send_datagram(
     emitter: &Emitter,
     to: SocketAddr,
     bytes: Arc<[u8]>,
-    origin: UdpSendOrigin,
+    origin: SendOrigin,
     broadcast: bool,
     shared: &Shared,
 ) -> bool {
@@ -922,15 +861,7 @@ fn read_loop(
                     });
                 }
                 if echo && echo_limit.allow() {
-                    send_datagram(
-                        &socket,
-                        emitter,
-                        from,
-                        data,
-                        UdpSendOrigin::Echo,
-                        true,
-                        shared,
-                    );
+                    send_datagram(&socket, emitter, from, data, SendOrigin::Echo, true, shared);
                 }
             }
             Err(e) if super::is_wait(&e) => {}

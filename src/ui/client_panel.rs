@@ -379,13 +379,8 @@ impl super::frame::Framed for ClientPanel {
     fn composer_ui(&mut self, ui: &mut Ui, lang: Lang, more: &mut bool) {
         let state = SendState {
             can_send: self.can_send(),
-            repeating: self.model.repeating,
-            file: self
-                .model
-                .file
-                .as_ref()
-                .filter(|f| !f.done)
-                .map(|f| (f.sent, f.total)),
+            repeating: self.model.sending.repeating,
+            file: self.model.sending.file_in_progress(),
         };
         let action = self.composer.ui(
             ui,

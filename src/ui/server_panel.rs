@@ -887,13 +887,8 @@ impl super::frame::Framed for ServerPanel {
         };
         let state = SendState {
             can_send: self.model.status.listening().is_some() && targets > 0,
-            repeating: self.model.repeating,
-            file: self
-                .model
-                .file
-                .as_ref()
-                .filter(|f| !f.done)
-                .map(|f| (f.sent, f.total)),
+            repeating: self.model.sending.repeating,
+            file: self.model.sending.file_in_progress(),
         };
         let selected = self.model.selected_open().len();
         let connected = self.model.connected;

@@ -594,13 +594,8 @@ impl super::frame::Framed for UdpPanel {
                     self.model.status,
                     UdpStatus::Binding { .. } | UdpStatus::Closing
                 ),
-            repeating: self.model.repeating,
-            file: self
-                .model
-                .file
-                .as_ref()
-                .filter(|f| !f.done)
-                .map(|f| (f.sent, f.total)),
+            repeating: self.model.sending.repeating,
+            file: self.model.sending.file_in_progress(),
         };
         // The target is part of every send: on the composer's first line in either mode.
         let mut target = std::mem::take(&mut self.settings.target);
