@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
 use socket_workbench::app::{StartOptions, WorkbenchApp};
-use socket_workbench::cli::{Cli, run, split_host_port};
+use socket_workbench::cli::{Cli, Io, StopSignal, run, split_host_port};
 use socket_workbench::i18n::describe_error;
 
 fn main() -> ExitCode {
@@ -14,7 +14,26 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     match cli.command {
-        Some(command) => run(command, cli.lang.unwrap_or_default(), &matches),
+        Some(command) => {
+            // main owns stdout, stderr and Ctrl+C: a command that runs until stopped hears
+            // the first Ctrl+C and ends cleanly; one that does not listen (or a second
+            // Ctrl+C) ends the process, as the terminal would.
+            let stop = StopSignal::default();
+            let signal = stop.clone();
+            if let Err(e) = ctrlc::set_handler(move || {
+                if !signal.stop() {
+                    std::process::exit(130);
+                }
+            }) {
+                eprintln!("socket-workbench: cannot catch Ctrl+C: {e}");
+            }
+            run(
+                command,
+                cli.lang.unwrap_or_default(),
+                &matches,
+                &mut Io::std(stop),
+            )
+        }
         None => {
             let connect = match cli.connect.as_deref().map(split_host_port).transpose() {
                 Ok(c) => c,

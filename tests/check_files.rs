@@ -10,8 +10,8 @@ use std::time::Duration;
 use socket_workbench::net::check_files::{Fetch, FilesCheck, FilesConfig, FilesVerdict, run_all};
 use socket_workbench::proto::encoding::TextEncoding;
 
-#[path = "common/files.rs"]
-mod files;
+mod common;
+use common::files;
 use files::*;
 
 const CHINESE: &str = "课程笔记.txt";

@@ -7,222 +7,38 @@
 //! broadcast address 127.255.255.255, and a multicast group joined on 127.0.0.1.
 #![cfg_attr(not(any(target_os = "linux", windows)), allow(dead_code))]
 
-use std::io::{BufRead, BufReader, Read};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::thread::JoinHandle;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use flume::{Receiver, RecvTimeoutError};
-
-/// The bound on every wait: generous, so a slow machine never fails a test.
-const LIMIT: Duration = Duration::from_secs(10);
+mod common;
+use common::LIMIT;
+use common::cli::Run;
+use common::peer::spawn_peer;
 /// How long to listen for something that must not arrive.
 const QUIET: Duration = Duration::from_millis(300);
 
 /// "你好" in GBK.
 const NI_HAO_GBK: [u8; 4] = [0xC4, 0xE3, 0xBA, 0xC3];
 
-/// A running `socket-workbench` child with its stdout as a channel of lines.
-struct Workbench {
-    child: Child,
-    lines: Receiver<String>,
-    /// Every stdout line read so far, in order.
-    seen: Vec<String>,
-    stdout_reader: Option<JoinHandle<()>>,
-    stderr_reader: Option<JoinHandle<()>>,
-    stderr_rx: mpsc::Receiver<String>,
-    stderr_text: Option<String>,
-    status: Option<ExitStatus>,
-}
-
-impl Workbench {
-    fn spawn(args: &[&str]) -> Self {
-        Self::spawn_command(Command::new(env!("CARGO_BIN_EXE_socket-workbench")).args(args))
-    }
-
-    fn spawn_command(command: &mut Command) -> Self {
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("run {command:?}: {e}"));
-        let stdout = child.stdout.take().expect("piped stdout");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let (tx, lines) = flume::unbounded();
-        let stdout_reader = std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut buf = Vec::new();
-            loop {
-                buf.clear();
-                match reader.read_until(b'\n', &mut buf) {
-                    Ok(0) | Err(_) => return,
-                    Ok(_) => {
-                        let line = String::from_utf8_lossy(&buf);
-                        let line = line.trim_end_matches(['\n', '\r']).to_owned();
-                        if tx.send(line).is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
-        });
-        let (err_tx, stderr_rx) = mpsc::channel();
-        let stderr_reader = std::thread::spawn(move || {
-            let mut text = Vec::new();
-            let mut stderr = stderr;
-            let _ = stderr.read_to_end(&mut text);
-            let _ = err_tx.send(String::from_utf8_lossy(&text).into_owned());
-        });
-        Self {
-            child,
-            lines,
-            seen: Vec::new(),
-            stdout_reader: Some(stdout_reader),
-            stderr_reader: Some(stderr_reader),
-            stderr_rx,
-            stderr_text: None,
-            status: None,
-        }
-    }
-
-    fn listing(&self) -> String {
-        self.seen.iter().map(|l| format!("  {l}\n")).collect()
-    }
-
-    /// The next stdout line matching `pred`, waiting at most `timeout` in all.
-    fn line_within(
-        &mut self,
-        timeout: Duration,
-        pred: impl Fn(&str) -> bool,
-    ) -> Result<String, RecvTimeoutError> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = self.lines.recv_timeout(left)?;
-            self.seen.push(line.clone());
-            if pred(&line) {
-                return Ok(line);
-            }
-        }
-    }
-
-    /// The next stdout line matching `pred`, waiting at most [`LIMIT`] in all.
-    fn line(&mut self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        match self.line_within(LIMIT, pred) {
-            Ok(line) => line,
-            Err(err) => {
-                let why = match err {
-                    RecvTimeoutError::Timeout => format!("nothing within {LIMIT:?}"),
-                    RecvTimeoutError::Disconnected => "stdout closed".to_owned(),
-                };
-                let stderr = if self.child.try_wait().ok().flatten().is_some() {
-                    self.stderr()
-                } else {
-                    "(still running)".to_owned()
-                };
-                panic!(
-                    "waiting for a line with {what}: {why}; lines seen:\n{}stderr: {stderr}",
-                    self.listing()
-                );
-            }
-        }
-    }
-
-    /// The first stdout line must be `bound to 127.0.0.1:<port>` (or another address with
-    /// `ip`); returns the address.
-    fn bound(&mut self, ip: Ipv4Addr) -> SocketAddr {
-        let first = self.line("anything", |_| true);
-        let addr = first
-            .strip_prefix("bound to ")
-            .unwrap_or_else(|| panic!("first line: {first:?}"));
-        let addr: SocketAddr = addr
-            .parse()
-            .unwrap_or_else(|e| panic!("first line {first:?}: {e}"));
-        assert_eq!(addr.ip(), IpAddr::V4(ip), "{first}");
-        assert_ne!(addr.port(), 0, "the real port, not 0: {first}");
-        addr
-    }
-
-    /// Waits (bounded: polling with short sleeps) for the child to exit.
-    fn exit_status(&mut self) -> ExitStatus {
-        if let Some(status) = self.status {
-            return status;
-        }
-        let deadline = Instant::now() + LIMIT;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                self.status = Some(status);
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the command did not exit within {LIMIT:?}; stdout:\n{}",
-                self.listing()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    /// Everything the child wrote to stderr (after it has exited).
-    fn stderr(&mut self) -> String {
-        self.exit_status();
-        if self.stderr_text.is_none() {
-            let text = self
-                .stderr_rx
-                .recv_timeout(LIMIT)
-                .expect("stderr closes when the child exits");
-            self.stderr_text = Some(text);
-        }
-        self.stderr_text.clone().unwrap_or_default()
-    }
-
-    /// The rest of stdout after the child has exited.
-    fn rest_of_stdout(&mut self) -> Vec<String> {
-        self.exit_status();
-        let mut rest = Vec::new();
-        loop {
-            match self.lines.recv_timeout(LIMIT) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    rest.push(line);
-                }
-                Err(RecvTimeoutError::Disconnected) => return rest,
-                Err(RecvTimeoutError::Timeout) => panic!("stdout still open after exit"),
-            }
-        }
-    }
-
-    /// Exit code, stdout lines and stderr of a command that ends by itself.
-    fn finish(mut self) -> (Option<i32>, Vec<String>, String) {
-        let code = self.exit_status().code();
-        self.rest_of_stdout();
-        let err = self.stderr();
-        (code, self.seen.clone(), err)
-    }
-}
-
-impl Drop for Workbench {
-    fn drop(&mut self) {
-        if self.status.is_none() && matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
-        // The pipes close with the child, so the readers end.
-        for reader in [self.stdout_reader.take(), self.stderr_reader.take()]
-            .into_iter()
-            .flatten()
-        {
-            let _ = reader.join();
-        }
-    }
+/// The first stdout line must be `bound to 127.0.0.1:<port>` (or another address with
+/// `ip`); returns the address.
+fn bound(wb: &mut Run, ip: Ipv4Addr) -> SocketAddr {
+    let first = wb.line("anything", |_| true);
+    let addr = first
+        .strip_prefix("bound to ")
+        .unwrap_or_else(|| panic!("first line: {first:?}"));
+    let addr: SocketAddr = addr
+        .parse()
+        .unwrap_or_else(|e| panic!("first line {first:?}: {e}"));
+    assert_eq!(addr.ip(), IpAddr::V4(ip), "{first}");
+    assert_ne!(addr.port(), 0, "the real port, not 0: {first}");
+    addr
 }
 
 /// Runs the binary to its end (bounded); returns exit code, stdout lines and stderr.
 fn run(args: &[&str]) -> (Option<i32>, Vec<String>, String) {
-    Workbench::spawn(args).finish()
+    Run::binary(args).finish()
 }
 
 /// A std socket bound to `bind`, with read and write timeouts of [`LIMIT`].
@@ -266,49 +82,13 @@ fn dead_udp_port() -> u16 {
     s.local_addr().unwrap().port()
 }
 
-/// Sends on drop, so the waiting side hears about the end even when the peer panics.
-struct DoneGuard(mpsc::Sender<()>);
-
-impl Drop for DoneGuard {
-    fn drop(&mut self) {
-        let _ = self.0.send(());
-    }
-}
-
-/// A peer thread whose end can be awaited with a bound.
-struct Peer<T> {
-    done: mpsc::Receiver<()>,
-    thread: JoinHandle<T>,
-}
-
-impl<T> Peer<T> {
-    fn join(self) -> T {
-        if self.done.recv_timeout(LIMIT).is_err() {
-            panic!("peer thread still running after {LIMIT:?}");
-        }
-        match self.thread.join() {
-            Ok(value) => value,
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-    }
-}
-
-fn spawn_peer<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Peer<T> {
-    let (tx, done) = mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let _guard = DoneGuard(tx);
-        f()
-    });
-    Peer { done, thread }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Tests
 // ---------------------------------------------------------------------------------------------
 
 #[test]
 fn echo_mode_against_a_std_sender() {
-    let mut wb = Workbench::spawn(&[
+    let mut wb = Run::binary(&[
         "udp",
         "127.0.0.1:0",
         "--echo",
@@ -317,7 +97,7 @@ fn echo_mode_against_a_std_sender() {
         "--encoding",
         "gbk",
     ]);
-    let addr = wb.bound(Ipv4Addr::LOCALHOST);
+    let addr = bound(&mut wb, Ipv4Addr::LOCALHOST);
     let sender = std_udp((Ipv4Addr::LOCALHOST, 0));
     let me = sender.local_addr().unwrap();
 
@@ -354,7 +134,7 @@ fn send_mode_keeps_order_and_boundaries() {
         got
     });
     let to = peer_addr.to_string();
-    let mut wb = Workbench::spawn(&[
+    let mut wb = Run::binary(&[
         "udp",
         "127.0.0.1:0",
         "--to",
@@ -368,7 +148,7 @@ fn send_mode_keeps_order_and_boundaries() {
         "--wait",
         "1",
     ]);
-    let addr = wb.bound(Ipv4Addr::LOCALHOST);
+    let addr = bound(&mut wb, Ipv4Addr::LOCALHOST);
     let got = peer.join();
     assert_eq!(
         got,
@@ -483,7 +263,7 @@ fn broadcast_needs_the_flag() {
     assert!(err.contains("Broadcast is not enabled"), "stderr: {err}");
     assert_nothing(&receiver, "a broadcast without --broadcast");
 
-    let mut wb = Workbench::spawn(&[
+    let mut wb = Run::binary(&[
         "udp",
         "127.0.0.1:0",
         "--to",
@@ -494,7 +274,7 @@ fn broadcast_needs_the_flag() {
         "--wait",
         "0.5",
     ]);
-    let addr = wb.bound(Ipv4Addr::LOCALHOST);
+    let addr = bound(&mut wb, Ipv4Addr::LOCALHOST);
     assert_eq!(recv_one(&receiver), (b"yes".to_vec(), addr));
     let (code, _, err) = wb.finish();
     assert_eq!(code, Some(0), "stderr: {err}");
@@ -507,7 +287,7 @@ fn broadcast_needs_the_flag() {
 #[test]
 fn join_receives_multicast_on_loopback() {
     let group = Ipv4Addr::new(239, 255, 77, 2);
-    let mut wb = Workbench::spawn(&[
+    let mut wb = Run::binary(&[
         "udp",
         "0.0.0.0:0",
         "--join",
@@ -517,7 +297,7 @@ fn join_receives_multicast_on_loopback() {
         "--wait",
         "10",
     ]);
-    let addr = wb.bound(Ipv4Addr::UNSPECIFIED);
+    let addr = bound(&mut wb, Ipv4Addr::UNSPECIFIED);
     let sender = std_udp((Ipv4Addr::LOCALHOST, 0));
     let sref = socket2::SockRef::from(&sender);
     sref.set_multicast_if_v4(&Ipv4Addr::LOCALHOST).unwrap();
@@ -530,7 +310,9 @@ fn join_receives_multicast_on_loopback() {
     loop {
         sender.send_to(b"group", target).unwrap();
         if wb
-            .line_within(Duration::from_millis(200), |l| l == want)
+            .line_within("the group datagram", Duration::from_millis(200), |l| {
+                l == want
+            })
             .is_ok()
         {
             break;
@@ -559,8 +341,8 @@ fn python_interop() {
         eprintln!("python_interop: skipped, python3 is not installed");
         return;
     }
-    let mut wb = Workbench::spawn(&["udp", "127.0.0.1:0", "--echo", "--wait", "10"]);
-    let addr = wb.bound(Ipv4Addr::LOCALHOST);
+    let mut wb = Run::binary(&["udp", "127.0.0.1:0", "--echo", "--wait", "10"]);
+    let addr = bound(&mut wb, Ipv4Addr::LOCALHOST);
     const SCRIPT: &str = r#"
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -571,7 +353,7 @@ print(s.getsockname()[1], addr[0], addr[1], data.decode("utf-8"))
 "#;
     let mut py = Command::new("python3");
     py.arg("-c").arg(SCRIPT).arg(addr.port().to_string());
-    let (code, lines, err) = Workbench::spawn_command(&mut py).finish();
+    let (code, lines, err) = Run::child(&mut py).finish();
     assert_eq!(code, Some(0), "python: {lines:?}\n{err}");
     assert_eq!(lines.len(), 1, "{lines:?}");
     let mut parts = lines[0].splitn(4, ' ');

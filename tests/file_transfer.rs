@@ -28,8 +28,8 @@ use socket_workbench::net::file_server::{
 use socket_workbench::proto::TextEncoding;
 use socket_workbench::proto::download::{NameEncoding, Refusal, Reply, get_request};
 
-#[path = "common/files.rs"]
-mod files;
+mod common;
+use common::files;
 use files::*;
 
 // ---------------------------------------------------------------------------------------------

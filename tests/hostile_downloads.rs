@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use socket_workbench::net::NetErrorKind;
 use socket_workbench::net::download::{DownloadEvent, list_remote, part_path};
 
-#[path = "common/files.rs"]
-mod files;
+mod common;
+use common::files;
 use files::*;
 
 /// A raw server: runs `serve` on each accepted connection (one at a time, in its own

@@ -16,8 +16,8 @@ use socket_workbench::net::file_server::{
 };
 use socket_workbench::proto::download::{Refusal, Reply, get_request};
 
-#[path = "common/files.rs"]
-mod files;
+mod common;
+use common::files;
 use files::*;
 
 /// Reads until the server closes: the bytes, and whether it closed with FIN (`true`) or the

@@ -16,7 +16,8 @@ use socket_workbench::net::tcp_server::{
 };
 use socket_workbench::net::{CallKind, CallOutcome, NetErrorKind, Waker};
 
-const LIMIT: Duration = Duration::from_secs(20);
+mod common;
+use common::LIMIT;
 const MIB: usize = 1024 * 1024;
 
 struct Server {

@@ -12,7 +12,8 @@ use socket_workbench::net::udp::{
 };
 use socket_workbench::net::{CallKind, CallOutcome, NetErrorKind, Waker};
 
-const LIMIT: Duration = Duration::from_secs(10);
+mod common;
+use common::LIMIT;
 
 fn start(bind: &str, echo: bool) -> (UdpHandle, Receiver<UdpMsg>, SocketAddr) {
     let (tx, rx) = flume::unbounded();

@@ -5,7 +5,7 @@
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use socket_workbench::net::tcp_client::{ClientCommand, ClientConfig, ClientEvent, spawn_client};
 use socket_workbench::net::tcp_server::{
@@ -14,7 +14,8 @@ use socket_workbench::net::tcp_server::{
 use socket_workbench::net::trace::TcpState;
 use socket_workbench::net::{CallKind, Waker};
 
-const LIMIT: Duration = Duration::from_secs(10);
+mod common;
+use common::LIMIT;
 
 fn kernel_call(kind: &CallKind) -> Option<TcpState> {
     match kind {

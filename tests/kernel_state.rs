@@ -18,8 +18,8 @@ use socket_workbench::net::kernel::{
 };
 use socket_workbench::net::trace::TcpState;
 
-/// The bound on every wait.
-const LIMIT: Duration = Duration::from_secs(5);
+mod common;
+use common::LIMIT;
 const POLL: Duration = Duration::from_millis(5);
 
 /// Polls `observe` until `done` holds for what it returns; panics after [`LIMIT`] with the

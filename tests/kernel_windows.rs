@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use socket_workbench::net::kernel::{self, states_mask, tcp_sockets};
 use socket_workbench::net::trace::TcpState;
 
-const LIMIT: Duration = Duration::from_secs(5);
+mod common;
+use common::LIMIT;
 
 #[test]
 fn the_table_lists_a_listener_a_connection_and_time_wait() {

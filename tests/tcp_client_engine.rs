@@ -6,9 +6,7 @@
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::sync::mpsc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use flume::{Receiver, RecvTimeoutError};
@@ -21,8 +19,9 @@ use socket_workbench::net::{
     CallKind, CallOutcome, NetError, NetErrorKind, SessionId, SocketCall, Waker,
 };
 
-/// The bound on every wait: generous, so a slow machine never fails a test.
-const LIMIT: Duration = Duration::from_secs(10);
+mod common;
+use common::LIMIT;
+use common::peer::{Peer, TempFile, spawn_peer, temp_path};
 
 /// "你好" in GBK.
 const NI_HAO_GBK: [u8; 4] = [0xC4, 0xE3, 0xBA, 0xC3];
@@ -276,42 +275,6 @@ fn listen_v4() -> (TcpListener, u16) {
     (listener, port)
 }
 
-/// Sends on drop, so the waiting side hears about the end even when the peer panics.
-struct DoneGuard(mpsc::Sender<()>);
-
-impl Drop for DoneGuard {
-    fn drop(&mut self) {
-        let _ = self.0.send(());
-    }
-}
-
-/// A peer thread whose end can be awaited with a bound.
-struct Peer<T> {
-    done: mpsc::Receiver<()>,
-    thread: JoinHandle<T>,
-}
-
-impl<T> Peer<T> {
-    fn join(self) -> T {
-        if self.done.recv_timeout(LIMIT).is_err() {
-            panic!("peer thread still running after {LIMIT:?}");
-        }
-        match self.thread.join() {
-            Ok(value) => value,
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-    }
-}
-
-fn spawn_peer<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Peer<T> {
-    let (tx, done) = mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let _guard = DoneGuard(tx);
-        f()
-    });
-    Peer { done, thread }
-}
-
 /// Accepts one connection (with read/write timeouts) and hands it to `f`.
 fn peer_on<T: Send + 'static>(
     listener: TcpListener,
@@ -351,27 +314,6 @@ fn read_to_eof(stream: &mut TcpStream) -> Vec<u8> {
     let mut all = Vec::new();
     stream.read_to_end(&mut all).expect("peer read_to_end");
     all
-}
-
-/// A path in the temp dir no other test (or test run) uses.
-fn temp_path(tag: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    std::env::temp_dir().join(format!(
-        "tcp_client_engine-{tag}-{}-{nanos}",
-        std::process::id()
-    ))
-}
-
-/// Removes the file when dropped, also when the test fails.
-struct TempFile(PathBuf);
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }
 
 fn pattern(len: usize) -> Vec<u8> {
@@ -1131,90 +1073,18 @@ fn capture_to_file() {
 #[cfg(target_os = "linux")]
 #[test]
 fn threads_end() {
-    use std::collections::HashSet;
+    use common::proc::{End, Proto, settle, socket_fds, threads_named};
+
+    let engine_threads = |sessions: &[SessionId]| {
+        let names: Vec<String> = sessions
+            .iter()
+            .flat_map(|s| [format!("tcpc-{s}"), format!("tcpc-{s}-rx")])
+            .collect();
+        threads_named(&names)
+    };
+    let client_fds = |port: u16| socket_fds(Proto::Tcp, End::Remote, port);
 
     const CYCLES: usize = 20;
-
-    /// The kernel keeps 15 bytes of a thread name.
-    fn comm(name: String) -> String {
-        name.chars().take(15).collect()
-    }
-
-    fn engine_threads(sessions: &[SessionId]) -> usize {
-        let names: HashSet<String> = sessions
-            .iter()
-            .flat_map(|s| [comm(format!("tcpc-{s}")), comm(format!("tcpc-{s}-rx"))])
-            .collect();
-        let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-            return 0;
-        };
-        tasks
-            .flatten()
-            .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
-            .filter(|c| names.contains(c.trim_end_matches('\n')))
-            .count()
-    }
-
-    /// Socket inodes of TCP connections whose remote port is `port`.
-    fn client_inodes(port: u16) -> HashSet<u64> {
-        let mut inodes = HashSet::new();
-        for table in ["/proc/self/net/tcp", "/proc/self/net/tcp6"] {
-            let Ok(text) = std::fs::read_to_string(table) else {
-                continue;
-            };
-            for line in text.lines().skip(1) {
-                let fields: Vec<&str> = line.split_whitespace().collect();
-                if fields.len() < 10 {
-                    continue;
-                }
-                let remote_port = fields[2]
-                    .rsplit(':')
-                    .next()
-                    .and_then(|p| u16::from_str_radix(p, 16).ok());
-                if remote_port == Some(port)
-                    && let Ok(inode) = fields[9].parse::<u64>()
-                    && inode != 0
-                {
-                    inodes.insert(inode);
-                }
-            }
-        }
-        inodes
-    }
-
-    /// Our descriptors that refer to a client socket connected to `port`.
-    fn client_fds(port: u16) -> usize {
-        let inodes = client_inodes(port);
-        std::fs::read_dir("/proc/self/fd")
-            .unwrap()
-            .flatten()
-            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
-            .filter_map(|target| {
-                let t = target.to_string_lossy().into_owned();
-                t.strip_prefix("socket:[")?
-                    .strip_suffix(']')?
-                    .parse::<u64>()
-                    .ok()
-            })
-            .filter(|inode| inodes.contains(inode))
-            .count()
-    }
-
-    /// Polls (short sleeps, bounded by LIMIT) until `f` returns `want`.
-    fn settle(what: &str, want: usize, f: impl Fn() -> usize) {
-        let deadline = Instant::now() + LIMIT;
-        loop {
-            let got = f();
-            if got == want {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{what}: {got}, expected {want} within {LIMIT:?}"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
 
     let (listener, port) = listen_v4();
     let peer = spawn_peer(move || {

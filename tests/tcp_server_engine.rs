@@ -7,9 +7,7 @@
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::sync::mpsc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use flume::{Receiver, RecvTimeoutError};
@@ -24,8 +22,9 @@ use socket_workbench::net::{
 };
 use socket_workbench::proto::TextEncoding;
 
-/// The bound on every wait: generous, so a slow machine never fails a test.
-const LIMIT: Duration = Duration::from_secs(10);
+mod common;
+use common::LIMIT;
+use common::peer::{Peer, TempFile, spawn_peer, temp_path};
 
 /// How long "nothing happens" is watched for. Only absence is ever checked with it.
 const QUIET: Duration = Duration::from_millis(300);
@@ -412,68 +411,11 @@ fn assert_nothing_arrives(stream: &mut TcpStream, who: &str) {
     stream.set_read_timeout(Some(LIMIT)).unwrap();
 }
 
-/// Sends on drop, so the waiting side hears about the end even when the peer panics.
-struct DoneGuard(mpsc::Sender<()>);
-
-impl Drop for DoneGuard {
-    fn drop(&mut self) {
-        let _ = self.0.send(());
-    }
-}
-
-/// A client thread whose end can be awaited with a bound.
-struct Peer<T> {
-    done: mpsc::Receiver<()>,
-    thread: JoinHandle<T>,
-}
-
-impl<T> Peer<T> {
-    fn join(self) -> T {
-        if self.done.recv_timeout(LIMIT).is_err() {
-            panic!("peer thread still running after {LIMIT:?}");
-        }
-        match self.thread.join() {
-            Ok(value) => value,
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-    }
-}
-
-fn spawn_peer<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Peer<T> {
-    let (tx, done) = mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let _guard = DoneGuard(tx);
-        f()
-    });
-    Peer { done, thread }
-}
-
 /// `len` bytes of a pattern that differs per `seed`, so mixed-up streams would show.
 fn pattern(seed: u8, len: usize) -> Vec<u8> {
     (0..len)
         .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
         .collect()
-}
-
-/// A path in the temp dir no other test (or test run) uses.
-fn temp_path(tag: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    std::env::temp_dir().join(format!(
-        "tcp_server_engine-{tag}-{}-{nanos}",
-        std::process::id()
-    ))
-}
-
-/// Removes the file when dropped, also when the test fails.
-struct TempFile(PathBuf);
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -899,88 +841,20 @@ fn config_v4_at(addr: SocketAddr, reply: AutoReply) -> ServerConfig {
 #[cfg(target_os = "linux")]
 #[test]
 fn cycles_leave_no_leaks() {
-    use std::collections::HashSet;
+    use common::proc::{End, Proto, settle, socket_fds, threads_named};
+
+    let engine_threads = |sessions: &[SessionId]| {
+        let names: Vec<String> = sessions
+            .iter()
+            .flat_map(|s| [format!("tcps-{s}")])
+            .collect();
+        threads_named(&names)
+    };
+    let server_fds = |port: u16| socket_fds(Proto::Tcp, End::Local, port);
 
     const CYCLES: usize = 1_000;
     const BATCH: usize = 50;
     const SERVERS: usize = 20;
-
-    /// The kernel keeps 15 bytes of a thread name.
-    fn engine_threads(sessions: &[SessionId]) -> usize {
-        let names: HashSet<String> = sessions
-            .iter()
-            .map(|s| format!("tcps-{s}").chars().take(15).collect())
-            .collect();
-        let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-            return 0;
-        };
-        tasks
-            .flatten()
-            .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
-            .filter(|c| names.contains(c.trim_end_matches('\n')))
-            .count()
-    }
-
-    /// Socket inodes of TCP sockets whose local port is `port`.
-    fn server_inodes(port: u16) -> HashSet<u64> {
-        let mut inodes = HashSet::new();
-        for table in ["/proc/self/net/tcp", "/proc/self/net/tcp6"] {
-            let Ok(text) = std::fs::read_to_string(table) else {
-                continue;
-            };
-            for line in text.lines().skip(1) {
-                let fields: Vec<&str> = line.split_whitespace().collect();
-                if fields.len() < 10 {
-                    continue;
-                }
-                let local_port = fields[1]
-                    .rsplit(':')
-                    .next()
-                    .and_then(|p| u16::from_str_radix(p, 16).ok());
-                if local_port == Some(port)
-                    && let Ok(inode) = fields[9].parse::<u64>()
-                    && inode != 0
-                {
-                    inodes.insert(inode);
-                }
-            }
-        }
-        inodes
-    }
-
-    /// Our descriptors that refer to a socket on the server's port.
-    fn server_fds(port: u16) -> usize {
-        let inodes = server_inodes(port);
-        std::fs::read_dir("/proc/self/fd")
-            .unwrap()
-            .flatten()
-            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
-            .filter_map(|target| {
-                let t = target.to_string_lossy().into_owned();
-                t.strip_prefix("socket:[")?
-                    .strip_suffix(']')?
-                    .parse::<u64>()
-                    .ok()
-            })
-            .filter(|inode| inodes.contains(inode))
-            .count()
-    }
-
-    /// Polls (short sleeps, bounded by LIMIT) until `f` returns `want`.
-    fn settle(what: &str, want: usize, f: impl Fn() -> usize) {
-        let deadline = Instant::now() + LIMIT;
-        loop {
-            let got = f();
-            if got == want {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{what}: {got}, expected {want} within {LIMIT:?}"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
 
     // One server, 1,000 clients in batches of 50 connected at once.
     let (mut s, addr) = Server::echo_v4();

@@ -11,9 +11,7 @@
 #![cfg_attr(not(target_os = "linux"), allow(dead_code))]
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
-use std::path::PathBuf;
 use std::sync::mpsc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use flume::{Receiver, RecvTimeoutError};
@@ -27,8 +25,9 @@ use socket_workbench::net::{
     CallKind, CallOutcome, NetError, NetErrorKind, SessionId, SocketCall, Waker,
 };
 
-/// The bound on every wait: generous, so a slow machine never fails a test.
-const LIMIT: Duration = Duration::from_secs(10);
+mod common;
+use common::LIMIT;
+use common::peer::{TempFile, spawn_peer, temp_path};
 /// How long to listen for something that must not arrive.
 const QUIET: Duration = Duration::from_millis(300);
 /// The buffer `recvfrom()` is given: one byte more than the largest datagram.
@@ -400,60 +399,6 @@ fn pattern(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
         .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) ^ (i >> 8) as u8)
         .collect()
-}
-
-/// Sends on drop, so the waiting side hears about the end even when the peer panics.
-struct DoneGuard(mpsc::Sender<()>);
-
-impl Drop for DoneGuard {
-    fn drop(&mut self) {
-        let _ = self.0.send(());
-    }
-}
-
-/// A peer thread whose end can be awaited with a bound.
-struct Peer<T> {
-    done: mpsc::Receiver<()>,
-    thread: JoinHandle<T>,
-}
-
-impl<T> Peer<T> {
-    fn join(self) -> T {
-        if self.done.recv_timeout(LIMIT).is_err() {
-            panic!("peer thread still running after {LIMIT:?}");
-        }
-        match self.thread.join() {
-            Ok(value) => value,
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-    }
-}
-
-fn spawn_peer<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Peer<T> {
-    let (tx, done) = mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let _guard = DoneGuard(tx);
-        f()
-    });
-    Peer { done, thread }
-}
-
-/// A path in the temp dir no other test (or test run) uses.
-fn temp_path(tag: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    std::env::temp_dir().join(format!("udp_engine-{tag}-{}-{nanos}", std::process::id()))
-}
-
-/// Removes the file when dropped, also when the test fails.
-struct TempFile(PathBuf);
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1222,90 +1167,18 @@ fn send_file_as_datagrams() {
 #[cfg(target_os = "linux")]
 #[test]
 fn threads_end() {
-    use std::collections::HashSet;
+    use common::proc::{End, Proto, settle, threads_named};
+
+    let engine_threads = |sessions: &[SessionId]| {
+        let names: Vec<String> = sessions
+            .iter()
+            .flat_map(|s| [format!("udp-{s}"), format!("udp-{s}-rx")])
+            .collect();
+        threads_named(&names)
+    };
+    let socket_fds = |port: u16| common::proc::socket_fds(Proto::Udp, End::Local, port);
 
     const CYCLES: usize = 20;
-
-    /// The kernel keeps 15 bytes of a thread name.
-    fn comm(name: String) -> String {
-        name.chars().take(15).collect()
-    }
-
-    fn engine_threads(sessions: &[SessionId]) -> usize {
-        let names: HashSet<String> = sessions
-            .iter()
-            .flat_map(|s| [comm(format!("udp-{s}")), comm(format!("udp-{s}-rx"))])
-            .collect();
-        let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-            return 0;
-        };
-        tasks
-            .flatten()
-            .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
-            .filter(|c| names.contains(c.trim_end_matches('\n')))
-            .count()
-    }
-
-    /// Socket inodes of UDP sockets bound to local port `port`.
-    fn udp_inodes(port: u16) -> HashSet<u64> {
-        let mut inodes = HashSet::new();
-        for table in ["/proc/self/net/udp", "/proc/self/net/udp6"] {
-            let Ok(text) = std::fs::read_to_string(table) else {
-                continue;
-            };
-            for line in text.lines().skip(1) {
-                let fields: Vec<&str> = line.split_whitespace().collect();
-                if fields.len() < 10 {
-                    continue;
-                }
-                let local_port = fields[1]
-                    .rsplit(':')
-                    .next()
-                    .and_then(|p| u16::from_str_radix(p, 16).ok());
-                if local_port == Some(port)
-                    && let Ok(inode) = fields[9].parse::<u64>()
-                    && inode != 0
-                {
-                    inodes.insert(inode);
-                }
-            }
-        }
-        inodes
-    }
-
-    /// Our descriptors that refer to the UDP socket on `port`.
-    fn socket_fds(port: u16) -> usize {
-        let inodes = udp_inodes(port);
-        std::fs::read_dir("/proc/self/fd")
-            .unwrap()
-            .flatten()
-            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
-            .filter_map(|target| {
-                let t = target.to_string_lossy().into_owned();
-                t.strip_prefix("socket:[")?
-                    .strip_suffix(']')?
-                    .parse::<u64>()
-                    .ok()
-            })
-            .filter(|inode| inodes.contains(inode))
-            .count()
-    }
-
-    /// Polls (short sleeps, bounded by LIMIT) until `f` returns `want`.
-    fn settle(what: &str, want: usize, f: impl Fn() -> usize) {
-        let deadline = Instant::now() + LIMIT;
-        loop {
-            let got = f();
-            if got == want {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{what}: {got}, expected {want} within {LIMIT:?}"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
 
     let peer = std_udp((Ipv4Addr::LOCALHOST, 0));
     let mut sessions = Vec::new();

@@ -3,8 +3,8 @@
 //! Chinese; a load run draws its report; Stop ends a run at once; bad input is said in words.
 //! Loopback only, reference servers written in the test.
 
-#[path = "common/ui.rs"]
-mod ui_support;
+mod common;
+use common::ui as ui_support;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -16,8 +16,7 @@ use socket_workbench::app::{Settings, Tab};
 use socket_workbench::i18n::Lang;
 use socket_workbench::model::check::{Mode, Square};
 
-#[path = "common/files.rs"]
-mod files;
+use common::files;
 use files::TempDir;
 
 const CHECK_LIMIT: Duration = Duration::from_secs(40);

@@ -3,8 +3,7 @@
 
 mod common;
 
-#[path = "common/ui.rs"]
-mod ui_support;
+use common::ui as ui_support;
 use std::time::{Duration, Instant};
 use ui_support::{App, shows};
 

@@ -1,8 +1,8 @@
 //! The file server and download panels through egui_kittest: type a folder, start serving,
 //! download through the client panel, progress reaches 100 %.
 
-#[path = "common/ui.rs"]
-mod ui_support;
+mod common;
+use common::ui as ui_support;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use ui_support::{App, shows};

@@ -2,8 +2,8 @@
 //! its segments; step, pause and "drop this packet" do what they say. The lab runs in
 //! virtual time, so nothing here waits on a clock: frames are stepped by hand.
 
-#[path = "common/ui.rs"]
-mod ui_support;
+mod common;
+use common::ui as ui_support;
 use egui_kittest::kittest::{NodeT, Queryable};
 use socket_workbench::app::{Settings, Tab, WorkbenchApp};
 use socket_workbench::i18n::{Lang, Msg};

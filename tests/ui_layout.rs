@@ -9,8 +9,8 @@
 //! - the main view shows the rows the panel's job needs: log entries, the class's clients,
 //!   the file server's requests, downloads, every verdict of a check.
 
-#[path = "common/ui.rs"]
-mod ui_support;
+mod common;
+use common::ui as ui_support;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::PathBuf;

@@ -1,8 +1,8 @@
 //! The Lesson panel through egui_kittest: every scenario's button produces its diagram and
 //! its explanation; step mode enables only the calls that are legal.
 
-#[path = "common/ui.rs"]
-mod ui_support;
+mod common;
+use common::ui as ui_support;
 use std::time::{Duration, Instant};
 use ui_support::{App, shows};
 

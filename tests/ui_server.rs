@@ -1,8 +1,8 @@
 //! The real TCP server panel, driven through egui_kittest with loopback clients: start on
 //! port 0, two clients arrive, talk to one, then to all, disconnect one, stop.
 
-#[path = "common/ui.rs"]
-mod ui_support;
+mod common;
+use common::ui as ui_support;
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};

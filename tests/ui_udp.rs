@@ -1,8 +1,8 @@
 //! The real UDP panel through egui_kittest: bind on port 0, send to a loopback peer, see the
 //! reply with its source, click the source to reply to it.
 
-#[path = "common/ui.rs"]
-mod ui_support;
+mod common;
+use common::ui as ui_support;
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 use ui_support::{App, shows};

@@ -64,19 +64,15 @@ pub struct CheckFilesArgs {
 
 /// The checkers' output: a line per check as it ends (text, or one JSON object), then the
 /// summary; exit 0 when every check passed, 1 otherwise.
-pub(super) struct CheckReport {
+pub(super) struct CheckReport<'a> {
     lang: Lang,
     json: bool,
-    out: std::io::StdoutLock<'static>,
+    out: &'a mut (dyn Write + Send),
 }
 
-impl CheckReport {
-    fn new(lang: Lang, json: bool) -> Self {
-        Self {
-            lang,
-            json,
-            out: std::io::stdout().lock(),
-        }
+impl<'a> CheckReport<'a> {
+    fn new(lang: Lang, json: bool, out: &'a mut (dyn Write + Send)) -> Self {
+        Self { lang, json, out }
     }
 
     fn line(
@@ -107,7 +103,7 @@ impl CheckReport {
         let _ = self.out.flush();
     }
 
-    fn finish(mut self, passed: usize, total: usize) -> ExitCode {
+    fn finish(self, passed: usize, total: usize) -> ExitCode {
         let _ = if self.json {
             writeln!(self.out, "{{\"passed\":{passed},\"checks\":{total}}}")
         } else {
@@ -124,19 +120,20 @@ impl CheckReport {
     }
 }
 
-pub(super) fn check_files(args: CheckFilesArgs, lang: Lang) -> ExitCode {
+pub(super) fn check_files(args: CheckFilesArgs, lang: Lang, io: &mut Io) -> ExitCode {
     use crate::i18n::{describe_files_check, describe_files_verdict};
     use crate::net::check_files::{FilesCheck, FilesConfig, run_all};
     let addr = match check_target(&args.target, lang) {
         Ok(a) => a,
         Err(text) => {
-            eprintln!("socket-workbench: {text}");
+            errln!(io, "socket-workbench: {text}");
             return ExitCode::from(EXIT_USAGE);
         }
     };
     if !args.local.is_dir() {
         let err = std::io::Error::new(std::io::ErrorKind::NotFound, "not a folder");
-        eprintln!(
+        errln!(
+            io,
             "socket-workbench: --local: {}",
             describe_error(lang, &NetError::file_read(&args.local, &err))
         );
@@ -148,7 +145,7 @@ pub(super) fn check_files(args: CheckFilesArgs, lang: Lang) -> ExitCode {
         encoding: args.encoding,
         timeout: std::time::Duration::from_secs_f64(args.timeout.max(0.05)),
     };
-    let mut report = CheckReport::new(lang, args.json);
+    let mut report = CheckReport::new(lang, args.json, &mut *io.out);
     let results = run_all(&config, |r| {
         report.line(
             r.check.name(),
@@ -162,14 +159,14 @@ pub(super) fn check_files(args: CheckFilesArgs, lang: Lang) -> ExitCode {
     report.finish(passed, FilesCheck::ALL.len())
 }
 
-pub(super) fn check_server(args: CheckServerArgs, lang: Lang) -> ExitCode {
+pub(super) fn check_server(args: CheckServerArgs, lang: Lang, io: &mut Io) -> ExitCode {
     use crate::i18n::{describe_check, describe_verdict};
     use crate::net::check::{CheckConfig, run_all};
     let timeout = std::time::Duration::from_secs_f64(args.timeout.max(0.05));
     let addr = match check_target(&args.target, lang) {
         Ok(a) => a,
         Err(text) => {
-            eprintln!("socket-workbench: {text}");
+            errln!(io, "socket-workbench: {text}");
             return ExitCode::from(EXIT_USAGE);
         }
     };
@@ -177,7 +174,7 @@ pub(super) fn check_server(args: CheckServerArgs, lang: Lang) -> ExitCode {
         match args.expect.in_hex() {
             Ok(e) => e,
             Err(text) => {
-                eprintln!("socket-workbench: --expect: {text}");
+                errln!(io, "socket-workbench: --expect: {text}");
                 return ExitCode::from(EXIT_USAGE);
             }
         }
@@ -194,7 +191,7 @@ pub(super) fn check_server(args: CheckServerArgs, lang: Lang) -> ExitCode {
         timeout,
         skip: args.skip,
     };
-    let mut report = CheckReport::new(lang, args.json);
+    let mut report = CheckReport::new(lang, args.json, &mut *io.out);
     let results = run_all(&config, |r| {
         report.line(
             r.kind.name(),

@@ -25,14 +25,14 @@ pub struct DownloadArgs {
     pub encoding: TextEncoding,
 }
 
-pub(super) fn download(args: DownloadArgs, lang: Lang) -> ExitCode {
+pub(super) fn download(args: DownloadArgs, lang: Lang, io: &mut Io) -> ExitCode {
     use crate::net::download::{
         DownloadConfig, DownloadEvent, free_name, part_path, spawn_download,
     };
     let (host, port) = match split_host_port(&args.server) {
         Ok(hp) => hp,
         Err(err) => {
-            eprintln!("socket-workbench: {}", describe_error(lang, &err));
+            errln!(io, "socket-workbench: {}", describe_error(lang, &err));
             return ExitCode::from(EXIT_USAGE);
         }
     };
@@ -59,7 +59,8 @@ pub(super) fn download(args: DownloadArgs, lang: Lang) -> ExitCode {
     let handle = match spawn_download(config, tx, Waker::noop()) {
         Ok(h) => h,
         Err(e) => {
-            eprintln!(
+            errln!(
+                io,
                 "socket-workbench: {}",
                 describe_error(lang, &NetError::from_io(&e))
             );
@@ -76,7 +77,8 @@ pub(super) fn download(args: DownloadArgs, lang: Lang) -> ExitCode {
                     .filter(|t| *t > 0)
                     .map(|t| format!(" {:5.1}%", have as f64 * 100.0 / t as f64))
                     .unwrap_or_default();
-                eprintln!(
+                errln!(
+                    io,
                     "{}{pct} {}/s",
                     crate::proto::format::human_bytes(have),
                     crate::proto::format::human_bytes(rate as u64)
@@ -93,7 +95,8 @@ pub(super) fn download(args: DownloadArgs, lang: Lang) -> ExitCode {
                 } else {
                     ""
                 };
-                eprintln!(
+                errln!(
+                    io,
                     "saved {} ({bytes} bytes in {:.3} s{check})",
                     path.display(),
                     took.as_secs_f64()
@@ -101,14 +104,16 @@ pub(super) fn download(args: DownloadArgs, lang: Lang) -> ExitCode {
                 break ExitCode::SUCCESS;
             }
             DownloadEvent::Failed { error, kept } => {
-                eprintln!("socket-workbench: {}", describe_error(lang, &error));
+                errln!(io, "socket-workbench: {}", describe_error(lang, &error));
                 match kept {
                     // Complete, but the name was taken while it downloaded.
-                    Some(part) if error.kind == NetErrorKind::DestinationExists => eprintln!(
+                    Some(part) if error.kind == NetErrorKind::DestinationExists => errln!(
+                        io,
                         "socket-workbench: {}",
                         lang.fmt(Msg::KeptAs, &[("path", &part.display())])
                     ),
-                    Some(part) => eprintln!(
+                    Some(part) => errln!(
+                        io,
                         "socket-workbench: the partial file is {} (run again with --resume)",
                         part.display()
                     ),

@@ -70,13 +70,14 @@ pub(super) fn parse_congestion(s: &str) -> Result<crate::lab::Congestion, String
     }
 }
 
-pub(super) fn lab(args: LabArgs, lang: Lang) -> ExitCode {
+pub(super) fn lab(args: LabArgs, lang: Lang, io: &mut Io) -> ExitCode {
     use crate::lab::report::{Rel, event_json};
     use crate::lab::scenario::{Options, Scenario, run_with};
     use crate::model::lab::{finding_text, text_line};
     let Some(scenario) = Scenario::from_name(&args.scenario) else {
         let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
-        eprintln!(
+        errln!(
+            io,
             "socket-workbench: {}",
             lang.fmt(
                 Msg::LabUnknownScenario,
@@ -98,14 +99,15 @@ pub(super) fn lab(args: LabArgs, lang: Lang) -> ExitCode {
     if let Some(path) = &args.pcap
         && let Err(e) = std::fs::write(path, crate::lab::pcap::to_pcapng(lab.packets()))
     {
-        eprintln!(
+        errln!(
+            io,
             "socket-workbench: {}",
             describe_error(lang, &NetError::file_write(path, &e))
         );
         return ExitCode::from(EXIT_NETWORK);
     }
     let rel = Rel::of(lab);
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut out = std::io::BufWriter::new(&mut *io.out);
     for event in &lab.record {
         let line = if args.json {
             Some(event_json(event, &rel))

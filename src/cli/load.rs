@@ -53,7 +53,7 @@ pub(super) fn parse_reply(s: &str) -> Result<crate::net::load::Reply, String> {
     }
 }
 
-pub(super) fn load(args: LoadArgs, lang: Lang) -> ExitCode {
+pub(super) fn load(args: LoadArgs, lang: Lang, io: &mut Io) -> ExitCode {
     use crate::i18n::{describe_file_limit, describe_load_report, describe_load_sample};
     use crate::net::load::{LoadConfig, LoadEvent, run};
     use std::sync::Arc;
@@ -61,7 +61,7 @@ pub(super) fn load(args: LoadArgs, lang: Lang) -> ExitCode {
     let addr = match check_target(&args.target, lang) {
         Ok(a) => a,
         Err(text) => {
-            eprintln!("socket-workbench: {text}");
+            errln!(io, "socket-workbench: {text}");
             return ExitCode::from(EXIT_USAGE);
         }
     };
@@ -82,15 +82,13 @@ pub(super) fn load(args: LoadArgs, lang: Lang) -> ExitCode {
         timeout: Duration::from_secs_f64(args.timeout.clamp(0.01, 3600.0)),
     };
     if let Some(problem) = config.problem() {
-        eprintln!("socket-workbench: {problem}");
+        errln!(io, "socket-workbench: {problem}");
         return ExitCode::from(EXIT_USAGE);
     }
     let stop = Arc::new(AtomicBool::new(false));
     let stopper = stop.clone();
-    if let Err(e) = ctrlc::set_handler(move || stopper.store(true, Ordering::Relaxed)) {
-        eprintln!("socket-workbench: cannot catch Ctrl+C: {e}");
-    }
-    let mut out = std::io::stdout().lock();
+    io.stop
+        .on_stop(move || stopper.store(true, Ordering::Relaxed));
     let mut samples = 0u64;
     let json = args.json;
     let report = run(&config, &stop, &mut |event| {
@@ -128,18 +126,18 @@ pub(super) fn load(args: LoadArgs, lang: Lang) -> ExitCode {
             LoadEvent::Done(_) => None,
         };
         if let Some(line) = line {
-            let _ = writeln!(out, "{line}");
-            let _ = out.flush();
+            let _ = writeln!(io.out, "{line}");
+            let _ = io.out.flush();
         }
     });
     if json {
-        let _ = writeln!(out, "{}", load_report_json(&report));
+        let _ = writeln!(io.out, "{}", load_report_json(&report));
     } else {
         for line in describe_load_report(lang, &report) {
-            let _ = writeln!(out, "{line}");
+            let _ = writeln!(io.out, "{line}");
         }
     }
-    let _ = out.flush();
+    let _ = io.out.flush();
     if report.clients_connected == 0 {
         ExitCode::from(EXIT_NETWORK)
     } else {

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 
 mod check;
 mod download;
+mod io;
 mod lab;
 mod load;
 mod print;
@@ -27,6 +28,8 @@ pub use check::{CheckFilesArgs, CheckServerArgs};
 use check::{check_files, check_server};
 pub use download::DownloadArgs;
 use download::download;
+pub use io::{Captured, Io, SharedBuf, StopSignal};
+use io::{errln, outln};
 pub use lab::LabArgs;
 use lab::lab;
 use load::load;
@@ -272,23 +275,62 @@ fn parse_eol(s: &str) -> Result<LineEnding, String> {
 
 pub use crate::net::{parse_listen_addr, split_host_port};
 
-/// Runs a headless command and returns the process exit code.
-pub fn run(command: Command, lang: Lang, matches: &clap::ArgMatches) -> ExitCode {
+/// Runs a headless command and returns the process exit code. It writes to `io` and stops
+/// cleanly when `io.stop` is raised (if it runs until stopped).
+pub fn run(command: Command, lang: Lang, matches: &clap::ArgMatches, io: &mut Io) -> ExitCode {
     match command {
         Command::TcpClient(args) => {
             let sub = matches.subcommand_matches("tcp-client");
-            tcp_client(args, lang, sub)
+            tcp_client(args, lang, sub, io)
         }
-        Command::TcpServer(args) => tcp_server(args, lang),
-        Command::ServeFiles(args) => serve_files(args, lang),
-        Command::Lab(args) => lab(args, lang),
-        Command::Download(args) => download(args, lang),
-        Command::CheckServer(args) => check_server(args, lang),
-        Command::CheckFiles(args) => check_files(args, lang),
-        Command::Load(args) => load(args, lang),
+        Command::TcpServer(args) => tcp_server(args, lang, io),
+        Command::ServeFiles(args) => serve_files(args, lang, io),
+        Command::Lab(args) => lab(args, lang, io),
+        Command::Download(args) => download(args, lang, io),
+        Command::CheckServer(args) => check_server(args, lang, io),
+        Command::CheckFiles(args) => check_files(args, lang, io),
+        Command::Load(args) => load(args, lang, io),
         Command::Udp(args) => {
             let sub = matches.subcommand_matches("udp");
-            udp(args, lang, sub)
+            udp(args, lang, sub, io)
+        }
+    }
+}
+
+/// Runs a command line as the binary would (`args` without the program's name), in this
+/// process: for tests and embedding. A usage error is written to `io.err` with exit code 2;
+/// `--help` to `io.out` with 0.
+pub fn run_args<I, T>(args: I, io: &mut Io) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::{CommandFactory, FromArgMatches};
+    let argv = std::iter::once(std::ffi::OsString::from("socket-workbench"))
+        .chain(args.into_iter().map(Into::into));
+    let parsed = Cli::command()
+        .try_get_matches_from(argv)
+        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            let text = e.render().to_string();
+            if e.use_stderr() {
+                errln!(io, "{}", text.trim_end());
+                return ExitCode::from(EXIT_USAGE);
+            }
+            outln!(io, "{}", text.trim_end());
+            return ExitCode::SUCCESS;
+        }
+    };
+    match cli.command {
+        Some(command) => run(command, cli.lang.unwrap_or_default(), &matches, io),
+        None => {
+            errln!(
+                io,
+                "socket-workbench: no command (the window is opened by main)"
+            );
+            ExitCode::from(EXIT_USAGE)
         }
     }
 }

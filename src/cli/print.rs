@@ -3,9 +3,10 @@
 
 use super::*;
 
-pub(super) fn print_trace(lang: Lang, call: &crate::net::SocketCall) {
+pub(super) fn print_trace(io: &mut Io, lang: Lang, call: &crate::net::SocketCall) {
     let conn = call.conn.map(|c| format!("#{c} ")).unwrap_or_default();
-    eprintln!(
+    errln!(
+        io,
         "[trace] {} {conn}{} → {}",
         crate::i18n::format_time(call.at),
         call.call_text(),
@@ -56,8 +57,7 @@ impl Printer {
         }
     }
 
-    pub(super) fn print(&mut self, data: &[u8]) {
-        let mut out = std::io::stdout().lock();
+    pub(super) fn print(&mut self, out: &mut dyn Write, data: &[u8]) {
         if self.hex {
             for line in crate::proto::hex_dump_lines(data, self.offset) {
                 let _ = writeln!(out, "{:08X}  {}  {}", line.offset, line.hex, line.ascii);
@@ -65,22 +65,21 @@ impl Printer {
             self.offset += data.len();
         } else {
             let segments = self.decoder.push(data);
-            write_segments(&mut out, &segments);
+            write_segments(out, &segments);
         }
         let _ = out.flush();
     }
 
-    pub(super) fn finish(&mut self) {
+    pub(super) fn finish(&mut self, out: &mut dyn Write) {
         if !self.hex {
             let segments = self.decoder.finish();
-            let mut out = std::io::stdout().lock();
-            write_segments(&mut out, &segments);
+            write_segments(out, &segments);
             let _ = out.flush();
         }
     }
 }
 
-pub(super) fn write_segments(out: &mut impl Write, segments: &[Segment]) {
+pub(super) fn write_segments(out: &mut dyn Write, segments: &[Segment]) {
     for segment in segments {
         let _ = match segment {
             Segment::Text(text) => out.write_all(text.as_bytes()),

@@ -28,7 +28,7 @@ pub struct ServeFilesArgs {
     pub name_encoding: crate::proto::download::NameEncoding,
 }
 
-pub(super) fn serve_files(args: ServeFilesArgs, lang: Lang) -> ExitCode {
+pub(super) fn serve_files(args: ServeFilesArgs, lang: Lang, io: &mut Io) -> ExitCode {
     use crate::net::file_server::{
         Asked, FileServerConfig, FileServerEvent, NotServed, spawn_file_server,
     };
@@ -36,7 +36,7 @@ pub(super) fn serve_files(args: ServeFilesArgs, lang: Lang) -> ExitCode {
     let bind = match parse_listen_addr(&args.listen) {
         Ok(a) => a,
         Err(err) => {
-            eprintln!("socket-workbench: {}", describe_error(lang, &err));
+            errln!(io, "socket-workbench: {}", describe_error(lang, &err));
             return ExitCode::from(EXIT_USAGE);
         }
     };
@@ -50,7 +50,8 @@ pub(super) fn serve_files(args: ServeFilesArgs, lang: Lang) -> ExitCode {
     let handle = match spawn_file_server(config, tx, Waker::noop()) {
         Ok(h) => h,
         Err(e) => {
-            eprintln!(
+            errln!(
+                io,
                 "socket-workbench: {}",
                 describe_error(lang, &NetError::from_io(&e))
             );
@@ -58,12 +59,9 @@ pub(super) fn serve_files(args: ServeFilesArgs, lang: Lang) -> ExitCode {
         }
     };
     let stop = handle.stopper();
-    if let Err(e) = ctrlc::set_handler(move || stop.stop()) {
-        eprintln!("socket-workbench: cannot catch Ctrl+C: {e}");
-    }
+    io.stop.on_stop(move || stop.stop());
     let mut peers = std::collections::HashMap::new();
     let mut names = std::collections::HashMap::new();
-    let mut out = std::io::stdout();
     let code = loop {
         let Ok(msg) = rx.recv() else {
             break ExitCode::SUCCESS;
@@ -135,21 +133,21 @@ pub(super) fn serve_files(args: ServeFilesArgs, lang: Lang) -> ExitCode {
                 describe_error(lang, &error)
             )),
             FileServerEvent::Warning(err) => {
-                eprintln!("socket-workbench: {}", describe_error(lang, &err));
+                errln!(io, "socket-workbench: {}", describe_error(lang, &err));
                 None
             }
             FileServerEvent::Stopped { end } => match end {
                 ServerEnd::Stopped => break ExitCode::SUCCESS,
                 ServerEnd::Failed(err) => {
-                    eprintln!("socket-workbench: {}", describe_error(lang, &err));
+                    errln!(io, "socket-workbench: {}", describe_error(lang, &err));
                     break ExitCode::from(EXIT_NETWORK);
                 }
             },
             _ => None,
         };
         if let Some(line) = line {
-            let _ = writeln!(out, "{line}");
-            let _ = out.flush();
+            let _ = writeln!(io.out, "{line}");
+            let _ = io.out.flush();
         }
         if let Some(id) = ended {
             peers.remove(&id);

@@ -37,11 +37,12 @@ pub(super) fn tcp_client(
     args: TcpClientArgs,
     lang: Lang,
     matches: Option<&clap::ArgMatches>,
+    io: &mut Io,
 ) -> ExitCode {
     let (host, port) = match split_host_port(&args.target) {
         Ok(hp) => hp,
         Err(err) => {
-            eprintln!("socket-workbench: {}", describe_error(lang, &err));
+            errln!(io, "socket-workbench: {}", describe_error(lang, &err));
             return ExitCode::from(EXIT_USAGE);
         }
     };
@@ -54,8 +55,12 @@ pub(super) fn tcp_client(
         match build_payload(&text, mode, args.encoding, eol) {
             Ok(bytes) => payloads.push(bytes),
             Err(err) => {
-                eprintln!("socket-workbench: {}", describe_payload_error(lang, &err));
-                eprintln!("socket-workbench: {}", lang.t(Msg::NothingSent));
+                errln!(
+                    io,
+                    "socket-workbench: {}",
+                    describe_payload_error(lang, &err)
+                );
+                errln!(io, "socket-workbench: {}", lang.t(Msg::NothingSent));
                 return ExitCode::from(EXIT_USAGE);
             }
         }
@@ -69,7 +74,8 @@ pub(super) fn tcp_client(
     let handle = match spawn_client(config, tx, Waker::noop()) {
         Ok(h) => h,
         Err(e) => {
-            eprintln!(
+            errln!(
+                io,
                 "socket-workbench: {}",
                 describe_error(lang, &NetError::from_io(&e))
             );
@@ -90,7 +96,8 @@ pub(super) fn tcp_client(
         match rx.recv_timeout(timeout) {
             Ok(msg) => match msg.event {
                 ClientEvent::Call(call) if args.trace => {
-                    eprintln!(
+                    errln!(
+                        io,
                         "[trace] {} {} → {}",
                         crate::i18n::format_time(call.at),
                         call.call_text(),
@@ -107,14 +114,14 @@ pub(super) fn tcp_client(
                 ClientEvent::Sent { .. } => last_activity = Instant::now(),
                 ClientEvent::Received { data } => {
                     last_activity = Instant::now();
-                    printer.print(&data);
+                    printer.print(&mut *io.out, &data);
                     unread.taken(data.len());
                 }
                 ClientEvent::Warning(err) => {
-                    eprintln!("socket-workbench: {}", describe_error(lang, &err));
+                    errln!(io, "socket-workbench: {}", describe_error(lang, &err));
                 }
                 ClientEvent::Closed { reason } => {
-                    printer.finish();
+                    printer.finish(&mut *io.out);
                     if args.trace {
                         // What the kernel does after close (FIN_WAIT2, TIME_WAIT) comes just
                         // after; show the first of it.
@@ -123,7 +130,8 @@ pub(super) fn tcp_client(
                             rx.recv_timeout(until.saturating_duration_since(Instant::now()))
                         {
                             if let ClientEvent::Call(call) = msg.event {
-                                eprintln!(
+                                errln!(
+                                    io,
                                     "[trace] {} {} → {}",
                                     crate::i18n::format_time(call.at),
                                     call.call_text(),
@@ -135,7 +143,7 @@ pub(super) fn tcp_client(
                     break match reason {
                         CloseReason::Local | CloseReason::Peer => ExitCode::SUCCESS,
                         CloseReason::Failed(err) => {
-                            eprintln!("socket-workbench: {}", describe_error(lang, &err));
+                            errln!(io, "socket-workbench: {}", describe_error(lang, &err));
                             ExitCode::from(EXIT_NETWORK)
                         }
                     };
@@ -148,7 +156,7 @@ pub(super) fn tcp_client(
                 last_activity = Instant::now() + Duration::from_secs(3600);
             }
             Err(flume::RecvTimeoutError::Disconnected) => {
-                printer.finish();
+                printer.finish(&mut *io.out);
                 break ExitCode::SUCCESS;
             }
         }

@@ -26,12 +26,12 @@ pub struct TcpServerArgs {
     pub trace: bool,
 }
 
-pub(super) fn tcp_server(args: TcpServerArgs, lang: Lang) -> ExitCode {
+pub(super) fn tcp_server(args: TcpServerArgs, lang: Lang, io: &mut Io) -> ExitCode {
     use crate::net::tcp_server::{AutoReply, ServerConfig, ServerEnd, ServerEvent, spawn_server};
     let bind = match parse_listen_addr(&args.listen) {
         Ok(addr) => addr,
         Err(err) => {
-            eprintln!("socket-workbench: {}", describe_error(lang, &err));
+            errln!(io, "socket-workbench: {}", describe_error(lang, &err));
             return ExitCode::from(EXIT_USAGE);
         }
     };
@@ -41,7 +41,11 @@ pub(super) fn tcp_server(args: TcpServerArgs, lang: Lang) -> ExitCode {
             Ok(bytes) => AutoReply::Fixed(bytes),
             Err(err) => {
                 let err = PayloadError::Encode(err);
-                eprintln!("socket-workbench: {}", describe_payload_error(lang, &err));
+                errln!(
+                    io,
+                    "socket-workbench: {}",
+                    describe_payload_error(lang, &err)
+                );
                 return ExitCode::from(EXIT_USAGE);
             }
         },
@@ -57,7 +61,8 @@ pub(super) fn tcp_server(args: TcpServerArgs, lang: Lang) -> ExitCode {
     let handle = match spawn_server(config, tx, Waker::noop()) {
         Ok(h) => h,
         Err(e) => {
-            eprintln!(
+            errln!(
+                io,
                 "socket-workbench: {}",
                 describe_error(lang, &NetError::from_io(&e))
             );
@@ -65,11 +70,8 @@ pub(super) fn tcp_server(args: TcpServerArgs, lang: Lang) -> ExitCode {
         }
     };
     let stopper = handle.stopper();
-    if let Err(e) = ctrlc::set_handler(move || stopper.stop()) {
-        eprintln!("socket-workbench: cannot catch Ctrl+C: {e}");
-    }
+    io.stop.on_stop(move || stopper.stop());
     let mut peers = std::collections::HashMap::new();
-    let mut out = std::io::stdout();
     let code = loop {
         let Ok(msg) = rx.recv() else {
             break ExitCode::SUCCESS;
@@ -77,7 +79,7 @@ pub(super) fn tcp_server(args: TcpServerArgs, lang: Lang) -> ExitCode {
         let line = match msg.event {
             ServerEvent::Call { call, .. } => {
                 if args.trace {
-                    print_trace(lang, &call);
+                    print_trace(io, lang, &call);
                 }
                 None
             }
@@ -113,21 +115,21 @@ pub(super) fn tcp_server(args: TcpServerArgs, lang: Lang) -> ExitCode {
                 ))
             }
             ServerEvent::Warning(err) => {
-                eprintln!("socket-workbench: {}", describe_error(lang, &err));
+                errln!(io, "socket-workbench: {}", describe_error(lang, &err));
                 None
             }
             ServerEvent::Stopped { end } => match end {
                 ServerEnd::Stopped => break ExitCode::SUCCESS,
                 ServerEnd::Failed(err) => {
-                    eprintln!("socket-workbench: {}", describe_error(lang, &err));
+                    errln!(io, "socket-workbench: {}", describe_error(lang, &err));
                     break ExitCode::from(EXIT_NETWORK);
                 }
             },
             _ => None,
         };
         if let Some(line) = line {
-            let _ = writeln!(out, "{line}");
-            let _ = out.flush();
+            let _ = writeln!(io.out, "{line}");
+            let _ = io.out.flush();
         }
     };
     // The engine may be waiting for room in the full channel: let its sends fail instead.

@@ -41,12 +41,17 @@ pub struct UdpArgs {
     pub trace: bool,
 }
 
-pub(super) fn udp(args: UdpArgs, lang: Lang, matches: Option<&clap::ArgMatches>) -> ExitCode {
+pub(super) fn udp(
+    args: UdpArgs,
+    lang: Lang,
+    matches: Option<&clap::ArgMatches>,
+    io: &mut Io,
+) -> ExitCode {
     use crate::net::udp::{UdpCommand, UdpConfig, UdpEvent, spawn_udp};
     let bind = match parse_listen_addr(&args.bind) {
         Ok(addr) => addr,
         Err(err) => {
-            eprintln!("socket-workbench: {}", describe_error(lang, &err));
+            errln!(io, "socket-workbench: {}", describe_error(lang, &err));
             return ExitCode::from(EXIT_USAGE);
         }
     };
@@ -59,14 +64,18 @@ pub(super) fn udp(args: UdpArgs, lang: Lang, matches: Option<&clap::ArgMatches>)
         match build_payload(&text, mode, args.encoding, eol) {
             Ok(bytes) => payloads.push(bytes),
             Err(err) => {
-                eprintln!("socket-workbench: {}", describe_payload_error(lang, &err));
-                eprintln!("socket-workbench: {}", lang.t(Msg::NothingSent));
+                errln!(
+                    io,
+                    "socket-workbench: {}",
+                    describe_payload_error(lang, &err)
+                );
+                errln!(io, "socket-workbench: {}", lang.t(Msg::NothingSent));
                 return ExitCode::from(EXIT_USAGE);
             }
         }
     }
     if !payloads.is_empty() && args.to.is_none() {
-        eprintln!("socket-workbench: {}", lang.t(Msg::ErrSendNeedsTo));
+        errln!(io, "socket-workbench: {}", lang.t(Msg::ErrSendNeedsTo));
         return ExitCode::from(EXIT_USAGE);
     }
     let mut config = UdpConfig::new(bind);
@@ -80,7 +89,8 @@ pub(super) fn udp(args: UdpArgs, lang: Lang, matches: Option<&clap::ArgMatches>)
     let handle = match spawn_udp(config, tx, Waker::noop()) {
         Ok(h) => h,
         Err(e) => {
-            eprintln!(
+            errln!(
+                io,
                 "socket-workbench: {}",
                 describe_error(lang, &NetError::from_io(&e))
             );
@@ -88,19 +98,15 @@ pub(super) fn udp(args: UdpArgs, lang: Lang, matches: Option<&clap::ArgMatches>)
         }
     };
     let (stop_tx, stop_rx) = flume::bounded::<()>(1);
-    if args.wait.is_none()
-        && payloads.is_empty()
-        && let Err(e) = ctrlc::set_handler(move || {
+    if args.wait.is_none() && payloads.is_empty() {
+        io.stop.on_stop(move || {
             let _ = stop_tx.try_send(());
-        })
-    {
-        eprintln!("socket-workbench: cannot catch Ctrl+C: {e}");
+        });
     }
     let wait = Duration::from_secs_f64(args.wait.unwrap_or(2.0).clamp(0.0, 86_400.0));
     let run_forever = args.wait.is_none() && payloads.is_empty();
     let mut deadline: Option<Instant> = None;
     let mut failed = false;
-    let mut out = std::io::stdout();
     let code = loop {
         if stop_rx.try_recv().is_ok() {
             handle.command(UdpCommand::Close);
@@ -113,10 +119,10 @@ pub(super) fn udp(args: UdpArgs, lang: Lang, matches: Option<&clap::ArgMatches>)
             continue;
         };
         match msg.event {
-            UdpEvent::Call(call) if args.trace => print_trace(lang, &call),
+            UdpEvent::Call(call) if args.trace => print_trace(io, lang, &call),
             UdpEvent::Bound { local, .. } => {
-                let _ = writeln!(out, "bound to {local}");
-                let _ = out.flush();
+                let _ = writeln!(io.out, "bound to {local}");
+                let _ = io.out.flush();
                 let iface = args
                     .iface
                     .map_or(std::net::IpAddr::from([0, 0, 0, 0]), std::net::IpAddr::from);
@@ -141,26 +147,27 @@ pub(super) fn udp(args: UdpArgs, lang: Lang, matches: Option<&clap::ArgMatches>)
             UdpEvent::Received { from, data } => {
                 unread.taken(data.len());
                 let _ = writeln!(
-                    out,
+                    io.out,
                     "from {from} {} bytes: {}",
                     data.len(),
                     one_line(args.encoding, &data)
                 );
-                let _ = out.flush();
+                let _ = io.out.flush();
             }
             UdpEvent::Warning(err) => {
                 failed = true;
-                eprintln!("socket-workbench: {}", describe_error(lang, &err));
+                errln!(io, "socket-workbench: {}", describe_error(lang, &err));
             }
             UdpEvent::Drops(n) => {
-                eprintln!(
+                errln!(
+                    io,
                     "socket-workbench: {}",
                     lang.fmt(Msg::NoteDrops, &[("n", &n)])
                 );
             }
             UdpEvent::Closed { reason } => match reason {
                 CloseReason::Failed(err) => {
-                    eprintln!("socket-workbench: {}", describe_error(lang, &err));
+                    errln!(io, "socket-workbench: {}", describe_error(lang, &err));
                     break ExitCode::from(EXIT_NETWORK);
                 }
                 _ if failed => break ExitCode::from(EXIT_NETWORK),

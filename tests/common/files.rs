@@ -24,8 +24,7 @@ use socket_workbench::net::{NetError, NetErrorKind, Waker};
 use socket_workbench::proto::TextEncoding;
 use socket_workbench::proto::download::{NameEncoding, Refusal, Reply, get_request};
 
-/// The bound on every wait: generous, so a slow machine never fails a test.
-pub const LIMIT: Duration = Duration::from_secs(20);
+pub use super::LIMIT;
 
 pub const MB: usize = 1024 * 1024;
 

@@ -1,7 +1,21 @@
-//! Loopback peers shared by the integration tests: lesson-style servers written with plain
-//! std sockets, the way a student would write them.
+//! What the integration tests share, included by each as `mod common;`: lesson-style
+//! loopback peers written with plain std sockets the way a student would write them (here),
+//! peer threads and temporary files (`peer`), this process's threads and descriptors
+//! (`proc`), running the command line (`cli`), file-server fixtures (`files`) and the
+//! kittest harness of the real app (`ui`).
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
+
+pub mod cli;
+pub mod files;
+pub mod peer;
+#[cfg(target_os = "linux")]
+pub mod proc;
+pub mod ui;
+
+/// The one time limit of a test's waits: long enough for a loaded CI machine, short enough
+/// that a hang fails the test instead of the run.
+pub const LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
