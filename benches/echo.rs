@@ -30,6 +30,9 @@ use socket_workbench::net::tcp_server::{
 };
 use socket_workbench::net::waker::WAKE_INTERVAL;
 
+mod common;
+use common::percentile;
+
 const CLIENTS: usize = 200;
 const ROUND_TRIPS: usize = 50;
 const MSG_LEN: usize = 16;
@@ -424,14 +427,6 @@ fn switches(tid: &str) -> Option<u64> {
 
 fn ms(d: Duration) -> String {
     format!("{:.3}", d.as_secs_f64() * 1e3)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 fn median_f64(mut v: Vec<f64>) -> f64 {

@@ -38,6 +38,9 @@ use socket_workbench::ui::ServerPanel;
 use socket_workbench::ui::log_view::text_lines;
 use socket_workbench::ui::server_panel::ServerSettings;
 
+mod common;
+use common::{mib, percentile, print_columns, reset_hwm, status_kib};
+
 const CLIENTS: usize = 10;
 const MSG_LEN: usize = 64;
 const FLOOD: Duration = Duration::from_secs(10);
@@ -45,23 +48,6 @@ const FLOOD: Duration = Duration::from_secs(10);
 const GRACE: Duration = Duration::from_secs(30);
 const FRAME: Duration = Duration::from_millis(16);
 const FRAME_DT: f64 = 1.0 / 60.0;
-
-fn status_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-/// Resets VmHWM to the current RSS (Linux), so the pass reports its own peak.
-fn reset_hwm() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
-}
 
 /// (time on a CPU, time runnable but waiting for one) of the calling thread so far.
 fn thread_sched() -> (Duration, Duration) {
@@ -72,20 +58,8 @@ fn thread_sched() -> (Duration, Duration) {
     (f.next().unwrap_or_default(), f.next().unwrap_or_default())
 }
 
-fn mib(kib: u64) -> String {
-    format!("{:.1} MiB", kib as f64 / 1024.0)
-}
-
 fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1e3)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 /// The `i`th message of client `c`: 64 bytes, ending in a newline.
@@ -678,25 +652,7 @@ fn main() -> std::io::Result<()> {
             .collect();
         columns.push((title.to_owned(), cells));
     }
-    println!();
-    let w = 36;
-    let cw = 26;
-    let header: Vec<String> = columns.iter().map(|(t, _)| format!("{t:>cw$}")).collect();
-    println!("{:<w$} | {}", "", header.join(" | "));
-    println!("{}", "-".repeat(w + 1 + columns.len() * (cw + 3)));
-    let names: Vec<String> = columns
-        .iter()
-        .find(|(_, c)| !c.is_empty())
-        .map(|(_, c)| c.iter().map(|(n, _)| n.clone()).collect())
-        .unwrap_or_default();
-    for (i, name) in names.iter().enumerate() {
-        let row: Vec<String> = columns
-            .iter()
-            .map(|(_, c)| format!("{:>cw$}", c.get(i).map_or("?", |(_, v)| v.as_str())))
-            .collect();
-        println!("{name:<w$} | {}", row.join(" | "));
-    }
-    println!();
+    print_columns(&columns, 36, 26);
     println!("(columns 1-2: the clients are threads of the server's process, competing with the");
     println!(" engine and the UI for the 2 cores; column 3: they run in a child process under");
     println!(" `nice -n 19`, as if on other machines, so the server process gets the CPU first)");

@@ -19,6 +19,9 @@ use socket_workbench::lab::{Command, Host, Lab, LabConfig, WireSettings};
 use socket_workbench::model::lab_diagram::LabDiagram;
 use socket_workbench::ui::lab_panel::LabPanel;
 
+mod common;
+use common::percentile;
+
 const MB10: u64 = 10_000_000;
 
 fn transfer(loss_pct: f64) {
@@ -49,11 +52,6 @@ fn transfer(loss_pct: f64) {
         MB10 as f64 / 1e6 / wall.as_secs_f64(),
     );
     black_box(&lab.record);
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 fn panel_frames(classroom: bool) {

@@ -19,6 +19,9 @@ use socket_workbench::model::{Direction, LogBook, LogNote};
 use socket_workbench::proto::TextEncoding;
 use socket_workbench::ui::log_view::{LogView, LogViewSettings, ViewMode};
 
+mod common;
+use common::percentile;
+
 /// Entries pushed to build the "at cap" log (more than the cap, so old ones are dropped).
 const FILL: u64 = 150_000;
 /// Measured frames per scenario.
@@ -178,11 +181,6 @@ struct Row {
     dropped: u64,
     /// Vertices of the last measured frame.
     vertices: usize,
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 fn measure(bench: &mut Bench, name: String) -> Row {

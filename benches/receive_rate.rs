@@ -20,6 +20,9 @@ use socket_workbench::model::log::{MAX_BYTES, MAX_ENTRIES};
 use socket_workbench::net::Waker;
 use socket_workbench::net::tcp_client::{ClientConfig, ClientEvent, ClientMsg, spawn_client};
 
+mod common;
+use common::{mib, reset_hwm, status_kib};
+
 const MESSAGES: u64 = 1_000_000;
 const MSG_LEN: usize = 16;
 /// Messages of the extra pass that goes past the log's 64 MiB byte cap.
@@ -141,24 +144,6 @@ struct PassReport {
     max_drain: Duration,
 }
 
-fn status_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-/// Resets VmHWM to the current RSS (Linux: write 5 to clear_refs), so each pass reports its
-/// own peak.
-fn reset_hwm() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
-}
-
 /// Applies one event; returns true when it was the session's last.
 fn apply(model: &mut ClientModel, msg: ClientMsg, report: &mut PassReport) -> bool {
     report.events += 1;
@@ -267,10 +252,6 @@ fn run_pass(per_frame: bool, batched: bool, messages: u64) -> std::io::Result<Pa
     };
     drop(model);
     Ok(report)
-}
-
-fn mib(kib: u64) -> String {
-    format!("{:.1} MiB", kib as f64 / 1024.0)
 }
 
 /// The table's rows for one pass: (row name, cell).

@@ -33,6 +33,9 @@ use socket_workbench::model::trace_book::MAX_CALLS;
 use socket_workbench::ui::ServerPanel;
 use socket_workbench::ui::server_panel::{ReplyMode, ServerSettings};
 
+mod common;
+use common::{mib, percentile, status_kib};
+
 /// Counts the heap bytes this process holds, so memory figures can tell live data from
 /// what the allocator keeps (`VmRSS` counts both).
 struct Counting;
@@ -134,33 +137,12 @@ fn nofile_soft() -> usize {
         .unwrap_or(0)
 }
 
-fn status_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count)
 }
 
-fn mib(kib: u64) -> String {
-    format!("{:.1} MiB", kib as f64 / 1024.0)
-}
-
 fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1e3)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 // ---------------------------------------------------------------------------------------

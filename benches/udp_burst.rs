@@ -34,6 +34,9 @@ use socket_workbench::net::{CallKind, CallOutcome, Waker};
 use socket_workbench::ui::UdpPanel;
 use socket2::{Domain, Protocol, Socket, Type};
 
+mod common;
+use common::{mib, percentile, print_columns, reset_hwm, status_kib};
+
 const DATAGRAMS: u64 = 1_000_000;
 const DGRAM_LEN: usize = 32;
 /// The larger receive buffer asked for (Linux caps it at net.core.rmem_max, then doubles it).
@@ -55,23 +58,6 @@ const LOOPBACK: &str = "127.0.0.1:0";
 
 // ---------------------------------------------------------------------------------------
 // /proc readers (Linux; each returns None or 0 elsewhere)
-
-fn status_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-/// Resets VmHWM to the current RSS (Linux: write 5 to clear_refs).
-fn reset_hwm() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
-}
 
 fn read_u64(path: &str) -> Option<u64> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
@@ -561,10 +547,6 @@ fn run_pass(rcvbuf: Option<usize>, pace: Option<u64>, count: u64) -> std::io::Re
 // ---------------------------------------------------------------------------------------
 // Formatting
 
-fn mib(kib: u64) -> String {
-    format!("{:.1} MiB", kib as f64 / 1024.0)
-}
-
 fn secs(d: Duration) -> String {
     format!("{:.3} s", d.as_secs_f64())
 }
@@ -718,14 +700,6 @@ fn cells(r: &PassReport) -> Vec<(&'static str, String)> {
 
 // ---------------------------------------------------------------------------------------
 // The real panel
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
 
 struct Screen {
     ctx: egui::Context,
@@ -994,25 +968,7 @@ fn main() -> std::io::Result<()> {
         columns.push((title, run_child(&exe, arg)?));
     }
 
-    println!();
-    let w = 34;
-    let cw = 24;
-    let header: Vec<String> = columns.iter().map(|(t, _)| format!("{t:>cw$}")).collect();
-    println!("{:<w$} | {}", "", header.join(" | "));
-    println!("{}", "-".repeat(w + 1 + columns.len() * (cw + 3)));
-    let names: Vec<String> = columns
-        .iter()
-        .find(|(_, c)| !c.is_empty())
-        .map(|(_, c)| c.iter().map(|(n, _)| n.clone()).collect())
-        .unwrap_or_default();
-    for (i, name) in names.iter().enumerate() {
-        let row: Vec<String> = columns
-            .iter()
-            .map(|(_, c)| format!("{:>cw$}", c.get(i).map_or("?", |(_, v)| v.as_str())))
-            .collect();
-        println!("{name:<w$} | {}", row.join(" | "));
-    }
-    println!();
+    print_columns(&columns, 34, 24);
     println!("(sys = system-wide counters of this network namespace, deltas over the burst;");
     println!(" other traffic on the machine adds to them. CPU from /proc/<tid>/schedstat.");
     println!(" 'received + dropped == sent' uses the final kernel_drops(local) read, taken");

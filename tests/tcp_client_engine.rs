@@ -21,6 +21,7 @@ use socket_workbench::net::{
 
 mod common;
 use common::LIMIT;
+use common::events::{Brief, bytes, listing, wait_for};
 use common::peer::{Peer, TempFile, spawn_peer, temp_path};
 
 /// "你好" in GBK.
@@ -32,13 +33,6 @@ const NI_HAO_GBK: [u8; 4] = [0xC4, 0xE3, 0xBA, 0xC3];
 
 /// One line per event, with payloads cut short (a 10 MB `Sent` must not end up in a panic).
 fn brief(event: &ClientEvent) -> String {
-    fn bytes(data: &[u8]) -> String {
-        if data.len() <= 40 {
-            format!("{:?}", String::from_utf8_lossy(data))
-        } else {
-            format!("<{} bytes>", data.len())
-        }
-    }
     match event {
         ClientEvent::Call(call) => format!("Call({} -> {:?})", call.call_text(), call.outcome),
         ClientEvent::Sent { data, len, origin } => {
@@ -52,11 +46,10 @@ fn brief(event: &ClientEvent) -> String {
     }
 }
 
-fn listing<'a>(events: impl IntoIterator<Item = &'a ClientMsg>) -> String {
-    events
-        .into_iter()
-        .map(|m| format!("  [session {}] {}\n", m.session, brief(&m.event)))
-        .collect()
+impl Brief for ClientEvent {
+    fn brief(&self) -> String {
+        brief(self)
+    }
 }
 
 /// The next event, or a panic after `timeout`.
@@ -65,34 +58,6 @@ fn next_event(rx: &Receiver<ClientMsg>, timeout: Duration) -> ClientMsg {
         Ok(msg) => msg,
         Err(RecvTimeoutError::Timeout) => panic!("no engine event within {timeout:?}"),
         Err(RecvTimeoutError::Disconnected) => panic!("the engine dropped its event sender"),
-    }
-}
-
-/// Receives events until one satisfies `pred`; returns every event seen, the match last.
-/// Panics with `what` and the events seen when `timeout` passes first.
-fn wait_for(
-    rx: &Receiver<ClientMsg>,
-    what: &str,
-    mut pred: impl FnMut(&ClientEvent) -> bool,
-    timeout: Duration,
-) -> Vec<ClientMsg> {
-    let deadline = Instant::now() + timeout;
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(msg) => {
-                let hit = pred(&msg.event);
-                seen.push(msg);
-                if hit {
-                    return seen;
-                }
-            }
-            Err(err) => panic!(
-                "waiting for {what}: {err:?} after {timeout:?}; events seen:\n{}",
-                listing(&seen)
-            ),
-        }
     }
 }
 
@@ -147,7 +112,7 @@ impl Client {
 
     /// Waits (bounded by [`LIMIT`]) for an event matching `pred`; returns it.
     fn wait(&mut self, what: &str, pred: impl FnMut(&ClientEvent) -> bool) -> ClientEvent {
-        let seen = wait_for(&self.rx, what, pred, LIMIT);
+        let seen = wait_for(&self.rx, what, pred, LIMIT, &self.log);
         let hit = seen
             .last()
             .expect("wait_for returns the match")

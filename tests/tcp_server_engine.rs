@@ -24,6 +24,7 @@ use socket_workbench::proto::TextEncoding;
 
 mod common;
 use common::LIMIT;
+use common::events::{Brief, bytes, listing, wait_for};
 use common::peer::{Peer, TempFile, spawn_peer, temp_path};
 
 /// How long "nothing happens" is watched for. Only absence is ever checked with it.
@@ -38,13 +39,6 @@ const NI_HAO_GBK: [u8; 4] = [0xC4, 0xE3, 0xBA, 0xC3];
 
 /// One line per event, with payloads cut short (a 2 MB `Received` must not end up in a panic).
 fn brief(event: &ServerEvent) -> String {
-    fn bytes(data: &[u8]) -> String {
-        if data.len() <= 40 {
-            format!("{:?}", String::from_utf8_lossy(data))
-        } else {
-            format!("<{} bytes>", data.len())
-        }
-    }
     match event {
         ServerEvent::Call { client, call } => format!(
             "Call({} {} -> {:?})",
@@ -68,45 +62,9 @@ fn brief(event: &ServerEvent) -> String {
     }
 }
 
-/// The events as lines; only the last 80 of a long list (the 1,000-cycle test has thousands).
-fn listing(events: &[ServerMsg]) -> String {
-    const SHOWN: usize = 80;
-    let skip = events.len().saturating_sub(SHOWN);
-    let mut out = String::new();
-    if skip > 0 {
-        out.push_str(&format!("  ... {skip} earlier events\n"));
-    }
-    for m in &events[skip..] {
-        out.push_str(&format!("  [session {}] {}\n", m.session, brief(&m.event)));
-    }
-    out
-}
-
-/// Receives events until one satisfies `pred`; returns every event seen, the match last.
-/// Panics with `what` and the events seen when `timeout` passes first.
-fn wait_for(
-    rx: &Receiver<ServerMsg>,
-    what: &str,
-    mut pred: impl FnMut(&ServerEvent) -> bool,
-    timeout: Duration,
-) -> Vec<ServerMsg> {
-    let deadline = Instant::now() + timeout;
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(msg) => {
-                let hit = pred(&msg.event);
-                seen.push(msg);
-                if hit {
-                    return seen;
-                }
-            }
-            Err(err) => panic!(
-                "waiting for {what}: {err:?} after {timeout:?}; events seen:\n{}",
-                listing(&seen)
-            ),
-        }
+impl Brief for ServerEvent {
+    fn brief(&self) -> String {
+        brief(self)
     }
 }
 
@@ -169,7 +127,7 @@ impl Server {
 
     /// Waits (bounded by [`LIMIT`]) for a new event matching `pred`; returns it.
     fn wait(&mut self, what: &str, pred: impl FnMut(&ServerEvent) -> bool) -> ServerEvent {
-        let seen = wait_for(&self.rx, what, pred, LIMIT);
+        let seen = wait_for(&self.rx, what, pred, LIMIT, &self.log);
         let hit = seen
             .last()
             .expect("wait_for returns the match")
@@ -194,6 +152,7 @@ impl Server {
                     have >= n
                 },
                 LIMIT,
+                &self.log,
             );
             self.take(seen);
         }

@@ -27,6 +27,7 @@ use socket_workbench::net::{
 
 mod common;
 use common::LIMIT;
+use common::events::{Brief, bytes, listing, wait_for};
 use common::peer::{TempFile, spawn_peer, temp_path};
 /// How long to listen for something that must not arrive.
 const QUIET: Duration = Duration::from_millis(300);
@@ -43,13 +44,6 @@ const LOOPBACK_BROADCAST: Ipv4Addr = Ipv4Addr::new(127, 255, 255, 255);
 
 /// One line per event, with payloads cut short (a 60 KB datagram must not end up in a panic).
 fn brief(event: &UdpEvent) -> String {
-    fn bytes(data: &[u8]) -> String {
-        if data.len() <= 40 {
-            format!("{:?}", String::from_utf8_lossy(data))
-        } else {
-            format!("<{} bytes>", data.len())
-        }
-    }
     match event {
         UdpEvent::Call(call) => format!("Call({} -> {:?})", call.call_text(), call.outcome),
         UdpEvent::Received { from, data } => {
@@ -62,49 +56,9 @@ fn brief(event: &UdpEvent) -> String {
     }
 }
 
-/// The events as lines; a long log is shown as its first 30 and last 50 events.
-fn listing<'a>(events: impl IntoIterator<Item = &'a UdpMsg>) -> String {
-    let lines: Vec<String> = events
-        .into_iter()
-        .map(|m| format!("  [session {}] {}\n", m.session, brief(&m.event)))
-        .collect();
-    if lines.len() <= 80 {
-        return lines.concat();
-    }
-    format!(
-        "{}  ... {} more ...\n{}",
-        lines[..30].concat(),
-        lines.len() - 80,
-        lines[lines.len() - 50..].concat()
-    )
-}
-
-/// Receives events until one satisfies `pred`; returns every event seen, the match last.
-/// Panics with `what` and the events seen when `timeout` passes first.
-fn wait_for(
-    rx: &Receiver<UdpMsg>,
-    what: &str,
-    mut pred: impl FnMut(&UdpEvent) -> bool,
-    timeout: Duration,
-    earlier: &[UdpMsg],
-) -> Vec<UdpMsg> {
-    let deadline = Instant::now() + timeout;
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(msg) => {
-                let hit = pred(&msg.event);
-                seen.push(msg);
-                if hit {
-                    return seen;
-                }
-            }
-            Err(err) => panic!(
-                "waiting for {what}: {err:?} after {timeout:?}; events seen:\n{}",
-                listing(earlier.iter().chain(&seen))
-            ),
-        }
+impl Brief for UdpEvent {
+    fn brief(&self) -> String {
+        brief(self)
     }
 }
 

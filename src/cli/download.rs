@@ -56,16 +56,9 @@ pub(super) fn download(args: DownloadArgs, lang: Lang, io: &mut Io) -> ExitCode 
     config.overwrite = args.overwrite;
     config.name_encoding = args.encoding;
     let (tx, rx) = flume::bounded(CLI_EVENTS);
-    let handle = match spawn_download(config, tx, Waker::noop()) {
+    let handle = match started(spawn_download(config, tx, Waker::noop()), lang, io) {
         Ok(h) => h,
-        Err(e) => {
-            errln!(
-                io,
-                "socket-workbench: {}",
-                describe_error(lang, &NetError::from_io(&e))
-            );
-            return ExitCode::from(EXIT_NETWORK);
-        }
+        Err(code) => return code,
     };
     let code = loop {
         let Ok(msg) = rx.recv() else {

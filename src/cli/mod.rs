@@ -368,6 +368,39 @@ fn ordered_payloads(
         .collect()
 }
 
+/// Every `--send` (with the line ending) and `--send-hex` payload as bytes, in order.
+fn payloads_of(
+    send: &[String],
+    send_hex: &[String],
+    matches: Option<&clap::ArgMatches>,
+    encoding: TextEncoding,
+    eol: LineEnding,
+) -> Result<Vec<Vec<u8>>, PayloadError> {
+    ordered_payloads(send, send_hex, matches)
+        .into_iter()
+        .map(|(mode, text)| {
+            let eol = match mode {
+                PayloadMode::Text => eol,
+                PayloadMode::Hex => LineEnding::None,
+            };
+            build_payload(&text, mode, encoding, eol)
+        })
+        .collect()
+}
+
+/// An engine that started, or the exit code after saying why it could not (a network
+/// failure: out of threads or descriptors).
+fn started<T>(spawned: std::io::Result<T>, lang: Lang, io: &mut Io) -> Result<T, ExitCode> {
+    spawned.map_err(|e| {
+        errln!(
+            io,
+            "socket-workbench: {}",
+            describe_error(lang, &NetError::from_io(&e))
+        );
+        ExitCode::from(EXIT_NETWORK)
+    })
+}
+
 /// The first address of a HOST:PORT target, or the message to print (a usage error).
 fn check_target(target: &str, lang: Lang) -> Result<std::net::SocketAddr, String> {
     let wait = std::time::Duration::from_secs(5);

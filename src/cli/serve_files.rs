@@ -47,16 +47,9 @@ pub(super) fn serve_files(args: ServeFilesArgs, lang: Lang, io: &mut Io) -> Exit
     config.stall_timeout = Duration::from_secs_f64(args.stall_timeout.clamp(0.1, 86_400.0));
     config.name_encoding = args.name_encoding;
     let (tx, rx) = flume::bounded(CLI_EVENTS);
-    let handle = match spawn_file_server(config, tx, Waker::noop()) {
+    let handle = match started(spawn_file_server(config, tx, Waker::noop()), lang, io) {
         Ok(h) => h,
-        Err(e) => {
-            errln!(
-                io,
-                "socket-workbench: {}",
-                describe_error(lang, &NetError::from_io(&e))
-            );
-            return ExitCode::from(EXIT_NETWORK);
-        }
+        Err(code) => return code,
     };
     let stop = handle.stopper();
     io.stop.on_stop(move || stop.stop());

@@ -46,14 +46,9 @@ pub(super) fn tcp_client(
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let mut payloads = Vec::new();
-    for (mode, text) in ordered_payloads(&args.send, &args.send_hex, matches) {
-        let eol = match mode {
-            PayloadMode::Text => args.eol,
-            PayloadMode::Hex => LineEnding::None,
-        };
-        match build_payload(&text, mode, args.encoding, eol) {
-            Ok(bytes) => payloads.push(bytes),
+    let mut payloads =
+        match payloads_of(&args.send, &args.send_hex, matches, args.encoding, args.eol) {
+            Ok(p) => p,
             Err(err) => {
                 errln!(
                     io,
@@ -63,24 +58,16 @@ pub(super) fn tcp_client(
                 errln!(io, "socket-workbench: {}", lang.t(Msg::NothingSent));
                 return ExitCode::from(EXIT_USAGE);
             }
-        }
-    }
+        };
 
     let mut config = ClientConfig::new(host, port);
     config.connect_timeout = Duration::from_secs_f64(args.timeout.clamp(0.01, 3600.0));
     let unread = config.unread.clone();
     config.unread_limit = Some(CLI_UNREAD_LIMIT);
     let (tx, rx) = flume::bounded(CLI_EVENTS);
-    let handle = match spawn_client(config, tx, Waker::noop()) {
+    let handle = match started(spawn_client(config, tx, Waker::noop()), lang, io) {
         Ok(h) => h,
-        Err(e) => {
-            errln!(
-                io,
-                "socket-workbench: {}",
-                describe_error(lang, &NetError::from_io(&e))
-            );
-            return ExitCode::from(EXIT_NETWORK);
-        }
+        Err(code) => return code,
     };
     let wait = Duration::from_secs_f64(args.wait.clamp(0.0, 86_400.0));
     let mut printer = Printer::new(args.encoding, args.hex);

@@ -58,16 +58,9 @@ pub(super) fn tcp_server(args: TcpServerArgs, lang: Lang, io: &mut Io) -> ExitCo
     let unread = config.unread.clone();
     config.unread_limit = Some(CLI_UNREAD_LIMIT);
     let (tx, rx) = flume::bounded(CLI_EVENTS);
-    let handle = match spawn_server(config, tx, Waker::noop()) {
+    let handle = match started(spawn_server(config, tx, Waker::noop()), lang, io) {
         Ok(h) => h,
-        Err(e) => {
-            errln!(
-                io,
-                "socket-workbench: {}",
-                describe_error(lang, &NetError::from_io(&e))
-            );
-            return ExitCode::from(EXIT_NETWORK);
-        }
+        Err(code) => return code,
     };
     let stopper = handle.stopper();
     io.stop.on_stop(move || stopper.stop());

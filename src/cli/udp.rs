@@ -55,14 +55,9 @@ pub(super) fn udp(
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let mut payloads = Vec::new();
-    for (mode, text) in ordered_payloads(&args.send, &args.send_hex, matches) {
-        let eol = match mode {
-            PayloadMode::Text => args.eol,
-            PayloadMode::Hex => LineEnding::None,
-        };
-        match build_payload(&text, mode, args.encoding, eol) {
-            Ok(bytes) => payloads.push(bytes),
+    let mut payloads =
+        match payloads_of(&args.send, &args.send_hex, matches, args.encoding, args.eol) {
+            Ok(p) => p,
             Err(err) => {
                 errln!(
                     io,
@@ -72,8 +67,7 @@ pub(super) fn udp(
                 errln!(io, "socket-workbench: {}", lang.t(Msg::NothingSent));
                 return ExitCode::from(EXIT_USAGE);
             }
-        }
-    }
+        };
     if !payloads.is_empty() && args.to.is_none() {
         errln!(io, "socket-workbench: {}", lang.t(Msg::ErrSendNeedsTo));
         return ExitCode::from(EXIT_USAGE);
@@ -86,16 +80,9 @@ pub(super) fn udp(
     let unread = config.unread.clone();
     config.unread_limit = Some(CLI_UNREAD_LIMIT);
     let (tx, rx) = flume::bounded(CLI_EVENTS);
-    let handle = match spawn_udp(config, tx, Waker::noop()) {
+    let handle = match started(spawn_udp(config, tx, Waker::noop()), lang, io) {
         Ok(h) => h,
-        Err(e) => {
-            errln!(
-                io,
-                "socket-workbench: {}",
-                describe_error(lang, &NetError::from_io(&e))
-            );
-            return ExitCode::from(EXIT_NETWORK);
-        }
+        Err(code) => return code,
     };
     let (stop_tx, stop_rx) = flume::bounded::<()>(1);
     if args.wait.is_none() && payloads.is_empty() {

@@ -7,6 +7,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod cli;
+pub mod events;
 pub mod files;
 pub mod peer;
 #[cfg(target_os = "linux")]

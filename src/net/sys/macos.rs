@@ -17,10 +17,6 @@ pub use super::unix::rename_by_link as rename_no_replace;
 pub use super::unix::*;
 
 pub const OS: super::Os = super::Os::MacOs;
-
-/// kqueue (`EV_CLEAR`, as mio uses it) reports new data that arrives after a read, so a short
-/// read has emptied the socket.
-pub const SHORT_READ_DRAINS: bool = true;
 pub fn kernel_availability() -> Availability {
     Availability::TcpInfoOnly
 }

@@ -20,7 +20,6 @@
 //! | waking a blocked `recv()` | `shutdown(SHUT_RD)` | none: the reader waits in 200 ms slices | `shutdown(SHUT_RD)` | `shutdown(SHUT_RD)` |
 //! | zero-copy receive into a file | `splice` | plain copy | plain copy | plain copy |
 //! | zero-copy send of a file | `sendfile` | plain copy | plain copy | plain copy |
-//! | a short read empties the socket (the server skips the read that says `WouldBlock`) | yes (epoll) | no: mio re-arms after `WouldBlock` | yes (kqueue) | not relied on |
 //! | a timed-out send keeps the connection | yes | no: Windows aborts it | yes | yes |
 //! | open-descriptor limit (`load` with many clients) | `RLIMIT_NOFILE`, raised to the hard limit | none for sockets | `RLIMIT_NOFILE`, at most `OPEN_MAX` (10,240) | `RLIMIT_NOFILE` |
 //!
@@ -64,13 +63,12 @@ mod other;
 use other as imp;
 
 pub use imp::{
-    FileSender, LISTENER_OPTION, OS, READ_SLICE, SHORT_READ_DRAINS, Splicer,
-    TIMED_SEND_KEEPS_CONNECTION, UDP_DROPS, UDP_UNREACHABLE, check_served_name,
-    connect_in_progress, connect_timeout, descriptor, kernel_availability, link_count,
-    open_beneath, prepare_client_stream, prepare_listener, raise_file_limit, release_free_memory,
-    release_own_console, rename_no_replace, report_udp_unreachable, tcp_info, tcp_sockets,
-    try_send, udp_drops, udp_queued_error, udp_unreachable, wait_readable, wait_writable,
-    wake_reader,
+    FileSender, LISTENER_OPTION, OS, READ_SLICE, Splicer, TIMED_SEND_KEEPS_CONNECTION, UDP_DROPS,
+    UDP_UNREACHABLE, check_served_name, connect_in_progress, connect_timeout, descriptor,
+    kernel_availability, link_count, open_beneath, prepare_client_stream, prepare_listener,
+    raise_file_limit, release_free_memory, release_own_console, rename_no_replace,
+    report_udp_unreachable, tcp_info, tcp_sockets, try_send, udp_drops, udp_queued_error,
+    udp_unreachable, wait_readable, wait_writable, wake_reader,
 };
 
 /// The process's limit on open descriptors (every socket is one), before and after

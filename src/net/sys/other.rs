@@ -13,10 +13,6 @@ pub use super::unix::rename_by_link as rename_no_replace;
 pub use super::unix::*;
 
 pub const OS: super::Os = super::Os::OtherUnix;
-
-/// Not relied on here: mio may drive this system with an emulated poll, which re-arms only
-/// after `WouldBlock`.
-pub const SHORT_READ_DRAINS: bool = false;
 pub fn kernel_availability() -> Availability {
     Availability::Unsupported
 }

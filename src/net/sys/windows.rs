@@ -27,10 +27,6 @@ use super::{Availability, DiagEntry, States, TcpInfo};
 use crate::net::trace::TcpState;
 
 pub const OS: super::Os = super::Os::Windows;
-
-/// mio's readiness on Windows (AFD polling) re-arms only after a read said `WouldBlock`, so
-/// every socket is read until then.
-pub const SHORT_READ_DRAINS: bool = false;
 pub const LISTENER_OPTION: &str = "SO_EXCLUSIVEADDRUSE";
 
 /// The `SOCKET` handle's number, as `socket()` returned it (what Python's `fileno()` shows).

@@ -48,10 +48,6 @@ impl Server {
                         };
                         self.queue(id, bytes, SendOrigin::AutoReply);
                     }
-                    if n < self.buf.len() && crate::net::sys::SHORT_READ_DRAINS {
-                        // The socket is empty; the poll reports what arrives next.
-                        return;
-                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

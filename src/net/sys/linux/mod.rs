@@ -17,11 +17,6 @@ use crate::net::trace::TcpState;
 pub use super::unix::*;
 
 pub const OS: super::Os = super::Os::Linux;
-
-/// epoll (edge-triggered, as mio uses it) reports new data that arrives after a read, so a
-/// read that returned less than it asked for has emptied the socket: no need to read again
-/// only to hear `WouldBlock`.
-pub const SHORT_READ_DRAINS: bool = true;
 /// Probes socket diagnostics once (a dump of IPv4 listeners).
 pub fn kernel_availability() -> Availability {
     match kernel::dump(false, linux_mask(States::of(&[TcpState::Listen]))) {

@@ -1,0 +1,67 @@
+//! An engine's events as a test reads them: one line each in a failure message, and a
+//! bounded wait for the one that matters. Every engine sends `Tagged<E>` (`net::engine`), so
+//! this is written once for all of them.
+
+use std::time::{Duration, Instant};
+
+use flume::Receiver;
+use socket_workbench::net::Tagged;
+
+/// An event in a few words (bytes shortened).
+pub trait Brief {
+    fn brief(&self) -> String;
+}
+
+/// Bytes as text when short, else their count.
+pub fn bytes(data: &[u8]) -> String {
+    if data.len() <= 40 {
+        format!("{:?}", String::from_utf8_lossy(data))
+    } else {
+        format!("<{} bytes>", data.len())
+    }
+}
+
+/// The events, a line each (the last 80).
+pub fn listing<'a, E: Brief + 'a>(events: impl IntoIterator<Item = &'a Tagged<E>>) -> String {
+    const SHOWN: usize = 80;
+    let lines: Vec<String> = events
+        .into_iter()
+        .map(|m| format!("  [session {}] {}\n", m.session, m.event.brief()))
+        .collect();
+    let skip = lines.len().saturating_sub(SHOWN);
+    let mut out = String::new();
+    if skip > 0 {
+        out.push_str(&format!("  ... {skip} earlier events\n"));
+    }
+    out.extend(lines.into_iter().skip(skip));
+    out
+}
+
+/// Receives events until one satisfies `pred`; returns every event seen, the match last.
+/// Panics with `what` and the events seen (after `earlier`) when `timeout` passes first.
+pub fn wait_for<E: Brief>(
+    rx: &Receiver<Tagged<E>>,
+    what: &str,
+    mut pred: impl FnMut(&E) -> bool,
+    timeout: Duration,
+    earlier: &[Tagged<E>],
+) -> Vec<Tagged<E>> {
+    let deadline = Instant::now() + timeout;
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(msg) => {
+                let hit = pred(&msg.event);
+                seen.push(msg);
+                if hit {
+                    return seen;
+                }
+            }
+            Err(err) => panic!(
+                "waiting for {what}: {err:?} after {timeout:?}; events seen:\n{}",
+                listing(earlier.iter().chain(&seen))
+            ),
+        }
+    }
+}
