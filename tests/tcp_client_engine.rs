@@ -21,7 +21,7 @@ use socket_workbench::net::{
 
 mod common;
 use common::LIMIT;
-use common::events::{Brief, bytes, listing, wait_for};
+use common::events::{Brief, assert_ends_once, bytes, join_bounded, listing, wait_for};
 use common::peer::{Peer, TempFile, spawn_peer, temp_path};
 
 /// "你好" in GBK.
@@ -185,33 +185,11 @@ impl Client {
     /// Returns the close reason.
     fn join(&mut self) -> CloseReason {
         let handle = self.handle.take().expect("joined twice");
-        let (done_tx, done_rx) = mpsc::channel();
-        let joiner = std::thread::spawn(move || {
-            handle.join();
-            let _ = done_tx.send(());
-        });
-        if done_rx.recv_timeout(LIMIT).is_err() {
-            panic!(
-                "ClientHandle::join did not return within {LIMIT:?}; events:\n{}",
-                listing(&self.log)
-            );
-        }
-        joiner.join().expect("joiner thread");
-        // The worker's last act is sending Closed, so everything it sent is queued by now.
-        let rest: Vec<ClientMsg> = self.rx.try_iter().collect();
+        let rest = join_bounded(handle, &self.rx, &self.log);
         self.take(rest);
-        let closed: Vec<usize> = self
-            .events()
-            .enumerate()
-            .filter(|(_, e)| matches!(e, ClientEvent::Closed { .. }))
-            .map(|(i, _)| i)
-            .collect();
-        assert_eq!(
-            closed,
-            vec![self.log.len() - 1],
-            "Closed must come exactly once, last; events:\n{}",
-            listing(&self.log)
-        );
+        assert_ends_once(&self.log, "Closed", |e| {
+            matches!(e, ClientEvent::Closed { .. })
+        });
         match &self.log.last().unwrap().event {
             ClientEvent::Closed { reason } => reason.clone(),
             _ => unreachable!(),

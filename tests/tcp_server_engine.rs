@@ -24,7 +24,7 @@ use socket_workbench::proto::TextEncoding;
 
 mod common;
 use common::LIMIT;
-use common::events::{Brief, bytes, listing, wait_for};
+use common::events::{Brief, assert_ends_once, bytes, join_bounded, listing, wait_for};
 use common::peer::{Peer, TempFile, spawn_peer, temp_path};
 
 /// How long "nothing happens" is watched for. Only absence is ever checked with it.
@@ -282,33 +282,11 @@ impl Server {
     /// Returns how the session ended.
     fn join(&mut self) -> ServerEnd {
         let handle = self.handle.take().expect("joined twice");
-        let (done_tx, done_rx) = mpsc::channel();
-        let joiner = std::thread::spawn(move || {
-            handle.join();
-            let _ = done_tx.send(());
-        });
-        if done_rx.recv_timeout(LIMIT).is_err() {
-            panic!(
-                "ServerHandle::join did not return within {LIMIT:?}; events:\n{}",
-                listing(&self.log)
-            );
-        }
-        joiner.join().expect("joiner thread");
-        // The worker's last act is sending Stopped, so everything it sent is queued by now.
-        let rest: Vec<ServerMsg> = self.rx.try_iter().collect();
+        let rest = join_bounded(handle, &self.rx, &self.log);
         self.take(rest);
-        let stopped: Vec<usize> = self
-            .events()
-            .enumerate()
-            .filter(|(_, e)| matches!(e, ServerEvent::Stopped { .. }))
-            .map(|(i, _)| i)
-            .collect();
-        assert_eq!(
-            stopped,
-            vec![self.log.len() - 1],
-            "Stopped must come exactly once, last; events:\n{}",
-            listing(&self.log)
-        );
+        assert_ends_once(&self.log, "Stopped", |e| {
+            matches!(e, ServerEvent::Stopped { .. })
+        });
         match &self.log.last().unwrap().event {
             ServerEvent::Stopped { end } => end.clone(),
             _ => unreachable!(),

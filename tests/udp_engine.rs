@@ -11,7 +11,6 @@
 #![cfg_attr(not(target_os = "linux"), allow(dead_code))]
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use flume::{Receiver, RecvTimeoutError};
@@ -27,7 +26,7 @@ use socket_workbench::net::{
 
 mod common;
 use common::LIMIT;
-use common::events::{Brief, bytes, listing, wait_for};
+use common::events::{Brief, assert_ends_once, bytes, join_bounded, listing, wait_for};
 use common::peer::{TempFile, spawn_peer, temp_path};
 /// How long to listen for something that must not arrive.
 const QUIET: Duration = Duration::from_millis(300);
@@ -233,33 +232,11 @@ impl Udp {
     /// Returns the close reason.
     fn join(&mut self) -> CloseReason {
         let handle = self.handle.take().expect("joined twice");
-        let (done_tx, done_rx) = mpsc::channel();
-        let joiner = std::thread::spawn(move || {
-            handle.join();
-            let _ = done_tx.send(());
-        });
-        if done_rx.recv_timeout(LIMIT).is_err() {
-            panic!(
-                "UdpHandle::join did not return within {LIMIT:?}; events:\n{}",
-                listing(&self.log)
-            );
-        }
-        joiner.join().expect("joiner thread");
-        // The worker's last act is sending Closed, so everything it sent is queued by now.
-        let rest: Vec<UdpMsg> = self.rx.try_iter().collect();
+        let rest = join_bounded(handle, &self.rx, &self.log);
         self.take(rest);
-        let closed: Vec<usize> = self
-            .events()
-            .enumerate()
-            .filter(|(_, e)| matches!(e, UdpEvent::Closed { .. }))
-            .map(|(i, _)| i)
-            .collect();
-        assert_eq!(
-            closed,
-            vec![self.log.len() - 1],
-            "Closed must come exactly once, last; events:\n{}",
-            listing(&self.log)
-        );
+        assert_ends_once(&self.log, "Closed", |e| {
+            matches!(e, UdpEvent::Closed { .. })
+        });
         match &self.log.last().unwrap().event {
             UdpEvent::Closed { reason } => reason.clone(),
             _ => unreachable!(),

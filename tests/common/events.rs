@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use flume::Receiver;
 use socket_workbench::net::Tagged;
+use socket_workbench::net::engine::{Command, Engine};
 
 /// An event in a few words (bytes shortened).
 pub trait Brief {
@@ -64,4 +65,49 @@ pub fn wait_for<E: Brief>(
             ),
         }
     }
+}
+
+/// `join` on a helper thread, bounded by [`LIMIT`](super::LIMIT): an engine that does not end
+/// fails the test instead of hanging it. Returns the events still queued: the worker's last
+/// act is sending its last event, so everything it sent is there by now.
+pub fn join_bounded<C, I, E>(
+    handle: Engine<C, I>,
+    rx: &Receiver<Tagged<E>>,
+    log: &[Tagged<E>],
+) -> Vec<Tagged<E>>
+where
+    C: Command,
+    I: Send + 'static,
+    E: Brief,
+{
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let joiner = std::thread::spawn(move || {
+        handle.join();
+        let _ = done_tx.send(());
+    });
+    if done_rx.recv_timeout(super::LIMIT).is_err() {
+        panic!(
+            "join did not return within {:?}; events:\n{}",
+            super::LIMIT,
+            listing(log)
+        );
+    }
+    joiner.join().expect("joiner thread");
+    rx.try_iter().collect()
+}
+
+/// The session's last event is `what` (matched by `is_end`), and it came exactly once.
+pub fn assert_ends_once<E: Brief>(log: &[Tagged<E>], what: &str, is_end: impl Fn(&E) -> bool) {
+    let ends: Vec<usize> = log
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| is_end(&m.event))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(
+        ends,
+        vec![log.len().wrapping_sub(1)],
+        "{what} must come exactly once, last; events:\n{}",
+        listing(log)
+    );
 }
