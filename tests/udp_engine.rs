@@ -27,7 +27,7 @@ use socket_workbench::net::{
 mod common;
 use common::LIMIT;
 use common::events::{Brief, assert_ends_once, bytes, join_bounded, listing, wait_for};
-use common::peer::{TempFile, spawn_peer, temp_path};
+use common::peer::{TempFile, temp_path};
 /// How long to listen for something that must not arrive.
 const QUIET: Duration = Duration::from_millis(300);
 /// The buffer `recvfrom()` is given: one byte more than the largest datagram.
@@ -1160,7 +1160,7 @@ fn drops_are_counted() {
     );
     let to = u.local();
     let started = Instant::now();
-    let sender = spawn_peer(move || {
+    let sender = common::peer::spawn_peer(move || {
         let s = std_udp((Ipv4Addr::LOCALHOST, 0));
         let payload = vec![0x5A; SIZE];
         let mut sent = 0usize;
