@@ -123,6 +123,25 @@ pub struct StartOptions {
     pub download: Option<(String, Vec<String>)>,
 }
 
+/// `panel(tab)` and `panel_mut(tab)` from one line a panel: its tab and the app's field.
+macro_rules! panels {
+    ($($tab:ident => $field:ident,)*) => {
+        /// The panel on a tab.
+        pub fn panel(&self, tab: Tab) -> &dyn Panel {
+            match tab {
+                $(Tab::$tab => &self.$field,)*
+            }
+        }
+
+        /// The panel on a tab, to draw or drain it.
+        pub fn panel_mut(&mut self, tab: Tab) -> &mut dyn Panel {
+            match tab {
+                $(Tab::$tab => &mut self.$field,)*
+            }
+        }
+    };
+}
+
 pub struct WorkbenchApp {
     pub lang: Lang,
     pub theme: ThemeChoice,
@@ -297,7 +316,7 @@ impl WorkbenchApp {
 
     /// Work that must happen even while the window is hidden: applying engine events.
     pub fn drain_events(&mut self) {
-        for tab in Tab::ALL {
+        for &tab in Tab::ALL {
             self.panel_mut(tab).drain_events();
         }
     }
@@ -410,7 +429,7 @@ impl WorkbenchApp {
                     ui.spacing_mut().button_padding.x = 3.0;
                     ui.spacing_mut().item_spacing.x = 3.0;
                 }
-                for tab in Tab::ALL {
+                for &tab in Tab::ALL {
                     ui.selectable_value(
                         &mut self.tab,
                         tab,
@@ -456,32 +475,17 @@ impl WorkbenchApp {
         });
     }
 
-    /// The panel on a tab: the one list the tab bar, the status bar, the central view and
-    /// the event drain are drawn from.
-    pub fn panel_mut(&mut self, tab: Tab) -> &mut dyn Panel {
-        match tab {
-            Tab::TcpClient => &mut self.client,
-            Tab::TcpServer => &mut self.server,
-            Tab::Udp => &mut self.udp,
-            Tab::FileServer => &mut self.files,
-            Tab::Download => &mut self.download,
-            Tab::Lesson => &mut self.lesson,
-            Tab::Lab => &mut self.lab,
-            Tab::Check => &mut self.check,
-        }
-    }
-
-    pub fn panel(&self, tab: Tab) -> &dyn Panel {
-        match tab {
-            Tab::TcpClient => &self.client,
-            Tab::TcpServer => &self.server,
-            Tab::Udp => &self.udp,
-            Tab::FileServer => &self.files,
-            Tab::Download => &self.download,
-            Tab::Lesson => &self.lesson,
-            Tab::Lab => &self.lab,
-            Tab::Check => &self.check,
-        }
+    // The panel on each tab: the one list the tab bar, the status bar, the central view and
+    // the event drain are drawn from (`panel`, `panel_mut`).
+    panels! {
+        TcpClient => client,
+        TcpServer => server,
+        Udp => udp,
+        FileServer => files,
+        Download => download,
+        Lesson => lesson,
+        Lab => lab,
+        Check => check,
     }
 
     /// When the client panel is connected to this program's own server panel, each panel's

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use flume::{Receiver, RecvTimeoutError};
 use socket_workbench::net::tcp_client::{
-    ClientCommand, ClientConfig, ClientEvent, ClientHandle, ClientMsg, CloseReason, FILE_PREVIEW,
-    FileProgress, SendOrigin, SendProgress, spawn_client,
+    ClientCommand, ClientConfig, ClientEvent, ClientMsg, CloseReason, FILE_PREVIEW, FileProgress,
+    SendOrigin, SendProgress, spawn_client,
 };
 use socket_workbench::net::trace::Family;
 use socket_workbench::net::{
@@ -21,8 +21,9 @@ use socket_workbench::net::{
 
 mod common;
 use common::LIMIT;
-use common::events::{Brief, assert_ends_once, bytes, join_bounded, listing, wait_for};
+use common::events::{Brief, Watch, bytes, listing};
 use common::peer::{Peer, TempFile, spawn_peer, temp_path};
+use socket_workbench::net::tcp_client::ReaderEnded;
 
 /// "你好" in GBK.
 const NI_HAO_GBK: [u8; 4] = [0xC4, 0xE3, 0xBA, 0xC3];
@@ -63,63 +64,36 @@ fn next_event(rx: &Receiver<ClientMsg>, timeout: Duration) -> ClientMsg {
 
 /// One engine session plus everything it has reported so far.
 struct Client {
-    handle: Option<ClientHandle>,
-    rx: Receiver<ClientMsg>,
-    id: SessionId,
-    log: Vec<ClientMsg>,
+    w: Watch<ClientCommand, ReaderEnded, ClientEvent>,
+}
+
+impl std::ops::Deref for Client {
+    type Target = Watch<ClientCommand, ReaderEnded, ClientEvent>;
+    fn deref(&self) -> &Self::Target {
+        &self.w
+    }
+}
+
+impl std::ops::DerefMut for Client {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.w
+    }
 }
 
 impl Client {
     fn start(config: ClientConfig) -> Self {
         let (tx, rx) = flume::unbounded();
         let handle = spawn_client(config, tx, Waker::noop()).expect("spawn_client");
-        let id = handle.session();
         Self {
-            handle: Some(handle),
-            rx,
-            id,
-            log: Vec::new(),
+            w: Watch::new(handle, rx, |e| {
+                !matches!(
+                    e,
+                    ClientEvent::Kernel(_)
+                        | ClientEvent::KernelAfterClose(_)
+                        | ClientEvent::KernelUnavailable
+                ) && !matches!(e, ClientEvent::Call(c) if matches!(c.kind, CallKind::KernelState(_)))
+            }),
         }
-    }
-
-    fn command(&self, command: ClientCommand) {
-        let handle = self.handle.as_ref().expect("not joined yet");
-        assert!(
-            handle.command(command),
-            "the session has already ended; events:\n{}",
-            listing(&self.log)
-        );
-    }
-
-    fn take(&mut self, msgs: Vec<ClientMsg>) {
-        for msg in &msgs {
-            assert_eq!(
-                msg.session,
-                self.id,
-                "event from another session: {}",
-                brief(&msg.event)
-            );
-        }
-        // The kernel's view (TCP_INFO, states after close) comes on a clock of its own; its
-        // events are checked in tests/kernel_engines.rs, not in this file's exact sequences.
-        self.log.extend(msgs.into_iter().filter(|m| {
-            !matches!(
-                &m.event,
-                ClientEvent::Kernel(_) | ClientEvent::KernelAfterClose(_) | ClientEvent::KernelUnavailable
-            ) && !matches!(&m.event, ClientEvent::Call(c) if matches!(c.kind, CallKind::KernelState(_)))
-        }));
-    }
-
-    /// Waits (bounded by [`LIMIT`]) for an event matching `pred`; returns it.
-    fn wait(&mut self, what: &str, pred: impl FnMut(&ClientEvent) -> bool) -> ClientEvent {
-        let seen = wait_for(&self.rx, what, pred, LIMIT, &self.log);
-        let hit = seen
-            .last()
-            .expect("wait_for returns the match")
-            .event
-            .clone();
-        self.take(seen);
-        hit
     }
 
     fn connected(&mut self) -> (SocketAddr, SocketAddr) {
@@ -150,10 +124,6 @@ impl Client {
         self.received()
     }
 
-    fn events(&self) -> impl Iterator<Item = &ClientEvent> {
-        self.log.iter().map(|m| &m.event)
-    }
-
     fn received(&self) -> Vec<u8> {
         self.events()
             .filter_map(|e| match e {
@@ -173,25 +143,11 @@ impl Client {
             .collect()
     }
 
-    fn position(&self, pred: impl Fn(&ClientEvent) -> bool) -> Option<usize> {
-        self.events().position(pred)
-    }
-
-    fn has(&self, pred: impl Fn(&ClientEvent) -> bool) -> bool {
-        self.position(pred).is_some()
-    }
-
     /// `ClientHandle::join` (bounded), then checks that `Closed` came exactly once and last.
     /// Returns the close reason.
     fn join(&mut self) -> CloseReason {
-        let handle = self.handle.take().expect("joined twice");
-        let rest = join_bounded(handle, &self.rx, &self.log);
-        self.take(rest);
-        assert_ends_once(&self.log, "Closed", |e| {
-            matches!(e, ClientEvent::Closed { .. })
-        });
-        match &self.log.last().unwrap().event {
-            ClientEvent::Closed { reason } => reason.clone(),
+        match self.join_to_end("Closed", |e| matches!(e, ClientEvent::Closed { .. })) {
+            ClientEvent::Closed { reason } => reason,
             _ => unreachable!(),
         }
     }

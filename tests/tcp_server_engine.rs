@@ -10,11 +10,10 @@ use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use flume::{Receiver, RecvTimeoutError};
+use flume::RecvTimeoutError;
 use socket_workbench::net::tcp_server::{
     AutoReply, ClientEnd, ClientId, FileProgress, KickHow, Matcher, ReplyRule, SendOrigin,
-    SendProgress, ServerCommand, ServerConfig, ServerEnd, ServerEvent, ServerHandle, ServerMsg,
-    Target, spawn_server,
+    SendProgress, ServerCommand, ServerConfig, ServerEnd, ServerEvent, Target, spawn_server,
 };
 use socket_workbench::net::trace::Family;
 use socket_workbench::net::{
@@ -24,8 +23,9 @@ use socket_workbench::proto::TextEncoding;
 
 mod common;
 use common::LIMIT;
-use common::events::{Brief, assert_ends_once, bytes, join_bounded, listing, wait_for};
+use common::events::{Brief, Watch, bytes, listing, wait_for};
 use common::peer::{Peer, TempFile, spawn_peer, temp_path};
+use socket_workbench::net::engine::Nothing;
 
 /// How long "nothing happens" is watched for. Only absence is ever checked with it.
 const QUIET: Duration = Duration::from_millis(300);
@@ -70,22 +70,35 @@ impl Brief for ServerEvent {
 
 /// One engine session plus everything it has reported so far.
 struct Server {
-    handle: Option<ServerHandle>,
-    rx: Receiver<ServerMsg>,
-    id: SessionId,
-    log: Vec<ServerMsg>,
+    w: Watch<ServerCommand, Nothing, ServerEvent>,
+}
+
+impl std::ops::Deref for Server {
+    type Target = Watch<ServerCommand, Nothing, ServerEvent>;
+    fn deref(&self) -> &Self::Target {
+        &self.w
+    }
+}
+
+impl std::ops::DerefMut for Server {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.w
+    }
 }
 
 impl Server {
     fn start(config: ServerConfig) -> Self {
         let (tx, rx) = flume::unbounded();
         let handle = spawn_server(config, tx, Waker::noop()).expect("spawn_server");
-        let id = handle.session();
         Self {
-            handle: Some(handle),
-            rx,
-            id,
-            log: Vec::new(),
+            w: Watch::new(handle, rx, |e| {
+                !matches!(
+                    e,
+                    ServerEvent::Kernel { .. }
+                        | ServerEvent::KernelInfo { .. }
+                        | ServerEvent::KernelUnavailable
+                ) && !matches!(e, ServerEvent::Call { call, .. } if matches!(call.kind, CallKind::KernelState(_)))
+            }),
         }
     }
 
@@ -94,47 +107,6 @@ impl Server {
         let mut s = Self::start(config_v4(AutoReply::Echo));
         let addr = s.listening();
         (s, addr)
-    }
-
-    fn command(&self, command: ServerCommand) {
-        let handle = self.handle.as_ref().expect("not joined yet");
-        assert!(
-            handle.command(command),
-            "the session has already ended; events:\n{}",
-            listing(&self.log)
-        );
-    }
-
-    fn take(&mut self, msgs: Vec<ServerMsg>) {
-        for msg in &msgs {
-            assert_eq!(
-                msg.session,
-                self.id,
-                "event from another session: {}",
-                brief(&msg.event)
-            );
-        }
-        // The kernel's view comes on a clock of its own; its events are checked in
-        // tests/kernel_engines.rs, not in this file's exact sequences.
-        self.log.extend(msgs.into_iter().filter(|m| {
-            !matches!(
-                &m.event,
-                ServerEvent::Kernel { .. } | ServerEvent::KernelInfo { .. } | ServerEvent::KernelUnavailable
-            )
-                && !matches!(&m.event, ServerEvent::Call { call, .. } if matches!(call.kind, CallKind::KernelState(_)))
-        }));
-    }
-
-    /// Waits (bounded by [`LIMIT`]) for a new event matching `pred`; returns it.
-    fn wait(&mut self, what: &str, pred: impl FnMut(&ServerEvent) -> bool) -> ServerEvent {
-        let seen = wait_for(&self.rx, what, pred, LIMIT, &self.log);
-        let hit = seen
-            .last()
-            .expect("wait_for returns the match")
-            .event
-            .clone();
-        self.take(seen);
-        hit
     }
 
     /// Waits until the log holds at least `n` events matching `pred` (counting those already
@@ -232,14 +204,6 @@ impl Server {
         }
     }
 
-    fn events(&self) -> impl Iterator<Item = &ServerEvent> {
-        self.log.iter().map(|m| &m.event)
-    }
-
-    fn position(&self, pred: impl Fn(&ServerEvent) -> bool) -> Option<usize> {
-        self.events().position(pred)
-    }
-
     fn count(&self, pred: impl Fn(&ServerEvent) -> bool) -> usize {
         self.events().filter(|e| pred(e)).count()
     }
@@ -281,14 +245,8 @@ impl Server {
     /// `ServerHandle::join` (bounded), then checks that `Stopped` came exactly once and last.
     /// Returns how the session ended.
     fn join(&mut self) -> ServerEnd {
-        let handle = self.handle.take().expect("joined twice");
-        let rest = join_bounded(handle, &self.rx, &self.log);
-        self.take(rest);
-        assert_ends_once(&self.log, "Stopped", |e| {
-            matches!(e, ServerEvent::Stopped { .. })
-        });
-        match &self.log.last().unwrap().event {
-            ServerEvent::Stopped { end } => end.clone(),
+        match self.join_to_end("Stopped", |e| matches!(e, ServerEvent::Stopped { .. })) {
+            ServerEvent::Stopped { end } => end,
             _ => unreachable!(),
         }
     }

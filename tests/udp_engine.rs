@@ -13,12 +13,12 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use flume::{Receiver, RecvTimeoutError};
+use flume::RecvTimeoutError;
 use socket_workbench::net::tcp_client::CloseReason;
 use socket_workbench::net::trace::Family;
 use socket_workbench::net::udp::{
     FILE_DATAGRAM, FileProgress, MAX_DATAGRAM_V4, MAX_DATAGRAM_V6, SendOrigin, SendProgress,
-    UdpCommand, UdpConfig, UdpEvent, UdpHandle, UdpMsg, spawn_udp,
+    UdpCommand, UdpConfig, UdpEvent, spawn_udp,
 };
 use socket_workbench::net::{
     CallKind, CallOutcome, NetError, NetErrorKind, SessionId, SocketCall, Waker,
@@ -26,8 +26,9 @@ use socket_workbench::net::{
 
 mod common;
 use common::LIMIT;
-use common::events::{Brief, assert_ends_once, bytes, join_bounded, listing, wait_for};
+use common::events::{Brief, Watch, bytes, listing, wait_for};
 use common::peer::{TempFile, temp_path};
+use socket_workbench::net::udp::ReaderFailed;
 /// How long to listen for something that must not arrive.
 const QUIET: Duration = Duration::from_millis(300);
 /// The buffer `recvfrom()` is given: one byte more than the largest datagram.
@@ -63,11 +64,21 @@ impl Brief for UdpEvent {
 
 /// One engine session plus everything it has reported so far.
 struct Udp {
-    handle: Option<UdpHandle>,
-    rx: Receiver<UdpMsg>,
-    id: SessionId,
-    log: Vec<UdpMsg>,
+    w: Watch<UdpCommand, ReaderFailed, UdpEvent>,
     local: Option<SocketAddr>,
+}
+
+impl std::ops::Deref for Udp {
+    type Target = Watch<UdpCommand, ReaderFailed, UdpEvent>;
+    fn deref(&self) -> &Self::Target {
+        &self.w
+    }
+}
+
+impl std::ops::DerefMut for Udp {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.w
+    }
 }
 
 impl Udp {
@@ -75,12 +86,8 @@ impl Udp {
     fn spawn(config: UdpConfig) -> Self {
         let (tx, rx) = flume::unbounded();
         let handle = spawn_udp(config, tx, Waker::noop()).expect("spawn_udp");
-        let id = handle.session();
         Self {
-            handle: Some(handle),
-            rx,
-            id,
-            log: Vec::new(),
+            w: Watch::new(handle, rx, |_| true),
             local: None,
         }
     }
@@ -110,44 +117,11 @@ impl Udp {
         self.local.expect("bound")
     }
 
-    fn command(&self, command: UdpCommand) {
-        let handle = self.handle.as_ref().expect("not joined yet");
-        assert!(
-            handle.command(command),
-            "the session has already ended; events:\n{}",
-            listing(&self.log)
-        );
-    }
-
     fn send_to(&self, to: impl ToString, bytes: &[u8]) {
         self.command(UdpCommand::SendTo {
             to: to.to_string(),
             bytes: bytes.to_vec(),
         });
-    }
-
-    fn take(&mut self, msgs: Vec<UdpMsg>) {
-        for msg in &msgs {
-            assert_eq!(
-                msg.session,
-                self.id,
-                "event from another session: {}",
-                brief(&msg.event)
-            );
-        }
-        self.log.extend(msgs);
-    }
-
-    /// Waits (bounded by [`LIMIT`]) for an event matching `pred`; returns it.
-    fn wait(&mut self, what: &str, pred: impl FnMut(&UdpEvent) -> bool) -> UdpEvent {
-        let seen = wait_for(&self.rx, what, pred, LIMIT, &self.log);
-        let hit = seen
-            .last()
-            .expect("wait_for returns the match")
-            .event
-            .clone();
-        self.take(seen);
-        hit
     }
 
     /// Collects events for `how_long`; panics if one matches `pred`.
@@ -198,10 +172,6 @@ impl Udp {
         }
     }
 
-    fn events(&self) -> impl Iterator<Item = &UdpEvent> {
-        self.log.iter().map(|m| &m.event)
-    }
-
     fn received(&self) -> Vec<(SocketAddr, Vec<u8>)> {
         self.events()
             .filter_map(|e| match e {
@@ -224,21 +194,11 @@ impl Udp {
             .collect()
     }
 
-    fn has(&self, pred: impl Fn(&UdpEvent) -> bool) -> bool {
-        self.events().any(pred)
-    }
-
     /// `UdpHandle::join` (bounded), then checks that `Closed` came exactly once and last.
     /// Returns the close reason.
     fn join(&mut self) -> CloseReason {
-        let handle = self.handle.take().expect("joined twice");
-        let rest = join_bounded(handle, &self.rx, &self.log);
-        self.take(rest);
-        assert_ends_once(&self.log, "Closed", |e| {
-            matches!(e, UdpEvent::Closed { .. })
-        });
-        match &self.log.last().unwrap().event {
-            UdpEvent::Closed { reason } => reason.clone(),
+        match self.join_to_end("Closed", |e| matches!(e, UdpEvent::Closed { .. })) {
+            UdpEvent::Closed { reason } => reason,
             _ => unreachable!(),
         }
     }

@@ -199,7 +199,7 @@ fn general_faults(h: &App, all: &[Drawn]) -> Vec<String> {
 /// drawn) at the same height.
 fn top_bar_faults(lang: Lang, all: &[Drawn]) -> Vec<String> {
     let mut faults = Vec::new();
-    for tab in Tab::ALL {
+    for &tab in Tab::ALL {
         let name = lang.t(tab.title());
         if !all
             .iter()

@@ -278,6 +278,8 @@ mod tests {
         );
         let missing = FileSource::open(dir.join("missing")).err().unwrap();
         assert!(missing.detail.contains("missing"), "{missing:?}");
+        // Windows removes no file that is still open.
+        drop(src);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

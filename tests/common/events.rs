@@ -111,3 +111,89 @@ pub fn assert_ends_once<E: Brief>(log: &[Tagged<E>], what: &str, is_end: impl Fn
         listing(log)
     );
 }
+
+/// One engine session and everything it has reported so far: the engine tests' view of any
+/// `Engine`. `keep` says which events go into the log (the kernel's view, which comes on a
+/// clock of its own, is checked elsewhere and left out of exact sequences).
+pub struct Watch<C: Command, I, E> {
+    pub handle: Option<Engine<C, I>>,
+    pub rx: Receiver<Tagged<E>>,
+    pub id: socket_workbench::net::SessionId,
+    pub log: Vec<Tagged<E>>,
+    keep: fn(&E) -> bool,
+}
+
+impl<C, I, E> Watch<C, I, E>
+where
+    C: Command,
+    I: Send + 'static,
+    E: Brief + Clone,
+{
+    pub fn new(handle: Engine<C, I>, rx: Receiver<Tagged<E>>, keep: fn(&E) -> bool) -> Self {
+        Self {
+            id: handle.session(),
+            handle: Some(handle),
+            rx,
+            log: Vec::new(),
+            keep,
+        }
+    }
+
+    /// Sends a command; the session must still be running.
+    pub fn command(&self, command: C) {
+        let handle = self.handle.as_ref().expect("not joined yet");
+        assert!(
+            handle.command(command),
+            "the session has already ended; events:\n{}",
+            listing(&self.log)
+        );
+    }
+
+    /// Adds events to the log: each must belong to this session.
+    pub fn take(&mut self, msgs: Vec<Tagged<E>>) {
+        for msg in &msgs {
+            assert_eq!(
+                msg.session,
+                self.id,
+                "event from another session: {}",
+                msg.event.brief()
+            );
+        }
+        let keep = self.keep;
+        self.log.extend(msgs.into_iter().filter(|m| keep(&m.event)));
+    }
+
+    /// Waits (bounded by [`LIMIT`](super::LIMIT)) for an event matching `pred`; returns it.
+    pub fn wait(&mut self, what: &str, pred: impl FnMut(&E) -> bool) -> E {
+        let seen = wait_for(&self.rx, what, pred, super::LIMIT, &self.log);
+        let hit = seen
+            .last()
+            .expect("wait_for returns the match")
+            .event
+            .clone();
+        self.take(seen);
+        hit
+    }
+
+    pub fn events(&self) -> impl Iterator<Item = &E> {
+        self.log.iter().map(|m| &m.event)
+    }
+
+    pub fn position(&self, pred: impl Fn(&E) -> bool) -> Option<usize> {
+        self.events().position(pred)
+    }
+
+    pub fn has(&self, pred: impl Fn(&E) -> bool) -> bool {
+        self.position(pred).is_some()
+    }
+
+    /// Joins the engine (bounded), takes what is left, and checks that the event `what`
+    /// (matched by `is_end`) came exactly once and last; returns it.
+    pub fn join_to_end(&mut self, what: &str, is_end: impl Fn(&E) -> bool) -> E {
+        let handle = self.handle.take().expect("joined twice");
+        let rest = join_bounded(handle, &self.rx, &self.log);
+        self.take(rest);
+        assert_ends_once(&self.log, what, is_end);
+        self.log.last().expect("an end").event.clone()
+    }
+}
