@@ -331,94 +331,82 @@ impl FileServerPanel {
                 ),
             ]
         };
-        let mut table = egui_extras::TableBuilder::new(ui)
-            .id_salt(("files_table", compact))
-            .striped(true)
-            // Compact, the columns follow the region's width (no remembered widths).
-            .resizable(!compact)
-            .auto_shrink([false, false])
-            // As tall as its region, however few the rows (egui_extras asks 200 points).
-            .min_scrolled_height(0.0);
-        for (_, column) in &columns {
-            table = table.column(*column);
-        }
-        table
-            .header(h, |mut header| {
-                for (m, _) in &columns {
-                    header.col(|ui| {
-                        ui.add(egui::Label::new(RichText::new(lang.t(*m)).strong()).truncate());
+        super::widgets::region_table(
+            ui,
+            lang,
+            "files_table",
+            compact,
+            false,
+            &columns,
+            h,
+            rows.len(),
+            |mut row| {
+                let Some(r) = rows.get(row.index()).and_then(|id| self.model.rows.get(id)) else {
+                    return;
+                };
+                row.col(|ui| {
+                    ui.label(format!("#{}", r.id));
+                });
+                if !compact {
+                    row.col(|ui| {
+                        ui.add(
+                            egui::Label::new(RichText::new(r.peer.to_string()).monospace())
+                                .truncate(),
+                        );
                     });
                 }
-            })
-            .body(|body| {
-                body.rows(h, rows.len(), |mut row| {
-                    let Some(r) = rows.get(row.index()).and_then(|id| self.model.rows.get(id))
-                    else {
-                        return;
+                row.col(|ui| {
+                    let name = match &r.asked {
+                        Some(Asked::Lesson(n)) => n.clone(),
+                        Some(Asked::Verified { name, offset: 0 }) => {
+                            format!("{name} ({})", lang.t(Msg::VerifiedTag))
+                        }
+                        Some(Asked::Verified { name, offset }) => format!(
+                            "{name} ({}, +{})",
+                            lang.t(Msg::VerifiedTag),
+                            human_bytes(*offset)
+                        ),
+                        Some(Asked::List) => lang.t(Msg::ListRequest).to_owned(),
+                        None => String::new(),
                     };
-                    row.col(|ui| {
-                        ui.label(format!("#{}", r.id));
-                    });
-                    if !compact {
-                        row.col(|ui| {
-                            ui.add(
-                                egui::Label::new(RichText::new(r.peer.to_string()).monospace())
-                                    .truncate(),
-                            );
-                        });
-                    }
-                    row.col(|ui| {
-                        let name = match &r.asked {
-                            Some(Asked::Lesson(n)) => n.clone(),
-                            Some(Asked::Verified { name, offset: 0 }) => {
-                                format!("{name} ({})", lang.t(Msg::VerifiedTag))
-                            }
-                            Some(Asked::Verified { name, offset }) => format!(
-                                "{name} ({}, +{})",
-                                lang.t(Msg::VerifiedTag),
-                                human_bytes(*offset)
-                            ),
-                            Some(Asked::List) => lang.t(Msg::ListRequest).to_owned(),
-                            None => String::new(),
-                        };
-                        ui.add(egui::Label::new(name).truncate());
-                    });
-                    row.col(|ui| match r.size {
-                        Some(size) => {
-                            let total = size.saturating_sub(r.offset);
-                            let frac = if total > 0 {
-                                r.sent as f32 / total as f32
-                            } else {
-                                1.0
-                            };
-                            ui.add(egui::ProgressBar::new(frac).text(format!(
-                                "{} / {}",
-                                human_bytes(r.sent),
-                                human_bytes(total)
-                            )));
-                        }
-                        None => {
-                            ui.label(human_bytes(r.sent));
-                        }
-                    });
-                    if !compact {
-                        row.col(|ui| {
-                            ui.label(format!("{}/s", human_bytes(r.rate(now) as u64)));
-                        });
-                    }
-                    row.col(|ui| {
-                        let (text, bad) = transfer_state_text(lang, &r.state);
-                        let text = if bad {
-                            RichText::new(text).color(ui.visuals().warn_fg_color)
-                        } else {
-                            RichText::new(text)
-                        };
-                        let full = text.text().to_owned();
-                        ui.add(egui::Label::new(text).truncate())
-                            .on_hover_text(full);
-                    });
+                    ui.add(egui::Label::new(name).truncate());
                 });
-            });
+                row.col(|ui| match r.size {
+                    Some(size) => {
+                        let total = size.saturating_sub(r.offset);
+                        let frac = if total > 0 {
+                            r.sent as f32 / total as f32
+                        } else {
+                            1.0
+                        };
+                        ui.add(egui::ProgressBar::new(frac).text(format!(
+                            "{} / {}",
+                            human_bytes(r.sent),
+                            human_bytes(total)
+                        )));
+                    }
+                    None => {
+                        ui.label(human_bytes(r.sent));
+                    }
+                });
+                if !compact {
+                    row.col(|ui| {
+                        ui.label(format!("{}/s", human_bytes(r.rate(now) as u64)));
+                    });
+                }
+                row.col(|ui| {
+                    let (text, bad) = transfer_state_text(lang, &r.state);
+                    let text = if bad {
+                        RichText::new(text).color(ui.visuals().warn_fg_color)
+                    } else {
+                        RichText::new(text)
+                    };
+                    let full = text.text().to_owned();
+                    ui.add(egui::Label::new(text).truncate())
+                        .on_hover_text(full);
+                });
+            },
+        );
         if self
             .model
             .rows

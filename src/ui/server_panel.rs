@@ -614,68 +614,53 @@ impl ServerPanel {
                 (Msg::ColState, Column::remainder().at_least(80.0).clip(true)),
             ]
         };
-        let mut table = egui_extras::TableBuilder::new(ui)
-            .id_salt(("clients_table", compact))
-            .striped(true)
-            // Compact, the columns follow the region's width (no remembered widths).
-            .resizable(!compact)
-            .sense(egui::Sense::click())
-            .auto_shrink([false, false])
-            // As tall as its region, however few the rows (egui_extras asks 200 points).
-            .min_scrolled_height(0.0);
-        for (_, column) in columns {
-            table = table.column(*column);
-        }
-        table
-            .header(row_height, |mut header| {
-                for (msg, _) in columns {
-                    header.col(|ui| {
-                        ui.add(egui::Label::new(RichText::new(lang.t(*msg)).strong()).truncate());
+        super::widgets::region_table(
+            ui,
+            lang,
+            "clients_table",
+            compact,
+            true,
+            columns,
+            row_height,
+            rows.len(),
+            |mut row| {
+                let Some(r) = rows.get(row.index()).and_then(|id| m.clients.get(id)) else {
+                    return;
+                };
+                row.set_selected(m.selected.contains(&r.id));
+                row.col(|ui| {
+                    ui.label(
+                        RichText::new(format!("#{}", r.id))
+                            .color(peer_color(ui, r.id))
+                            .strong(),
+                    );
+                });
+                row.col(|ui| {
+                    ui.add(
+                        egui::Label::new(RichText::new(r.peer.to_string()).monospace()).truncate(),
+                    );
+                });
+                if !compact {
+                    row.col(|ui| {
+                        ui.label(format_time(r.connected_at));
                     });
                 }
-            })
-            .body(|mut body| {
-                // Clicks go to the row (to select it), not to text selection in its cells.
-                body.ui_mut().style_mut().interaction.selectable_labels = false;
-                body.rows(row_height, rows.len(), |mut row| {
-                    let Some(r) = rows.get(row.index()).and_then(|id| m.clients.get(id)) else {
-                        return;
-                    };
-                    row.set_selected(m.selected.contains(&r.id));
+                if !compact {
                     row.col(|ui| {
-                        ui.label(
-                            RichText::new(format!("#{}", r.id))
-                                .color(peer_color(ui, r.id))
-                                .strong(),
-                        );
+                        let text = format!("{} / {}", human_bytes(r.bytes_in), r.msgs_in);
+                        ui.add(egui::Label::new(text).truncate());
                     });
                     row.col(|ui| {
-                        ui.add(
-                            egui::Label::new(RichText::new(r.peer.to_string()).monospace())
-                                .truncate(),
-                        );
+                        let text = format!("{} / {}", human_bytes(r.bytes_out), r.msgs_out);
+                        ui.add(egui::Label::new(text).truncate());
                     });
-                    if !compact {
-                        row.col(|ui| {
-                            ui.label(format_time(r.connected_at));
-                        });
-                    }
-                    if !compact {
-                        row.col(|ui| {
-                            let text = format!("{} / {}", human_bytes(r.bytes_in), r.msgs_in);
-                            ui.add(egui::Label::new(text).truncate());
-                        });
-                        row.col(|ui| {
-                            let text = format!("{} / {}", human_bytes(r.bytes_out), r.msgs_out);
-                            ui.add(egui::Label::new(text).truncate());
-                        });
-                    }
-                    row.col(|ui| client_state_ui(ui, lang, r, compact));
-                    if row.response().clicked() {
-                        toggle = Some(r.id);
-                    }
-                });
-            });
+                }
+                row.col(|ui| client_state_ui(ui, lang, r, compact));
+                if row.response().clicked() {
+                    toggle = Some(r.id);
+                }
+            },
+        );
         if let Some(id) = toggle
             && !self.model.selected.remove(&id)
         {

@@ -421,64 +421,50 @@ impl UdpPanel {
                 ),
             ]
         };
-        let mut table = egui_extras::TableBuilder::new(ui)
-            .id_salt(("udp_peers_table", compact))
-            .striped(true)
-            // Compact, the columns follow the region's width (no remembered widths).
-            .resizable(!compact)
-            .sense(egui::Sense::click())
-            .auto_shrink([false, false])
-            // As tall as its region, however few the rows (egui_extras asks 200 points).
-            .min_scrolled_height(0.0);
-        for (_, column) in columns {
-            table = table.column(*column);
-        }
-        table
-            .header(row_height, |mut header| {
-                for (msg, _) in columns {
-                    header.col(|ui| {
-                        ui.add(egui::Label::new(RichText::new(lang.t(*msg)).strong()).truncate());
-                    });
-                }
-            })
-            .body(|mut body| {
-                body.ui_mut().style_mut().interaction.selectable_labels = false;
-                body.rows(row_height, self.rows.1.len(), |mut row| {
-                    let Some(p) = self.rows.1.get(row.index()).and_then(|a| peers.get(a)) else {
-                        return;
-                    };
-                    row.set_selected(self.settings.target.trim() == p.addr.to_string());
+        super::widgets::region_table(
+            ui,
+            lang,
+            "udp_peers_table",
+            compact,
+            true,
+            columns,
+            row_height,
+            self.rows.1.len(),
+            |mut row| {
+                let Some(p) = self.rows.1.get(row.index()).and_then(|a| peers.get(a)) else {
+                    return;
+                };
+                row.set_selected(self.settings.target.trim() == p.addr.to_string());
+                row.col(|ui| {
+                    ui.add(
+                        egui::Label::new(
+                            RichText::new(p.addr.to_string())
+                                .monospace()
+                                .color(peer_color(ui, p.id)),
+                        )
+                        .truncate(),
+                    );
+                });
+                row.col(|ui| {
+                    let text = format!("{} / {}", human_bytes(p.bytes_in), p.datagrams_in);
+                    ui.add(egui::Label::new(text).truncate());
+                });
+                if !compact {
                     row.col(|ui| {
-                        ui.add(
-                            egui::Label::new(
-                                RichText::new(p.addr.to_string())
-                                    .monospace()
-                                    .color(peer_color(ui, p.id)),
-                            )
-                            .truncate(),
-                        );
-                    });
-                    row.col(|ui| {
-                        let text = format!("{} / {}", human_bytes(p.bytes_in), p.datagrams_in);
+                        let text = format!("{} / {}", human_bytes(p.bytes_out), p.datagrams_out);
                         ui.add(egui::Label::new(text).truncate());
                     });
-                    if !compact {
-                        row.col(|ui| {
-                            let text =
-                                format!("{} / {}", human_bytes(p.bytes_out), p.datagrams_out);
-                            ui.add(egui::Label::new(text).truncate());
-                        });
-                    }
-                    if !compact {
-                        row.col(|ui| {
-                            ui.add(egui::Label::new(format_time(p.last_seen)).truncate());
-                        });
-                    }
-                    if row.response().clicked() {
-                        picked = Some(p.addr);
-                    }
-                });
-            });
+                }
+                if !compact {
+                    row.col(|ui| {
+                        ui.add(egui::Label::new(format_time(p.last_seen)).truncate());
+                    });
+                }
+                if row.response().clicked() {
+                    picked = Some(p.addr);
+                }
+            },
+        );
         if let Some(addr) = picked {
             self.settings.target = addr.to_string();
         }

@@ -184,6 +184,52 @@ pub fn default_download_dir() -> PathBuf {
 
 pub use crate::proto::format::human_bytes;
 
+/// A table that fills its region: a header of column titles, striped rows of `row_height`,
+/// each drawn by `add_row`. Compact, the columns follow the region's width; otherwise the
+/// user may resize them. `clickable` rows take clicks (to select), not text selection.
+#[allow(clippy::too_many_arguments)]
+pub fn region_table(
+    ui: &mut Ui,
+    lang: Lang,
+    id_salt: &str,
+    compact: bool,
+    clickable: bool,
+    columns: &[(Msg, egui_extras::Column)],
+    row_height: f32,
+    rows: usize,
+    add_row: impl FnMut(egui_extras::TableRow<'_, '_>),
+) {
+    let mut table = egui_extras::TableBuilder::new(ui)
+        .id_salt((id_salt, compact))
+        .striped(true)
+        // Compact, the columns follow the region's width (no remembered widths).
+        .resizable(!compact)
+        .auto_shrink([false, false])
+        // As tall as its region, however few the rows (egui_extras asks 200 points).
+        .min_scrolled_height(0.0);
+    if clickable {
+        table = table.sense(egui::Sense::click());
+    }
+    for (_, column) in columns {
+        table = table.column(*column);
+    }
+    table
+        .header(row_height, |mut header| {
+            for (msg, _) in columns {
+                header.col(|ui| {
+                    ui.add(egui::Label::new(egui::RichText::new(lang.t(*msg)).strong()).truncate());
+                });
+            }
+        })
+        .body(|mut body| {
+            if clickable {
+                // Clicks go to the row (to select it), not to text selection in its cells.
+                body.ui_mut().style_mut().interaction.selectable_labels = false;
+            }
+            body.rows(row_height, rows, add_row);
+        });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
