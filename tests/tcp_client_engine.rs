@@ -15,9 +15,7 @@ use socket_workbench::net::tcp_client::{
     SendOrigin, SendProgress, spawn_client,
 };
 use socket_workbench::net::trace::Family;
-use socket_workbench::net::{
-    CallKind, CallOutcome, NetError, NetErrorKind, SessionId, SocketCall, Waker,
-};
+use socket_workbench::net::{CallKind, CallOutcome, NetError, NetErrorKind, SocketCall, Waker};
 
 mod common;
 use common::LIMIT;
@@ -974,7 +972,7 @@ fn capture_to_file() {
 fn threads_end() {
     use common::proc::{End, Proto, settle, socket_fds, threads_named};
 
-    let engine_threads = |sessions: &[SessionId]| {
+    let engine_threads = |sessions: &[socket_workbench::net::SessionId]| {
         let names: Vec<String> = sessions
             .iter()
             .flat_map(|s| [format!("tcpc-{s}"), format!("tcpc-{s}-rx")])

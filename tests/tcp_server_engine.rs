@@ -16,9 +16,7 @@ use socket_workbench::net::tcp_server::{
     SendProgress, ServerCommand, ServerConfig, ServerEnd, ServerEvent, Target, spawn_server,
 };
 use socket_workbench::net::trace::Family;
-use socket_workbench::net::{
-    CallKind, CallOutcome, NetErrorKind, RECV_BUFFER, SessionId, SocketCall, Waker,
-};
+use socket_workbench::net::{CallKind, CallOutcome, NetErrorKind, RECV_BUFFER, SocketCall, Waker};
 use socket_workbench::proto::TextEncoding;
 
 mod common;
@@ -738,7 +736,7 @@ fn config_v4_at(addr: SocketAddr, reply: AutoReply) -> ServerConfig {
 fn cycles_leave_no_leaks() {
     use common::proc::{End, Proto, settle, socket_fds, threads_named};
 
-    let engine_threads = |sessions: &[SessionId]| {
+    let engine_threads = |sessions: &[socket_workbench::net::SessionId]| {
         let names: Vec<String> = sessions
             .iter()
             .flat_map(|s| [format!("tcps-{s}")])

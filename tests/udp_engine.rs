@@ -20,13 +20,11 @@ use socket_workbench::net::udp::{
     FILE_DATAGRAM, FileProgress, MAX_DATAGRAM_V4, MAX_DATAGRAM_V6, SendOrigin, SendProgress,
     UdpCommand, UdpConfig, UdpEvent, spawn_udp,
 };
-use socket_workbench::net::{
-    CallKind, CallOutcome, NetError, NetErrorKind, SessionId, SocketCall, Waker,
-};
+use socket_workbench::net::{CallKind, CallOutcome, NetError, NetErrorKind, SocketCall, Waker};
 
 mod common;
 use common::LIMIT;
-use common::events::{Brief, Watch, bytes, listing, wait_for};
+use common::events::{Brief, Watch, bytes, listing};
 use common::peer::{TempFile, temp_path};
 use socket_workbench::net::udp::ReaderFailed;
 /// How long to listen for something that must not arrive.
@@ -1060,7 +1058,7 @@ fn send_file_as_datagrams() {
 fn threads_end() {
     use common::proc::{End, Proto, settle, threads_named};
 
-    let engine_threads = |sessions: &[SessionId]| {
+    let engine_threads = |sessions: &[socket_workbench::net::SessionId]| {
         let names: Vec<String> = sessions
             .iter()
             .flat_map(|s| [format!("udp-{s}"), format!("udp-{s}-rx")])
@@ -1217,7 +1215,7 @@ fn icmp_errors_do_not_deafen_the_socket() {
         peer.send_to(&[i as u8], u.local()).unwrap();
     }
     let mut got = 0;
-    let seen = wait_for(
+    let seen = common::events::wait_for(
         &u.rx,
         &format!(
             "{AFTER} datagrams after {errors} \"nobody listening\" errors (kernel drops: {:?})",
