@@ -37,7 +37,7 @@ const CLIENTS: usize = 200;
 const ROUND_TRIPS: usize = 50;
 const MSG_LEN: usize = 16;
 const RUNS: usize = 5;
-/// The goal, in messages per second, with the GUI's logging on.
+/// The goal, in messages per second, with the GUI's logging on.
 const GOAL: f64 = 100_000.0;
 /// No wait in this bench lasts longer than this.
 const DEADLINE: Duration = Duration::from_secs(30);

@@ -1,4 +1,4 @@
-//! The glass-box lab's figures (issue 11). A plain binary (`harness = false`): it measures and
+//! The glass-box lab's figures. A plain binary (`harness = false`): it measures and
 //! prints, it never asserts on timing. Run with `cargo bench --bench lab`.
 //!
 //! 1. Headless: a 10 MB transfer between the two smoltcp hosts through the simulated wire,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The load generator's benchmark (issue 12): `socket-workbench load` flat out against
+# The load generator's benchmark: `socket-workbench load` flat out against
 #   - our own echo server (`socket-workbench tcp-server 127.0.0.1:0 --echo`, one mio loop), and
 #   - a lesson-style threaded Python echo server (scripts/threaded_echo_server.py: a thread
 #     per client, recv(1024)/sendall in a loop),

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The memory bomb of issue 10, item 4, measured: a loopback peer sends 64 MiB of newline
+# The memory bomb, measured: a loopback peer sends 64 MiB of newline
 # bytes to the TCP client panel, and the window's resident memory is sampled every second.
 # Prints the RSS before the flood, its peak, and at the end (MiB).
 #

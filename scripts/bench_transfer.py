@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""File transfer benchmark (issue 5): 1 GiB over loopback, measured in one run against
+"""File transfer benchmark: 1 GiB over loopback, measured in one run against
 yardsticks, and a 4 GiB transfer for constant memory.
 
     cargo build --release && python3 scripts/bench_transfer.py [--size-mib 1024] [--big-gib 4]
@@ -9,7 +9,7 @@ What it measures (every figure printed, nothing asserted):
   * our server (`socket-workbench serve-files`, sendfile) → our client (`download`, lesson and
     verified mode, 1 MiB reads, written to disk);
   * the same server → a lesson-style Python client (recv(65536) until the server closes,
-    written to disk), the yardstick the issue names;
+    written to disk), the yardstick a lesson would use;
   * iperf3 on loopback (memory to memory, no disk: an upper bound for any file transfer);
   * peak resident memory (VmHWM / ru_maxrss) of the server and of our client, for the 1 GiB
     runs and for a 4 GiB file, which must not grow with the file.

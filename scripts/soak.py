@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Soak run (issue 10): the headless engines under several minutes of hostile and unlucky
+"""Soak run: the headless engines under several minutes of hostile and unlucky
 load, with their resident memory, descriptors and threads sampled every second, and all of
 them expected back at their baseline once the load stops.
 

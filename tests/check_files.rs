@@ -1,4 +1,4 @@
-//! "Check my file server" (issue 12, exercise 2) against reference servers: the lesson's own
+//! "Check my file server" (exercise 2) against reference servers: the lesson's own
 //! Python file server (passes), one that cuts big files short (fails, and says where), one
 //! that answers a missing name with an error text (fails, and says what it sent).
 

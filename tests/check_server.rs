@@ -1,4 +1,4 @@
-//! "Check my server" (issue 12) against reference servers written the way students write
+//! "Check my server" against reference servers written the way students write
 //! exercise 1, each with the verdict it must get. Loopback only, short timeouts.
 
 use std::io::{Read, Write};

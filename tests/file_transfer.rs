@@ -1126,7 +1126,7 @@ fn a_silent_client_is_dropped_after_the_request_timeout_while_others_are_served(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Hostile and unlucky peers (issue 10)
+// Hostile and unlucky peers
 // ---------------------------------------------------------------------------------------------
 
 /// A lesson client that sends the name, then `"\n"` in a second `send()` 50 ms later: by then

@@ -1,4 +1,4 @@
-//! The TCP client engine against peers that make it wait (issue 10): a lesson-style echo
+//! The TCP client engine against peers that make it wait: a lesson-style echo
 //! server that answers every `recv(1024)` with `sendall` while a 50 MB file is being sent,
 //! and names that take long to resolve.
 //!

@@ -1,4 +1,4 @@
-//! The download client against hostile and unlucky servers (issue 10): listings that lie
+//! The download client against hostile and unlucky servers: listings that lie
 //! about their size or never end a line, servers that say nothing, two downloads racing for
 //! one destination, and a file that appears under the final name while a download runs.
 //!

@@ -1,4 +1,4 @@
-//! The file server against hostile and unlucky peers (issue 10): clients that never read,
+//! The file server against hostile and unlucky peers: clients that never read,
 //! too many clients at once, clients that connect and say nothing, names that break the
 //! listing, hard links and symlinks swapped in under the server's feet, and a server that has
 //! run out of descriptors.
@@ -52,7 +52,7 @@ fn whole_reply(data: &[u8]) -> Vec<u8> {
 // Transfers need a pulse
 // ---------------------------------------------------------------------------------------------
 
-/// Issue 10, item 2: two clients take both places and never read. Before, the third waited
+/// Two clients take both places and never read. Before, the third waited
 /// for ever; now each stalled transfer ends after the stall timeout, said as such, and the
 /// third gets the whole file.
 #[test]

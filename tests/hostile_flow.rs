@@ -1,4 +1,4 @@
-//! Back-pressure from a slow consumer (issue 10): a flood into a window that does not take
+//! Back-pressure from a slow consumer: a flood into a window that does not take
 //! its events in (minimised, busy) or a slow terminal must hold the engine back, not pile up
 //! events in memory. The TCP client and UDP engines stop reading once their consumer holds
 //! `unread_limit`, and carry on, losing nothing over TCP, once it catches up.

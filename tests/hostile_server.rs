@@ -1,4 +1,4 @@
-//! The TCP server engine against clients that never read (issue 10): the output budget
+//! The TCP server engine against clients that never read: the output budget
 //! across all clients, a half-closed client that never reads, and a graceful kick that must
 //! still deliver what was queued.
 //!

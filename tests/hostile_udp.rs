@@ -1,4 +1,4 @@
-//! The UDP engine against unlucky situations (issue 10): Close while a file is being sent,
+//! The UDP engine against unlucky situations: Close while a file is being sent,
 //! two echoing peers answering each other, and IPv6 multicast options.
 //!
 //! Only loopback (`127.0.0.1`, `::1`) is used; every wait is bounded.

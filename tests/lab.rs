@@ -1,4 +1,4 @@
-//! The glass-box lab's engine (issue 11, first step): two real TCP/IP stacks (smoltcp) on a
+//! The glass-box lab's engine: two real TCP/IP stacks (smoltcp) on a
 //! simulated wire in virtual time. No sockets of the system are used at all.
 
 use smoltcp::socket::tcp::State;

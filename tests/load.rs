@@ -1,4 +1,4 @@
-//! The load generator (issue 12) against our own echo server and small reference peers:
+//! The load generator against our own echo server and small reference peers:
 //! exact counts, percentiles in order, errors by kind, UDP round trips and losses, stopping.
 //! Loopback only; every run is bounded by a duration or a message count.
 

@@ -1,4 +1,4 @@
-//! Properties over generated inputs (issue 10): the file server's request parser, the hex
+//! Properties over generated inputs: the file server's request parser, the hex
 //! parser, and confinement to the shared folder, with names built from every separator,
 //! dot, prefix and encoding trick there is. Each property is checked on a few hundred
 //! generated cases (proptest shrinks a failure to its smallest form).

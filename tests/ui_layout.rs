@@ -400,19 +400,23 @@ fn loopback_settings(tab: Tab) -> Settings {
 
 #[test]
 fn tcp_client_shows_ten_log_entries_everywhere() {
-    // A chatty server: 30 lines, each its own read on the client.
+    // A chatty server: 30 lines, each its own read on the client. The next line goes out
+    // only once the panel has the last one, so no two are read together (Wine's sockets
+    // merge lines sent 15 ms apart).
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let lines: Vec<String> = (1..=30)
         .map(|i| format!("第 {i} 条消息：hello from the server\n"))
         .collect();
-    let total: usize = lines.iter().map(String::len).sum();
+    let (go, next) = flume::unbounded::<()>();
+    let sent = lines.clone();
     let server = std::thread::spawn(move || {
         let (mut s, _) = listener.accept().unwrap();
-        for line in lines {
+        for line in sent {
+            if next.recv_timeout(LIMIT).is_err() {
+                break;
+            }
             s.write_all(line.as_bytes()).unwrap();
-            // Apart, so each is a read of its own.
-            std::thread::sleep(Duration::from_millis(15));
         }
         s
     });
@@ -422,9 +426,14 @@ fn tcp_client_shows_ten_log_entries_everywhere() {
     let mut h = harness(settings);
     let ctx = h.ctx.clone();
     h.state_mut().client.connect(&ctx);
-    wait_until(&mut h, "30 messages", |a| {
-        a.client.model.log.counters.rx_bytes == total as u64
-    });
+    let mut have = 0;
+    for (i, line) in lines.iter().enumerate() {
+        have += line.len() as u64;
+        go.send(()).unwrap();
+        wait_until(&mut h, &format!("message {}", i + 1), |a| {
+            a.client.model.log.counters.rx_bytes == have
+        });
+    }
     check_every_screen(&mut h, |_, all| at_least("log entries", log_rows(all), 10));
     drop(server.join());
 }

@@ -1,4 +1,4 @@
-//! The glass-box lab (issue 11): two hosts with a real TCP/IP stack (smoltcp), joined by a
+//! The glass-box lab: two hosts with a real TCP/IP stack (smoltcp), joined by a
 //! simulated wire this program owns, in virtual time, so every segment can be seen and the
 //! wire can lose, corrupt, delay, duplicate, reorder or hold any of them. No privileges and
 //! no system sockets, the same on every system; no egui here.

@@ -1,4 +1,4 @@
-//! "Check my server" (issue 12, first step): plays a class against a student's exercise-1
+//! "Check my server": plays a class against a student's exercise-1
 //! server — many clients at once, each sending several messages and checking the answers —
 //! plus the awkward clients a real class has, and gives a verdict per check with its
 //! evidence. Structured results; the words (in either language) are `i18n`'s.

@@ -1,4 +1,4 @@
-//! "Check my file server" (issue 12, exercise 2): downloads every file of a local folder from
+//! "Check my file server" (exercise 2): downloads every file of a local folder from
 //! a student's file server with the lesson's protocol (the name, then the raw bytes until the
 //! server closes) and compares size and BLAKE3 digest; asks for a name that does not exist
 //! (the lesson's server closes without sending anything); downloads two files at once; asks

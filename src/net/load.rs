@@ -1,4 +1,4 @@
-//! The load generator (issue 12): N TCP clients at once doing request/response, at a set
+//! The load generator: N TCP clients at once doing request/response, at a set
 //! rate or flat out, or a UDP stream at a set rate; connect-time and round-trip histograms
 //! (hdrhistogram), messages and bytes per second, errors by kind. Live samples twice a
 //! second and a report at the end, over a flume channel; stop at any time.

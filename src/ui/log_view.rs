@@ -955,7 +955,7 @@ mod tests {
         assert_eq!(index.line(2), Some((21, 0)));
     }
 
-    /// Issue 10, item 4: a peer floods newlines. The log keeps its 64 MiB of them (1,024
+    /// A peer floods newlines. The log keeps its 64 MiB of them (1,024
     /// entries of 64 KiB); the index of their 67 million display lines costs one slot per
     /// entry, not per line (16 bytes a line was 1 GiB).
     #[test]

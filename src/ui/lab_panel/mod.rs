@@ -1,4 +1,4 @@
-//! The Lab panel (issue 11): the glass-box lab, projector first. A wire between the two hosts
+//! The Lab panel: the glass-box lab, projector first. A wire between the two hosts
 //! drawn large, with the packets travelling along it; the sequence diagram of the real
 //! segments; a chart of the client's windows; a packet table that selects with the diagram;
 //! the controls (play, pause, step, speed, the wire's settings, hold and deliver, the
