@@ -13,7 +13,8 @@ use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 
 mod common;
 use common::cli::Run;
-use common::{LIMIT, NI_HAO_GBK, gbk};
+use common::std_peer::{connect, read_exactly, read_to_eof};
+use common::{NI_HAO_GBK, gbk};
 
 /// The first stdout line must be `listening on 127.0.0.1:<port>`; returns the address.
 fn listening(server: &mut Run) -> SocketAddr {
@@ -27,26 +28,6 @@ fn listening(server: &mut Run) -> SocketAddr {
     assert_eq!(addr.ip(), Ipv4Addr::LOCALHOST, "{first}");
     assert_ne!(addr.port(), 0, "the real port, not 0: {first}");
     addr
-}
-
-/// A loopback client with read/write timeouts.
-fn connect(addr: SocketAddr) -> TcpStream {
-    let s = TcpStream::connect_timeout(&addr, LIMIT).expect("connect to the server");
-    s.set_read_timeout(Some(LIMIT)).unwrap();
-    s.set_write_timeout(Some(LIMIT)).unwrap();
-    s
-}
-
-fn read_exactly(stream: &mut TcpStream, n: usize) -> Vec<u8> {
-    let mut buf = vec![0u8; n];
-    stream.read_exact(&mut buf).expect("client read_exact");
-    buf
-}
-
-fn read_to_eof(stream: &mut TcpStream) -> Vec<u8> {
-    let mut all = Vec::new();
-    stream.read_to_end(&mut all).expect("client read_to_end");
-    all
 }
 
 /// `client #N 127.0.0.1:P connected` for this stream; returns N.

@@ -15,8 +15,7 @@ mod common;
 use common::LIMIT;
 use common::cli::Run;
 use common::peer::spawn_peer;
-/// How long to listen for something that must not arrive.
-const QUIET: Duration = Duration::from_millis(300);
+use common::std_peer::{assert_nothing, recv_one, std_udp};
 
 /// "你好" in GBK.
 const NI_HAO_GBK: [u8; 4] = [0xC4, 0xE3, 0xBA, 0xC3];
@@ -39,41 +38,6 @@ fn bound(wb: &mut Run, ip: Ipv4Addr) -> SocketAddr {
 /// Runs the binary to its end (bounded); returns exit code, stdout lines and stderr.
 fn run(args: &[&str]) -> (Option<i32>, Vec<String>, String) {
     Run::binary(args).finish()
-}
-
-/// A std socket bound to `bind`, with read and write timeouts of [`LIMIT`].
-fn std_udp(bind: impl std::net::ToSocketAddrs) -> UdpSocket {
-    let s = UdpSocket::bind(bind).expect("bind std socket");
-    s.set_read_timeout(Some(LIMIT)).unwrap();
-    s.set_write_timeout(Some(LIMIT)).unwrap();
-    s
-}
-
-/// One datagram (bounded by the socket's read timeout).
-fn recv_one(s: &UdpSocket) -> (Vec<u8>, SocketAddr) {
-    let mut buf = vec![0u8; 70_000];
-    let (n, from) = s
-        .recv_from(&mut buf)
-        .unwrap_or_else(|e| panic!("std socket: no datagram: {e}"));
-    buf.truncate(n);
-    (buf, from)
-}
-
-/// Asserts that nothing arrives at `s` within [`QUIET`]; restores the long timeout after.
-fn assert_nothing(s: &UdpSocket, what: &str) {
-    s.set_read_timeout(Some(QUIET)).unwrap();
-    let mut buf = vec![0u8; 70_000];
-    let got = s.recv_from(&mut buf);
-    s.set_read_timeout(Some(LIMIT)).unwrap();
-    match got {
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-            ) => {}
-        Ok((n, from)) => panic!("{what}: {n} bytes arrived from {from}"),
-        Err(e) => panic!("{what}: recv_from failed: {e}"),
-    }
 }
 
 /// A port where no UDP socket is bound (bound, then closed).

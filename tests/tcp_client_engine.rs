@@ -21,6 +21,7 @@ mod common;
 use common::LIMIT;
 use common::events::{Brief, Watch, bytes, listing};
 use common::peer::{Peer, TempFile, spawn_peer, temp_path};
+use common::std_peer::{read_exactly, read_to_eof};
 use socket_workbench::net::tcp_client::ReaderEnded;
 
 /// "你好" in GBK.
@@ -199,18 +200,6 @@ fn echo(mut stream: TcpStream) -> Vec<u8> {
         stream.write_all(&buf[..n]).expect("echo peer write");
         all.extend_from_slice(&buf[..n]);
     }
-}
-
-fn read_exactly(stream: &mut TcpStream, n: usize) -> Vec<u8> {
-    let mut buf = vec![0u8; n];
-    stream.read_exact(&mut buf).expect("peer read_exact");
-    buf
-}
-
-fn read_to_eof(stream: &mut TcpStream) -> Vec<u8> {
-    let mut all = Vec::new();
-    stream.read_to_end(&mut all).expect("peer read_to_end");
-    all
 }
 
 fn pattern(len: usize) -> Vec<u8> {

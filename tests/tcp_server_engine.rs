@@ -23,10 +23,8 @@ mod common;
 use common::LIMIT;
 use common::events::{Brief, Watch, bytes, listing, wait_for};
 use common::peer::{Peer, TempFile, spawn_peer, temp_path};
+use common::std_peer::{QUIET, connect, read_exactly, read_to_eof};
 use socket_workbench::net::engine::Nothing;
-
-/// How long "nothing happens" is watched for. Only absence is ever checked with it.
-const QUIET: Duration = Duration::from_millis(300);
 
 /// "你好" in GBK.
 const NI_HAO_GBK: [u8; 4] = [0xC4, 0xE3, 0xBA, 0xC3];
@@ -267,26 +265,6 @@ fn is_client_closed(e: &ServerEvent) -> bool {
 // ---------------------------------------------------------------------------------------------
 // Clients
 // ---------------------------------------------------------------------------------------------
-
-/// A loopback client with read/write timeouts, so no read can hang a test.
-fn connect(addr: SocketAddr) -> TcpStream {
-    let s = TcpStream::connect_timeout(&addr, LIMIT).expect("connect to the server");
-    s.set_read_timeout(Some(LIMIT)).unwrap();
-    s.set_write_timeout(Some(LIMIT)).unwrap();
-    s
-}
-
-fn read_exactly(stream: &mut TcpStream, n: usize) -> Vec<u8> {
-    let mut buf = vec![0u8; n];
-    stream.read_exact(&mut buf).expect("client read_exact");
-    buf
-}
-
-fn read_to_eof(stream: &mut TcpStream) -> Vec<u8> {
-    let mut all = Vec::new();
-    stream.read_to_end(&mut all).expect("client read_to_end");
-    all
-}
 
 /// Asserts that nothing arrives on `stream` within `QUIET` (the connection stays open).
 fn assert_nothing_arrives(stream: &mut TcpStream, who: &str) {

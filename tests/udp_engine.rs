@@ -23,12 +23,10 @@ use socket_workbench::net::udp::{
 use socket_workbench::net::{CallKind, CallOutcome, NetError, NetErrorKind, SocketCall, Waker};
 
 mod common;
-use common::LIMIT;
 use common::events::{Brief, Watch, bytes, listing};
 use common::peer::{TempFile, temp_path};
+use common::std_peer::{QUIET, assert_nothing, recv_one, std_udp};
 use socket_workbench::net::udp::ReaderFailed;
-/// How long to listen for something that must not arrive.
-const QUIET: Duration = Duration::from_millis(300);
 /// The buffer `recvfrom()` is given: one byte more than the largest datagram.
 const RECV_BUF: usize = MAX_DATAGRAM_V6 + 1;
 /// A multicast group in the organisation-local scope, never joined outside this machine.
@@ -242,41 +240,6 @@ fn warning_kind(e: &UdpEvent) -> Option<NetErrorKind> {
 // ---------------------------------------------------------------------------------------------
 // Plain std peers
 // ---------------------------------------------------------------------------------------------
-
-/// A std socket bound to `bind`, with read and write timeouts of [`LIMIT`].
-fn std_udp(bind: impl std::net::ToSocketAddrs) -> UdpSocket {
-    let s = UdpSocket::bind(bind).expect("bind std socket");
-    s.set_read_timeout(Some(LIMIT)).unwrap();
-    s.set_write_timeout(Some(LIMIT)).unwrap();
-    s
-}
-
-/// One datagram (bounded by the socket's read timeout).
-fn recv_one(s: &UdpSocket) -> (Vec<u8>, SocketAddr) {
-    let mut buf = vec![0u8; 70_000];
-    let (n, from) = s
-        .recv_from(&mut buf)
-        .unwrap_or_else(|e| panic!("std socket {:?}: no datagram: {e}", s.local_addr().unwrap()));
-    buf.truncate(n);
-    (buf, from)
-}
-
-/// Asserts that nothing arrives at `s` within [`QUIET`]; restores the long timeout after.
-fn assert_nothing(s: &UdpSocket, what: &str) {
-    s.set_read_timeout(Some(QUIET)).unwrap();
-    let mut buf = vec![0u8; 70_000];
-    let got = s.recv_from(&mut buf);
-    s.set_read_timeout(Some(LIMIT)).unwrap();
-    match got {
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-            ) => {}
-        Ok((n, from)) => panic!("{what}: {n} bytes arrived from {from}"),
-        Err(e) => panic!("{what}: recv_from failed: {e}"),
-    }
-}
 
 /// A port where nothing is bound (a UDP socket bound, then closed).
 fn dead_udp_port() -> u16 {
@@ -1136,7 +1099,7 @@ fn drops_are_counted() {
     // Drops are read once a second; wait until everything is accounted for.
     let mut received = u.count(is_received);
     let mut drops = 0u64;
-    let deadline = Instant::now() + LIMIT;
+    let deadline = Instant::now() + common::LIMIT;
     while received as u64 + drops < BURST as u64 {
         let left = deadline.saturating_duration_since(Instant::now());
         match u.rx.recv_timeout(left) {

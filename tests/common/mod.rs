@@ -12,6 +12,7 @@ pub mod files;
 pub mod peer;
 #[cfg(target_os = "linux")]
 pub mod proc;
+pub mod std_peer;
 pub mod ui;
 
 /// The one time limit of a test's waits: long enough for a loaded CI machine, short enough
