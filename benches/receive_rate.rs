@@ -21,7 +21,7 @@ use socket_workbench::net::Waker;
 use socket_workbench::net::tcp_client::{ClientConfig, ClientEvent, ClientMsg, spawn_client};
 
 mod common;
-use common::{mib, reset_hwm, status_kib};
+use common::{mib, print_columns, reset_hwm, status_kib};
 
 const MESSAGES: u64 = 1_000_000;
 const MSG_LEN: usize = 16;
@@ -405,24 +405,7 @@ fn main() -> std::io::Result<()> {
         columns.push((title, cells));
     }
 
-    println!();
-    let w = 34;
-    let header: Vec<String> = columns.iter().map(|(t, _)| format!("{t:>22}")).collect();
-    println!("{:<w$} | {}", "", header.join(" | "));
-    println!("{}", "-".repeat(w + 1 + columns.len() * 25));
-    let names: Vec<String> = columns
-        .iter()
-        .find(|(_, c)| !c.is_empty())
-        .map(|(_, c)| c.iter().map(|(n, _)| n.clone()).collect())
-        .unwrap_or_default();
-    for (i, name) in names.iter().enumerate() {
-        let row: Vec<String> = columns
-            .iter()
-            .map(|(_, c)| format!("{:>22}", c.get(i).map_or("?", |(_, v)| v.as_str())))
-            .collect();
-        println!("{name:<w$} | {}", row.join(" | "));
-    }
-    println!();
+    print_columns(&columns, 34, 22);
     println!("(columns 1-2: one write() per message; column 3: the peer batches writes in a");
     println!(" 64 KiB BufWriter, to show the engine's ceiling; column 4: batched, {BIG_MESSAGES}");
     println!(

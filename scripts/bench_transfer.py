@@ -53,8 +53,8 @@ print(total)
 # Which path `download` takes to move bytes from the socket into the file (net/sys).
 RECEIVE_PATH = {
     "linux": "splice(): socket → pipe → file, no copy through user space (the server: sendfile)",
-    "win32": "recv() into a 1 MiB buffer, then write (the server: a 1 MiB copy loop)",
-    "darwin": "recv() into a 1 MiB buffer, then write (the server: a 1 MiB copy loop)",
+    "win32": "recv() into a 1 MiB buffer, then write (the server: read and send through a 256 KiB buffer)",
+    "darwin": "recv() into a 1 MiB buffer, then write (the server: read and send through a 256 KiB buffer)",
 }.get(sys.platform, "recv() into a 1 MiB buffer, then write")
 
 

@@ -368,15 +368,17 @@ fn ordered_payloads(
         .collect()
 }
 
-/// Every `--send` (with the line ending) and `--send-hex` payload as bytes, in order.
+/// Every `--send` (with the line ending) and `--send-hex` payload as bytes, in order; or,
+/// after saying what is wrong and that nothing was sent, the usage exit code.
 fn payloads_of(
-    send: &[String],
-    send_hex: &[String],
+    args: (&[String], &[String]),
     matches: Option<&clap::ArgMatches>,
     encoding: TextEncoding,
     eol: LineEnding,
-) -> Result<Vec<Vec<u8>>, PayloadError> {
-    ordered_payloads(send, send_hex, matches)
+    lang: Lang,
+    io: &mut Io,
+) -> Result<Vec<Vec<u8>>, ExitCode> {
+    ordered_payloads(args.0, args.1, matches)
         .into_iter()
         .map(|(mode, text)| {
             let eol = match mode {
@@ -385,7 +387,27 @@ fn payloads_of(
             };
             build_payload(&text, mode, encoding, eol)
         })
-        .collect()
+        .collect::<Result<_, _>>()
+        .map_err(|err| {
+            errln!(
+                io,
+                "socket-workbench: {}",
+                describe_payload_error(lang, &err)
+            );
+            errln!(io, "socket-workbench: {}", lang.t(Msg::NothingSent));
+            ExitCode::from(EXIT_USAGE)
+        })
+}
+
+/// How a server command ends: 0 when stopped, the failure in words and 1 when it failed.
+fn server_ended(end: crate::net::tcp_server::ServerEnd, lang: Lang, io: &mut Io) -> ExitCode {
+    match end {
+        crate::net::tcp_server::ServerEnd::Stopped => ExitCode::SUCCESS,
+        crate::net::tcp_server::ServerEnd::Failed(err) => {
+            errln!(io, "socket-workbench: {}", describe_error(lang, &err));
+            ExitCode::from(EXIT_NETWORK)
+        }
+    }
 }
 
 /// An engine that started, or the exit code after saying why it could not (a network

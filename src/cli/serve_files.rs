@@ -32,7 +32,7 @@ pub(super) fn serve_files(args: ServeFilesArgs, lang: Lang, io: &mut Io) -> Exit
     use crate::net::file_server::{
         Asked, FileServerConfig, FileServerEvent, NotServed, spawn_file_server,
     };
-    use crate::net::tcp_server::ServerEnd;
+
     let bind = match parse_listen_addr(&args.listen) {
         Ok(a) => a,
         Err(err) => {
@@ -129,18 +129,11 @@ pub(super) fn serve_files(args: ServeFilesArgs, lang: Lang, io: &mut Io) -> Exit
                 errln!(io, "socket-workbench: {}", describe_error(lang, &err));
                 None
             }
-            FileServerEvent::Stopped { end } => match end {
-                ServerEnd::Stopped => break ExitCode::SUCCESS,
-                ServerEnd::Failed(err) => {
-                    errln!(io, "socket-workbench: {}", describe_error(lang, &err));
-                    break ExitCode::from(EXIT_NETWORK);
-                }
-            },
+            FileServerEvent::Stopped { end } => break server_ended(end, lang, io),
             _ => None,
         };
         if let Some(line) = line {
-            let _ = writeln!(io.out, "{line}");
-            let _ = io.out.flush();
+            outln!(io, "{line}");
         }
         if let Some(id) = ended {
             peers.remove(&id);

@@ -46,19 +46,17 @@ pub(super) fn tcp_client(
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let mut payloads =
-        match payloads_of(&args.send, &args.send_hex, matches, args.encoding, args.eol) {
-            Ok(p) => p,
-            Err(err) => {
-                errln!(
-                    io,
-                    "socket-workbench: {}",
-                    describe_payload_error(lang, &err)
-                );
-                errln!(io, "socket-workbench: {}", lang.t(Msg::NothingSent));
-                return ExitCode::from(EXIT_USAGE);
-            }
-        };
+    let mut payloads = match payloads_of(
+        (&args.send, &args.send_hex),
+        matches,
+        args.encoding,
+        args.eol,
+        lang,
+        io,
+    ) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
 
     let mut config = ClientConfig::new(host, port);
     config.connect_timeout = Duration::from_secs_f64(args.timeout.clamp(0.01, 3600.0));
@@ -83,13 +81,7 @@ pub(super) fn tcp_client(
         match rx.recv_timeout(timeout) {
             Ok(msg) => match msg.event {
                 ClientEvent::Call(call) if args.trace => {
-                    errln!(
-                        io,
-                        "[trace] {} {} → {}",
-                        crate::i18n::format_time(call.at),
-                        call.call_text(),
-                        describe_outcome(lang, &call.kind, &call.outcome)
-                    );
+                    print_trace(io, lang, &call);
                 }
                 ClientEvent::Connected { .. } => {
                     connected = true;
@@ -117,13 +109,7 @@ pub(super) fn tcp_client(
                             rx.recv_timeout(until.saturating_duration_since(Instant::now()))
                         {
                             if let ClientEvent::Call(call) = msg.event {
-                                errln!(
-                                    io,
-                                    "[trace] {} {} → {}",
-                                    crate::i18n::format_time(call.at),
-                                    call.call_text(),
-                                    describe_outcome(lang, &call.kind, &call.outcome)
-                                );
+                                print_trace(io, lang, &call);
                             }
                         }
                     }

@@ -27,7 +27,7 @@ pub struct TcpServerArgs {
 }
 
 pub(super) fn tcp_server(args: TcpServerArgs, lang: Lang, io: &mut Io) -> ExitCode {
-    use crate::net::tcp_server::{AutoReply, ServerConfig, ServerEnd, ServerEvent, spawn_server};
+    use crate::net::tcp_server::{AutoReply, ServerConfig, ServerEvent, spawn_server};
     let bind = match parse_listen_addr(&args.listen) {
         Ok(addr) => addr,
         Err(err) => {
@@ -111,18 +111,11 @@ pub(super) fn tcp_server(args: TcpServerArgs, lang: Lang, io: &mut Io) -> ExitCo
                 errln!(io, "socket-workbench: {}", describe_error(lang, &err));
                 None
             }
-            ServerEvent::Stopped { end } => match end {
-                ServerEnd::Stopped => break ExitCode::SUCCESS,
-                ServerEnd::Failed(err) => {
-                    errln!(io, "socket-workbench: {}", describe_error(lang, &err));
-                    break ExitCode::from(EXIT_NETWORK);
-                }
-            },
+            ServerEvent::Stopped { end } => break server_ended(end, lang, io),
             _ => None,
         };
         if let Some(line) = line {
-            let _ = writeln!(io.out, "{line}");
-            let _ = io.out.flush();
+            outln!(io, "{line}");
         }
     };
     // The engine may be waiting for room in the full channel: let its sends fail instead.

@@ -55,19 +55,17 @@ pub(super) fn udp(
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let mut payloads =
-        match payloads_of(&args.send, &args.send_hex, matches, args.encoding, args.eol) {
-            Ok(p) => p,
-            Err(err) => {
-                errln!(
-                    io,
-                    "socket-workbench: {}",
-                    describe_payload_error(lang, &err)
-                );
-                errln!(io, "socket-workbench: {}", lang.t(Msg::NothingSent));
-                return ExitCode::from(EXIT_USAGE);
-            }
-        };
+    let mut payloads = match payloads_of(
+        (&args.send, &args.send_hex),
+        matches,
+        args.encoding,
+        args.eol,
+        lang,
+        io,
+    ) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
     if !payloads.is_empty() && args.to.is_none() {
         errln!(io, "socket-workbench: {}", lang.t(Msg::ErrSendNeedsTo));
         return ExitCode::from(EXIT_USAGE);

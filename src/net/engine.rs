@@ -74,16 +74,6 @@ impl<E> Clone for Emitter<E> {
 }
 
 impl<E> Emitter<E> {
-    /// An emitter of a session of its own, for work run on the caller's thread (the command
-    /// line, tests).
-    pub fn new(events: Sender<Tagged<E>>, waker: Waker) -> Self {
-        Self {
-            session: next_session_id(),
-            events,
-            waker,
-        }
-    }
-
     pub fn session(&self) -> SessionId {
         self.session
     }

@@ -92,10 +92,6 @@ impl<T: Clone> Repeat<T> {
         }
     }
 
-    pub fn sent(&self) -> u64 {
-        self.sent
-    }
-
     /// When the next send is due.
     pub fn next_at(&self) -> Instant {
         self.next
@@ -152,10 +148,6 @@ impl FileSource {
             total,
             last_report: Instant::now(),
         })
-    }
-
-    pub fn path(&self) -> &PathBuf {
-        &self.path
     }
 
     pub fn sent(&self) -> u64 {
