@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use flume::RecvTimeoutError;
 use socket_workbench::net::tcp_server::{
-    AutoReply, ClientEnd, ClientId, FileProgress, KickHow, Matcher, ReplyRule, SendOrigin,
+    self, AutoReply, ClientEnd, ClientId, FileProgress, KickHow, Matcher, ReplyRule, SendOrigin,
     SendProgress, ServerCommand, ServerConfig, ServerEnd, ServerEvent, Target, spawn_server,
 };
 use socket_workbench::net::trace::Family;
@@ -715,9 +715,14 @@ fn cycles_leave_no_leaks() {
     use common::proc::{End, Proto, settle, socket_fds, threads_named};
 
     let engine_threads = |sessions: &[socket_workbench::net::SessionId]| {
+        // The first loop's thread, and those of the loops it may start (see
+        // `clients_spread_over_loops`).
         let names: Vec<String> = sessions
             .iter()
-            .flat_map(|s| [format!("tcps-{s}")])
+            .flat_map(|s| {
+                std::iter::once(format!("tcps-{s}"))
+                    .chain((1..tcp_server::MAX_LOOPS).map(move |k| format!("tcps-{s}.{k}")))
+            })
             .collect();
         threads_named(&names)
     };
@@ -1405,4 +1410,183 @@ fn reading_pauses_while_the_consumer_is_behind() {
     assert!(s.received(id) == data, "bytes differ");
     s.command(ServerCommand::Stop);
     assert_eq!(s.join(), ServerEnd::Stopped);
+}
+
+/// Past `spread_from` clients the server spreads new ones over more readiness loops (threads).
+/// Everything a client can ask of the server works whichever loop serves it: echo, sends to
+/// all and to chosen clients, a repeat run, a file to all, the client limit, a kick, and the
+/// stop that closes everyone; and the loops' threads end with the session.
+#[test]
+fn clients_spread_over_loops() {
+    const CLIENTS: usize = 7;
+    const LOOPS: usize = 3;
+    const SIZE: usize = 3 * RECV_BUFFER + 17;
+    let file = TempFile(temp_path("spread-file"));
+    let content = pattern(9, SIZE);
+    std::fs::write(&file.0, &content).unwrap();
+
+    let mut config = config_v4(AutoReply::Echo);
+    config.loops = LOOPS;
+    config.spread_from = 2;
+    config.max_clients = Some(CLIENTS);
+    let mut s = Server::start(config);
+    let addr = s.listening();
+    let mut streams: Vec<TcpStream> = (0..CLIENTS).map(|_| connect(addr)).collect();
+    let ids: Vec<ClientId> = streams.iter().map(|st| s.id_of(st)).collect();
+
+    #[cfg(target_os = "linux")]
+    {
+        use common::proc::{settle, threads_named};
+        let workers: Vec<String> = (1..LOOPS).map(|k| format!("tcps-{}.{k}", s.id)).collect();
+        settle("the other loops' threads", LOOPS - 1, || {
+            threads_named(&workers)
+        });
+    }
+
+    // Echo, every client at once (all requests in flight before any answer is read).
+    for (i, st) in streams.iter_mut().enumerate() {
+        st.write_all(&pattern(i as u8, 5_000 + i)).unwrap();
+    }
+    for (i, st) in streams.iter_mut().enumerate() {
+        assert!(
+            read_exactly(st, 5_000 + i) == pattern(i as u8, 5_000 + i),
+            "client #{}: echo differs",
+            ids[i]
+        );
+    }
+    s.command(ServerCommand::SetAutoReply(AutoReply::Off));
+
+    // To all, then to two chosen ones.
+    s.command(ServerCommand::Send {
+        to: Target::All,
+        bytes: b"all".to_vec(),
+    });
+    for (st, id) in streams.iter_mut().zip(&ids) {
+        assert_eq!(read_exactly(st, 3), b"all", "client #{id}");
+    }
+    let chosen = [ids[1], ids[CLIENTS - 1]];
+    s.command(ServerCommand::Send {
+        to: Target::Clients(chosen.to_vec()),
+        bytes: b"you".to_vec(),
+    });
+    for (st, id) in streams.iter_mut().zip(&ids) {
+        if chosen.contains(id) {
+            assert_eq!(read_exactly(st, 3), b"you", "client #{id}");
+        }
+    }
+    assert_nothing_arrives(&mut streams[0], "a client not chosen");
+
+    // A repeat run of three turns reaches everyone three times, numbered once.
+    s.command(ServerCommand::Repeat {
+        to: Target::All,
+        bytes: b"r".to_vec(),
+        interval: Duration::from_millis(5),
+        count: Some(3),
+    });
+    for (st, id) in streams.iter_mut().zip(&ids) {
+        assert_eq!(read_exactly(st, 3), b"rrr", "client #{id}");
+    }
+    s.wait("Repeating stops", |e| {
+        matches!(
+            e,
+            ServerEvent::Progress(SendProgress::Repeating {
+                running: false,
+                sent: 3
+            })
+        )
+    });
+
+    // The client limit counts the clients of every loop.
+    let mut over = connect(addr);
+    s.wait(
+        "Refused",
+        |e| matches!(e, ServerEvent::Refused { limit, .. } if *limit == CLIENTS),
+    );
+    let mut buf = [0u8; 8];
+    assert!(
+        matches!(over.read(&mut buf), Ok(0) | Err(_)),
+        "the client over the limit is closed"
+    );
+
+    // A file to all: every client reads all of it, on its own thread, at its own pace.
+    let (got_tx, got_rx) = mpsc::channel();
+    let readers: Vec<Peer<TcpStream>> = streams
+        .drain(..)
+        .zip(ids.clone())
+        .map(|(mut st, id)| {
+            let got_tx = got_tx.clone();
+            spawn_peer(move || {
+                let got = read_exactly(&mut st, SIZE);
+                got_tx.send((id, got)).unwrap();
+                st
+            })
+        })
+        .collect();
+    s.command(ServerCommand::SendFile {
+        to: Target::All,
+        path: file.0.clone(),
+    });
+    for _ in &ids {
+        let (id, got) = got_rx.recv_timeout(LIMIT).expect("a client read the file");
+        assert!(got == content, "client #{id}: file bytes differ");
+    }
+    s.wait("FileProgress done", |e| {
+        matches!(
+            e,
+            ServerEvent::Progress(SendProgress::File(FileProgress { done: true, .. }))
+        )
+    });
+    let mut streams: Vec<TcpStream> = readers.into_iter().map(|r| r.join()).collect();
+
+    // A kick reaches the loop that serves the client.
+    let kicked = ids[CLIENTS - 1];
+    s.command(ServerCommand::Kick {
+        clients: vec![kicked],
+        how: KickHow::Graceful,
+    });
+    assert_eq!(read_to_eof(&mut streams[CLIENTS - 1]), b"");
+    assert_eq!(s.client_end(kicked), ClientEnd::Kicked(KickHow::Graceful));
+
+    // Stop closes the clients of every loop, and Stopped comes last, once.
+    assert_eq!(s.join(), ServerEnd::Stopped);
+    for (st, id) in streams.iter_mut().zip(&ids).take(CLIENTS - 1) {
+        assert_eq!(read_to_eof(st), b"", "client #{id}");
+        assert_eq!(s.client_end(*id), ClientEnd::ServerStopped);
+    }
+    assert_eq!(s.count(is_accepted), CLIENTS);
+    assert_eq!(s.count(is_client_closed), CLIENTS);
+    for id in &ids {
+        let sent: usize = s
+            .events()
+            .map(|e| match e {
+                ServerEvent::Sent { client, len, .. } if client == id => *len as usize,
+                _ => 0,
+            })
+            .sum();
+        let you = if chosen.contains(id) { 3 } else { 0 };
+        assert_eq!(
+            sent,
+            s.received_len(*id) + 3 + you + 3 + SIZE,
+            "client #{id}: bytes queued for it"
+        );
+    }
+    assert_eq!(
+        s.count(|e| matches!(e, ServerEvent::SendDropped { .. } | ServerEvent::Warning(_))),
+        0,
+        "{}",
+        listing(&s.log)
+    );
+    #[cfg(target_os = "linux")]
+    {
+        use common::proc::{End, Proto, settle, socket_fds, threads_named};
+        let names: Vec<String> = std::iter::once(format!("tcps-{}", s.id))
+            .chain((1..LOOPS).map(|k| format!("tcps-{}.{k}", s.id)))
+            .collect();
+        settle("engine threads after join", 0, || threads_named(&names));
+        drop(streams);
+        drop(over);
+        settle("server sockets after join", 0, || {
+            socket_fds(Proto::Tcp, End::Local, addr.port())
+        });
+    }
 }

@@ -9,9 +9,12 @@ impl Server {
             return;
         }
         loop {
-            match self.listener.accept() {
-                Ok((mut stream, peer)) => {
-                    let over = self.max_clients.filter(|max| self.conns.len() >= *max);
+            let Some(listener) = &self.listener else {
+                return;
+            };
+            match listener.accept() {
+                Ok((stream, peer)) => {
+                    let over = self.max_clients.filter(|max| self.shared.clients() >= *max);
                     let id = self.next_id;
                     self.next_id += 1;
                     self.emitter.call(
@@ -29,39 +32,12 @@ impl Server {
                         self.emitter.emit(ServerEvent::Refused { peer, limit });
                         continue;
                     }
-                    let token = Token(id as usize);
-                    if let Err(e) =
-                        self.poll
-                            .registry()
-                            .register(&mut stream, token, Interest::READABLE)
-                    {
-                        self.emitter
-                            .emit(ServerEvent::Warning(NetError::from_io(&e)));
-                        self.emitter
-                            .call(Some(id), CallKind::Close, CallOutcome::Done);
-                        continue;
-                    }
-                    self.conns.insert(
-                        id,
-                        Conn {
-                            stream,
-                            closing: false,
-                            out: VecDeque::new(),
-                            queued: 0,
-                            interest: Interest::READABLE,
-                            paused: false,
-                            starved: false,
-                            held: false,
-                            told_held: false,
-                            kicked: false,
-                            moved: Instant::now(),
-                            kernel: None,
-                            info: None,
-                        },
-                    );
+                    // Announced here, before any loop reports on it, so its events keep
+                    // their order whichever loop serves it.
                     self.emitter
                         .emit(ServerEvent::Accepted { client: id, peer });
-                    self.kernel_read(id);
+                    let index = self.place();
+                    self.hand_over(index, id, stream);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -73,7 +49,9 @@ impl Server {
                     self.emitter.emit(ServerEvent::Warning(err));
                     // Out of descriptors: the listener stays readable, so stop asking for a
                     // moment instead of spinning.
-                    let _ = self.poll.registry().deregister(&mut self.listener);
+                    if let Some(listener) = &mut self.listener {
+                        let _ = self.poll.registry().deregister(listener);
+                    }
                     self.accept_paused_until = Some(Instant::now() + ACCEPT_BACKOFF);
                     break;
                 }

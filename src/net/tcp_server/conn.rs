@@ -1,6 +1,8 @@
 //! One client's connection: reading it, queueing what is sent to it, flushing the queue when
 //! the socket turns writable, and closing it.
 
+use std::sync::atomic::Ordering;
+
 use super::*;
 
 impl Server {
@@ -78,8 +80,8 @@ impl Server {
         };
         let len = bytes.len() as u64;
         let own_over = conn.queued + bytes.len() > MAX_QUEUED && conn.queued > 0;
-        let all_over =
-            self.queued_total + bytes.len() > self.output_budget && self.queued_total > 0;
+        let queued_total = self.shared.queued();
+        let all_over = queued_total + bytes.len() > self.output_budget && queued_total > 0;
         if (own_over || all_over) && matches!(origin, SendOrigin::AutoReply) {
             // An echo to a client that does not read: keep the answer (the queue goes over
             // by one reply at most) and stop reading the client until it catches up, so
@@ -96,7 +98,7 @@ impl Server {
             return;
         }
         conn.queued += bytes.len();
-        self.queued_total += bytes.len();
+        self.shared.queued.fetch_add(bytes.len(), Ordering::Relaxed);
         conn.out.push_back((bytes.clone(), 0));
         self.emitter.emit(ServerEvent::Sent {
             client: id,
@@ -105,6 +107,7 @@ impl Server {
             origin,
         });
         self.flush_client(id);
+        self.file_room(id);
         self.tell_held(id);
     }
 
@@ -124,7 +127,7 @@ impl Server {
                     );
                     *offset += n;
                     conn.queued -= n;
-                    self.queued_total -= n;
+                    self.shared.queued.fetch_sub(n, Ordering::Relaxed);
                     if n > 0 {
                         conn.moved = Instant::now();
                     }
@@ -150,6 +153,7 @@ impl Server {
             self.close_client(id, ClientEnd::Failed(err), None);
             return;
         }
+        let file_moved = conn.file && conn.file_full && conn.queued < FILE_FEED;
         if conn.closing && conn.out.is_empty() {
             let end = if conn.kicked {
                 ClientEnd::Kicked(KickHow::Graceful)
@@ -179,13 +183,20 @@ impl Server {
         if held_changed {
             self.tell_held(id);
         }
+        if file_moved {
+            self.file_room(id);
+        }
     }
 
     pub(super) fn close_client(&mut self, id: ClientId, end: ClientEnd, how: Option<KickHow>) {
         let Some(mut conn) = self.conns.remove(&id) else {
             return;
         };
-        self.queued_total -= conn.queued;
+        self.shared.queued.fetch_sub(conn.queued, Ordering::Relaxed);
+        self.shared.left(self.index);
+        if Self::leave_file(&self.shared, &mut conn) {
+            self.wake_lead();
+        }
         if conn.held {
             // Held back when it went: it leaves the list now, not when the queues drain.
             self.held.retain(|h| *h != id);
@@ -206,10 +217,11 @@ impl Server {
             );
         }
         let ends = (conn.stream.local_addr(), conn.stream.peer_addr());
-        let followed = self.conns.len() < KERNEL_POLL_MAX_CLIENTS
-            && crate::net::kernel::availability().available();
+        let clients = self.shared.clients();
+        let followed =
+            clients < KERNEL_POLL_MAX_CLIENTS && crate::net::kernel::availability().available();
         drop(conn);
-        if self.conns.is_empty() {
+        if clients == 0 {
             // The last client has gone: what its queues took goes back to the system.
             crate::net::sys::release_free_memory();
         }

@@ -27,7 +27,7 @@ impl Server {
         }
         // The full view (RTT, window) only at classroom scale, where it is also kept fresh;
         // ten thousand rows of it would be memory for numbers nobody can watch.
-        let watched = self.conns.len() <= KERNEL_POLL_MAX_CLIENTS;
+        let watched = self.shared.clients() <= KERNEL_POLL_MAX_CLIENTS;
         let Some(conn) = self.conns.get_mut(&id) else {
             return;
         };
@@ -46,7 +46,7 @@ impl Server {
             return;
         }
         self.kernel_next = now + KERNEL_POLL;
-        if self.conns.len() <= KERNEL_POLL_MAX_CLIENTS {
+        if self.shared.clients() <= KERNEL_POLL_MAX_CLIENTS {
             let mut ids: Vec<ClientId> = self.conns.keys().copied().collect();
             ids.sort_unstable();
             for id in ids {

@@ -1,12 +1,15 @@
 //! The TCP server engine: the lesson's server steps (socket → bind → listen → accept →
 //! recv/send → close) for many clients at once, each served for as long as it stays.
 //!
-//! # Why one readiness loop
+//! # Why readiness loops
 //!
 //! A classroom is thirty clients, but the panel must stay fast with ten thousand. One thread per
-//! client would cost ten thousand stacks and context switches; instead a single background
-//! thread runs a mio readiness loop (epoll on Linux, kqueue on macOS, IOCP via wepoll on
-//! Windows) over the listener and every client socket. Reads go into one shared buffer and
+//! client would cost ten thousand stacks and context switches; instead a background thread
+//! runs a mio readiness loop (epoll on Linux, kqueue on macOS, IOCP via wepoll on Windows) over
+//! the listener and every client socket. A class stays on that one thread; past
+//! [`SPREAD_FROM`] clients the loop starts a few more (two per core, see [`default_loops`])
+//! and hands each new client to the least busy, so a busy server uses every core (`loops`).
+//! Reads go into one buffer per loop and
 //! only what arrived is copied out, so an idle client costs a socket and a small struct. Writes
 //! that the kernel cannot take at once are queued per client and flushed when the socket turns
 //! writable; a client that stops reading has its queue capped (and its reading paused, so an
@@ -20,7 +23,8 @@
 //! client-related event carries the client's id.
 //!
 //! The loop is here (`Server::run`); its parts live beside it: `accept` (accepting within the
-//! limits), `conn` (reading, queueing, flushing and closing one client), `pressure` (pausing
+//! limits), `loops` (starting the other loops and telling them what concerns their clients),
+//! `conn` (reading, queueing, flushing and closing one client), `pressure` (pausing
 //! reads under back-pressure), `kernel_watch` (TCP_INFO and the socket table), `sending`
 //! (targets, the repeat run and the file) and `reply` (the auto-reply).
 
@@ -44,11 +48,14 @@ use super::{CallKind, CallOutcome, NetError, RECV_BUFFER, SocketCall, Tagged, Wa
 mod accept;
 mod conn;
 mod kernel_watch;
+mod loops;
 mod pressure;
 mod reply;
 mod sending;
 
 pub use reply::{AutoReply, Matcher, ReplyRule};
+
+use loops::{LoopMsg, Shared, Worker};
 
 /// A client of one server session: 1, 2, 3, ... in order of arrival.
 pub type ClientId = u64;
@@ -80,6 +87,24 @@ const FOLLOW_MAX: usize = 64;
 /// How long a closed connection is followed (Linux keeps TIME_WAIT for 60 s).
 const FOLLOW_FOR: Duration = Duration::from_secs(75);
 
+/// Clients the server reaches before it spreads them over more loops, by default: a class
+/// stays on one thread.
+pub const SPREAD_FROM: usize = 64;
+/// Readiness loops at most.
+pub const MAX_LOOPS: usize = 4;
+
+/// Readiness loops by default: two per core, up to [`MAX_LOOPS`]. A loop spends much of
+/// its time in the kernel's `send()`, which wakes the client it answers, and that client
+/// often takes the core from it; a second loop per core serves others meanwhile (measured by
+/// `benches/echo.rs`: on 2 cores, one loop per core reached 0.93 of a thread-per-client
+/// server, two per core 1.25).
+pub fn default_loops() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .saturating_mul(2)
+        .clamp(1, MAX_LOOPS)
+}
+
 /// How soon to look again at clients left unread while the consumer was behind.
 const STARVED_RETRY: Duration = Duration::from_millis(2);
 /// How long accepting pauses after the process ran out of descriptors.
@@ -104,6 +129,11 @@ pub struct ServerConfig {
     pub output_budget: usize,
     /// See [`DEFAULT_CLOSING_STALL`].
     pub closing_stall: Duration,
+    /// Readiness loops (threads) at most; see [`default_loops`]. 1: one thread serves all.
+    pub loops: usize,
+    /// Once this many clients are connected, new ones are spread over the loops (see
+    /// `loops.rs`).
+    pub spread_from: usize,
 }
 
 impl ServerConfig {
@@ -117,6 +147,8 @@ impl ServerConfig {
             unread: Unread::default(),
             output_budget: DEFAULT_OUTPUT_BUDGET,
             closing_stall: DEFAULT_CLOSING_STALL,
+            loops: default_loops(),
+            spread_from: SPREAD_FROM,
         }
     }
 }
@@ -292,7 +324,7 @@ pub fn spawn_server(
         Some(poke),
         move |emitter, control| {
             let (commands, _) = control.into_channel();
-            let end = match Server::start(config, poll, commands, emitter.clone()) {
+            let end = match Server::start(config, poll, wake, commands, emitter.clone()) {
                 Ok(mut server) => server.run(),
                 Err(err) => ServerEnd::Failed(err),
             };
@@ -341,6 +373,32 @@ struct Conn {
     kernel: Option<TcpState>,
     /// The kernel's full view last reported (RTT, window, counters).
     info: Option<super::kernel::TcpInfo>,
+    /// A target of the file send.
+    file: bool,
+    /// A file target whose queue holds a chunk's worth or more.
+    file_full: bool,
+}
+
+impl Conn {
+    fn new(stream: TcpStream) -> Self {
+        Self {
+            stream,
+            closing: false,
+            out: VecDeque::new(),
+            queued: 0,
+            interest: Interest::READABLE,
+            paused: false,
+            starved: false,
+            held: false,
+            told_held: false,
+            kicked: false,
+            moved: Instant::now(),
+            kernel: None,
+            info: None,
+            file: false,
+            file_full: false,
+        }
+    }
 }
 
 /// A closed connection followed in the kernel's socket table.
@@ -352,16 +410,33 @@ struct Follow {
     until: Instant,
 }
 
-/// A file fed to its targets chunk by chunk while their queues are short.
-struct FileJob {
-    source: FileSource,
-    targets: Vec<ClientId>,
+/// What every loop is set up with.
+#[derive(Clone)]
+struct Settings {
+    unread_limit: Option<usize>,
+    unread: Unread,
+    output_budget: usize,
+    closing_stall: Duration,
 }
 
+/// One readiness loop. The first (`index` 0) listens, takes the commands, runs the repeat
+/// and the file send, and starts and stops the others; see `loops.rs`.
 struct Server {
     poll: Poll,
-    listener: TcpListener,
-    commands: Receiver<Input<ServerCommand>>,
+    index: usize,
+    /// The first loop's.
+    listener: Option<TcpListener>,
+    /// The first loop's.
+    commands: Option<Receiver<Input<ServerCommand>>>,
+    /// The other loops': what the first one tells them.
+    inbox: Option<Receiver<LoopMsg>>,
+    /// Wakes the first loop (the others do, when the file send may go on).
+    lead_wake: Arc<mio::Waker>,
+    /// The other loops, in the first.
+    workers: Vec<Worker>,
+    loops: usize,
+    spread_from: usize,
+    shared: Arc<Shared>,
     emitter: Emitter,
     conns: HashMap<ClientId, Conn>,
     next_id: ClientId,
@@ -369,14 +444,16 @@ struct Server {
     max_clients: Option<usize>,
     accept_paused_until: Option<Instant>,
     repeat: Option<Repeat<Target>>,
-    file: Option<FileJob>,
+    /// The file being sent, fed to its targets chunk by chunk while their queues are short
+    /// (the first loop's).
+    file: Option<FileSource>,
+    /// This loop's clients among the file's targets.
+    file_ids: Vec<ClientId>,
     buf: Vec<u8>,
     unread_limit: Option<usize>,
     unread: Unread,
     /// Clients with data left unread while the consumer was behind.
     starved: Vec<ClientId>,
-    /// Bytes queued for all clients together.
-    queued_total: usize,
     output_budget: usize,
     /// Clients not read while the queues are at the budget.
     held: Vec<ClientId>,
@@ -388,9 +465,60 @@ struct Server {
 }
 
 impl Server {
+    fn new(
+        poll: Poll,
+        index: usize,
+        emitter: Emitter,
+        shared: Arc<Shared>,
+        lead_wake: Arc<mio::Waker>,
+        settings: Settings,
+    ) -> Self {
+        Self {
+            poll,
+            index,
+            listener: None,
+            commands: None,
+            inbox: None,
+            lead_wake,
+            workers: Vec::new(),
+            loops: 1,
+            spread_from: usize::MAX,
+            shared,
+            emitter,
+            conns: HashMap::new(),
+            next_id: 1,
+            reply: AutoReply::Off,
+            max_clients: None,
+            accept_paused_until: None,
+            repeat: None,
+            file: None,
+            file_ids: Vec::new(),
+            buf: vec![0; RECV_BUFFER],
+            unread_limit: settings.unread_limit,
+            unread: settings.unread,
+            starved: Vec::new(),
+            output_budget: settings.output_budget.max(1),
+            held: Vec::new(),
+            closing_stall: settings.closing_stall,
+            lingering: Vec::new(),
+            kernel_next: Instant::now(),
+            follows: VecDeque::new(),
+        }
+    }
+
+    fn settings(&self) -> Settings {
+        Settings {
+            unread_limit: self.unread_limit,
+            unread: self.unread.clone(),
+            output_budget: self.output_budget,
+            closing_stall: self.closing_stall,
+        }
+    }
+
     fn start(
         config: ServerConfig,
         poll: Poll,
+        wake: Arc<mio::Waker>,
         commands: Receiver<Input<ServerCommand>>,
         emitter: Emitter,
     ) -> Result<Self, NetError> {
@@ -468,30 +596,28 @@ impl Server {
         if !super::kernel::availability().available() {
             emitter.emit(ServerEvent::KernelUnavailable);
         }
-        Ok(Self {
-            poll,
-            listener,
-            commands,
-            emitter,
-            conns: HashMap::new(),
-            next_id: 1,
-            reply: config.reply,
-            max_clients: config.max_clients,
-            accept_paused_until: None,
-            repeat: None,
-            file: None,
-            buf: vec![0; RECV_BUFFER],
+        let loops = config.loops.clamp(1, MAX_LOOPS);
+        let settings = Settings {
             unread_limit: config.unread_limit,
             unread: config.unread,
-            starved: Vec::new(),
-            queued_total: 0,
-            output_budget: config.output_budget.max(1),
-            held: Vec::new(),
+            output_budget: config.output_budget,
             closing_stall: config.closing_stall,
-            lingering: Vec::new(),
-            kernel_next: Instant::now(),
-            follows: VecDeque::new(),
-        })
+        };
+        let mut server = Self::new(
+            poll,
+            0,
+            emitter,
+            Arc::new(Shared::new(loops)),
+            wake,
+            settings,
+        );
+        server.listener = Some(listener);
+        server.commands = Some(commands);
+        server.loops = loops;
+        server.spread_from = config.spread_from;
+        server.reply = config.reply;
+        server.max_clients = config.max_clients;
+        Ok(server)
     }
 
     fn run(&mut self) -> ServerEnd {
@@ -500,8 +626,13 @@ impl Server {
             let mut timeout = self
                 .next_deadline()
                 .map(|d| d.saturating_duration_since(Instant::now()));
-            if !self.starved.is_empty() {
-                // Nothing wakes us when the consumer catches up: look again soon.
+            let spread = self
+                .shared
+                .spread
+                .load(std::sync::atomic::Ordering::Relaxed);
+            if !self.starved.is_empty() || (spread && !self.held.is_empty()) {
+                // Nothing wakes us when the consumer catches up (or when another loop's
+                // queues drain): look again soon.
                 timeout = Some(timeout.map_or(STARVED_RETRY, |t| t.min(STARVED_RETRY)));
             }
             if let Err(e) = self.poll.poll(&mut events, timeout)
@@ -528,20 +659,42 @@ impl Server {
             }
             // Commands are looked at every turn, not only on the waker's token: a busy loop
             // must still hear Stop promptly.
-            loop {
-                match self.commands.try_recv() {
-                    Ok(Input::Command(ServerCommand::Stop)) | Err(TryRecvError::Disconnected) => {
-                        self.stop_all();
-                        return ServerEnd::Stopped;
-                    }
-                    Ok(Input::Command(cmd)) => self.handle(cmd),
-                    Err(TryRecvError::Empty) => break,
-                }
+            if !self.take_inputs() {
+                self.stop_all();
+                return ServerEnd::Stopped;
             }
             self.timers();
             self.feed_starved();
             self.feed_held();
             self.kernel_tick();
+        }
+    }
+
+    /// Acts on the commands (the first loop) or on what the first loop said (the others);
+    /// false when the loop must stop.
+    fn take_inputs(&mut self) -> bool {
+        loop {
+            if let Some(commands) = &self.commands {
+                match commands.try_recv() {
+                    Ok(Input::Command(ServerCommand::Stop)) | Err(TryRecvError::Disconnected) => {
+                        return false;
+                    }
+                    Ok(Input::Command(cmd)) => self.handle(cmd),
+                    Err(TryRecvError::Empty) => return true,
+                }
+            } else if let Some(inbox) = &self.inbox {
+                match inbox.try_recv() {
+                    Ok(msg) => {
+                        if !self.heard(msg) {
+                            return false;
+                        }
+                    }
+                    Err(TryRecvError::Disconnected) => return false,
+                    Err(TryRecvError::Empty) => return true,
+                }
+            } else {
+                return true;
+            }
         }
     }
 
@@ -557,7 +710,7 @@ impl Server {
             let at = run.next_at();
             next = Some(next.map_or(at, |n| n.min(at)));
         }
-        if (!self.conns.is_empty() && self.conns.len() <= KERNEL_POLL_MAX_CLIENTS)
+        if (!self.conns.is_empty() && self.shared.clients() <= KERNEL_POLL_MAX_CLIENTS)
             || !self.follows.is_empty()
         {
             next = Some(next.map_or(self.kernel_next, |n| n.min(self.kernel_next)));
@@ -577,10 +730,11 @@ impl Server {
             .is_some_and(|t| t <= Instant::now())
         {
             self.accept_paused_until = None;
-            if let Err(e) =
-                self.poll
-                    .registry()
-                    .reregister(&mut self.listener, LISTENER, Interest::READABLE)
+            if let Some(listener) = &mut self.listener
+                && let Err(e) =
+                    self.poll
+                        .registry()
+                        .reregister(listener, LISTENER, Interest::READABLE)
             {
                 self.emitter
                     .emit(ServerEvent::Warning(NetError::from_io(&e)));
@@ -591,7 +745,7 @@ impl Server {
             && run.due(Instant::now())
         {
             let turn = run.turn();
-            self.send_to(&turn.to, turn.bytes, turn.origin);
+            self.deliver(&turn.to, turn.bytes, turn.origin);
             if turn.last {
                 self.stop_repeat();
             }
@@ -602,7 +756,7 @@ impl Server {
     fn handle(&mut self, cmd: ServerCommand) {
         match cmd {
             ServerCommand::Send { to, bytes } => {
-                self.send_to(&to, bytes.into(), SendOrigin::Typed);
+                self.deliver(&to, bytes.into(), SendOrigin::Typed);
             }
             ServerCommand::Repeat {
                 to,
@@ -622,29 +776,41 @@ impl Server {
             ServerCommand::SendFile { to, path } => self.start_file(&to, path),
             ServerCommand::CancelFile => self.finish_file(),
             ServerCommand::Kick { clients, how } => {
-                for id in clients {
-                    let queued = self.conns.get(&id).is_some_and(|c| !c.out.is_empty());
-                    if how == KickHow::Graceful && queued {
-                        // What was sent to it goes out first, then the FIN.
-                        if let Some(conn) = self.conns.get_mut(&id) {
-                            conn.kicked = true;
-                        }
-                        self.close_after_flush(id);
-                    } else {
-                        self.close_client(id, ClientEnd::Kicked(how), Some(how));
-                    }
-                }
+                self.tell_workers(|| LoopMsg::Kick {
+                    clients: clients.clone(),
+                    how,
+                });
+                self.kick(clients, how);
             }
-            ServerCommand::SetAutoReply(reply) => self.reply = reply,
+            ServerCommand::SetAutoReply(reply) => {
+                self.tell_workers(|| LoopMsg::SetAutoReply(reply.clone()));
+                self.reply = reply;
+            }
             ServerCommand::SetMaxClients(max) => self.max_clients = max,
             ServerCommand::Stop => {}
         }
     }
 
-    /// Closes every client, then the listening socket.
+    fn kick(&mut self, clients: Vec<ClientId>, how: KickHow) {
+        for id in clients {
+            let queued = self.conns.get(&id).is_some_and(|c| !c.out.is_empty());
+            if how == KickHow::Graceful && queued {
+                // What was sent to it goes out first, then the FIN.
+                if let Some(conn) = self.conns.get_mut(&id) {
+                    conn.kicked = true;
+                }
+                self.close_after_flush(id);
+            } else {
+                self.close_client(id, ClientEnd::Kicked(how), Some(how));
+            }
+        }
+    }
+
+    /// Closes every client (of every loop, from the first), then the listening socket.
     fn stop_all(&mut self) {
         self.stop_repeat();
         self.finish_file();
+        self.tell_workers(|| LoopMsg::Stop);
         let mut ids: Vec<ClientId> = self.conns.keys().copied().collect();
         ids.sort_unstable();
         for id in ids {
@@ -653,7 +819,10 @@ impl Server {
             }
             self.close_client(id, ClientEnd::ServerStopped, None);
         }
-        let _ = self.poll.registry().deregister(&mut self.listener);
-        self.emitter.call(None, CallKind::Close, CallOutcome::Done);
+        self.join_workers();
+        if let Some(listener) = &mut self.listener {
+            let _ = self.poll.registry().deregister(listener);
+            self.emitter.call(None, CallKind::Close, CallOutcome::Done);
+        }
     }
 }

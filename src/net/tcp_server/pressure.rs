@@ -28,7 +28,7 @@ impl Server {
     /// Reads the clients held back by the output budget again, once the queues have drained
     /// to half of it.
     pub(super) fn feed_held(&mut self) {
-        if self.held.is_empty() || self.queued_total >= self.output_budget / 2 {
+        if self.held.is_empty() || self.shared.queued() >= self.output_budget / 2 {
             return;
         }
         for id in std::mem::take(&mut self.held) {
