@@ -3,9 +3,9 @@
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
-use socket_workbench::app::{StartOptions, WorkbenchApp};
+use socket_workbench::app::{StartOptions, Tab, WorkbenchApp};
 use socket_workbench::cli::{Cli, Io, StopSignal, run, split_host_port};
-use socket_workbench::i18n::describe_error;
+use socket_workbench::i18n::{Msg, describe_error};
 
 fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
@@ -72,6 +72,17 @@ fn main() -> ExitCode {
                     return ExitCode::from(socket_workbench::cli::EXIT_USAGE);
                 }
             };
+            let tab = match cli.tab.as_deref().map(|name| (name, Tab::from_name(name))) {
+                None => None,
+                Some((_, Some(tab))) => Some(tab),
+                Some((name, None)) => {
+                    let lang = cli.lang.unwrap_or_default();
+                    let names = Tab::names().join(", ");
+                    let text = lang.fmt(Msg::UnknownPanel, &[("name", &name), ("names", &names)]);
+                    eprintln!("socket-workbench: --tab: {text}");
+                    return ExitCode::from(socket_workbench::cli::EXIT_USAGE);
+                }
+            };
             open_window(StartOptions {
                 lang: cli.lang,
                 connect,
@@ -80,7 +91,7 @@ fn main() -> ExitCode {
                 udp,
                 udp_to: cli.udp_to,
                 serve: cli.serve_dir,
-                tab: cli.tab,
+                tab,
                 lab: cli.lab_scenario,
                 lesson: cli.lesson_scenario,
                 check: cli

@@ -30,9 +30,12 @@ fn until_done(h: &mut App) {
     let deadline = Instant::now() + CHECK_LIMIT;
     // One frame first: the start's job may not have been looked at yet.
     h.run();
-    while h.state().check.running() {
+    while h.state().panels.check.running() {
         assert!(Instant::now() < deadline, "the run did not end");
-        h.state_mut().check.wait_event(Duration::from_millis(100));
+        h.state_mut()
+            .panels
+            .check
+            .wait_event(Duration::from_millis(100));
         h.run();
     }
     h.run();
@@ -105,7 +108,7 @@ fn a_correct_server_passes_on_the_board_and_the_report_exports() {
     type_target(&mut h, "Server (host:port)", &addr.to_string());
     h.get_by_label("Start checking").click();
     until_done(&mut h);
-    let check = h.state().check.server_check().expect("a check ran");
+    let check = h.state().panels.check.server_check().expect("a check ran");
     assert_eq!(check.counts()[Square::ALL.len() - 2], 8, "all eight done");
     assert_eq!(check.passed(), 6);
     assert!(shows(&h, "6 of 6 checks passed"));
@@ -143,7 +146,7 @@ fn the_one_client_server_gets_its_hint_in_chinese() {
     until_done(&mut h);
     assert!(shows(&h, "循环中调用 accept()"));
     assert!(shows(&h, "1 项检查中通过 0 项"));
-    let check = h.state().check.server_check().unwrap();
+    let check = h.state().panels.check.server_check().unwrap();
     // One served, seven fell short.
     assert_eq!(check.counts()[3], 1);
     assert_eq!(check.counts()[4], 7);
@@ -162,10 +165,14 @@ fn stop_ends_a_waiting_check_at_once() {
     // Wait until the first client is done and the rest are waiting for answers.
     let deadline = Instant::now() + CHECK_LIMIT;
     loop {
-        h.state_mut().check.wait_event(Duration::from_millis(50));
+        h.state_mut()
+            .panels
+            .check
+            .wait_event(Duration::from_millis(50));
         h.run();
         let done = h
             .state()
+            .panels
             .check
             .server_check()
             .is_some_and(|c| c.counts()[3] == 1);
@@ -183,7 +190,15 @@ fn stop_ends_a_waiting_check_at_once() {
         asked.elapsed()
     );
     assert!(shows(&h, "Stopped before the end"));
-    assert!(h.state().check.server_check().unwrap().results.is_empty());
+    assert!(
+        h.state()
+            .panels
+            .check
+            .server_check()
+            .unwrap()
+            .results
+            .is_empty()
+    );
 }
 
 #[test]
@@ -194,21 +209,21 @@ fn bad_input_is_said_in_the_panel() {
     h.get_by_label("Start checking").click();
     h.run();
     assert!(shows(&h, "Type the server as host:port"));
-    assert!(!h.state().check.running());
+    assert!(!h.state().panels.check.running());
 
     // A folder that does not exist, for exercise 2.
-    h.state_mut().check.settings.mode = Mode::Files;
-    h.state_mut().check.settings.target = "127.0.0.1:9".into();
-    h.state_mut().check.settings.local = "/no/such/folder/anywhere".into();
+    h.state_mut().panels.check.settings.mode = Mode::Files;
+    h.state_mut().panels.check.settings.target = "127.0.0.1:9".into();
+    h.state_mut().panels.check.settings.local = "/no/such/folder/anywhere".into();
     h.run();
     h.get_by_label("Start checking").click();
     until_done(&mut h);
     assert!(shows(&h, "does not exist"));
 
     // A UDP load needs a rate.
-    h.state_mut().check.settings.mode = Mode::Load;
-    h.state_mut().check.settings.load_udp = true;
-    h.state_mut().check.settings.load_rate = 0.0;
+    h.state_mut().panels.check.settings.mode = Mode::Load;
+    h.state_mut().panels.check.settings.load_udp = true;
+    h.state_mut().panels.check.settings.load_rate = 0.0;
     h.run();
     h.get_by_label("Start load").click();
     h.run();
@@ -252,7 +267,12 @@ fn a_file_server_is_checked_against_a_typed_folder() {
     );
     h.get_by_label("Start checking").click();
     until_done(&mut h);
-    let run = h.state().check.files_check().expect("a files check ran");
+    let run = h
+        .state()
+        .panels
+        .check
+        .files_check()
+        .expect("a files check ran");
     assert_eq!(run.results.len(), 5, "{:?}", run.results);
     assert!(shows(&h, "2 file(s)"));
     assert!(shows(&h, "closed without sending anything"));
@@ -269,7 +289,7 @@ fn a_load_run_draws_its_report() {
     type_target(&mut h, "Server (host:port)", &addr.to_string());
     h.get_by_label("Start load").click();
     until_done(&mut h);
-    let state = h.state().check.load_state().expect("a load ran");
+    let state = h.state().panels.check.load_state().expect("a load ran");
     let report = state.report.as_ref().unwrap();
     assert_eq!(report.clients_connected, 20);
     assert!(report.messages > 0);

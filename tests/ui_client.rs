@@ -27,9 +27,10 @@ fn wait_until(h: &mut App, what: &str, done: impl Fn(&WorkbenchApp) -> bool) {
         assert!(
             !left.is_zero(),
             "timed out waiting for {what}; status {:?}",
-            h.state().client.model.status
+            h.state().panels.client.model.status
         );
         h.state_mut()
+            .panels
             .client
             .wait_event(left.min(Duration::from_millis(200)));
     }
@@ -72,7 +73,7 @@ fn gbk_round_trip_hex_view_bad_hex_and_disconnect() {
     h.get_by_label("Connect").click();
     h.run();
     wait_until(&mut h, "the connection", |a| {
-        a.client.model.status.connected()
+        a.panels.client.model.status.connected()
     });
     assert!(shows(
         &h,
@@ -80,8 +81,9 @@ fn gbk_round_trip_hex_view_bad_hex_and_disconnect() {
     ));
 
     // The lesson's server speaks GBK.
-    h.state_mut().client.settings.composer.encoding = socket_workbench::proto::TextEncoding::Gbk;
-    h.state_mut().client.settings.log.encoding = socket_workbench::proto::TextEncoding::Gbk;
+    h.state_mut().panels.client.settings.composer.encoding =
+        socket_workbench::proto::TextEncoding::Gbk;
+    h.state_mut().panels.client.settings.log.encoding = socket_workbench::proto::TextEncoding::Gbk;
     h.run();
     type_into(&mut h, "Message", "你好");
     h.get_by_label("Send").click();
@@ -92,7 +94,7 @@ fn gbk_round_trip_hex_view_bad_hex_and_disconnect() {
         .expect("server got our message");
     assert_eq!(got, NI_HAO_GBK, "sent as GBK");
     wait_until(&mut h, "the reply", |a| {
-        a.client.model.log.counters.rx_bytes >= 10
+        a.panels.client.model.log.counters.rx_bytes >= 10
     });
     assert!(shows(&h, "收到：你好"), "the GBK reply is shown decoded");
 
@@ -108,11 +110,11 @@ fn gbk_round_trip_hex_view_bad_hex_and_disconnect() {
     h.run();
     type_into(&mut h, "Message", "48 6g");
     assert!(shows(&h, "Not hex: 'g' at column 5"), "inline error");
-    let tx_before = h.state().client.model.log.counters.tx_msgs;
+    let tx_before = h.state().panels.client.model.log.counters.tx_msgs;
     h.get_by_label("Send").click();
     h.run();
     assert_eq!(
-        h.state().client.model.log.counters.tx_msgs,
+        h.state().panels.client.model.log.counters.tx_msgs,
         tx_before,
         "nothing sent"
     );
@@ -121,7 +123,7 @@ fn gbk_round_trip_hex_view_bad_hex_and_disconnect() {
     h.get_by_label("Disconnect").click();
     h.run();
     wait_until(&mut h, "the close", |a| {
-        matches!(a.client.model.status, ClientStatus::Closed(_))
+        matches!(a.panels.client.model.status, ClientStatus::Closed(_))
     });
     assert!(shows(&h, "Disconnected (we closed the connection)"));
     let seen = server.finish();
@@ -142,7 +144,7 @@ fn refused_connection_is_explained_in_the_panel() {
     h.get_by_label("Connect").click();
     h.run();
     wait_until(&mut h, "the refusal", |a| {
-        matches!(a.client.model.status, ClientStatus::Closed(_))
+        matches!(a.panels.client.model.status, ClientStatus::Closed(_))
     });
     assert!(shows(&h, "Connection refused: nothing is listening"));
 }
@@ -156,7 +158,10 @@ fn invalid_port_is_explained_and_nothing_starts() {
     h.get_by_label("Connect").click();
     h.run();
     assert!(shows(&h, "The port must be a whole number from 1 to 65535"));
-    assert_eq!(h.state().client.model.status, ClientStatus::Disconnected);
+    assert_eq!(
+        h.state().panels.client.model.status,
+        ClientStatus::Disconnected
+    );
 }
 
 #[test]

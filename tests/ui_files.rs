@@ -60,11 +60,14 @@ fn serve_a_typed_folder_and_download_through_the_panel() {
     h.run();
     let deadline = Instant::now() + LIMIT;
     let local = loop {
-        if let FileServerStatus::Listening { local, .. } = &h.state().files.model.status {
+        if let FileServerStatus::Listening { local, .. } = &h.state().panels.files.model.status {
             break *local;
         }
         assert!(Instant::now() < deadline, "the file server did not start");
-        h.state_mut().files.wait_event(Duration::from_millis(200));
+        h.state_mut()
+            .panels
+            .files
+            .wait_event(Duration::from_millis(200));
     };
     h.run();
     assert!(shows(&h, "Serving"));
@@ -72,7 +75,7 @@ fn serve_a_typed_folder_and_download_through_the_panel() {
     // Download it through the client panel, verified.
     h.get_by_label("Download").click();
     h.run();
-    h.state_mut().download.settings.server = local.to_string();
+    h.state_mut().panels.download.settings.server = local.to_string();
     h.run();
     let name = h.get_by_label("File name");
     name.focus();
@@ -84,6 +87,7 @@ fn serve_a_typed_folder_and_download_through_the_panel() {
     loop {
         let done = h
             .state()
+            .panels
             .download
             .model
             .rows
@@ -94,11 +98,12 @@ fn serve_a_typed_folder_and_download_through_the_panel() {
         }
         assert!(Instant::now() < deadline, "the download did not finish");
         h.state_mut()
+            .panels
             .download
             .wait_event(Duration::from_millis(200));
     }
     h.run();
-    let row = &h.state().download.model.rows[0];
+    let row = &h.state().panels.download.model.rows[0];
     assert!(
         matches!(row.state, DownloadState::Done { verified: true, .. }),
         "{:?}",
@@ -110,11 +115,20 @@ fn serve_a_typed_folder_and_download_through_the_panel() {
 
     // A second download of the same name does not overwrite the first.
     let ctx = h.ctx.clone();
-    h.state_mut().download.start(&ctx, None);
+    h.state_mut().panels.download.start(&ctx, None);
     let deadline = Instant::now() + LIMIT;
-    while h.state().download.model.rows.iter().any(|r| r.running()) {
+    while h
+        .state()
+        .panels
+        .download
+        .model
+        .rows
+        .iter()
+        .any(|r| r.running())
+    {
         assert!(Instant::now() < deadline);
         h.state_mut()
+            .panels
             .download
             .wait_event(Duration::from_millis(200));
     }

@@ -42,13 +42,13 @@ fn every_scenario_button_runs_and_draws_its_segments() {
     for s in Scenario::ALL {
         h.get_by_label(lang.t(lab_title(s))).click();
         h.step();
-        assert_eq!(h.state().lab.scenario, Some(s));
+        assert_eq!(h.state().panels.lab.scenario, Some(s));
         // As fast as the panel goes: 50× real speed.
-        h.state_mut().lab.clock.speed = 50.0;
+        h.state_mut().panels.lab.clock.speed = 50.0;
         frames_until(&mut h, 3_000, s.name(), |a| {
-            a.lab.finished() && a.lab.clock.paused
+            a.panels.lab.finished() && a.panels.lab.clock.paused
         });
-        let lab = &h.state().lab;
+        let lab = &h.state().panels.lab;
         let packets = lab.play.lab.packets().count();
         assert!(packets >= 3, "{s:?}: {packets} packets");
         assert_eq!(lab.diagram.arrows.len(), packets, "{s:?}: one arrow each");
@@ -104,7 +104,7 @@ fn every_scenario_button_runs_and_draws_its_segments() {
                     600,
                     "the comparison with the other algorithm",
                     |a| {
-                        a.lab.findings().iter().any(|f| {
+                        a.panels.lab.findings().iter().any(|f| {
                             matches!(f, socket_workbench::lab::scenario::Finding::Compare { .. })
                         })
                     },
@@ -128,22 +128,22 @@ fn pause_holds_time_and_step_goes_to_the_next_event() {
     for _ in 0..30 {
         h.step();
     }
-    let t = h.state().lab.play.lab.now_us();
+    let t = h.state().panels.lab.play.lab.now_us();
     for _ in 0..30 {
         h.step();
     }
     assert_eq!(
-        h.state().lab.play.lab.now_us(),
+        h.state().panels.lab.play.lab.now_us(),
         t,
         "time moved while paused"
     );
-    assert!(h.state().lab.clock.paused);
+    assert!(h.state().panels.lab.clock.paused);
     // Each step lands on an event: the first ones are the handshake's arrivals, 20 ms apart.
     let mut times = Vec::new();
     for _ in 0..2 {
         h.get_by_label(Lang::En.t(Msg::LabStep)).click();
         h.step();
-        times.push(h.state().lab.play.lab.now_us());
+        times.push(h.state().panels.lab.play.lab.now_us());
     }
     assert!(times.windows(2).all(|w| w[1] > w[0]), "{times:?}");
     assert!(
@@ -156,7 +156,7 @@ fn pause_holds_time_and_step_goes_to_the_next_event() {
     for _ in 0..10 {
         h.step();
     }
-    assert!(h.state().lab.play.lab.now_us() > *times.last().unwrap_or(&0));
+    assert!(h.state().panels.lab.play.lab.now_us() > *times.last().unwrap_or(&0));
 }
 
 /// Select the SYN while it flies and drop it: it never arrives, and the client sends it
@@ -173,6 +173,7 @@ fn dropping_the_packet_in_flight() {
     // The SYN is on the wire (sent at t = 0, arriving at 20 ms); pick it on the wire.
     assert!(
         h.state()
+            .panels
             .lab
             .play
             .lab
@@ -180,27 +181,28 @@ fn dropping_the_packet_in_flight() {
             .iter()
             .any(|(id, _)| *id == 1),
         "{:?}",
-        h.state().lab.play.lab.on_the_wire()
+        h.state().panels.lab.play.lab.on_the_wire()
     );
     h.query_all_by_label_contains("#1 SYN seq=0")
         .next()
         .expect("the SYN, drawn")
         .click();
     h.step();
-    assert_eq!(h.state().lab.selected, Some(1));
+    assert_eq!(h.state().panels.lab.selected, Some(1));
     h.get_by_label(Lang::En.t(Msg::LabDrop)).click();
     h.step();
     h.step();
     assert_eq!(
-        h.state().lab.play.lab.packet(1).map(|p| p.fate),
+        h.state().panels.lab.play.lab.packet(1).map(|p| p.fate),
         Some(Fate::Dropped)
     );
     assert!(shows(&h, Lang::En.t(Msg::LabGone)));
     // Faster now: the SYN comes again (a retransmission) after at least 1 s.
     h.get_by_label(Lang::En.t(Msg::LabPlay)).click();
-    h.state_mut().lab.clock.speed = 50.0;
+    h.state_mut().panels.lab.clock.speed = 50.0;
     frames_until(&mut h, 2_000, "the resent SYN", |a| {
-        a.lab
+        a.panels
+            .lab
             .play
             .lab
             .packets()
@@ -208,6 +210,7 @@ fn dropping_the_packet_in_flight() {
     });
     let resent = h
         .state()
+        .panels
         .lab
         .play
         .lab
@@ -217,7 +220,7 @@ fn dropping_the_packet_in_flight() {
         .unwrap_or(0);
     assert!(resent >= 1_000_000, "resent at {resent} µs");
     frames_until(&mut h, 2_000, "the connection", |a| {
-        a.lab.play.lab.state_ref(Host::Client) == smoltcp::socket::tcp::State::Established
+        a.panels.lab.play.lab.state_ref(Host::Client) == smoltcp::socket::tcp::State::Established
     });
 }
 
@@ -244,7 +247,7 @@ fn hold_and_deliver_by_hand() {
     );
     h.get_by_label(Lang::En.t(Msg::LabHold)).click();
     h.step();
-    assert!(h.state().lab.wire.hold);
+    assert!(h.state().panels.lab.wire.hold);
     h.get_by_label("listen()").click();
     h.step();
     h.get_by_label("connect()").click();
@@ -253,7 +256,7 @@ fn hold_and_deliver_by_hand() {
         h.step();
     }
     // Only the SYN (and, as the seconds pass, its resends), every one held.
-    let lab = &h.state().lab.play.lab;
+    let lab = &h.state().panels.lab.play.lab;
     assert!(lab.packets().count() >= 1);
     assert!(
         lab.packets().all(|p| p.fate == Fate::Held
@@ -264,14 +267,15 @@ fn hold_and_deliver_by_hand() {
     );
     h.get_by_label_contains("Deliver next").click();
     frames_until(&mut h, 600, "the SYN+ACK, held in its turn", |a| {
-        a.lab
+        a.panels
+            .lab
             .play
             .lab
             .packets()
             .any(|p| p.dir == Dir::S2C && p.fate == Fate::Held)
     });
     assert!(matches!(
-        h.state().lab.play.lab.packet(1).map(|p| p.fate),
+        h.state().panels.lab.play.lab.packet(1).map(|p| p.fate),
         Some(Fate::Delivered { .. })
     ));
     assert!(shows(&h, "SYN+ACK"), "the table lists it");

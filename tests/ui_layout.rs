@@ -279,12 +279,12 @@ fn wait_until(h: &mut App, what: &str, done: impl Fn(&WorkbenchApp) -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         {
             let app = h.state_mut();
-            app.client.wait_event(Duration::from_millis(5));
-            app.server.wait_event(Duration::from_millis(5));
-            app.udp.wait_event(Duration::from_millis(5));
-            app.files.wait_event(Duration::from_millis(5));
-            app.download.wait_event(Duration::from_millis(5));
-            app.check.wait_event(Duration::from_millis(5));
+            app.panels.client.wait_event(Duration::from_millis(5));
+            app.panels.server.wait_event(Duration::from_millis(5));
+            app.panels.udp.wait_event(Duration::from_millis(5));
+            app.panels.files.wait_event(Duration::from_millis(5));
+            app.panels.download.wait_event(Duration::from_millis(5));
+            app.panels.check.wait_event(Duration::from_millis(5));
             app.drain_events();
         }
         h.step();
@@ -425,13 +425,13 @@ fn tcp_client_shows_ten_log_entries_everywhere() {
     settings.client.port = addr.port().to_string();
     let mut h = harness(settings);
     let ctx = h.ctx.clone();
-    h.state_mut().client.connect(&ctx);
+    h.state_mut().panels.client.connect(&ctx);
     let mut have = 0;
     for (i, line) in lines.iter().enumerate() {
         have += line.len() as u64;
         go.send(()).unwrap();
         wait_until(&mut h, &format!("message {}", i + 1), |a| {
-            a.client.model.log.counters.rx_bytes == have
+            a.panels.client.model.log.counters.rx_bytes == have
         });
     }
     check_every_screen(&mut h, |_, all| at_least("log entries", log_rows(all), 10));
@@ -445,14 +445,16 @@ fn tcp_server_shows_a_class_of_thirty() {
     let mut class: Vec<TcpStream> = (0..30)
         .map(|_| TcpStream::connect(local).unwrap())
         .collect();
-    wait_until(&mut h, "30 clients", |a| a.server.model.connected == 30);
+    wait_until(&mut h, "30 clients", |a| {
+        a.panels.server.model.connected == 30
+    });
     for round in 1..=2 {
         for (i, s) in class.iter_mut().enumerate() {
             s.write_all(format!("学生{}：第{round}次发送", i + 1).as_bytes())
                 .unwrap();
         }
         wait_until(&mut h, "their messages", |a| {
-            a.server.model.log.counters.rx_msgs >= 30 * round
+            a.panels.server.model.log.counters.rx_msgs >= 30 * round
         });
     }
     let address = local.to_string();
@@ -479,14 +481,14 @@ fn tcp_server_shows_a_class_of_thirty() {
 fn udp_shows_its_peers_and_ten_datagrams() {
     let mut h = harness(loopback_settings(Tab::Udp));
     let ctx = h.ctx.clone();
-    h.state_mut().udp.bind(&ctx);
+    h.state_mut().panels.udp.bind(&ctx);
     wait_until(&mut h, "bound", |a| {
         matches!(
-            a.udp.model.status,
+            a.panels.udp.model.status,
             socket_workbench::model::UdpStatus::Bound { .. }
         )
     });
-    let local = match h.state().udp.model.status {
+    let local = match h.state().panels.udp.model.status {
         socket_workbench::model::UdpStatus::Bound { local, .. } => local,
         ref other => panic!("not bound: {other:?}"),
     };
@@ -500,7 +502,7 @@ fn udp_shows_its_peers_and_ten_datagrams() {
         }
     }
     wait_until(&mut h, "30 datagrams", |a| {
-        a.udp.model.log.counters.rx_msgs >= 30
+        a.panels.udp.model.log.counters.rx_msgs >= 30
     });
     check_every_screen(&mut h, |_, all| {
         let mut faults = at_least("log entries", log_rows(all), 10);
@@ -519,22 +521,25 @@ fn udp_shows_its_peers_and_ten_datagrams() {
 /// Starts the app's TCP server and gives its address.
 fn listen(h: &mut App) -> SocketAddr {
     let ctx = h.ctx.clone();
-    h.state_mut().server.start(&ctx);
+    h.state_mut().panels.server.start(&ctx);
     wait_until(h, "listening", |a| {
-        a.server.model.status.listening().is_some()
+        a.panels.server.model.status.listening().is_some()
     });
-    h.state().server.model.status.listening().unwrap()
+    h.state().panels.server.model.status.listening().unwrap()
 }
 
 /// Starts the app's file server (sharing what its settings say) and gives its address.
 fn serve(h: &mut App) -> SocketAddr {
     use socket_workbench::model::files::FileServerStatus;
     let ctx = h.ctx.clone();
-    h.state_mut().files.start(&ctx);
+    h.state_mut().panels.files.start(&ctx);
     wait_until(h, "serving", |a| {
-        matches!(a.files.model.status, FileServerStatus::Listening { .. })
+        matches!(
+            a.panels.files.model.status,
+            FileServerStatus::Listening { .. }
+        )
     });
-    match h.state().files.model.status {
+    match h.state().panels.files.model.status {
         FileServerStatus::Listening { local, .. } => local,
         ref other => panic!("not serving: {other:?}"),
     }
@@ -576,7 +581,14 @@ fn file_server_shows_its_requests_with_their_outcome() {
         lesson_request(local, name);
     }
     wait_until(&mut h, "10 requests", |a| {
-        a.files.model.rows.values().filter(|r| r.finished()).count() >= names.len()
+        a.panels
+            .files
+            .model
+            .rows
+            .values()
+            .filter(|r| r.finished())
+            .count()
+            >= names.len()
     });
     check_every_screen(&mut h, |_, all| {
         at_least("request rows", numbered_rows(all), 8)
@@ -599,13 +611,14 @@ fn download_shows_its_rows() {
     let local = serve(&mut h);
     let ctx = h.ctx.clone();
     for name in ["a.bin", "b.txt", "课件.pdf", "missing.doc"] {
-        let d = &mut h.state_mut().download;
+        let d = &mut h.state_mut().panels.download;
         d.settings.server = local.to_string();
         d.settings.name = name.into();
         d.start(&ctx, None);
     }
     wait_until(&mut h, "4 downloads", |a| {
-        a.download.model.rows.len() == 4 && a.download.model.rows.iter().all(|r| !r.running())
+        a.panels.download.model.rows.len() == 4
+            && a.panels.download.model.rows.iter().all(|r| !r.running())
     });
     check_every_screen(&mut h, |_, all| {
         let bars = all
@@ -646,12 +659,13 @@ fn check_shows_every_verdict() {
     let mut h = harness(settings);
     let lang = Lang::En;
     let ctx = h.ctx.clone();
-    h.state_mut().check.start(&ctx, lang);
+    h.state_mut().panels.check.start(&ctx, lang);
     wait_until(&mut h, "the check", |a| {
-        !a.check.running() && a.check.server_check().is_some()
+        !a.panels.check.running() && a.panels.check.server_check().is_some()
     });
     let verdicts = h
         .state()
+        .panels
         .check
         .report(lang)
         .unwrap()
@@ -672,9 +686,9 @@ fn lesson_fits_every_screen() {
     let mut h = harness(loopback_settings(Tab::Lesson));
     let scenario = socket_workbench::net::scenario::LessonScenario::Handshake;
     let ctx = h.ctx.clone();
-    h.state_mut().lesson.run(&ctx, scenario);
+    h.state_mut().panels.lesson.run(&ctx, scenario);
     let deadline = Instant::now() + LIMIT;
-    while h.state().lesson.running() {
+    while h.state().panels.lesson.running() {
         assert!(Instant::now() < deadline, "the scenario did not end");
         std::thread::sleep(Duration::from_millis(10));
         h.step();
@@ -687,21 +701,22 @@ fn lesson_fits_every_screen() {
 fn lab_fits_every_screen() {
     let mut h = harness(loopback_settings(Tab::Lab));
     h.state_mut()
+        .panels
         .lab
         .run(socket_workbench::lab::scenario::Scenario::Congestion);
-    h.state_mut().lab.clock.speed = 50.0;
+    h.state_mut().panels.lab.clock.speed = 50.0;
     for _ in 0..4000 {
-        if h.state().lab.finished() {
+        if h.state().panels.lab.finished() {
             break;
         }
         h.step();
     }
-    assert!(h.state().lab.finished(), "the scenario did not end");
+    assert!(h.state().panels.lab.finished(), "the scenario did not end");
     // Each of the views: the diagram's labels must not cover each other, the table's last
     // column must not run off the window.
     use socket_workbench::ui::lab_panel::LabView;
     for view in [LabView::Diagram, LabView::Table, LabView::Chart] {
-        check_every_screen_with(&mut h, |app| app.lab.view = view, |_, _| Vec::new());
+        check_every_screen_with(&mut h, |app| app.panels.lab.view = view, |_, _| Vec::new());
     }
 }
 
@@ -733,7 +748,9 @@ fn a_dragged_splitter_is_remembered_per_mode() {
     let mut h = harness(loopback_settings(Tab::TcpServer));
     let local = listen(&mut h);
     let _class: Vec<TcpStream> = (0..3).map(|_| TcpStream::connect(local).unwrap()).collect();
-    wait_until(&mut h, "3 clients", |a| a.server.model.connected == 3);
+    wait_until(&mut h, "3 clients", |a| {
+        a.panels.server.model.connected == 3
+    });
     let classroom = Screen {
         px: (1024.0, 768.0),
         classroom: true,
@@ -784,12 +801,13 @@ fn a_dragged_splitter_is_remembered_per_mode() {
 fn lab_wire_in_full_flow_fits_every_screen() {
     let mut h = harness(loopback_settings(Tab::Lab));
     h.state_mut()
+        .panels
         .lab
         .run(socket_workbench::lab::scenario::Scenario::Congestion);
-    h.state_mut().lab.clock.speed = 1.0;
+    h.state_mut().panels.lab.clock.speed = 1.0;
     let mut most = 0;
     for _ in 0..3000 {
-        let flying = h.state().lab.play.lab.on_the_wire().len();
+        let flying = h.state().panels.lab.play.lab.on_the_wire().len();
         most = most.max(flying);
         if flying >= 12 {
             break;
@@ -800,7 +818,7 @@ fn lab_wire_in_full_flow_fits_every_screen() {
         most >= 12,
         "at most {most} packets were on the wire at once"
     );
-    h.state_mut().lab.clock.paused = true;
+    h.state_mut().panels.lab.clock.paused = true;
     check_every_screen(&mut h, |screen, all| {
         // Every packet on the wire is drawn, as a label or a chip; those with a label are
         // named "#id …" for the screen reader, and at least a few keep their words.

@@ -43,9 +43,11 @@ fn every_scenario_button_draws_its_diagram_and_explains() {
     h.run();
     for s in LessonScenario::ALL {
         h.get_by_label(lang.t(scenario_title(s))).click();
-        settle(&mut h, "the scenario to end", |a| !a.lesson.running());
+        settle(&mut h, "the scenario to end", |a| {
+            !a.panels.lesson.running()
+        });
         assert!(
-            !h.state().lesson.findings().is_empty(),
+            !h.state().panels.lesson.findings().is_empty(),
             "{s:?}: no findings"
         );
         // The explanation, in full (its first words are enough to find the label).
@@ -98,18 +100,18 @@ fn step_mode_enables_only_legal_calls() {
     // The server's socket(): now bind() is legal, and nothing else on that side.
     h.query_all_by_label("socket()").next().unwrap().click();
     settle(&mut h, "socket()", |a| {
-        a.lesson.step_legal(Step::ServerBind)
+        a.panels.lesson.step_legal(Step::ServerBind)
     });
     assert_eq!(enabled(&h, "bind()"), [true]);
     assert_eq!(enabled(&h, "listen()"), [false]);
     assert!(shows(&h, "socket(AF_INET, SOCK_STREAM)"));
     h.get_by_label("bind()").click();
     settle(&mut h, "bind()", |a| {
-        a.lesson.step_legal(Step::ServerListen)
+        a.panels.lesson.step_legal(Step::ServerListen)
     });
     h.get_by_label("listen()").click();
     settle(&mut h, "listen()", |a| {
-        a.lesson.step_legal(Step::ServerAccept)
+        a.panels.lesson.step_legal(Step::ServerAccept)
     });
     assert_eq!(enabled(&h, "accept()"), [true]);
     if cfg!(target_os = "linux") {
@@ -135,19 +137,19 @@ fn own_client_to_own_server_draws_both_lanes() {
     h.run();
     h.get_by_label("Start listening").click();
     settle(&mut h, "listening", |a| {
-        a.server.model.status.listening().is_some()
+        a.panels.server.model.status.listening().is_some()
     });
-    let local = h.state().server.model.status.listening().unwrap();
+    let local = h.state().panels.server.model.status.listening().unwrap();
     // Connect from the client panel.
-    h.state_mut().client.settings.host = "127.0.0.1".into();
-    h.state_mut().client.settings.port = local.port().to_string();
+    h.state_mut().panels.client.settings.host = "127.0.0.1".into();
+    h.state_mut().panels.client.settings.port = local.port().to_string();
     h.get_by_label("TCP client").click();
     h.run();
     h.get_by_label("Connect").click();
     settle(&mut h, "connected both ways", |a| {
-        a.server.model.connected == 1
+        a.panels.server.model.connected == 1
             && matches!(
-                a.client.model.status,
+                a.panels.client.model.status,
                 socket_workbench::model::ClientStatus::Connected { .. }
             )
     });

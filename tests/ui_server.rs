@@ -24,6 +24,7 @@ fn wait_until(h: &mut App, what: &str, done: impl Fn(&WorkbenchApp) -> bool) {
         let left = deadline.saturating_duration_since(Instant::now());
         assert!(!left.is_zero(), "timed out waiting for {what}");
         h.state_mut()
+            .panels
             .server
             .wait_event(left.min(Duration::from_millis(200)));
     }
@@ -47,7 +48,7 @@ fn reads_nothing(s: &mut TcpStream) -> bool {
 }
 
 fn send_message(h: &mut App, text: &str) {
-    h.state_mut().server.settings.composer.text = text.to_owned();
+    h.state_mut().panels.server.settings.composer.text = text.to_owned();
     h.run();
     h.get_by_label("Send").click();
     h.run();
@@ -66,9 +67,9 @@ fn serve_two_clients_send_to_one_then_all_kick_and_stop() {
     h.get_by_label("Start listening").click();
     h.run();
     wait_until(&mut h, "listening", |a| {
-        a.server.model.status.listening().is_some()
+        a.panels.server.model.status.listening().is_some()
     });
-    let local = h.state().server.model.status.listening().unwrap();
+    let local = h.state().panels.server.model.status.listening().unwrap();
     assert_ne!(local.port(), 0, "the real port is shown, not 0");
     assert!(shows(&h, &format!("Listening on {local}")));
     assert!(
@@ -77,9 +78,13 @@ fn serve_two_clients_send_to_one_then_all_kick_and_stop() {
     );
 
     let mut a = TcpStream::connect(local).unwrap();
-    wait_until(&mut h, "client #1", |app| app.server.model.connected == 1);
+    wait_until(&mut h, "client #1", |app| {
+        app.panels.server.model.connected == 1
+    });
     let mut b = TcpStream::connect(local).unwrap();
-    wait_until(&mut h, "client #2", |app| app.server.model.connected == 2);
+    wait_until(&mut h, "client #2", |app| {
+        app.panels.server.model.connected == 2
+    });
     assert!(shows(&h, "#1") && shows(&h, "#2"));
     assert!(shows(&h, &a.local_addr().unwrap().to_string()));
     assert!(shows(&h, &b.local_addr().unwrap().to_string()));
@@ -88,13 +93,13 @@ fn serve_two_clients_send_to_one_then_all_kick_and_stop() {
     a.write_all(b"from a").unwrap();
     b.write_all(b"from b!").unwrap();
     wait_until(&mut h, "both messages", |app| {
-        app.server.model.log.counters.rx_bytes == 13
+        app.panels.server.model.log.counters.rx_bytes == 13
     });
 
     // Select client #1 in the table, send to the selection only.
     h.get_by_label("#1").click();
     h.run();
-    assert!(h.state().server.model.selected.contains(&1));
+    assert!(h.state().panels.server.model.selected.contains(&1));
     h.get_by_label("To selected clients (1)").click();
     h.run();
     send_message(&mut h, "only-a");
@@ -112,7 +117,7 @@ fn serve_two_clients_send_to_one_then_all_kick_and_stop() {
     h.get_by_label("#1").click();
     h.get_by_label("#2").click();
     h.run();
-    assert_eq!(h.state().server.model.selected_open(), vec![2]);
+    assert_eq!(h.state().panels.server.model.selected_open(), vec![2]);
     // The table's actions are behind a menu when the table is not wide.
     h.get_by_label("Actions ▼").click();
     h.run();
@@ -121,14 +126,16 @@ fn serve_two_clients_send_to_one_then_all_kick_and_stop() {
     b.set_read_timeout(Some(LIMIT)).unwrap();
     let mut buf = [0u8; 8];
     assert_eq!(b.read(&mut buf).unwrap(), 0, "graceful close is EOF");
-    wait_until(&mut h, "#2 closed", |app| app.server.model.connected == 1);
+    wait_until(&mut h, "#2 closed", |app| {
+        app.panels.server.model.connected == 1
+    });
     assert!(shows(&h, "disconnected by us: close() sent FIN"));
 
     // Stop: the remaining client is closed too.
     h.get_by_label("Stop").click();
     h.run();
     wait_until(&mut h, "stopped", |app| {
-        matches!(app.server.model.status, ServerStatus::Ended(_))
+        matches!(app.panels.server.model.status, ServerStatus::Ended(_))
     });
     a.set_read_timeout(Some(LIMIT)).unwrap();
     assert_eq!(a.read(&mut buf).unwrap(), 0);
@@ -149,7 +156,7 @@ fn port_in_use_is_explained_in_the_panel() {
     h.get_by_label("Start listening").click();
     h.run();
     wait_until(&mut h, "the failure", |a| {
-        matches!(a.server.model.status, ServerStatus::Ended(_))
+        matches!(a.panels.server.model.status, ServerStatus::Ended(_))
     });
     assert!(shows(&h, "already in use"));
 }

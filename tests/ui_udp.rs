@@ -22,6 +22,7 @@ fn wait_until(h: &mut App, what: &str, done: impl Fn(&WorkbenchApp) -> bool) {
         let left = deadline.saturating_duration_since(Instant::now());
         assert!(!left.is_zero(), "timed out waiting for {what}");
         h.state_mut()
+            .panels
             .udp
             .wait_event(left.min(Duration::from_millis(200)));
     }
@@ -36,7 +37,7 @@ fn recv(s: &UdpSocket) -> (Vec<u8>, std::net::SocketAddr) {
 }
 
 fn set_target(h: &mut App, target: &str) {
-    h.state_mut().udp.settings.target = target.to_owned();
+    h.state_mut().panels.udp.settings.target = target.to_owned();
     h.run();
 }
 
@@ -55,8 +56,10 @@ fn bind_send_see_the_source_and_reply_to_it() {
 
     h.get_by_label("Bind").click();
     h.run();
-    wait_until(&mut h, "the bind", |a| a.udp.model.status.bound().is_some());
-    let local = h.state().udp.model.status.bound().unwrap();
+    wait_until(&mut h, "the bind", |a| {
+        a.panels.udp.model.status.bound().is_some()
+    });
+    let local = h.state().panels.udp.model.status.bound().unwrap();
     assert_ne!(local.port(), 0);
     assert!(shows(&h, &format!("Bound to {local}")));
 
@@ -81,7 +84,7 @@ fn bind_send_see_the_source_and_reply_to_it() {
     // A reply comes from a different socket; the log shows its source.
     other.send_to(b"pong", local).unwrap();
     wait_until(&mut h, "the reply", |a| {
-        a.udp.model.log.counters.rx_msgs == 1
+        a.panels.udp.model.log.counters.rx_msgs == 1
     });
     let source = other.local_addr().unwrap().to_string();
     assert!(shows(&h, "pong"));
@@ -100,7 +103,7 @@ fn bind_send_see_the_source_and_reply_to_it() {
         .expect("the log row of the reply");
     row.click();
     h.run();
-    assert_eq!(h.state().udp.settings.target, source);
+    assert_eq!(h.state().panels.udp.settings.target, source);
     h.get_by_label("Send").click();
     h.run();
     assert_eq!(recv(&other).0, b"ping", "the reply went to the sender");
@@ -108,7 +111,7 @@ fn bind_send_see_the_source_and_reply_to_it() {
 
     h.get_by_label("Close").click();
     h.run();
-    wait_until(&mut h, "the close", |a| !a.udp.model.status.active());
+    wait_until(&mut h, "the close", |a| !a.panels.udp.model.status.active());
 }
 
 #[test]
@@ -127,7 +130,7 @@ fn sending_without_bind_binds_an_ephemeral_port_and_says_so() {
     let (data, _) = recv(&peer);
     assert_eq!(data, b"hi");
     wait_until(&mut h, "the auto bind", |a| {
-        a.udp.model.status.bound().is_some()
+        a.panels.udp.model.status.bound().is_some()
     });
     assert!(shows(&h, "the system picked"));
 }

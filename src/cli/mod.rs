@@ -113,8 +113,8 @@ pub struct Cli {
     pub serve_dir: Option<PathBuf>,
 
     /// Open the window on this panel: client, server, udp, files, download, lesson, lab or check.
-    #[arg(long, value_name = "PANEL", value_parser = parse_tab)]
-    pub tab: Option<crate::model::Tab>,
+    #[arg(long, value_name = "PANEL")]
+    pub tab: Option<String>,
 
     /// Open the window on the Lesson panel, running this scenario: handshake, half-close,
     /// time-wait, abortive, backlog-full, boundaries, udp-loss or udp-closed-port.
@@ -231,14 +231,6 @@ fn parse_name_encoding(s: &str) -> Result<crate::proto::download::NameEncoding, 
         "gbk" => Ok(NameEncoding::Gbk),
         _ => Err(format!("unknown name encoding '{s}' (auto, utf-8, gbk)")),
     }
-}
-
-fn parse_tab(s: &str) -> Result<crate::model::Tab, String> {
-    use crate::model::Tab;
-    Tab::from_name(s).ok_or_else(|| {
-        let names: Vec<&str> = Tab::ALL.iter().map(|t| t.name()).collect();
-        format!("unknown panel '{s}' ({})", names.join(", "))
-    })
 }
 
 fn parse_lab_scenario(s: &str) -> Result<crate::lab::scenario::Scenario, String> {

@@ -21,6 +21,7 @@ messages! {
     TabUdp => "UDP", "UDP 通信";
     TabFileServer => "File server", "文件服务器";
     TabDownload => "Download", "文件下载";
+    UnknownPanel => "unknown panel '{name}' ({names})", "没有这个面板：“{name}”（可选：{names}）";
     Remove => "Remove", "删除";
     Language => "Language", "语言";
     Theme => "Theme", "主题";

@@ -682,6 +682,15 @@ impl LessonPanel {
     }
 }
 
+/// Nothing is remembered between runs: a run starts from its scenario.
+impl super::Persist for LessonPanel {
+    type Settings = ();
+    fn from_settings(_: ()) -> Self {
+        Self::default()
+    }
+    fn settings(&self) {}
+}
+
 impl super::Panel for LessonPanel {
     fn ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
         self.classroom = classroom;

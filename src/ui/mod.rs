@@ -35,6 +35,45 @@ pub trait Panel {
     }
 }
 
+/// What a panel remembers between runs: its settings, saved with the app's under the panel's
+/// name in the app's list (`app::panels`).
+pub trait Persist {
+    type Settings: Clone
+        + std::fmt::Debug
+        + PartialEq
+        + Default
+        + serde::Serialize
+        + serde::de::DeserializeOwned;
+    /// The panel as a run begins, with what was saved.
+    fn from_settings(settings: Self::Settings) -> Self;
+    /// What to save now.
+    fn settings(&self) -> Self::Settings;
+}
+
+/// Panels that remember what they hold in a public `settings` field, built by `new(settings)`.
+macro_rules! persist_settings {
+    ($($panel:ty => $settings:ty,)*) => {
+        $(impl Persist for $panel {
+            type Settings = $settings;
+            fn from_settings(settings: $settings) -> Self {
+                <$panel>::new(settings)
+            }
+            fn settings(&self) -> $settings {
+                self.settings.clone()
+            }
+        })*
+    };
+}
+
+persist_settings! {
+    ClientPanel => ClientSettings,
+    ServerPanel => ServerSettings,
+    UdpPanel => UdpSettings,
+    FileServerPanel => FileServerSettings,
+    DownloadPanel => DownloadSettings,
+    check_panel::CheckPanel => check_panel::CheckSettings,
+}
+
 pub use client_panel::{ClientPanel, ClientSettings};
 pub use files_panel::{DownloadPanel, DownloadSettings, FileServerPanel, FileServerSettings};
 pub use server_panel::{ServerPanel, ServerSettings};

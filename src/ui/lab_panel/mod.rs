@@ -457,6 +457,15 @@ fn state_color(v: &egui::Visuals) -> Color32 {
     }
 }
 
+/// Nothing is remembered between runs: a run starts from its scenario.
+impl super::Persist for LabPanel {
+    type Settings = ();
+    fn from_settings(_: ()) -> Self {
+        Self::default()
+    }
+    fn settings(&self) {}
+}
+
 impl super::Panel for LabPanel {
     fn ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
         self.classroom = classroom;

@@ -6,10 +6,9 @@ use egui::{RichText, Ui};
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::{Lang, Msg};
-use crate::ui::{
-    ClientPanel, ClientSettings, DownloadPanel, DownloadSettings, FileServerPanel,
-    FileServerSettings, Panel, ServerPanel, ServerSettings, UdpPanel, UdpSettings,
-};
+
+mod panels;
+pub use panels::{Panels, Settings, Tab};
 
 /// Key under which settings are stored by eframe.
 pub const STORAGE_KEY: &str = "socket-workbench-settings";
@@ -22,44 +21,6 @@ pub enum ThemeChoice {
     #[default]
     Light,
     Dark,
-}
-
-pub use crate::model::Tab;
-
-/// Everything remembered between runs (window size is eframe's own).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Settings {
-    pub lang: Lang,
-    pub theme: ThemeChoice,
-    pub zoom: f32,
-    /// Classroom mode: large text, high contrast, full screen.
-    pub classroom: bool,
-    pub tab: Tab,
-    pub client: ClientSettings,
-    pub server: ServerSettings,
-    pub udp: UdpSettings,
-    pub files: FileServerSettings,
-    pub download: DownloadSettings,
-    pub check: crate::ui::check_panel::CheckSettings,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            lang: Lang::En,
-            theme: ThemeChoice::Light,
-            zoom: 1.0,
-            classroom: false,
-            tab: Tab::TcpClient,
-            client: ClientSettings::default(),
-            server: ServerSettings::default(),
-            udp: UdpSettings::default(),
-            files: FileServerSettings::default(),
-            download: DownloadSettings::default(),
-            check: Default::default(),
-        }
-    }
 }
 
 impl Settings {
@@ -123,38 +84,13 @@ pub struct StartOptions {
     pub download: Option<(String, Vec<String>)>,
 }
 
-/// `panel(tab)` and `panel_mut(tab)` from one line a panel: its tab and the app's field.
-macro_rules! panels {
-    ($($tab:ident => $field:ident,)*) => {
-        /// The panel on a tab.
-        pub fn panel(&self, tab: Tab) -> &dyn Panel {
-            match tab {
-                $(Tab::$tab => &self.$field,)*
-            }
-        }
-
-        /// The panel on a tab, to draw or drain it.
-        pub fn panel_mut(&mut self, tab: Tab) -> &mut dyn Panel {
-            match tab {
-                $(Tab::$tab => &mut self.$field,)*
-            }
-        }
-    };
-}
-
 pub struct WorkbenchApp {
     pub lang: Lang,
     pub theme: ThemeChoice,
     pub zoom: f32,
     pub tab: Tab,
-    pub client: ClientPanel,
-    pub server: ServerPanel,
-    pub udp: UdpPanel,
-    pub files: FileServerPanel,
-    pub download: DownloadPanel,
-    pub lesson: crate::ui::lesson_panel::LessonPanel,
-    pub lab: crate::ui::lab_panel::LabPanel,
-    pub check: crate::ui::check_panel::CheckPanel,
+    /// Every panel (see `panels.rs`, the one list of them).
+    pub panels: Panels,
     pub classroom: bool,
     /// What was last applied to the context: theme, effective zoom, language, classroom.
     applied: Option<(ThemeChoice, f32, Lang, bool)>,
@@ -235,40 +171,40 @@ impl WorkbenchApp {
         }
         let mut app = Self::with_settings(settings);
         if udp {
-            app.udp.bind(ctx);
+            app.panels.udp.bind(ctx);
         }
         if serve {
-            app.files.start(ctx);
+            app.panels.files.start(ctx);
             app.tab = Tab::FileServer;
         }
         if connect {
-            app.client.connect(ctx);
+            app.panels.client.connect(ctx);
             app.tab = Tab::TcpClient;
         }
         if listen {
-            app.server.start(ctx);
+            app.panels.server.start(ctx);
             if !connect {
                 app.tab = Tab::TcpServer;
             }
         }
         if let Some((server, files)) = start.download {
-            app.download.settings.server = server;
+            app.panels.download.settings.server = server;
             for name in files {
-                app.download.settings.name = name;
-                app.download.start(ctx, None);
+                app.panels.download.settings.name = name;
+                app.panels.download.start(ctx, None);
             }
             app.tab = Tab::Download;
         }
         if let Some(scenario) = start.lesson {
-            app.lesson.run(ctx, scenario);
+            app.panels.lesson.run(ctx, scenario);
             app.tab = Tab::Lesson;
         }
         if let Some(scenario) = start.lab {
-            app.lab.run(scenario);
+            app.panels.lab.run(scenario);
             app.tab = Tab::Lab;
         }
         if check {
-            app.check.start(ctx, app.lang);
+            app.panels.check.start(ctx, app.lang);
             app.tab = Tab::Check;
         }
         // Last, so it wins over the panel the other flags open, as `--help` says.
@@ -284,14 +220,7 @@ impl WorkbenchApp {
             theme: settings.theme,
             zoom: settings.zoom.clamp(MIN_ZOOM, MAX_ZOOM),
             tab: settings.tab,
-            client: ClientPanel::new(settings.client),
-            server: ServerPanel::new(settings.server),
-            udp: UdpPanel::new(settings.udp),
-            files: FileServerPanel::new(settings.files),
-            download: DownloadPanel::new(settings.download),
-            lesson: crate::ui::lesson_panel::LessonPanel::default(),
-            lab: crate::ui::lab_panel::LabPanel::default(),
-            check: crate::ui::check_panel::CheckPanel::new(settings.check),
+            panels: Panels::new(&settings),
             classroom: settings.classroom,
             applied: None,
             fit_window: 10,
@@ -299,25 +228,22 @@ impl WorkbenchApp {
     }
 
     pub fn settings(&self) -> Settings {
-        Settings {
+        let mut settings = Settings {
             lang: self.lang,
             theme: self.theme,
             classroom: self.classroom,
             zoom: self.zoom,
             tab: self.tab,
-            client: self.client.settings.clone(),
-            server: self.server.settings.clone(),
-            udp: self.udp.settings.clone(),
-            files: self.files.settings.clone(),
-            download: self.download.settings.clone(),
-            check: self.check.settings.clone(),
-        }
+            ..Settings::default()
+        };
+        settings.take_from(&self.panels);
+        settings
     }
 
     /// Work that must happen even while the window is hidden: applying engine events.
     pub fn drain_events(&mut self) {
         for &tab in Tab::ALL {
-            self.panel_mut(tab).drain_events();
+            self.panels.get_mut(tab).drain_events();
         }
     }
 
@@ -456,9 +382,9 @@ impl WorkbenchApp {
         });
         // The framed panels show their status themselves; in classroom mode that line is
         // room the class's content needs. The Lesson and Lab keep theirs (their clock).
-        let status_bar = !self.classroom || !self.panel(self.tab).shows_status();
+        let status_bar = !self.classroom || !self.panels.get(self.tab).shows_status();
         if status_bar {
-            let status = self.panel(self.tab).status_line(lang);
+            let status = self.panels.get(self.tab).status_line(lang);
             egui::Panel::bottom("status_bar").show(ui, |ui| {
                 ui.horizontal(|ui| {
                     ui.add(egui::Label::new(status).truncate());
@@ -471,21 +397,8 @@ impl WorkbenchApp {
         self.link_diagrams();
         let (tab, classroom) = (self.tab, self.classroom);
         egui::CentralPanel::default().show(ui, |ui| {
-            self.panel_mut(tab).ui(ui, lang, classroom);
+            self.panels.get_mut(tab).ui(ui, lang, classroom);
         });
-    }
-
-    // The panel on each tab: the one list the tab bar, the status bar, the central view and
-    // the event drain are drawn from (`panel`, `panel_mut`).
-    panels! {
-        TcpClient => client,
-        TcpServer => server,
-        Udp => udp,
-        FileServer => files,
-        Download => download,
-        Lesson => lesson,
-        Lab => lab,
-        Check => check,
     }
 
     /// When the client panel is connected to this program's own server panel, each panel's
@@ -493,22 +406,23 @@ impl WorkbenchApp {
     /// nothing changed: the diagrams are rebuilt only when a trace grows.
     fn link_diagrams(&mut self) {
         if self.tab == Tab::TcpClient
-            && self.client.settings.show_trace
-            && self.client.settings.trace_diagram
+            && self.panels.client.settings.show_trace
+            && self.panels.client.settings.trace_diagram
         {
-            self.client
-                .diagram
-                .refresh_client(&self.client.model.trace, Some(&self.server.model));
+            self.panels.client.diagram.refresh_client(
+                &self.panels.client.model.trace,
+                Some(&self.panels.server.model),
+            );
         }
         if self.tab == Tab::TcpServer
-            && self.server.settings.show_trace
-            && self.server.settings.trace_diagram
-            && let Some(id) = self.server.diagram_client()
+            && self.panels.server.settings.show_trace
+            && self.panels.server.settings.trace_diagram
+            && let Some(id) = self.panels.server.diagram_client()
         {
-            self.server.diagram.refresh_server(
-                &self.server.model,
+            self.panels.server.diagram.refresh_server(
+                &self.panels.server.model,
                 id,
-                Some(&self.client.model.trace),
+                Some(&self.panels.client.model.trace),
             );
         }
     }
@@ -592,6 +506,7 @@ impl eframe::App for WorkbenchApp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ui::ClientSettings;
     use eframe::Storage;
     use std::collections::HashMap;
 
@@ -681,8 +596,8 @@ mod tests {
             };
             let mut app = WorkbenchApp::start(&ctx, Settings::default(), start);
             assert_eq!(app.tab, tab);
-            app.client.disconnect();
-            app.server.stop();
+            app.panels.client.disconnect();
+            app.panels.server.stop();
         }
     }
 
@@ -713,7 +628,7 @@ mod tests {
         let app = WorkbenchApp::start(&ctx, Settings::default(), start);
         assert!(app.classroom);
         assert_eq!(app.tab, Tab::Lesson);
-        assert!(app.lesson.running());
+        assert!(app.panels.lesson.running());
 
         // A download from a server that is not there: the row is made, and fails in words.
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -725,8 +640,8 @@ mod tests {
         };
         let app = WorkbenchApp::start(&ctx, Settings::default(), start);
         assert_eq!(app.tab, Tab::Download);
-        assert_eq!(app.download.settings.server, addr.to_string());
-        assert_eq!(app.download.model.rows.len(), 2);
+        assert_eq!(app.panels.download.settings.server, addr.to_string());
+        assert_eq!(app.panels.download.model.rows.len(), 2);
         assert!(!app.classroom, "classroom mode is not forced on");
     }
 
