@@ -380,8 +380,8 @@ impl WorkbenchApp {
                 }
             });
         });
-        // The framed panels show their status themselves; in classroom mode that line is
-        // room the class's content needs. The Lesson and Lab keep theirs (their clock).
+        // Every panel shows its status itself on its frame; in classroom mode the status
+        // bar's line is room the class's content needs.
         let status_bar = !self.classroom || !self.panels.get(self.tab).shows_status();
         if status_bar {
             let status = self.panels.get(self.tab).status_line(lang);

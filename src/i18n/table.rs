@@ -435,6 +435,7 @@ messages! {
     StepLabFailed => "The step lab could not start: {error}", "分步实验无法启动：{error}";
     LessonExportFailed => "Could not save the diagram: {err}", "无法保存图：{err}";
     LessonFailed => "The scenario could not run: {err}", "场景无法运行：{err}";
+    LessonFailedShort => "Could not run", "无法运行";
     LessonKernelUnavailable => "The kernel's TCP state cannot be read on this system: states are not shown (nothing is guessed).", "此系统无法读取内核的 TCP 状态：不显示状态（不作猜测）。";
     LessonFindings => "What happened", "结果";
     LessonWhy => "Why", "原因";

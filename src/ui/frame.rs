@@ -1,4 +1,6 @@
-//! The frame the connection panels share (TCP client, TCP server, UDP): a settings strip
+//! The frames the panels share. The connection panels (TCP client, TCP server, UDP, file
+//! server, Check) use [`show`]; the demonstrations (Lesson, Lab) use [`show_demo`], with
+//! the same rules for folding, splitters and status. [`show`]: a settings strip
 //! that folds to one summary line once the socket is up, the status and what goes with it,
 //! the main view (a table and the log, with the socket calls beside them) and the composer
 //! at the bottom. It owns the sizing rules for normal and classroom mode, so each panel only
@@ -408,4 +410,106 @@ pub fn text_width(ui: &Ui, text: &str, style: egui::TextStyle) -> f32 {
             .size()
             .x
     })
+}
+
+/// What a demonstration panel (the Lesson, the Lab) draws in each region. The same rules as
+/// the connection panels': the choices (a scenario list, the wire's settings) sit in a column
+/// at the left in normal mode and fold to one line in classroom mode; the status and the
+/// controls share one line; the picture gets the room, with the words beside it when both
+/// fit and above it when not; every splitter the teacher drags is remembered per panel and
+/// mode; and the panel shows its own status, so classroom mode needs no status bar.
+pub trait Demo {
+    /// Keeps this panel's remembered sizes apart from the other panels'.
+    fn frame_id(&self) -> &'static str;
+    /// Above everything, the whole width: a switch between the panel's modes, if it has any.
+    fn modes_ui(&mut self, _ui: &mut Ui, _lang: Lang) {}
+    /// The choices column is shown (normal mode) and its width at first.
+    fn choices_width(&self) -> Option<f32>;
+    /// The choices, in their column.
+    fn choices_ui(&mut self, ui: &mut Ui, lang: Lang);
+    /// In classroom mode, the choice in one line (a drop-down) at the start of the status
+    /// line.
+    fn choice_line_ui(&mut self, _ui: &mut Ui, _lang: Lang) {}
+    /// The status line's colour and words (`classroom`: fewer words, the picture says the
+    /// rest).
+    fn status(&self, ui: &Ui, lang: Lang, classroom: bool) -> (Color32, String);
+    /// The buttons on the status line (play, pause, step; the words' fold).
+    fn controls_ui(&mut self, _ui: &mut Ui, _lang: Lang, _classroom: bool) {}
+    /// Below the status line, the whole width: the wire, a failure, a hint.
+    fn details_ui(&mut self, _ui: &mut Ui, _lang: Lang, _classroom: bool) {}
+    /// The words beside the picture (findings, explanation, a table): shown, and the least
+    /// width the picture needs beside them.
+    fn aside(&self, classroom: bool) -> Option<f32>;
+    fn aside_ui(&mut self, _ui: &mut Ui, _lang: Lang) {}
+    /// The picture: the diagram, the chart.
+    fn picture_ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool);
+}
+
+/// Draws a demonstration panel.
+pub fn show_demo(ui: &mut Ui, lang: Lang, classroom: bool, panel: &mut dyn Demo) {
+    let name = panel.frame_id();
+    panel.modes_ui(ui, lang);
+    if !classroom && let Some(width) = panel.choices_width() {
+        let max = (ui.available_width() * 0.5).max(width);
+        region(
+            ui,
+            Side::Left,
+            (name, "choices", classroom),
+            width,
+            |p| p.resizable(true).size_range(160.0..=max),
+            |ui| {
+                egui::ScrollArea::vertical()
+                    .id_salt((name, "choices scroll"))
+                    .show(ui, |ui| panel.choices_ui(ui, lang));
+            },
+        );
+    }
+    egui::CentralPanel::no_frame().show(ui, |ui| {
+        ui.horizontal_wrapped(|ui| {
+            if classroom {
+                panel.choice_line_ui(ui, lang);
+            }
+            let (color, text) = panel.status(ui, lang, classroom);
+            ui.label(RichText::new("●").color(color));
+            if !text.is_empty() {
+                ui.label(RichText::new(text).color(color).strong());
+            }
+            panel.controls_ui(ui, lang, classroom);
+        });
+        panel.details_ui(ui, lang, classroom);
+        let avail = ui.available_rect_before_wrap();
+        match panel.aside(classroom) {
+            Some(picture_min) if avail.width() - 300.0 >= picture_min => {
+                // Beside the picture: the words keep under half, the picture the rest.
+                let default = (avail.width() * 0.45).clamp(300.0, 600.0);
+                let max = (avail.width() - picture_min).max(300.0);
+                region(
+                    ui,
+                    Side::Right,
+                    (name, "aside", classroom),
+                    default.min(max),
+                    |p| p.resizable(true).size_range(240.0..=max),
+                    |ui| panel.aside_ui(ui, lang),
+                );
+            }
+            Some(_) => {
+                // No room beside it: above the picture, behind a splitter.
+                let max = (avail.height() * 0.6).max(80.0);
+                region(
+                    ui,
+                    Side::Top,
+                    (name, "aside-above", classroom),
+                    (avail.height() * 0.3).clamp(80.0, max),
+                    |p| p.resizable(true).size_range(60.0..=max),
+                    |ui| {
+                        egui::ScrollArea::vertical()
+                            .id_salt((name, "aside scroll"))
+                            .show(ui, |ui| panel.aside_ui(ui, lang));
+                    },
+                );
+            }
+            None => {}
+        }
+        egui::CentralPanel::no_frame().show(ui, |ui| panel.picture_ui(ui, lang, classroom));
+    });
 }

@@ -385,98 +385,53 @@ impl LessonPanel {
 
     pub fn ui(&mut self, ui: &mut Ui, lang: Lang) {
         self.drain_events();
-        ui.horizontal(|ui| {
-            ui.selectable_value(
-                &mut self.mode,
-                LessonMode::Scenarios,
-                RichText::new(lang.t(Msg::LessonScenarios)).strong(),
-            );
-            ui.selectable_value(
-                &mut self.mode,
-                LessonMode::Steps,
-                RichText::new(lang.t(Msg::LessonStepMode)).strong(),
-            );
-        });
-        ui.separator();
-        match self.mode {
-            LessonMode::Scenarios => self.scenarios_ui(ui, lang),
-            LessonMode::Steps => self.steps_ui(ui, lang),
-        }
+        let classroom = self.classroom;
+        super::frame::show_demo(ui, lang, classroom, self);
     }
 
-    fn scenarios_ui(&mut self, ui: &mut Ui, lang: Lang) {
-        if self.classroom {
-            // The picker on one line, so the diagram gets the screen.
-            let mut picked = None;
-            ui.horizontal(|ui| {
-                let current = self.scenario.map_or(lang.t(Msg::LessonPickScenario), |s| {
-                    lang.t(scenario_title(s))
-                });
-                ui.add_enabled_ui(!self.running, |ui| {
-                    egui::ComboBox::from_id_salt("lesson_scenario")
-                        .selected_text(RichText::new(current).strong())
-                        .show_ui(ui, |ui| {
-                            for s in LessonScenario::ALL {
-                                if ui
-                                    .selectable_label(
-                                        self.scenario == Some(s),
-                                        lang.t(scenario_title(s)),
-                                    )
-                                    .clicked()
-                                {
-                                    picked = Some(s);
-                                }
-                            }
-                        });
-                });
-                if self.running {
-                    ui.spinner();
-                }
-                if self.scenario.is_some() {
-                    self.words_fold(ui, lang);
-                }
-            });
-            if let Some(s) = picked {
-                self.run(ui.ctx(), s);
-            }
-        } else {
-            egui::Panel::left("scenario_list")
-                .resizable(false)
-                .exact_size(290.0)
-                .show(ui, |ui| {
-                    ui.add_space(4.0);
+    /// The scenario as a drop-down (classroom mode, where the list does not show).
+    fn scenario_line_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        let mut picked = None;
+        let current = self.scenario.map_or(lang.t(Msg::LessonPickScenario), |s| {
+            lang.t(scenario_title(s))
+        });
+        ui.add_enabled_ui(!self.running, |ui| {
+            egui::ComboBox::from_id_salt("lesson_scenario")
+                .selected_text(RichText::new(current).strong())
+                .show_ui(ui, |ui| {
                     for s in LessonScenario::ALL {
-                        let selected = self.scenario == Some(s);
-                        let button = egui::Button::selectable(selected, lang.t(scenario_title(s)));
-                        if ui.add_enabled(!self.running, button).clicked() {
-                            self.run(ui.ctx(), s);
+                        if ui
+                            .selectable_label(self.scenario == Some(s), lang.t(scenario_title(s)))
+                            .clicked()
+                        {
+                            picked = Some(s);
                         }
                     }
                 });
+        });
+        if let Some(s) = picked {
+            self.run(ui.ctx(), s);
         }
+    }
+
+    /// The scenario list (normal mode).
+    fn scenario_list_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        ui.add_space(4.0);
+        for s in LessonScenario::ALL {
+            let selected = self.scenario == Some(s);
+            let button = egui::Button::selectable(selected, lang.t(scenario_title(s)));
+            if ui.add_enabled(!self.running, button).clicked() {
+                self.run(ui.ctx(), s);
+            }
+        }
+    }
+
+    /// The scenario's diagram (with its export in normal mode).
+    fn scenario_picture_ui(&mut self, ui: &mut Ui, lang: Lang) {
         let Some(scenario) = self.scenario else {
             ui.label(lang.t(Msg::LessonPickScenario));
             return;
         };
-        if !self.classroom {
-            ui.horizontal(|ui| {
-                ui.heading(lang.t(scenario_title(scenario)));
-                if self.running {
-                    ui.spinner();
-                    ui.label(lang.t(Msg::LessonRunning));
-                }
-            });
-        }
-        if let Some(err) = &self.failed {
-            ui.colored_label(
-                ui.visuals().error_fg_color,
-                lang.fmt(Msg::LessonFailed, &[("err", &describe_error(lang, err))]),
-            );
-        }
-        if !self.classroom {
-            self.words_ui(ui, lang, scenario);
-            ui.separator();
-        }
         if scenario.has_diagram() && !self.rec.calls.is_empty() {
             if !self.classroom {
                 self.export_ui(ui, lang, false);
@@ -691,6 +646,111 @@ impl super::Persist for LessonPanel {
     fn settings(&self) {}
 }
 
+/// The Lesson on the demonstration frame: the scenarios in the column (a drop-down in
+/// classroom mode), the diagram with the findings and the explanation beside it (folded into
+/// "Why" in classroom mode); step mode takes the whole view.
+impl super::frame::Demo for LessonPanel {
+    fn frame_id(&self) -> &'static str {
+        "lesson"
+    }
+
+    fn modes_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        ui.horizontal(|ui| {
+            ui.selectable_value(
+                &mut self.mode,
+                LessonMode::Scenarios,
+                RichText::new(lang.t(Msg::LessonScenarios)).strong(),
+            );
+            ui.selectable_value(
+                &mut self.mode,
+                LessonMode::Steps,
+                RichText::new(lang.t(Msg::LessonStepMode)).strong(),
+            );
+        });
+        ui.separator();
+    }
+
+    fn choices_width(&self) -> Option<f32> {
+        (self.mode == LessonMode::Scenarios).then_some(290.0)
+    }
+
+    fn choices_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        self.scenario_list_ui(ui, lang);
+    }
+
+    fn choice_line_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        if self.mode == LessonMode::Scenarios {
+            self.scenario_line_ui(ui, lang);
+        }
+    }
+
+    fn status(&self, ui: &Ui, lang: Lang, classroom: bool) -> (egui::Color32, String) {
+        let weak = ui.visuals().weak_text_color();
+        if self.mode == LessonMode::Steps {
+            return (weak, lang.t(Msg::LessonStepMode).to_owned());
+        }
+        let Some(scenario) = self.scenario else {
+            return (weak, lang.t(Msg::LessonPickScenario).to_owned());
+        };
+        let (color, state) = if self.running {
+            (ui.visuals().warn_fg_color, Msg::LessonRunning)
+        } else if self.failed.is_some() {
+            (ui.visuals().error_fg_color, Msg::LessonFailedShort)
+        } else {
+            (egui::Color32::from_rgb(40, 170, 70), Msg::LabFinished)
+        };
+        let text = if classroom {
+            // The scenario's name is in the drop-down.
+            lang.t(state).to_owned()
+        } else {
+            format!("{} — {}", lang.t(scenario_title(scenario)), lang.t(state))
+        };
+        (color, text)
+    }
+
+    fn controls_ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
+        if self.mode != LessonMode::Scenarios {
+            return;
+        }
+        if self.running {
+            ui.spinner();
+        }
+        if classroom {
+            self.words_fold(ui, lang);
+        }
+    }
+
+    fn details_ui(&mut self, ui: &mut Ui, lang: Lang, _classroom: bool) {
+        if self.mode == LessonMode::Scenarios
+            && let Some(err) = &self.failed
+        {
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                lang.fmt(Msg::LessonFailed, &[("err", &describe_error(lang, err))]),
+            );
+        }
+    }
+
+    fn aside(&self, classroom: bool) -> Option<f32> {
+        (!classroom && self.mode == LessonMode::Scenarios && self.scenario.is_some())
+            // The diagram's lanes and the calls written beside them.
+            .then_some(760.0)
+    }
+
+    fn aside_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        if let Some(scenario) = self.scenario {
+            self.words_ui(ui, lang, scenario);
+        }
+    }
+
+    fn picture_ui(&mut self, ui: &mut Ui, lang: Lang, _classroom: bool) {
+        match self.mode {
+            LessonMode::Scenarios => self.scenario_picture_ui(ui, lang),
+            LessonMode::Steps => self.steps_ui(ui, lang),
+        }
+    }
+}
+
 impl super::Panel for LessonPanel {
     fn ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
         self.classroom = classroom;
@@ -706,7 +766,7 @@ impl super::Panel for LessonPanel {
     }
 
     fn shows_status(&self) -> bool {
-        false
+        true
     }
 }
 

@@ -208,35 +208,32 @@ impl LabPanel {
         });
     }
 
-    /// Play, pause, step, speed, run again, the clock; in classroom mode also the scenario.
-    pub(super) fn controls_ui(&mut self, ui: &mut Ui, lang: Lang) {
-        ui.horizontal_wrapped(|ui| {
-            if self.classroom {
-                let current = self
-                    .scenario
-                    .map_or(lang.t(Msg::LabManual), |s| lang.t(lab_title(s)));
-                let mut picked = None;
-                egui::ComboBox::from_id_salt("lab_scenario")
-                    .selected_text(RichText::new(current).strong())
-                    .show_ui(ui, |ui| {
-                        for s in Scenario::ALL {
-                            if ui
-                                .selectable_label(self.scenario == Some(s), lang.t(lab_title(s)))
-                                .clicked()
-                            {
-                                picked = Some(s);
-                            }
-                        }
-                    });
-                if let Some(s) = picked {
-                    self.run(s);
+    /// The scenario as a drop-down (classroom mode, where the list does not show).
+    pub(super) fn scenario_line_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        let current = self
+            .scenario
+            .map_or(lang.t(Msg::LabManual), |s| lang.t(lab_title(s)));
+        let mut picked = None;
+        egui::ComboBox::from_id_salt("lab_scenario")
+            .selected_text(RichText::new(current).strong())
+            .show_ui(ui, |ui| {
+                for s in Scenario::ALL {
+                    if ui
+                        .selectable_label(self.scenario == Some(s), lang.t(lab_title(s)))
+                        .clicked()
+                    {
+                        picked = Some(s);
+                    }
                 }
-            } else {
-                let title = self
-                    .scenario
-                    .map_or(lang.t(Msg::LabManual), |s| lang.t(lab_title(s)));
-                ui.label(RichText::new(title).heading().strong());
-            }
+            });
+        if let Some(s) = picked {
+            self.run(s);
+        }
+    }
+
+    /// Play, pause, step, run again, the speed; with every packet held, deliver the next.
+    pub(super) fn controls_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        {
             let playing = !self.clock.paused;
             let (m, pause) = if playing {
                 (Msg::LabPause, true)
@@ -294,6 +291,6 @@ impl LabPanel {
                     self.dirty = true;
                 }
             }
-        });
+        }
     }
 }

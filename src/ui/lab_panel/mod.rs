@@ -379,68 +379,8 @@ impl LabPanel {
         }
         self.tick(ui.ctx());
         self.poll_export();
-        if !self.classroom {
-            egui::Panel::left("lab_side")
-                .resizable(false)
-                .exact_size(250.0)
-                .show(ui, |ui| {
-                    egui::ScrollArea::vertical()
-                        .id_salt("lab_side_scroll")
-                        .show(ui, |ui| self.side_ui(ui, lang));
-                });
-        }
-        self.controls_ui(ui, lang);
-        self.wire_ui(ui, lang);
-        self.selection_ui(ui, lang);
-        if self.classroom {
-            ui.horizontal(|ui| {
-                self.view_picker(
-                    ui,
-                    lang,
-                    &[LabView::Diagram, LabView::Chart, LabView::Table],
-                );
-                ui.separator();
-                self.findings_fold(ui, lang);
-            });
-            match self.view {
-                LabView::Diagram => self.diagram_ui(ui, lang),
-                LabView::Chart => self.chart_ui(ui, lang),
-                LabView::Table => self.table_ui(ui, lang),
-            }
-        } else {
-            // The diagram on the left, the words and the table or chart on the right.
-            let avail = ui.available_size();
-            let side = (avail.x * 0.47).clamp(300.0, 600.0);
-            let main = (avail.x - side - 12.0).max(320.0);
-            ui.horizontal_top(|ui| {
-                ui.allocate_ui_with_layout(
-                    vec2(main, avail.y),
-                    egui::Layout::top_down(egui::Align::Min),
-                    |ui| {
-                        ui.set_min_size(vec2(main, avail.y));
-                        self.diagram_ui(ui, lang);
-                    },
-                );
-                ui.separator();
-                ui.allocate_ui_with_layout(
-                    vec2(side, avail.y),
-                    egui::Layout::top_down(egui::Align::Min),
-                    |ui| {
-                        ui.set_min_size(vec2(side, avail.y));
-                        self.findings_ui(ui, lang);
-                        ui.separator();
-                        ui.horizontal(|ui| {
-                            self.view_picker(ui, lang, &[LabView::Table, LabView::Chart]);
-                        });
-                        if self.view == LabView::Chart {
-                            self.chart_ui(ui, lang);
-                        } else {
-                            self.table_ui(ui, lang);
-                        }
-                    },
-                );
-            });
-        }
+        let classroom = self.classroom;
+        super::frame::show_demo(ui, lang, classroom, self);
     }
 
     pub fn select(&mut self, id: u64) {
@@ -466,6 +406,94 @@ impl super::Persist for LabPanel {
     fn settings(&self) {}
 }
 
+/// The Lab on the demonstration frame: the scenarios and the wire's settings in the column,
+/// the controls on the status line, the wire below it, and the diagram with the words and
+/// the table (or chart) beside it; in classroom mode one view at a time.
+impl super::frame::Demo for LabPanel {
+    fn frame_id(&self) -> &'static str {
+        "lab"
+    }
+
+    fn choices_width(&self) -> Option<f32> {
+        Some(250.0)
+    }
+
+    fn choices_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        self.side_ui(ui, lang);
+    }
+
+    fn choice_line_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        self.scenario_line_ui(ui, lang);
+    }
+
+    fn status(&self, ui: &Ui, lang: Lang, classroom: bool) -> (Color32, String) {
+        let (state, color) = if self.finished() {
+            (Msg::LabFinished, state_color(ui.visuals()))
+        } else if self.clock.paused {
+            (Msg::LabPaused, ui.visuals().warn_fg_color)
+        } else {
+            (Msg::LabPlaying, Color32::from_rgb(40, 170, 70))
+        };
+        if classroom {
+            // The scenario is in the drop-down, the clock on the wire.
+            return (color, lang.t(state).to_owned());
+        }
+        let name = self
+            .scenario
+            .map_or(lang.t(Msg::LabManual), |s| lang.t(lab_title(s)));
+        (color, format!("{name} — {}", lang.t(state)))
+    }
+
+    fn controls_ui(&mut self, ui: &mut Ui, lang: Lang, _classroom: bool) {
+        LabPanel::controls_ui(self, ui, lang);
+    }
+
+    fn details_ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
+        self.wire_ui(ui, lang);
+        self.selection_ui(ui, lang);
+        if classroom {
+            ui.horizontal(|ui| {
+                self.view_picker(
+                    ui,
+                    lang,
+                    &[LabView::Diagram, LabView::Chart, LabView::Table],
+                );
+                ui.separator();
+                self.findings_fold(ui, lang);
+            });
+        }
+    }
+
+    fn aside(&self, classroom: bool) -> Option<f32> {
+        (!classroom).then_some(320.0)
+    }
+
+    fn aside_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        self.findings_ui(ui, lang);
+        ui.separator();
+        ui.horizontal(|ui| {
+            self.view_picker(ui, lang, &[LabView::Table, LabView::Chart]);
+        });
+        if self.view == LabView::Chart {
+            self.chart_ui(ui, lang);
+        } else {
+            self.table_ui(ui, lang);
+        }
+    }
+
+    fn picture_ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
+        if !classroom {
+            self.diagram_ui(ui, lang);
+            return;
+        }
+        match self.view {
+            LabView::Diagram => self.diagram_ui(ui, lang),
+            LabView::Chart => self.chart_ui(ui, lang),
+            LabView::Table => self.table_ui(ui, lang),
+        }
+    }
+}
+
 impl super::Panel for LabPanel {
     fn ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
         self.classroom = classroom;
@@ -477,6 +505,6 @@ impl super::Panel for LabPanel {
     }
 
     fn shows_status(&self) -> bool {
-        false
+        true
     }
 }
