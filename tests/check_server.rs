@@ -3,7 +3,6 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::Command;
 use std::time::Duration;
 
 use socket_workbench::net::Waker;
@@ -12,6 +11,10 @@ use socket_workbench::net::check::{
     run_check, spawn_check,
 };
 use socket_workbench::proto::encoding::TextEncoding;
+
+mod common;
+use common::cli::run_here;
+use common::{LIMIT, closed_port};
 
 fn listen() -> (TcpListener, SocketAddr) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -182,8 +185,8 @@ fn a_wrong_reply_is_shown_with_its_evidence() {
 /// (with the hint about accept()), 2 for bad input; nothing listening is said as such.
 #[test]
 fn check_server_from_the_command_line() {
-    let bin = env!("CARGO_BIN_EXE_socket-workbench");
-    let run = |args: &[&str]| Command::new(bin).args(args).output().unwrap();
+    // In this process (`cli::run_args`): (exit code, stdout, stderr).
+    let run = |args: &[&str]| run_here(args);
     let good = threaded_server();
     let out = run(&[
         "check-server",
@@ -195,12 +198,7 @@ fn check_server_from_the_command_line() {
         "--encoding",
         "gbk",
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert_eq!(out.0, 0, "{}", out.1);
     let bad = one_client_server();
     let out = run(&[
         "check-server",
@@ -211,8 +209,8 @@ fn check_server_from_the_command_line() {
         "0.6",
         "--json",
     ]);
-    assert_eq!(out.status.code(), Some(1));
-    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.0, 1);
+    let text = out.1.clone();
     assert!(text.contains("accept() in a loop"), "{text}");
     assert!(
         text.lines()
@@ -230,7 +228,7 @@ fn check_server_from_the_command_line() {
         "--timeout",
         "0.4",
     ]);
-    assert!(String::from_utf8_lossy(&again.stdout).contains("none got a reply"));
+    assert!(again.1.contains("none got a reply"));
     let fresh = one_client_server();
     let zh = run(&[
         "check-server",
@@ -242,16 +240,12 @@ fn check_server_from_the_command_line() {
         "--lang",
         "zh",
     ]);
-    assert!(String::from_utf8_lossy(&zh.stdout).contains("循环中调用 accept()"));
+    assert!(zh.1.contains("循环中调用 accept()"));
     // Nothing listening: a closed port.
-    let closed = {
-        let (l, a) = listen();
-        drop(l);
-        a
-    };
+    let closed = SocketAddr::from(([127, 0, 0, 1], closed_port()));
     let out = run(&["check-server", &closed.to_string(), "--timeout", "0.5"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing accepts connections"));
+    assert_eq!(out.0, 1);
+    assert!(out.1.clone().contains("nothing accepts connections"));
     for bad_args in [
         &["check-server", "127.0.0.1:1", "--clients", "0"][..],
         &["check-server", "127.0.0.1:1", "--expect", "regex:("],
@@ -260,7 +254,7 @@ fn check_server_from_the_command_line() {
         &["check-server", "127.0.0.1:1", "--skip", "class"],
         &["check-server", "127.0.0.1:1", "--skip", "slow,fast"],
     ] {
-        assert_eq!(run(bad_args).status.code(), Some(2), "{bad_args:?}");
+        assert_eq!(run(bad_args).0, 2, "{bad_args:?}");
     }
 }
 
@@ -315,7 +309,7 @@ fn a_watched_run_reports_every_client_and_skips_what_it_is_told() {
     let mut c = config(addr);
     c.skip = vec![CheckKind::Slow, CheckKind::Big];
     let run = start(c);
-    let events = events_until_finished(&run, Duration::from_secs(30));
+    let events = events_until_finished(&run, LIMIT);
     let begun: Vec<CheckKind> = events
         .iter()
         .filter_map(|e| match e {
@@ -408,24 +402,20 @@ fn a_stopped_run_ends_at_once_without_a_verdict() {
 /// `--skip` leaves checks out of the run and out of the count.
 #[test]
 fn skip_from_the_command_line() {
-    let bin = env!("CARGO_BIN_EXE_socket-workbench");
     let good = threaded_server();
-    let out = Command::new(bin)
-        .args([
-            "check-server",
-            &good.to_string(),
-            "--clients",
-            "3",
-            "--timeout",
-            "0.6",
-            "--skip",
-            "slow,big,reconnect",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let text = String::from_utf8_lossy(&out.stdout);
+    let out = run_here(&[
+        "check-server",
+        &good.to_string(),
+        "--clients",
+        "3",
+        "--timeout",
+        "0.6",
+        "--skip",
+        "slow,big,reconnect",
+        "--json",
+    ]);
+    assert_eq!(out.0, 0);
+    let text = out.1.clone();
     assert_eq!(text.lines().count(), 4, "{text}");
     assert!(!text.contains("\"check\":\"slow\""), "{text}");
     assert_eq!(
@@ -472,40 +462,28 @@ fn hex_messages_catch_a_server_that_mangles_bytes() {
     assert!(run_check(CheckKind::Class, &c).verdict.passed());
     assert!(Expect::parse("text:4G").unwrap().in_hex().is_err());
 
-    let bin = env!("CARGO_BIN_EXE_socket-workbench");
-    let out = Command::new(bin)
-        .args([
-            "check-server",
-            &addr.to_string(),
-            "--hex",
-            "--expect",
-            "text:zz",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let out = Command::new(bin)
-        .args([
-            "check-server",
-            &addr.to_string(),
-            "--hex",
-            "--expect",
-            "text:4F4B0A",
-            "--clients",
-            "3",
-            "--timeout",
-            "0.6",
-            "--skip",
-            "slow,big,half-close,reconnect,connect-close",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let out = run_here(&[
+        "check-server",
+        &addr.to_string(),
+        "--hex",
+        "--expect",
+        "text:zz",
+    ]);
+    assert_eq!(out.0, 2);
+    let out = run_here(&[
+        "check-server",
+        &addr.to_string(),
+        "--hex",
+        "--expect",
+        "text:4F4B0A",
+        "--clients",
+        "3",
+        "--timeout",
+        "0.6",
+        "--skip",
+        "slow,big,half-close,reconnect,connect-close",
+    ]);
+    assert_eq!(out.0, 0, "{}", out.1);
 }
 
 /// A server whose accept queue is full never completes a handshake: with a 30 s timeout the

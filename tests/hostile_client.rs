@@ -13,13 +13,26 @@ use socket_workbench::net::tcp_client::{
     ClientCommand, ClientConfig, ClientEvent, ClientMsg, CloseReason, spawn_client,
 };
 
-const MB: usize = 1024 * 1024;
+mod common;
+use common::LIMIT;
+use common::events::{Brief, wait_for};
+use common::files::MB;
+use common::peer::{Peer, TempFile, spawn_peer, temp_path};
+
+impl Brief for ClientEvent {
+    fn brief(&self) -> String {
+        match self {
+            ClientEvent::Received { data } => format!("Received {}", common::events::bytes(data)),
+            other => format!("{other:?}"),
+        }
+    }
+}
 
 /// The lesson's echo server, as students write it: `recv(1024)`, then `sendall` of what came,
 /// one client, until it closes. Its `sendall` blocks whenever the client is not reading, and
 /// then it reads nothing more either: a client that does not read while it sends deadlocks it.
-fn lesson_echo(listener: TcpListener) -> std::thread::JoinHandle<u64> {
-    std::thread::spawn(move || {
+fn lesson_echo(listener: TcpListener) -> Peer<u64> {
+    spawn_peer(move || {
         let (mut s, _) = listener.accept().unwrap();
         s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
         s.set_write_timeout(Some(Duration::from_secs(60))).unwrap();
@@ -48,16 +61,10 @@ fn fifty_megabytes_through_a_lesson_echo_server_come_back_whole() {
     let port = listener.local_addr().unwrap().port();
     let server = lesson_echo(listener);
 
-    let path = std::env::temp_dir().join(format!("swb-hostile-50mb-{}", std::process::id()));
+    let file = TempFile(temp_path("hostile-50mb"));
+    let path = file.0.clone();
     let data: Vec<u8> = (0..50 * MB).map(|i| (i % 253) as u8).collect();
     std::fs::write(&path, &data).unwrap();
-    struct Rm(std::path::PathBuf);
-    impl Drop for Rm {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
-    let _rm = Rm(path.clone());
 
     let (tx, rx) = flume::unbounded::<ClientMsg>();
     let handle = spawn_client(ClientConfig::new("127.0.0.1", port), tx, Waker::noop()).unwrap();
@@ -86,19 +93,16 @@ fn fifty_megabytes_through_a_lesson_echo_server_come_back_whole() {
     assert_eq!(received, data.len());
     assert_eq!(mismatch, None, "the echo differs");
     handle.command(ClientCommand::Disconnect);
-    let end = Instant::now() + Duration::from_secs(10);
-    loop {
-        match rx.recv_timeout(end.saturating_duration_since(Instant::now())) {
-            Ok(ClientMsg {
-                event: ClientEvent::Closed { reason },
-                ..
-            }) => {
-                assert_eq!(reason, CloseReason::Local);
-                break;
-            }
-            Ok(_) => {}
-            Err(e) => panic!("no Closed: {e:?}"),
-        }
+    let seen = wait_for(
+        &rx,
+        "Closed",
+        |e| matches!(e, ClientEvent::Closed { .. }),
+        LIMIT,
+        &[],
+    );
+    match seen.last().map(|m| &m.event) {
+        Some(ClientEvent::Closed { reason }) => assert_eq!(*reason, CloseReason::Local),
+        other => panic!("{other:?}"),
     }
-    assert_eq!(server.join().unwrap(), data.len() as u64);
+    assert_eq!(server.join(), data.len() as u64);
 }

@@ -14,7 +14,10 @@ use socket_workbench::net::tcp_client::{ClientConfig, ClientEvent, spawn_client}
 use socket_workbench::net::udp::{UdpConfig, UdpEvent, spawn_udp};
 use socket_workbench::net::{RECV_BUFFER, Waker};
 
-const MIB: usize = 1024 * 1024;
+mod common;
+use common::LIMIT;
+use common::files::MB as MIB;
+use common::peer::spawn_peer;
 
 /// 64 MiB flood a client whose consumer takes nothing for a second: it holds at most its
 /// limit (plus one read); then, taken in, all 64 MiB arrive.
@@ -23,7 +26,7 @@ fn a_tcp_flood_waits_for_a_slow_consumer() {
     const TOTAL: usize = 64 * MIB;
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let peer = std::thread::spawn(move || {
+    let peer = spawn_peer(move || {
         let (mut s, _) = listener.accept().unwrap();
         s.set_write_timeout(Some(Duration::from_secs(60))).unwrap();
         let chunk = vec![b'\n'; MIB];
@@ -53,7 +56,7 @@ fn a_tcp_flood_waits_for_a_slow_consumer() {
         held <= MIB + RECV_BUFFER,
         "{held} bytes were waiting for the consumer (limit {MIB})"
     );
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + LIMIT;
     while got < TOTAL {
         let msg = rx
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
@@ -64,7 +67,7 @@ fn a_tcp_flood_waits_for_a_slow_consumer() {
         }
     }
     assert_eq!(got, TOTAL);
-    assert!(peer.join().unwrap(), "the peer could not send everything");
+    assert!(peer.join(), "the peer could not send everything");
     drop(handle);
 }
 
@@ -74,13 +77,13 @@ fn a_tcp_flood_waits_for_a_slow_consumer() {
 #[test]
 fn a_udp_flood_waits_for_a_slow_consumer() {
     let mut config = UdpConfig::new("127.0.0.1:0".parse().unwrap());
-    const LIMIT: usize = 64 * 1024;
-    config.unread_limit = Some(LIMIT);
+    const UNREAD: usize = 64 * 1024;
+    config.unread_limit = Some(UNREAD);
     let unread = config.unread.clone();
     let (tx, rx) = flume::unbounded();
     let _handle = spawn_udp(config, tx, Waker::noop()).unwrap();
     let local = loop {
-        let msg = rx.recv_timeout(Duration::from_secs(10)).expect("Bound");
+        let msg = rx.recv_timeout(LIMIT).expect("Bound");
         if let UdpEvent::Bound { local, .. } = msg.event {
             break local;
         }
@@ -97,7 +100,7 @@ fn a_udp_flood_waits_for_a_slow_consumer() {
             unread.taken(data.len());
         }
     }
-    let most = LIMIT / (16 + EVENT_COST) + 1;
+    let most = UNREAD / (16 + EVENT_COST) + 1;
     assert!(
         held <= most,
         "{held} datagrams were waiting (at most {most})"
@@ -105,7 +108,7 @@ fn a_udp_flood_waits_for_a_slow_consumer() {
     assert!(held > 0);
     // Taken in: the reader carries on with what the kernel kept.
     let _ = peer.send_to(b"after", local);
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + LIMIT;
     loop {
         let msg = rx
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))

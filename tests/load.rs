@@ -4,7 +4,6 @@
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -16,6 +15,10 @@ use socket_workbench::net::load::{
 use socket_workbench::net::tcp_server::{
     AutoReply, ServerConfig, ServerEvent, ServerHandle, spawn_server,
 };
+
+mod common;
+use common::cli::run_here;
+use common::{LIMIT, closed_port};
 
 /// Our own echo server (the TCP server engine), with what it saw.
 struct Echo {
@@ -30,7 +33,7 @@ fn echo_server() -> Echo {
     config.reply = AutoReply::Echo;
     let (tx, rx) = flume::unbounded();
     let handle = spawn_server(config, tx, Waker::noop()).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + LIMIT;
     let addr = loop {
         let msg = rx
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
@@ -175,10 +178,7 @@ fn a_rate_is_kept_and_samples_come_twice_a_second() {
 
 #[test]
 fn nothing_listening_is_refused_by_kind_and_exit_1() {
-    let port = {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = closed_port();
     let mut c = config(SocketAddr::from((Ipv4Addr::LOCALHOST, port)), 3);
     c.duration = Some(Duration::from_millis(300));
     let (r, _) = go(&c);
@@ -189,19 +189,16 @@ fn nothing_listening_is_refused_by_kind_and_exit_1() {
         "{:?}",
         r.errors
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_socket-workbench"))
-        .args([
-            "load",
-            &format!("127.0.0.1:{port}"),
-            "--clients",
-            "2",
-            "--duration",
-            "0.3",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    let (code, _, _) = run_here(&[
+        "load",
+        &format!("127.0.0.1:{port}"),
+        "--clients",
+        "2",
+        "--duration",
+        "0.3",
+        "--json",
+    ]);
+    assert_eq!(code, 1);
 }
 
 /// A server that answers every chunk with `OK\n` (not an echo).
@@ -372,27 +369,18 @@ fn udp_datagrams_that_do_not_come_back_are_lost() {
 #[test]
 fn the_command_line_ends_with_one_json_report() {
     let echo = echo_server();
-    let out = Command::new(env!("CARGO_BIN_EXE_socket-workbench"))
-        .args([
-            "load",
-            &echo.addr.to_string(),
-            "--clients",
-            "10",
-            "--messages",
-            "30",
-            "--size",
-            "50",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let (code, text, err) = run_here(&[
+        "load",
+        &echo.addr.to_string(),
+        "--clients",
+        "10",
+        "--messages",
+        "30",
+        "--size",
+        "50",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
     let last = text.lines().last().unwrap();
     for key in [
         "\"clients_connected\":10,",
@@ -407,20 +395,16 @@ fn the_command_line_ends_with_one_json_report() {
         assert!(last.contains(key), "{key} not in {last}");
     }
     // Text, in Chinese.
-    let out = Command::new(env!("CARGO_BIN_EXE_socket-workbench"))
-        .args([
-            "load",
-            &echo.addr.to_string(),
-            "--clients",
-            "3",
-            "--messages",
-            "5",
-            "--lang",
-            "zh",
-        ])
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
+    let (_, text, _) = run_here(&[
+        "load",
+        &echo.addr.to_string(),
+        "--clients",
+        "3",
+        "--messages",
+        "5",
+        "--lang",
+        "zh",
+    ]);
     assert!(text.contains("3 个中有 3 个连上"), "{text}");
     assert!(text.contains("往返时间"), "{text}");
 }
@@ -437,12 +421,11 @@ fn bad_input_exits_2() {
         &["--duration", "x"],
         &["--reply", "maybe"],
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_socket-workbench"))
-            .arg("load")
-            .arg("127.0.0.1:9")
-            .args(args)
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let argv: Vec<&str> = ["load", "127.0.0.1:9"]
+            .into_iter()
+            .chain(args.iter().copied())
+            .collect();
+        let (code, _, _) = run_here(&argv);
+        assert_eq!(code, 2, "{args:?}");
     }
 }

@@ -13,6 +13,9 @@ use socket_workbench::proto::download::{
 };
 use socket_workbench::proto::hex::{format_hex, parse_hex};
 
+mod common;
+use common::files::TempDir;
+
 /// Pieces names are made of: separators, dots, prefixes of absolute and Windows paths,
 /// percent- and fullwidth look-alikes, control characters, CJK, device names.
 fn piece() -> impl Strategy<Value = String> {
@@ -58,29 +61,23 @@ fn name() -> impl Strategy<Value = String> {
 /// A shared folder with a file inside, a sub-folder, a symlink that leads out (on Unix),
 /// and a secret file beside the folder.
 struct Folder {
-    base: PathBuf,
+    /// Removed, with everything in it, when the folder is dropped.
+    _base: TempDir,
     root: PathBuf,
 }
 
 impl Folder {
     fn new() -> Self {
-        let base = std::env::temp_dir().join(format!("swb-prop-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&base);
-        let root = base.join("shared");
+        let base = TempDir::new("prop");
+        let root = base.dir("shared");
         std::fs::create_dir_all(root.join("sub")).unwrap();
         std::fs::write(root.join("inside.txt"), b"inside").unwrap();
         std::fs::write(root.join("sub").join("inside.txt"), b"inside too").unwrap();
         std::fs::write(base.join("secret.txt"), b"SECRET").unwrap();
         #[cfg(unix)]
-        std::os::unix::fs::symlink(&base, root.join("link")).unwrap();
+        std::os::unix::fs::symlink(&base.0, root.join("link")).unwrap();
         let root = dunce::canonicalize(&root).unwrap();
-        Self { base, root }
-    }
-}
-
-impl Drop for Folder {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.base);
+        Self { _base: base, root }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Each one-click scenario run headless, with its key outcome asserted, and step mode driven
 //! call by call. Loopback only; every wait is bounded.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use socket_workbench::net::scenario::{
     LessonFinding, LessonScenario, ScenarioEvent, Side, run_scenario,
@@ -11,6 +11,9 @@ use socket_workbench::net::step::{
 };
 use socket_workbench::net::trace::TcpState;
 use socket_workbench::net::{CallKind, CallOutcome, NetErrorKind, Waker};
+
+mod common;
+use common::LIMIT;
 
 fn run(s: LessonScenario) -> Vec<ScenarioEvent> {
     let events = std::sync::Mutex::new(Vec::new());
@@ -214,7 +217,9 @@ fn closed_port_udp_error_vs_tcp_refused() {
 // Step mode
 // ---------------------------------------------------------------------------------------------
 
-struct Lab {
+/// The step lab as a test drives it: one call at a time, each followed by the stages it led
+/// to.
+struct StepLab {
     handle: socket_workbench::net::step::StepHandle,
     rx: flume::Receiver<socket_workbench::net::step::StepMsg>,
     stages: (ServerStage, ClientStage),
@@ -222,7 +227,7 @@ struct Lab {
     log: Vec<StepEvent>,
 }
 
-impl Lab {
+impl StepLab {
     fn new() -> Self {
         let (tx, rx) = flume::unbounded();
         let handle = spawn_step_lab(tx, Waker::noop()).expect("spawn");
@@ -244,7 +249,7 @@ impl Lab {
         );
         self.handle.command(StepCommand::Do(step));
         let mut got = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + LIMIT;
         loop {
             let e = self
                 .rx
@@ -269,7 +274,7 @@ impl Lab {
 
     /// Waits (bounded) until a side's kernel state is `want`.
     fn wait_state(&mut self, side: Side, want: TcpState) {
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + LIMIT;
         while match side {
             Side::Server => self.states.0,
             Side::Client => self.states.1,
@@ -305,7 +310,7 @@ fn outcome(events: &[StepEvent]) -> Option<CallOutcome> {
 
 #[test]
 fn step_mode_walks_the_lesson() {
-    let mut lab = Lab::new();
+    let mut lab = StepLab::new();
     lab.step(Step::ServerSocket);
     assert_eq!(lab.stages.0, ServerStage::Created);
     lab.step(Step::ServerBind);
