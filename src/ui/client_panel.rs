@@ -4,20 +4,19 @@
 use std::time::Duration;
 
 use egui::{RichText, Ui};
-use flume::{Receiver, Sender};
 use serde::{Deserialize, Serialize};
 
 use super::composer::{Composer, ComposerAction, ComposerSettings, SendState};
 use super::frame::{StartStop, start_stop_ui};
 use super::log_view::{LogAction, LogView, LogViewSettings};
+use super::plumbing::Link;
 use super::trace_view::trace_ui;
 use super::widgets::{history_button, labelled_text, remember};
 use crate::i18n::{Lang, Msg};
 use crate::model::describe::{describe_status, kernel_line};
 use crate::model::{ClientModel, ClientStatus};
-use crate::net::Waker;
 use crate::net::tcp_client::{
-    ClientCommand, ClientConfig, ClientEvent, ClientHandle, ClientMsg, spawn_client,
+    ClientCommand, ClientConfig, ClientEvent, ClientHandle, spawn_client,
 };
 use crate::proto::addr::parse_port;
 
@@ -60,13 +59,8 @@ pub struct ClientPanel {
     pub settings: ClientSettings,
     pub model: ClientModel,
     handle: Option<ClientHandle>,
-    events_tx: Sender<ClientMsg>,
-    events_rx: Receiver<ClientMsg>,
-    /// What this session's events hold that has not been applied yet (back-pressure).
-    unread: crate::net::flow::Unread,
-    /// Events were left for the next frame.
-    behind: bool,
-    waker: Option<Waker>,
+    /// The engines' events, their back-pressure count and the waker.
+    link: Link<ClientEvent>,
     composer: Composer,
     log_view: LogView,
     /// A problem with the form itself (bad port, empty host), shown until fixed.
@@ -78,16 +72,11 @@ pub struct ClientPanel {
 
 impl ClientPanel {
     pub fn new(settings: ClientSettings) -> Self {
-        let (events_tx, events_rx) = flume::unbounded();
         Self {
             settings,
             model: ClientModel::default(),
             handle: None,
-            events_tx,
-            events_rx,
-            unread: crate::net::flow::Unread::default(),
-            behind: false,
-            waker: None,
+            link: Link::default(),
             composer: Composer::default(),
             log_view: LogView::default(),
             form_error: None,
@@ -95,28 +84,13 @@ impl ClientPanel {
         }
     }
 
-    /// Applies one event, telling the engine's back-pressure what has been taken in.
-    fn apply(&mut self, msg: ClientMsg) {
-        if let ClientEvent::Received { data, .. } = &msg.event {
-            self.unread.taken(data.len());
-        }
-        self.model.apply(msg);
-    }
-
     /// Applies every event that has arrived. Cheap when nothing has; runs every frame, and
     /// also while the window is hidden (eframe's `logic`), so the channel never piles up.
     pub fn drain_events(&mut self) {
-        let rx = self.events_rx.clone();
-        self.behind = super::plumbing::drain(&rx, |msg| self.apply(msg));
+        self.link.drain(&mut self.model);
         if !self.model.status.active() {
             self.handle = None;
         }
-    }
-
-    fn waker(&mut self, ctx: &egui::Context) -> Waker {
-        self.waker
-            .get_or_insert_with(|| super::widgets::ui_waker(ctx))
-            .clone()
     }
 
     /// Starts connecting to what the form says. The form's errors are shown, not thrown.
@@ -137,13 +111,12 @@ impl ClientPanel {
             Duration::from_secs_f32(self.settings.timeout_secs.clamp(0.1, 600.0));
         config.close_when_peer_closes = self.settings.close_when_peer_closes;
         // A fresh count per session: what an old one left unapplied does not hold it back.
-        self.unread = crate::net::flow::Unread::default();
-        config.unread = self.unread.clone();
+        config.unread = self.link.fresh_unread();
         config.unread_limit = Some(super::plumbing::UNREAD_LIMIT);
-        let waker = self.waker(ctx);
+        let waker = self.link.waker(ctx);
         // A session still winding down keeps its threads until it ends; its events are ignored.
         self.handle = None;
-        match spawn_client(config, self.events_tx.clone(), waker) {
+        match spawn_client(config, self.link.sender(), waker) {
             Ok(handle) => {
                 let target = if host.contains(':') {
                     format!("[{}]:{port}", crate::net::tcp_client::normalize_host(&host))
@@ -177,8 +150,7 @@ impl ClientPanel {
     /// queued). For the command line and tests, which have no frames to wait for; the window
     /// never calls it. Returns false if nothing arrived in time.
     pub fn wait_event(&mut self, timeout: Duration) -> bool {
-        let rx = self.events_rx.clone();
-        let got = super::plumbing::wait(&rx, timeout, |msg| self.apply(msg));
+        let got = self.link.wait(&mut self.model, timeout);
         self.drain_events();
         got
     }
@@ -191,7 +163,7 @@ impl ClientPanel {
     /// Draws the panel on the shared frame (settings, status, log with the socket calls,
     /// composer); `classroom` picks the projector's layout.
     pub fn ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
-        if self.behind {
+        if self.link.behind {
             ui.ctx().request_repaint();
         }
         self.drain_events();

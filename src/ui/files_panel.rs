@@ -7,25 +7,23 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use egui::{RichText, Ui};
-use flume::{Receiver, Sender};
 use serde::{Deserialize, Serialize};
 
-use super::widgets::{
-    FilePicker, PickKind, human_bytes, labelled_text, path_field, remember, ui_waker,
-};
+use super::plumbing::Link;
+use super::widgets::{FilePicker, PickKind, human_bytes, labelled_text, path_field, remember};
 use crate::i18n::{Lang, Msg, describe_error};
 use crate::model::files::{
     DownloadRow, DownloadState, DownloadsModel, FileServerModel, FileServerStatus, TransferState,
 };
 use crate::net::download::{
-    DownloadConfig, DownloadHandle, DownloadMsg, free_name, list_remote, spawn_download,
+    DownloadConfig, DownloadHandle, free_name, list_remote, spawn_download,
 };
 use crate::net::file_server::{
-    Asked, FileServerConfig, FileServerHandle, FileServerMsg, NotServed, spawn_file_server,
+    Asked, FileServerConfig, FileServerHandle, NotServed, spawn_file_server,
 };
 use crate::net::split_host_port;
 use crate::net::tcp_server::ServerEnd;
-use crate::net::{NetError, Waker, ifaces};
+use crate::net::{NetError, ifaces};
 use crate::proto::TextEncoding;
 use crate::proto::download::NameEncoding;
 
@@ -61,11 +59,8 @@ pub struct FileServerPanel {
     pub settings: FileServerSettings,
     pub model: FileServerModel,
     handle: Option<FileServerHandle>,
-    events_tx: Sender<FileServerMsg>,
-    events_rx: Receiver<FileServerMsg>,
-    /// Events were left for the next frame.
-    behind: bool,
-    waker: Option<Waker>,
+    /// The engines' events, their back-pressure count and the waker.
+    link: Link<crate::net::file_server::FileServerEvent>,
     picker: FilePicker,
     bind_choices: Vec<IpAddr>,
     local_ips: Vec<IpAddr>,
@@ -74,15 +69,11 @@ pub struct FileServerPanel {
 
 impl FileServerPanel {
     pub fn new(settings: FileServerSettings) -> Self {
-        let (events_tx, events_rx) = flume::unbounded();
         Self {
             settings,
             model: FileServerModel::default(),
             handle: None,
-            events_tx,
-            events_rx,
-            behind: false,
-            waker: None,
+            link: Link::default(),
             picker: FilePicker::default(),
             bind_choices: ifaces::bind_choices(),
             local_ips: ifaces::local_ips(),
@@ -91,8 +82,7 @@ impl FileServerPanel {
     }
 
     pub fn drain_events(&mut self) {
-        let model = &mut self.model;
-        self.behind = super::plumbing::drain(&self.events_rx, |msg| model.apply(msg));
+        self.link.drain(&mut self.model);
         if !self.model.status.active() {
             self.handle = None;
         }
@@ -100,8 +90,7 @@ impl FileServerPanel {
 
     /// Waits up to `timeout` for one engine event (tests and the command line only).
     pub fn wait_event(&mut self, timeout: Duration) -> bool {
-        let rx = self.events_rx.clone();
-        let got = super::plumbing::wait(&rx, timeout, |msg| self.model.apply(msg));
+        let got = self.link.wait(&mut self.model, timeout);
         self.drain_events();
         got
     }
@@ -147,9 +136,9 @@ impl FileServerPanel {
             .limit_transfers
             .then_some(self.settings.max_transfers.max(1));
         config.name_encoding = self.settings.name_encoding;
-        let waker = self.waker.get_or_insert_with(|| ui_waker(ctx)).clone();
+        let waker = self.link.waker(ctx);
         self.handle = None;
-        match spawn_file_server(config, self.events_tx.clone(), waker) {
+        match spawn_file_server(config, self.link.sender(), waker) {
             Ok(h) => {
                 self.model.begin(h.session());
                 self.handle = Some(h);
@@ -170,7 +159,7 @@ impl FileServerPanel {
     /// requests take the main view); `classroom` picks the projector's layout.
     pub fn ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
         self.drain_events();
-        if self.behind {
+        if self.link.behind {
             ui.ctx().request_repaint();
         }
         super::frame::show(ui, lang, classroom, self);
@@ -547,11 +536,8 @@ pub struct DownloadPanel {
     pub settings: DownloadSettings,
     pub model: DownloadsModel,
     handles: Vec<DownloadHandle>,
-    events_tx: Sender<DownloadMsg>,
-    events_rx: Receiver<DownloadMsg>,
-    /// Events were left for the next frame.
-    behind: bool,
-    waker: Option<Waker>,
+    /// The engines' events, their back-pressure count and the waker.
+    link: Link<crate::net::download::DownloadEvent>,
     folder_picker: FilePicker,
     save_picker: FilePicker,
     /// "Save as" chosen with the dialog (or typed) for the next download.
@@ -569,15 +555,11 @@ enum FormError {
 
 impl DownloadPanel {
     pub fn new(settings: DownloadSettings) -> Self {
-        let (events_tx, events_rx) = flume::unbounded();
         Self {
             settings,
             model: DownloadsModel::default(),
             handles: Vec::new(),
-            events_tx,
-            events_rx,
-            behind: false,
-            waker: None,
+            link: Link::default(),
             folder_picker: FilePicker::default(),
             save_picker: FilePicker::default(),
             save_as: String::new(),
@@ -588,8 +570,7 @@ impl DownloadPanel {
     }
 
     pub fn drain_events(&mut self) {
-        let model = &mut self.model;
-        self.behind = super::plumbing::drain(&self.events_rx, |msg| model.apply(msg));
+        self.link.drain(&mut self.model);
         let running: Vec<u64> = self
             .model
             .rows
@@ -602,8 +583,7 @@ impl DownloadPanel {
 
     /// Waits up to `timeout` for one engine event (tests only).
     pub fn wait_event(&mut self, timeout: Duration) -> bool {
-        let rx = self.events_rx.clone();
-        let got = super::plumbing::wait(&rx, timeout, |msg| self.model.apply(msg));
+        let got = self.link.wait(&mut self.model, timeout);
         self.drain_events();
         got
     }
@@ -656,8 +636,8 @@ impl DownloadPanel {
         config.resume = resume;
         config.overwrite = self.settings.overwrite || resume;
         config.name_encoding = self.settings.name_encoding;
-        let waker = self.waker.get_or_insert_with(|| ui_waker(ctx)).clone();
-        match spawn_download(config, self.events_tx.clone(), waker) {
+        let waker = self.link.waker(ctx);
+        match spawn_download(config, self.link.sender(), waker) {
             Ok(h) => {
                 self.model.rows.retain(|r| !(resume && r.dest == dest));
                 self.model.rows.push(DownloadRow {
@@ -701,7 +681,7 @@ impl DownloadPanel {
 
     pub fn ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
         self.drain_events();
-        if self.behind {
+        if self.link.behind {
             ui.ctx().request_repaint();
         }
         if let Some(job) = &self.listing

@@ -6,20 +6,20 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use egui::{RichText, Ui};
-use flume::{Receiver, Sender};
 use serde::{Deserialize, Serialize};
 
 use super::composer::{Composer, ComposerAction, ComposerSettings, SendState};
 use super::log_view::{LogView, LogViewSettings, format_time, peer_color};
+use super::plumbing::Link;
 use super::trace_view::trace_ui;
-use super::widgets::{human_bytes, labelled_text, ui_waker};
+use super::widgets::{human_bytes, labelled_text};
 use crate::i18n::{Lang, Msg, describe_client_end, describe_error};
 use crate::model::{ClientState, ServerModel, ServerStatus};
 use crate::net::tcp_server::{
     AutoReply, KickHow, Matcher, ReplyRule, ServerCommand, ServerConfig, ServerEvent, ServerHandle,
-    ServerMsg, Target, Unread, spawn_server,
+    Target, spawn_server,
 };
-use crate::net::{NetError, Waker, ifaces};
+use crate::net::{NetError, ifaces};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum ReplyMode {
@@ -131,9 +131,8 @@ pub struct ServerPanel {
     pub settings: ServerSettings,
     pub model: ServerModel,
     handle: Option<ServerHandle>,
-    events_tx: Sender<ServerMsg>,
-    events_rx: Receiver<ServerMsg>,
-    waker: Option<Waker>,
+    /// The engines' events, their back-pressure count and the waker.
+    link: Link<ServerEvent>,
     composer: Composer,
     log_view: LogView,
     bind_choices: Vec<IpAddr>,
@@ -146,10 +145,7 @@ pub struct ServerPanel {
     max_sent: Option<usize>,
     /// Row ids in table order, rebuilt when rows come or go.
     rows: (u64, bool, Vec<u64>),
-    /// Received bytes reported by the engine and not yet applied (engine back-pressure).
-    unread: Unread,
     /// The last drain stopped at its time budget with events left: draw again soon.
-    behind: bool,
     /// The diagram of [`Self::diagram_client`]'s connection; the app refreshes it with the
     /// client panel's calls when that client is this program.
     pub diagram: super::live_diagram::Cached,
@@ -157,14 +153,11 @@ pub struct ServerPanel {
 
 impl ServerPanel {
     pub fn new(settings: ServerSettings) -> Self {
-        let (events_tx, events_rx) = flume::unbounded();
         Self {
             settings,
             model: ServerModel::default(),
             handle: None,
-            events_tx,
-            events_rx,
-            waker: None,
+            link: Link::default(),
             composer: Composer::default(),
             log_view: LogView::without_capture(),
             bind_choices: ifaces::bind_choices(),
@@ -174,17 +167,8 @@ impl ServerPanel {
             reply_error: None,
             rows: (u64::MAX, false, Vec::new()),
             max_sent: None,
-            unread: Unread::default(),
-            behind: false,
             diagram: Default::default(),
         }
-    }
-
-    fn apply(&mut self, msg: ServerMsg) {
-        if let ServerEvent::Received { data, .. } = &msg.event {
-            self.unread.taken(data.len());
-        }
-        self.model.apply(msg);
     }
 
     /// The client whose connection the diagram shows: the one selected, else the newest.
@@ -199,8 +183,7 @@ impl ServerPanel {
     /// Applies what the engine reported, for at most [`DRAIN_BUDGET`] (a flood must not make
     /// one frame long); what is left waits for the next frame.
     pub fn drain_events(&mut self) {
-        let rx = self.events_rx.clone();
-        self.behind = super::plumbing::drain(&rx, |msg| self.apply(msg));
+        self.link.drain(&mut self.model);
         if !self.model.status.active() {
             self.handle = None;
         }
@@ -209,8 +192,7 @@ impl ServerPanel {
     /// Waits up to `timeout` for one engine event and applies it with any others queued. For
     /// tests and the command line; the window never waits.
     pub fn wait_event(&mut self, timeout: Duration) -> bool {
-        let rx = self.events_rx.clone();
-        let got = super::plumbing::wait(&rx, timeout, |msg| self.apply(msg));
+        let got = self.link.wait(&mut self.model, timeout);
         self.drain_events();
         got
     }
@@ -245,15 +227,13 @@ impl ServerPanel {
             .limit_clients
             .then_some(self.settings.max_clients);
         config.reply = reply;
-        self.unread = Unread::default();
-        config.unread = self.unread.clone();
+        config.unread = self.link.fresh_unread();
         config.unread_limit = Some(super::plumbing::UNREAD_LIMIT);
         self.max_sent = config.max_clients;
         self.reply_sent = Some(reply_fingerprint(&self.settings));
-        self.waker.get_or_insert_with(|| ui_waker(ctx));
-        let waker = self.waker.clone().unwrap_or_else(Waker::noop);
+        let waker = self.link.waker(ctx);
         self.handle = None;
-        match spawn_server(config, self.events_tx.clone(), waker) {
+        match spawn_server(config, self.link.sender(), waker) {
             Ok(handle) => {
                 self.model.begin(handle.session(), bind);
                 self.handle = Some(handle);
@@ -305,7 +285,7 @@ impl ServerPanel {
     /// Draws the panel on the shared frame; `classroom` picks the projector's layout.
     pub fn ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
         self.drain_events();
-        if self.behind {
+        if self.link.behind {
             ui.ctx().request_repaint();
         }
         self.sync_auto_reply();

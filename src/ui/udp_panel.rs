@@ -6,18 +6,18 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use egui::{RichText, Ui};
-use flume::{Receiver, Sender};
 use serde::{Deserialize, Serialize};
 
 use super::composer::{Composer, ComposerAction, ComposerSettings, SendState};
 use super::log_view::{LogAction, LogView, LogViewSettings, format_time, peer_color};
+use super::plumbing::Link;
 use super::trace_view::trace_ui;
-use super::widgets::{history_button, human_bytes, labelled_text, remember, ui_waker};
+use super::widgets::{history_button, human_bytes, labelled_text, remember};
 use crate::i18n::{Lang, Msg, describe_error};
 use crate::model::{UdpModel, UdpStatus};
 use crate::net::tcp_client::CloseReason;
-use crate::net::udp::{UdpCommand, UdpConfig, UdpEvent, UdpHandle, UdpMsg, spawn_udp};
-use crate::net::{NetError, Waker, ifaces};
+use crate::net::udp::{UdpCommand, UdpConfig, UdpEvent, UdpHandle, spawn_udp};
+use crate::net::{NetError, ifaces};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -62,13 +62,8 @@ pub struct UdpPanel {
     pub settings: UdpSettings,
     pub model: UdpModel,
     handle: Option<UdpHandle>,
-    events_tx: Sender<UdpMsg>,
-    events_rx: Receiver<UdpMsg>,
-    /// What this session's events hold that has not been applied yet (back-pressure).
-    unread: crate::net::flow::Unread,
-    /// Events were left for the next frame.
-    behind: bool,
-    waker: Option<Waker>,
+    /// The engines' events, their back-pressure count and the waker.
+    link: Link<UdpEvent>,
     composer: Composer,
     log_view: LogView,
     bind_choices: Vec<IpAddr>,
@@ -79,18 +74,13 @@ pub struct UdpPanel {
 
 impl UdpPanel {
     pub fn new(settings: UdpSettings) -> Self {
-        let (events_tx, events_rx) = flume::unbounded();
         let mut log_view = LogView::without_capture();
         log_view.peers_clickable = true;
         Self {
             settings,
             model: UdpModel::default(),
             handle: None,
-            events_tx,
-            events_rx,
-            unread: crate::net::flow::Unread::default(),
-            behind: false,
-            waker: None,
+            link: Link::default(),
             composer: Composer::default(),
             log_view,
             bind_choices: ifaces::bind_choices(),
@@ -100,17 +90,8 @@ impl UdpPanel {
         }
     }
 
-    /// Applies one event, telling the engine's back-pressure what has been taken in.
-    fn apply(&mut self, msg: UdpMsg) {
-        if let UdpEvent::Received { data, .. } = &msg.event {
-            self.unread.taken(data.len());
-        }
-        self.model.apply(msg);
-    }
-
     pub fn drain_events(&mut self) {
-        let rx = self.events_rx.clone();
-        self.behind = super::plumbing::drain(&rx, |msg| self.apply(msg));
+        self.link.drain(&mut self.model);
         if !self.model.status.active() {
             self.handle = None;
         }
@@ -118,8 +99,7 @@ impl UdpPanel {
 
     /// Waits up to `timeout` for one engine event (tests and the command line only).
     pub fn wait_event(&mut self, timeout: Duration) -> bool {
-        let rx = self.events_rx.clone();
-        let got = super::plumbing::wait(&rx, timeout, |msg| self.apply(msg));
+        let got = self.link.wait(&mut self.model, timeout);
         self.drain_events();
         got
     }
@@ -141,8 +121,7 @@ impl UdpPanel {
         let mut config = UdpConfig::new(bind);
         config.auto = auto;
         // A fresh count per session: what an old one left unapplied does not hold it back.
-        self.unread = crate::net::flow::Unread::default();
-        config.unread = self.unread.clone();
+        config.unread = self.link.fresh_unread();
         config.unread_limit = Some(super::plumbing::UNREAD_LIMIT);
         config.broadcast = self.settings.broadcast;
         config.multicast_ttl = self.settings.ttl;
@@ -156,9 +135,9 @@ impl UdpPanel {
             .parse::<Ipv4Addr>()
             .ok()
             .filter(|i| !i.is_unspecified());
-        let waker = self.waker.get_or_insert_with(|| ui_waker(ctx)).clone();
+        let waker = self.link.waker(ctx);
         self.handle = None;
-        match spawn_udp(config, self.events_tx.clone(), waker) {
+        match spawn_udp(config, self.link.sender(), waker) {
             Ok(handle) => {
                 self.model
                     .begin(handle.session(), bind, self.settings.broadcast);
@@ -215,7 +194,7 @@ impl UdpPanel {
 
     /// Draws the panel on the shared frame; `classroom` picks the projector's layout.
     pub fn ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
-        if self.behind {
+        if self.link.behind {
             ui.ctx().request_repaint();
         }
         self.drain_events();
