@@ -10,7 +10,9 @@ use egui::{RichText, Ui};
 use serde::{Deserialize, Serialize};
 
 use super::plumbing::Link;
-use super::widgets::{FilePicker, PickKind, human_bytes, labelled_text, path_field, remember};
+use super::widgets::{
+    FilePicker, PickKind, bind_choice_ui, human_bytes, labelled_text, path_field, remember,
+};
 use crate::i18n::{Lang, Msg, describe_error};
 use crate::model::files::{
     DownloadRow, DownloadState, DownloadsModel, FileServerModel, FileServerStatus, TransferState,
@@ -195,17 +197,14 @@ impl FileServerPanel {
         });
         ui.horizontal_wrapped(|ui| {
             ui.add_enabled_ui(!active, |ui| {
-                let bind_label = ui.label(lang.t(Msg::BindAddress)).id;
-                egui::ComboBox::from_id_salt("files_bind_ip")
-                    .selected_text(self.settings.bind_ip.clone())
-                    .show_ui(ui, |ui| {
-                        for ip in &self.bind_choices {
-                            let text = ip.to_string();
-                            ui.selectable_value(&mut self.settings.bind_ip, text.clone(), text);
-                        }
-                    })
-                    .response
-                    .labelled_by(bind_label);
+                bind_choice_ui(
+                    ui,
+                    lang,
+                    (Msg::BindAddress, "files_bind_ip"),
+                    &mut self.settings.bind_ip,
+                    &self.bind_choices,
+                )
+                .on_hover_text(lang.t(Msg::BindAddressHint));
                 labelled_text(ui, lang.t(Msg::Port), &mut self.settings.port, 60.0)
                     .on_hover_text(lang.t(Msg::ListenPortHint));
                 let t = ui.label(lang.t(Msg::RequestTimeout)).id;

@@ -12,7 +12,7 @@ use super::composer::{Composer, ComposerAction, ComposerSettings, SendState};
 use super::log_view::{LogView, LogViewSettings, format_time, peer_color};
 use super::plumbing::Link;
 use super::trace_view::trace_ui;
-use super::widgets::{human_bytes, labelled_text};
+use super::widgets::{bind_choice_ui, human_bytes, labelled_text};
 use crate::i18n::{Lang, Msg, describe_client_end, describe_error};
 use crate::model::{ClientState, ServerModel, ServerStatus};
 use crate::net::tcp_server::{
@@ -326,24 +326,14 @@ impl ServerPanel {
         let active = self.model.status.active();
         ui.horizontal_wrapped(|ui| {
             ui.add_enabled_ui(!active, |ui| {
-                let bind_label = ui.label(lang.t(Msg::BindAddress)).id;
-                egui::ComboBox::from_id_salt("bind_ip")
-                    .selected_text(self.settings.bind_ip.clone())
-                    .width(190.0)
-                    .show_ui(ui, |ui| {
-                        for ip in &self.bind_choices {
-                            let text = ip.to_string();
-                            let hint = bind_hint(lang, ip);
-                            ui.selectable_value(
-                                &mut self.settings.bind_ip,
-                                text.clone(),
-                                format!("{text}  {hint}"),
-                            );
-                        }
-                    })
-                    .response
-                    .labelled_by(bind_label)
-                    .on_hover_text(lang.t(Msg::BindAddressHint));
+                bind_choice_ui(
+                    ui,
+                    lang,
+                    (Msg::BindAddress, "bind_ip"),
+                    &mut self.settings.bind_ip,
+                    &self.bind_choices,
+                )
+                .on_hover_text(lang.t(Msg::BindAddressHint));
                 labelled_text(ui, lang.t(Msg::Port), &mut self.settings.port, 60.0)
                     .on_hover_text(lang.t(Msg::ListenPortHint));
                 let backlog = ui.label(lang.t(Msg::Backlog)).id;
@@ -914,16 +904,6 @@ fn reply_fingerprint(s: &ServerSettings) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     (s.reply_mode, &s.reply_text, &s.rules, s.composer.encoding).hash(&mut h);
     h.finish()
-}
-
-fn bind_hint(lang: Lang, ip: &IpAddr) -> &'static str {
-    if ip.is_unspecified() {
-        lang.t(Msg::BindAll)
-    } else if ip.is_loopback() {
-        lang.t(Msg::BindLoopback)
-    } else {
-        lang.t(Msg::BindInterface)
-    }
 }
 
 pub fn describe_server_status(lang: Lang, m: &ServerModel) -> String {

@@ -12,7 +12,7 @@ use super::composer::{Composer, ComposerAction, ComposerSettings, SendState};
 use super::log_view::{LogAction, LogView, LogViewSettings, format_time, peer_color};
 use super::plumbing::Link;
 use super::trace_view::trace_ui;
-use super::widgets::{history_button, human_bytes, labelled_text, remember};
+use super::widgets::{bind_choice_ui, history_button, human_bytes, labelled_text, remember};
 use crate::i18n::{Lang, Msg, describe_error};
 use crate::model::{UdpModel, UdpStatus};
 use crate::net::tcp_client::CloseReason;
@@ -215,18 +215,13 @@ impl UdpPanel {
         let active = self.model.status.active();
         ui.horizontal_wrapped(|ui| {
             ui.add_enabled_ui(!active, |ui| {
-                let bind_label = ui.label(lang.t(Msg::LocalAddress)).id;
-                egui::ComboBox::from_id_salt("udp_bind_ip")
-                    .selected_text(self.settings.bind_ip.clone())
-                    .width(190.0)
-                    .show_ui(ui, |ui| {
-                        for ip in &self.bind_choices {
-                            let text = ip.to_string();
-                            ui.selectable_value(&mut self.settings.bind_ip, text.clone(), text);
-                        }
-                    })
-                    .response
-                    .labelled_by(bind_label);
+                bind_choice_ui(
+                    ui,
+                    lang,
+                    (Msg::LocalAddress, "udp_bind_ip"),
+                    &mut self.settings.bind_ip,
+                    &self.bind_choices,
+                );
                 labelled_text(ui, lang.t(Msg::Port), &mut self.settings.port, 60.0)
                     .on_hover_text(lang.t(Msg::ListenPortHint));
                 let rcv = ui.label(lang.t(Msg::RecvBuffer)).id;

@@ -8,6 +8,40 @@ use flume::Receiver;
 
 use crate::i18n::{Lang, Msg};
 
+/// The local address to bind: a drop-down of this machine's addresses, each with what it
+/// means (every address, this machine only, one interface), under `label`.
+pub fn bind_choice_ui(
+    ui: &mut Ui,
+    lang: Lang,
+    (label, id): (Msg, &str),
+    value: &mut String,
+    choices: &[std::net::IpAddr],
+) -> Response {
+    let label = ui.label(lang.t(label)).id;
+    egui::ComboBox::from_id_salt(id)
+        .selected_text(value.clone())
+        .width(190.0)
+        .show_ui(ui, |ui| {
+            for ip in choices {
+                let text = ip.to_string();
+                let hint = bind_hint(lang, ip);
+                ui.selectable_value(value, text.clone(), format!("{text}  {hint}"));
+            }
+        })
+        .response
+        .labelled_by(label)
+}
+
+fn bind_hint(lang: Lang, ip: &std::net::IpAddr) -> &'static str {
+    if ip.is_unspecified() {
+        lang.t(Msg::BindAll)
+    } else if ip.is_loopback() {
+        lang.t(Msg::BindLoopback)
+    } else {
+        lang.t(Msg::BindInterface)
+    }
+}
+
 /// A single-line text field tied to a visible label, so tests and screen readers find it by
 /// that label.
 pub fn labelled_text(ui: &mut Ui, label: &str, value: &mut String, width: f32) -> Response {
