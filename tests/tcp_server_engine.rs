@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use flume::RecvTimeoutError;
 use socket_workbench::net::tcp_server::{
-    self, AutoReply, ClientEnd, ClientId, FileProgress, KickHow, Matcher, ReplyRule, SendOrigin,
+    AutoReply, ClientEnd, ClientId, FileProgress, KickHow, Matcher, ReplyRule, SendOrigin,
     SendProgress, ServerCommand, ServerConfig, ServerEnd, ServerEvent, Target, spawn_server,
 };
 use socket_workbench::net::trace::Family;
@@ -720,8 +720,10 @@ fn cycles_leave_no_leaks() {
         let names: Vec<String> = sessions
             .iter()
             .flat_map(|s| {
-                std::iter::once(format!("tcps-{s}"))
-                    .chain((1..tcp_server::MAX_LOOPS).map(move |k| format!("tcps-{s}.{k}")))
+                std::iter::once(format!("tcps-{s}")).chain(
+                    (1..socket_workbench::net::tcp_server::MAX_LOOPS)
+                        .map(move |k| format!("tcps-{s}.{k}")),
+                )
             })
             .collect();
         threads_named(&names)
