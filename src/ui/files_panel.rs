@@ -544,6 +544,8 @@ pub struct DownloadPanel {
     listing: Option<super::jobs::Job<Result<Vec<String>, NetError>>>,
     pub remote_names: Vec<String>,
     form_error: Option<FormError>,
+    /// The mode of this frame (the frame's regions are drawn without it).
+    classroom: bool,
 }
 
 /// A problem with the download form, said in the language shown now.
@@ -565,6 +567,7 @@ impl DownloadPanel {
             listing: None,
             remote_names: Vec::new(),
             form_error: None,
+            classroom: false,
         }
     }
 
@@ -696,8 +699,13 @@ impl DownloadPanel {
                 Err(_) => {}
             }
         }
-        // What to download, and the button; the rest of the form behind "More" in
-        // classroom mode, so the downloads get the room.
+        self.classroom = classroom;
+        super::frame::show(ui, lang, classroom, self);
+    }
+
+    /// What to download, and the button; the rest of the form behind "More" in classroom
+    /// mode, so the downloads get the room.
+    fn form_ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
         let mut mem = super::frame::memory(ui.ctx(), "download", classroom);
         let mut more = mem.more.unwrap_or(!classroom);
         ui.horizontal_wrapped(|ui| {
@@ -822,8 +830,6 @@ impl DownloadPanel {
             };
             ui.colored_label(ui.visuals().error_fg_color, text);
         }
-        ui.separator();
-        self.rows_ui(ui, lang, classroom);
     }
 
     fn rows_ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
@@ -976,6 +982,50 @@ impl super::Panel for FileServerPanel {
 
     fn drain_events(&mut self) {
         FileServerPanel::drain_events(self)
+    }
+}
+
+/// The Download panel on the shared frame: the form stays open (each download is started
+/// from it while others run), the status counts the downloads, and their rows are the main
+/// view.
+impl super::frame::Framed for DownloadPanel {
+    fn frame_id(&self) -> &'static str {
+        "download"
+    }
+
+    fn active(&self) -> bool {
+        false
+    }
+
+    fn settings_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        let classroom = self.classroom;
+        self.form_ui(ui, lang, classroom);
+    }
+
+    fn status(&self, ui: &Ui, lang: Lang) -> (egui::Color32, String) {
+        let color = if self.model.rows.iter().any(DownloadRow::running) {
+            egui::Color32::from_rgb(40, 170, 70)
+        } else {
+            ui.visuals().weak_text_color()
+        };
+        (color, self.status_line(lang))
+    }
+
+    fn summary(&self, _lang: Lang) -> Option<String> {
+        None
+    }
+
+    fn actions_ui(&mut self, _ui: &mut Ui, _lang: Lang) {}
+
+    fn details_ui(&mut self, _ui: &mut Ui, _lang: Lang, _classroom: bool) {}
+
+    fn table_rows(&self, _classroom: bool) -> Option<usize> {
+        Some(self.model.rows.len().clamp(1, 4))
+    }
+
+    fn table_ui(&mut self, ui: &mut Ui, lang: Lang, _compact: bool) {
+        let classroom = self.classroom;
+        self.rows_ui(ui, lang, classroom);
     }
 }
 
