@@ -38,16 +38,13 @@ impl Server {
                     let data: Arc<[u8]> = self.buf[..n].into();
                     self.unread.received(n);
                     self.emitter.call(Some(id), kind, CallOutcome::Bytes(n));
-                    let answer = self.reply.answer(&data);
-                    self.emitter.emit(ServerEvent::Received {
-                        client: id,
-                        data: data.clone(),
-                    });
-                    if let Some(answer) = answer {
-                        let bytes: Arc<[u8]> = match &self.reply {
-                            AutoReply::Echo => data,
-                            _ => answer.into(),
-                        };
+                    // An echo answers with the received bytes themselves (no copy).
+                    let answer: Option<Arc<[u8]>> = match &self.reply {
+                        AutoReply::Echo => Some(data.clone()),
+                        reply => reply.answer(&data).map(Into::into),
+                    };
+                    self.emitter.emit(ServerEvent::Received { client: id, data });
+                    if let Some(bytes) = answer {
                         self.queue(id, bytes, SendOrigin::AutoReply);
                     }
                 }
