@@ -11,6 +11,7 @@ use socket_workbench::proto::download::{
     MAGIC, NameEncoding, Request, check_name, check_name_windows, get_request, local_file_name,
     parse_request, windows_reserved,
 };
+use socket_workbench::proto::frame::{Framer, Framing};
 use socket_workbench::proto::hex::{format_hex, parse_hex};
 
 mod common;
@@ -193,4 +194,95 @@ fn generated_names_never_leave_the_folder() {
         opened.load(std::sync::atomic::Ordering::Relaxed) > 0,
         "no generated name opened anything"
     );
+}
+
+/// Messages of one framing rule, each as it goes on the wire.
+fn wire_messages(rule: u8) -> impl Strategy<Value = Vec<Vec<u8>>> {
+    let body = prop::collection::vec(any::<u8>(), 0..300);
+    prop::collection::vec(body, 1..20).prop_map(move |bodies| {
+        bodies
+            .into_iter()
+            .map(|mut b| match rule {
+                // A line: no newline inside, one at the end.
+                0 => {
+                    b.retain(|c| *c != b'\n');
+                    b.push(b'\n');
+                    b
+                }
+                // A two-byte big-endian length, then the body.
+                1 => {
+                    let mut m = (b.len() as u16).to_be_bytes().to_vec();
+                    m.extend(b);
+                    m
+                }
+                // Five bytes each.
+                _ => {
+                    b.resize(5, 0x5A);
+                    b
+                }
+            })
+            .collect()
+    })
+}
+
+fn rule_framing(rule: u8) -> Framing {
+    match rule {
+        0 => Framing::parse("line").unwrap(),
+        1 => Framing::parse("len:2be").unwrap(),
+        _ => Framing::Fixed(5),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Whatever the recv() boundaries (random cuts, or one byte at a time), a framer gives
+    /// back exactly the messages that were sent, each complete.
+    #[test]
+    fn framing_does_not_depend_on_recv_boundaries(
+        (rule, messages) in (0u8..3).prop_flat_map(|r| (Just(r), wire_messages(r))),
+        cuts in prop::collection::vec(1usize..64, 0..200),
+        bytewise in any::<bool>(),
+    ) {
+        let stream: Vec<u8> = messages.concat();
+        let mut framer = Framer::new(rule_framing(rule), 1 << 20);
+        let mut got = Vec::new();
+        let mut at = 0;
+        let mut cut = cuts.iter().cycle();
+        while at < stream.len() {
+            let n = if bytewise { 1 } else { *cut.next().unwrap_or(&7) };
+            let end = (at + n).min(stream.len());
+            got.extend(framer.push(&stream[at..end], at as u64));
+            at = end;
+        }
+        prop_assert_eq!(framer.finish(), None);
+        prop_assert!(got.iter().all(|f| f.complete));
+        let got: Vec<Vec<u8>> = got.into_iter().map(|f| f.bytes).collect();
+        prop_assert_eq!(got, messages);
+    }
+
+    /// Memory stays bounded whatever comes: nothing buffered is over the cap, and every byte
+    /// is handed on or still buffered.
+    #[test]
+    fn framing_is_bounded(
+        rule in 0u8..3,
+        stream in prop::collection::vec(any::<u8>(), 0..4000),
+        cuts in prop::collection::vec(1usize..500, 1..50),
+    ) {
+        const CAP: usize = 64;
+        let mut framer = Framer::new(rule_framing(rule), CAP);
+        let mut handed = 0usize;
+        let mut at = 0;
+        let mut cut = cuts.iter().cycle();
+        while at < stream.len() {
+            let end = (at + *cut.next().unwrap_or(&1)).min(stream.len());
+            for f in framer.push(&stream[at..end], 0) {
+                prop_assert!(f.bytes.len() <= CAP);
+                handed += f.bytes.len();
+            }
+            prop_assert!(framer.pending() <= CAP);
+            at = end;
+        }
+        prop_assert_eq!(handed + framer.pending(), stream.len());
+    }
 }

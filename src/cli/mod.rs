@@ -260,6 +260,18 @@ fn parse_encoding(s: &str) -> Result<TextEncoding, String> {
     })
 }
 
+fn parse_checksum(s: &str) -> Result<crate::proto::checksum::Checksum, String> {
+    use crate::proto::checksum::Checksum;
+    Checksum::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = Checksum::ALL.iter().map(|c| c.name()).collect();
+        format!("unknown checksum '{s}' ({})", names.join(", "))
+    })
+}
+
+fn parse_framing(s: &str) -> Result<crate::proto::frame::Framing, String> {
+    crate::proto::frame::Framing::parse(s)
+}
+
 fn parse_eol(s: &str) -> Result<LineEnding, String> {
     LineEnding::from_label(s)
         .ok_or_else(|| format!("unknown line ending '{s}' (none, lf, crlf, cr)"))

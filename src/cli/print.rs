@@ -87,3 +87,116 @@ pub(super) fn write_segments(out: &mut dyn Write, segments: &[Segment]) {
         };
     }
 }
+
+/// Prints received bytes as messages, one per line, cut by a framing rule; each checked
+/// against a checksum when one is given.
+pub(super) struct FramedPrinter {
+    framer: crate::proto::frame::Framer,
+    encoding: TextEncoding,
+    hex: bool,
+    check: Option<crate::proto::checksum::ChecksumSpec>,
+    lang: Lang,
+    started: Instant,
+}
+
+impl FramedPrinter {
+    pub(super) fn new(
+        framing: crate::proto::frame::Framing,
+        encoding: TextEncoding,
+        hex: bool,
+        check: Option<crate::proto::checksum::ChecksumSpec>,
+        lang: Lang,
+    ) -> Self {
+        Self {
+            framer: crate::proto::frame::Framer::new(framing, crate::proto::frame::DEFAULT_CAP),
+            encoding,
+            hex,
+            check,
+            lang,
+            started: Instant::now(),
+        }
+    }
+
+    fn now_us(&self) -> u64 {
+        self.started.elapsed().as_micros() as u64
+    }
+
+    /// One recv()'s bytes; prints the messages they completed, each after `prefix`.
+    pub(super) fn push(&mut self, out: &mut dyn Write, prefix: &str, data: &[u8]) {
+        let now = self.now_us();
+        for frame in self.framer.push(data, now) {
+            self.print(out, prefix, &frame);
+        }
+        let _ = out.flush();
+    }
+
+    /// The pause rule: prints what has waited the pause out.
+    pub(super) fn tick(&mut self, out: &mut dyn Write, prefix: &str) {
+        let now = self.now_us();
+        if let Some(frame) = self.framer.tick(now) {
+            self.print(out, prefix, &frame);
+            let _ = out.flush();
+        }
+    }
+
+    /// How long until [`FramedPrinter::tick`] has something to print, if ever.
+    pub(super) fn due_in(&self) -> Option<Duration> {
+        let due = self.framer.due()?;
+        Some(Duration::from_micros(due.saturating_sub(self.now_us())))
+    }
+
+    /// The connection ended: prints what is left (marked incomplete unless the rule takes
+    /// whatever came).
+    pub(super) fn finish(&mut self, out: &mut dyn Write, prefix: &str) {
+        if let Some(frame) = self.framer.finish() {
+            self.print(out, prefix, &frame);
+            let _ = out.flush();
+        }
+    }
+
+    fn print(&self, out: &mut dyn Write, prefix: &str, frame: &crate::proto::frame::Frame) {
+        let _ = writeln!(out, "{prefix}{}", frame_line(self, frame));
+    }
+}
+
+/// A message on one line: its text (the delimiter that ended it left out) or its bytes in
+/// hex, then what the checks say.
+fn frame_line(p: &FramedPrinter, frame: &crate::proto::frame::Frame) -> String {
+    use crate::proto::checksum::Verdict;
+    use crate::proto::frame::Framing;
+    // The message without the delimiter that ended it: what is shown as text, and what a
+    // checksum covers (it comes before the delimiter).
+    let mut body: &[u8] = &frame.bytes;
+    if let Framing::Delimiter(d) = p.framer.framing()
+        && frame.complete
+    {
+        body = body.strip_suffix(d.as_slice()).unwrap_or(body);
+    }
+    let mut line = if p.hex {
+        crate::proto::format_hex(&frame.bytes)
+    } else {
+        one_line(p.encoding, body)
+    };
+    if !frame.complete {
+        line.push_str(&format!(" [{}]", p.lang.t(Msg::FrameIncomplete)));
+    }
+    if let Some(check) = &p.check
+        && frame.complete
+    {
+        let algo = check.algo.label();
+        let mark = match check.verify(body) {
+            Verdict::Ok => p.lang.fmt(Msg::ChecksumOk, &[("algo", &algo)]),
+            Verdict::Wrong { expected, found } => p.lang.fmt(
+                Msg::ChecksumWrong,
+                &[
+                    ("algo", &algo),
+                    ("expected", &crate::proto::format_hex(&expected)),
+                    ("found", &crate::proto::format_hex(&found)),
+                ],
+            ),
+            Verdict::TooShort { .. } => p.lang.fmt(Msg::ChecksumTooShort, &[("algo", &algo)]),
+        };
+        line.push_str(&format!(" [{mark}]"));
+    }
+    line
+}

@@ -28,6 +28,17 @@ pub struct TcpClientArgs {
     /// Seconds to wait for the connection to be set up.
     #[arg(long, default_value_t = 5.0, value_name = "SECS", value_parser = parse_secs)]
     pub timeout: f64,
+    /// Append a checksum to every --send/--send-hex payload: crc16-modbus (low byte
+    /// first, as Modbus RTU sends it), crc16-ccitt-false, crc16-xmodem, crc16-arc, crc32,
+    /// crc8, xor, sum8 or lrc. With --frame, every received message is checked for it too.
+    #[arg(long, value_name = "ALGO", value_parser = parse_checksum)]
+    pub checksum: Option<crate::proto::checksum::Checksum>,
+    /// Print what is received as messages, one per line, cut by a rule: line, crlf,
+    /// hex:BYTES (a delimiter), len:2be, len:2le, len:4be, len:4le or len:1 (a length prefix;
+    /// add +self when it counts itself, @N when N header bytes come before it), fixed:N,
+    /// gap:MS (a pause ends a message). TCP has no message boundaries: this puts them back.
+    #[arg(long, value_name = "RULE", value_parser = parse_framing)]
+    pub frame: Option<crate::proto::frame::Framing>,
     /// Print every socket call to stderr as it happens.
     #[arg(long)]
     pub trace: bool,
@@ -57,6 +68,12 @@ pub(super) fn tcp_client(
         Ok(p) => p,
         Err(code) => return code,
     };
+    let check = args.checksum.map(crate::proto::checksum::ChecksumSpec::new);
+    if let Some(check) = &check {
+        for p in &mut payloads {
+            *p = check.append(p);
+        }
+    }
 
     let mut config = ClientConfig::new(host, port);
     config.connect_timeout = Duration::from_secs_f64(args.timeout.clamp(0.01, 3600.0));
@@ -69,6 +86,10 @@ pub(super) fn tcp_client(
     };
     let wait = Duration::from_secs_f64(args.wait.clamp(0.0, 86_400.0));
     let mut printer = Printer::new(args.encoding, args.hex);
+    let mut framed = args
+        .frame
+        .clone()
+        .map(|f| FramedPrinter::new(f, args.encoding, args.hex, check, lang));
     let mut last_activity = Instant::now();
     let mut connected = false;
     let code = loop {
@@ -78,6 +99,21 @@ pub(super) fn tcp_client(
         } else {
             Duration::from_secs(3600)
         };
+        // A pause that ends a message comes before the silence that ends the run.
+        let due = framed.as_ref().and_then(FramedPrinter::due_in);
+        if let Some(due) = due
+            && due < timeout
+        {
+            if rx.is_empty() {
+                std::thread::sleep(due.min(Duration::from_millis(50)));
+            }
+            if let Some(f) = &mut framed {
+                f.tick(&mut *io.out, "");
+            }
+            if rx.is_empty() {
+                continue;
+            }
+        }
         match rx.recv_timeout(timeout) {
             Ok(msg) => match msg.event {
                 ClientEvent::Call(call) if args.trace => {
@@ -93,7 +129,10 @@ pub(super) fn tcp_client(
                 ClientEvent::Sent { .. } => last_activity = Instant::now(),
                 ClientEvent::Received { data } => {
                     last_activity = Instant::now();
-                    printer.print(&mut *io.out, &data);
+                    match &mut framed {
+                        Some(f) => f.push(&mut *io.out, "", &data),
+                        None => printer.print(&mut *io.out, &data),
+                    }
                     unread.taken(data.len());
                 }
                 ClientEvent::Warning(err) => {
@@ -101,6 +140,9 @@ pub(super) fn tcp_client(
                 }
                 ClientEvent::Closed { reason } => {
                     printer.finish(&mut *io.out);
+                    if let Some(f) = &mut framed {
+                        f.finish(&mut *io.out, "");
+                    }
                     if args.trace {
                         // What the kernel does after close (FIN_WAIT2, TIME_WAIT) comes just
                         // after; show the first of it.

@@ -36,10 +36,27 @@ pub struct UdpArgs {
     /// Seconds to wait for replies after sending (default 2), or to run at all without --send.
     #[arg(long, value_name = "SECS", value_parser = parse_secs)]
     pub wait: Option<f64>,
+    /// Append a checksum to every --send/--send-hex datagram: crc16-modbus (low byte
+    /// first, as Modbus RTU sends it), crc16-ccitt-false, crc16-xmodem, crc16-arc, crc32,
+    /// crc8, xor, sum8 or lrc. With --frame, every received message is checked for it too.
+    #[arg(long, value_name = "ALGO", value_parser = parse_checksum)]
+    pub checksum: Option<crate::proto::checksum::Checksum>,
+    /// Print what is received as messages, one per line, cut by a rule: line, crlf,
+    /// hex:BYTES (a delimiter), len:2be, len:2le, len:4be, len:4le or len:1 (a length prefix;
+    /// add +self when it counts itself, @N when N header bytes come before it), fixed:N,
+    /// gap:MS (a pause ends a message). TCP has no message boundaries: this puts them back.
+    #[arg(long, value_name = "RULE", value_parser = parse_framing)]
+    pub frame: Option<crate::proto::frame::Framing>,
+    /// Print what is received in hex.
+    #[arg(long)]
+    pub hex: bool,
     /// Print every socket call to stderr as it happens.
     #[arg(long)]
     pub trace: bool,
 }
+
+/// Senders whose messages are framed at once (past this many, the oldest state is dropped).
+const MAX_FRAMED_PEERS: usize = 1024;
 
 pub(super) fn udp(
     args: UdpArgs,
@@ -66,6 +83,15 @@ pub(super) fn udp(
         Ok(p) => p,
         Err(code) => return code,
     };
+    let check = args.checksum.map(crate::proto::checksum::ChecksumSpec::new);
+    if let Some(check) = &check {
+        for p in &mut payloads {
+            *p = check.append(p);
+        }
+    }
+    // One framer per sender: a device may spread a message over datagrams.
+    let mut framed: std::collections::HashMap<std::net::SocketAddr, FramedPrinter> =
+        std::collections::HashMap::new();
     if !payloads.is_empty() && args.to.is_none() {
         errln!(io, "socket-workbench: {}", lang.t(Msg::ErrSendNeedsTo));
         return ExitCode::from(EXIT_USAGE);
@@ -131,13 +157,24 @@ pub(super) fn udp(
             }
             UdpEvent::Received { from, data } => {
                 unread.taken(data.len());
-                let _ = writeln!(
-                    io.out,
-                    "from {from} {} bytes: {}",
-                    data.len(),
-                    one_line(args.encoding, &data)
-                );
-                let _ = io.out.flush();
+                if let Some(framing) = &args.frame {
+                    // Bounded like the engine's peer table: a flood of senders cannot grow it.
+                    if framed.len() >= MAX_FRAMED_PEERS && !framed.contains_key(&from) {
+                        framed.clear();
+                    }
+                    let printer = framed.entry(from).or_insert_with(|| {
+                        FramedPrinter::new(framing.clone(), args.encoding, args.hex, check, lang)
+                    });
+                    printer.push(&mut *io.out, &format!("from {from}: "), &data);
+                } else {
+                    let text = if args.hex {
+                        crate::proto::format_hex(&data)
+                    } else {
+                        one_line(args.encoding, &data)
+                    };
+                    let _ = writeln!(io.out, "from {from} {} bytes: {text}", data.len());
+                    let _ = io.out.flush();
+                }
             }
             UdpEvent::Warning(err) => {
                 failed = true;
@@ -150,14 +187,19 @@ pub(super) fn udp(
                     lang.fmt(Msg::NoteDrops, &[("n", &n)])
                 );
             }
-            UdpEvent::Closed { reason } => match reason {
-                CloseReason::Failed(err) => {
-                    errln!(io, "socket-workbench: {}", describe_error(lang, &err));
-                    break ExitCode::from(EXIT_NETWORK);
+            UdpEvent::Closed { reason } => {
+                for (from, f) in &mut framed {
+                    f.finish(&mut *io.out, &format!("from {from}: "));
                 }
-                _ if failed => break ExitCode::from(EXIT_NETWORK),
-                _ => break ExitCode::SUCCESS,
-            },
+                match reason {
+                    CloseReason::Failed(err) => {
+                        errln!(io, "socket-workbench: {}", describe_error(lang, &err));
+                        break ExitCode::from(EXIT_NETWORK);
+                    }
+                    _ if failed => break ExitCode::from(EXIT_NETWORK),
+                    _ => break ExitCode::SUCCESS,
+                }
+            }
             _ => {}
         }
     };

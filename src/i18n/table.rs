@@ -21,6 +21,10 @@ messages! {
     TabUdp => "UDP", "UDP 通信";
     TabFileServer => "File server", "文件服务器";
     TabDownload => "Download", "文件下载";
+    FrameIncomplete => "incomplete", "不完整";
+    ChecksumOk => "{algo} ok", "{algo} 正确";
+    ChecksumWrong => "{algo} wrong: expected {expected}, found {found}", "{algo} 错误：应为 {expected}，实际为 {found}";
+    ChecksumTooShort => "too short for {algo}", "太短，放不下 {algo}";
     UnknownPanel => "unknown panel '{name}' ({names})", "没有这个面板：“{name}”（可选：{names}）";
     Remove => "Remove", "删除";
     Language => "Language", "语言";

@@ -1,13 +1,16 @@
 //! Protocol-level data handling shared by the UI and the socket code: text
-//! encodings, hex input/output and turning what the user typed into the
-//! bytes that go on the wire.
+//! encodings, hex input/output, turning what the user typed into the bytes that go on the
+//! wire (with variables and a checksum), and framing what comes back into messages.
 
 pub mod addr;
+pub mod checksum;
 pub mod download;
 pub mod encoding;
 pub mod format;
+pub mod frame;
 pub mod hex;
 pub mod payload;
+pub mod vars;
 
 pub use encoding::{EncodeError, Segment, StreamDecoder, TextEncoding, decode_segments};
 pub use hex::{

@@ -43,7 +43,8 @@ impl Server {
                         AutoReply::Echo => Some(data.clone()),
                         reply => reply.answer(&data).map(Into::into),
                     };
-                    self.emitter.emit(ServerEvent::Received { client: id, data });
+                    self.emitter
+                        .emit(ServerEvent::Received { client: id, data });
                     if let Some(bytes) = answer {
                         self.queue(id, bytes, SendOrigin::AutoReply);
                     }
