@@ -219,3 +219,86 @@ fn bad_words_exit_2() {
         assert_eq!(code, 2, "{args:?}: {err}");
     }
 }
+
+/// A teacher's payload file: `--send-name` sends its payloads by name, in order with
+/// `--send`, with their checksum, line ending and counter (counting per payload).
+#[test]
+fn named_payloads_from_a_library_file() {
+    use common::peer::{TempFile, temp_path};
+    let file = TempFile(temp_path("library.toml"));
+    std::fs::write(
+        &file.0,
+        r#"
+version = 1
+
+[[group]]
+name = "Modbus"
+
+[[group.payload]]
+name = "read"
+hex = "01 03 00 00 00 0A"
+checksum = "crc16-modbus"
+
+[[group.payload]]
+name = "count"
+text = "n={counter:2}"
+eol = "lf"
+counter = { start = 5, step = 10, width = 0, hex = false }
+"#,
+    )
+    .unwrap();
+    let want: Vec<u8> = [
+        &[0x01, 0x03, 0x00, 0x00, 0x00, 0x0A, 0xC5, 0xCD][..],
+        b"n=05\n",
+        b"mid",
+        b"n=15\n",
+    ]
+    .concat();
+    let (port, server) = peer(want.len(), vec![]);
+    let path = file.0.display().to_string();
+    let (code, _, err) = run_here(&[
+        "tcp-client",
+        &format!("127.0.0.1:{port}"),
+        "--payloads",
+        &path,
+        "--send-name",
+        "Modbus/read",
+        "--send-name",
+        "count",
+        "--send",
+        "mid",
+        "--send-name",
+        "count",
+        "--wait",
+        "0.5",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(server.join(), want);
+
+    // A name the file lacks, and a file with a mistake: said, nothing sent, exit 2.
+    let (code, _, err) = run_here(&[
+        "tcp-client",
+        "127.0.0.1:9",
+        "--payloads",
+        &path,
+        "--send-name",
+        "nope",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no payload named 'nope'"), "{err}");
+    std::fs::write(&file.0, "version = 1\n[[group]]\nname = 3\n").unwrap();
+    let (code, _, err) = run_here(&[
+        "udp",
+        "127.0.0.1:0",
+        "--to",
+        "127.0.0.1:9",
+        "--payloads",
+        &path,
+        "--send-name",
+        "x",
+        "--lang",
+        "zh",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("载荷文件") && err.contains("line 3"), "{err}");
+}

@@ -340,12 +340,19 @@ where
 }
 
 /// The payloads of `--send` and `--send-hex`, in the order they were given.
+/// A payload as the command line names it: typed (text or hex), or a library payload's name.
+enum Named {
+    Typed(PayloadMode, String),
+    Library(String),
+}
+
 fn ordered_payloads(
     send: &[String],
     send_hex: &[String],
+    send_name: &[String],
     matches: Option<&clap::ArgMatches>,
-) -> Vec<(PayloadMode, String)> {
-    let mut items: Vec<(usize, PayloadMode, String)> = Vec::new();
+) -> Vec<Named> {
+    let mut items: Vec<(usize, Named)> = Vec::new();
     let indices = |id: &str| -> Vec<usize> {
         matches
             .and_then(|m| m.indices_of(id))
@@ -354,53 +361,160 @@ fn ordered_payloads(
     };
     let send_idx = indices("send");
     let hex_idx = indices("send_hex");
+    let name_idx = indices("send_name");
     for (i, text) in send.iter().enumerate() {
         items.push((
             send_idx.get(i).copied().unwrap_or(i),
-            PayloadMode::Text,
-            text.clone(),
+            Named::Typed(PayloadMode::Text, text.clone()),
         ));
     }
     for (i, text) in send_hex.iter().enumerate() {
         let at = hex_idx.get(i).copied().unwrap_or(usize::MAX / 2 + i);
-        items.push((at, PayloadMode::Hex, text.clone()));
+        items.push((at, Named::Typed(PayloadMode::Hex, text.clone())));
     }
-    items.sort_by_key(|(at, _, _)| *at);
-    items
-        .into_iter()
-        .map(|(_, mode, text)| (mode, text))
-        .collect()
+    for (i, name) in send_name.iter().enumerate() {
+        let at = name_idx.get(i).copied().unwrap_or(usize::MAX - 1024 + i);
+        items.push((at, Named::Library(name.clone())));
+    }
+    items.sort_by_key(|(at, _)| *at);
+    items.into_iter().map(|(_, item)| item).collect()
+}
+
+/// What `--payloads` and `--send-name` give: the library read from its file.
+#[derive(Debug, Args, Default)]
+pub struct LibraryArgs {
+    /// A payload library file (TOML; see the README): named payloads for --send-name.
+    #[arg(long, value_name = "FILE")]
+    pub payloads: Option<PathBuf>,
+    /// Send the library payload with this name (or GROUP/NAME), with its variables, line
+    /// ending and checksum. Repeatable, in order with --send and --send-hex.
+    #[arg(long = "send-name", value_name = "NAME", requires = "payloads")]
+    pub send_name: Vec<String>,
+}
+
+impl LibraryArgs {
+    /// The library, or the exit code after saying why it cannot be read (bad input).
+    fn read(
+        &self,
+        lang: Lang,
+        io: &mut Io,
+    ) -> Result<Option<crate::proto::library::Library>, ExitCode> {
+        let Some(path) = &self.payloads else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            let err = NetError::file_read(path, &e);
+            errln!(io, "socket-workbench: {}", describe_error(lang, &err));
+            ExitCode::from(EXIT_USAGE)
+        })?;
+        crate::proto::library::Library::parse(&text)
+            .map(Some)
+            .map_err(|e| {
+                let path = path.display().to_string();
+                let error = e.to_string();
+                errln!(
+                    io,
+                    "socket-workbench: {}",
+                    lang.fmt(Msg::LibraryBad, &[("path", &path), ("error", &error)])
+                );
+                ExitCode::from(EXIT_USAGE)
+            })
+    }
+}
+
+/// Random bytes for `{rand:N}`: xorshift64*, seeded from the clock (test data, not secrets).
+fn random_bytes() -> impl FnMut(&mut [u8]) {
+    let mut state = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0x9E37_79B9_7F4A_7C15, |d| d.as_nanos() as u64)
+        ^ u64::from(std::process::id()).rotate_left(32)
+        | 1;
+    move |buf: &mut [u8]| {
+        for b in buf {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            *b = (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8;
+        }
+    }
 }
 
 /// Every `--send` (with the line ending) and `--send-hex` payload as bytes, in order; or,
 /// after saying what is wrong and that nothing was sent, the usage exit code.
 fn payloads_of(
     args: (&[String], &[String]),
+    library: &LibraryArgs,
     matches: Option<&clap::ArgMatches>,
     encoding: TextEncoding,
     eol: LineEnding,
     lang: Lang,
     io: &mut Io,
 ) -> Result<Vec<Vec<u8>>, ExitCode> {
-    ordered_payloads(args.0, args.1, matches)
-        .into_iter()
-        .map(|(mode, text)| {
-            let eol = match mode {
-                PayloadMode::Text => eol,
-                PayloadMode::Hex => LineEnding::None,
-            };
-            build_payload(&text, mode, encoding, eol)
-        })
-        .collect::<Result<_, _>>()
-        .map_err(|err| {
-            errln!(
-                io,
-                "socket-workbench: {}",
-                describe_payload_error(lang, &err)
-            );
-            errln!(io, "socket-workbench: {}", lang.t(Msg::NothingSent));
-            ExitCode::from(EXIT_USAGE)
-        })
+    let lib = library.read(lang, io)?;
+    let mut uses: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    let mut random = random_bytes();
+    let captures = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for item in ordered_payloads(args.0, args.1, &library.send_name, matches) {
+        match item {
+            Named::Typed(mode, text) => {
+                let eol = match mode {
+                    PayloadMode::Text => eol,
+                    PayloadMode::Hex => LineEnding::None,
+                };
+                match build_payload(&text, mode, encoding, eol) {
+                    Ok(bytes) => out.push(bytes),
+                    Err(err) => {
+                        errln!(
+                            io,
+                            "socket-workbench: {}",
+                            describe_payload_error(lang, &err)
+                        );
+                        errln!(io, "socket-workbench: {}", lang.t(Msg::NothingSent));
+                        return Err(ExitCode::from(EXIT_USAGE));
+                    }
+                }
+            }
+            Named::Library(name) => {
+                let built = lib
+                    .as_ref()
+                    .ok_or_else(|| crate::proto::library::LibraryError {
+                        line: None,
+                        message: "--send-name needs --payloads FILE".into(),
+                    })
+                    .and_then(|lib| lib.find(&name))
+                    .and_then(|p| {
+                        // The nth send of a payload counts from its start by its step.
+                        let n = uses.entry(name.clone()).or_insert(0);
+                        let now = chrono::Local::now();
+                        let mut ctx = crate::proto::vars::Context {
+                            counter: p.counter().value(*n),
+                            counter_spec: p.counter(),
+                            now: now.naive_local(),
+                            unix_ms: u64::try_from(now.timestamp_millis()).unwrap_or(0),
+                            random: &mut random,
+                            captures: &captures,
+                        };
+                        *n += 1;
+                        p.build(encoding, &mut ctx)
+                    });
+                match built {
+                    Ok(bytes) => out.push(bytes),
+                    Err(e) => {
+                        let error = e.to_string();
+                        errln!(
+                            io,
+                            "socket-workbench: {}",
+                            lang.fmt(Msg::LibrarySendName, &[("name", &name), ("error", &error)])
+                        );
+                        errln!(io, "socket-workbench: {}", lang.t(Msg::NothingSent));
+                        return Err(ExitCode::from(EXIT_USAGE));
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// How a server command ends: 0 when stopped, the failure in words and 1 when it failed.

@@ -39,6 +39,8 @@ pub struct TcpClientArgs {
     /// gap:MS (a pause ends a message). TCP has no message boundaries: this puts them back.
     #[arg(long, value_name = "RULE", value_parser = parse_framing)]
     pub frame: Option<crate::proto::frame::Framing>,
+    #[command(flatten)]
+    pub library: LibraryArgs,
     /// Print every socket call to stderr as it happens.
     #[arg(long)]
     pub trace: bool,
@@ -59,6 +61,7 @@ pub(super) fn tcp_client(
     };
     let mut payloads = match payloads_of(
         (&args.send, &args.send_hex),
+        &args.library,
         matches,
         args.encoding,
         args.eol,

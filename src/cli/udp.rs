@@ -50,6 +50,8 @@ pub struct UdpArgs {
     /// Print what is received in hex.
     #[arg(long)]
     pub hex: bool,
+    #[command(flatten)]
+    pub library: LibraryArgs,
     /// Print every socket call to stderr as it happens.
     #[arg(long)]
     pub trace: bool,
@@ -74,6 +76,7 @@ pub(super) fn udp(
     };
     let mut payloads = match payloads_of(
         (&args.send, &args.send_hex),
+        &args.library,
         matches,
         args.encoding,
         args.eol,

@@ -25,6 +25,8 @@ messages! {
     ChecksumOk => "{algo} ok", "{algo} 正确";
     ChecksumWrong => "{algo} wrong: expected {expected}, found {found}", "{algo} 错误：应为 {expected}，实际为 {found}";
     ChecksumTooShort => "too short for {algo}", "太短，放不下 {algo}";
+    LibraryBad => "the payload file {path}: {error}", "载荷文件 {path}：{error}";
+    LibrarySendName => "--send-name {name}: {error}", "--send-name {name}（按名称发送）：{error}";
     UnknownPanel => "unknown panel '{name}' ({names})", "没有这个面板：“{name}”（可选：{names}）";
     Remove => "Remove", "删除";
     Language => "Language", "语言";

@@ -9,6 +9,7 @@ pub mod encoding;
 pub mod format;
 pub mod frame;
 pub mod hex;
+pub mod library;
 pub mod payload;
 pub mod vars;
 
