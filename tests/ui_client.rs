@@ -189,3 +189,55 @@ fn chinese_interface_shows_chinese_labels() {
     h.run();
     assert!(h.query_by_label("Connect").is_some());
 }
+
+/// TCP has no message boundaries: a server that writes three lines in one go and one line in
+/// two is shown as four messages once "lines" is chosen, with the count of what shared a
+/// recv() and what took two; chosen again as "as recv() returned them", the log shows chunks.
+#[test]
+fn framing_shows_messages_and_counts_what_tcp_merged_and_split() {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = common::peer::spawn_peer(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        for chunk in [&b"one\ntwo\nthr"[..], b"ee\n"] {
+            s.write_all(chunk).unwrap();
+            s.flush().unwrap();
+            std::thread::sleep(Duration::from_millis(150));
+        }
+        // Hold the connection until the client goes.
+        let mut buf = [0u8; 16];
+        let _ = std::io::Read::read(&mut s, &mut buf);
+    });
+    let mut settings = Settings::default();
+    settings.client.host = "127.0.0.1".into();
+    settings.client.port = port.to_string();
+    settings.client.framing = socket_workbench::proto::frame::Framing::parse("line").unwrap();
+    let mut h = harness(settings);
+    h.run();
+    h.get_by_label("Connect").click();
+    h.run();
+    wait_until(&mut h, "four messages", |a| {
+        a.panels
+            .client
+            .model
+            .frame_stats()
+            .is_some_and(|s| s.frames >= 3)
+    });
+    // The recv()s: "one\ntwo\nthr" (two whole lines and a part), then "ee\n".
+    assert!(shows(&h, "three"), "the split line is one message");
+    assert!(
+        shows(
+            &h,
+            "3 messages in 2 recv(): 2 arrived together with others, 1 split over several recv()"
+        ),
+        "the lesson's count"
+    );
+    assert!(shows(&h, "message split over 2 recv()"));
+    h.get_by_label("Disconnect").click();
+    h.run();
+    wait_until(&mut h, "the close", |a| {
+        !a.panels.client.model.status.active()
+    });
+    server.join();
+}

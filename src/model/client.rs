@@ -44,6 +44,14 @@ impl ClientStatus {
     }
 }
 
+use crate::proto::frame::{self, Framer, Framing};
+
+/// Microseconds since the epoch (the framer's clock).
+fn micros(at: std::time::SystemTime) -> u64 {
+    at.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
 #[derive(Debug, Default)]
 pub struct ClientModel {
     /// The session whose events are applied; events of any other are dropped.
@@ -64,6 +72,9 @@ pub struct ClientModel {
     pub after_close: Option<crate::net::trace::TcpState>,
     /// Bytes per second each way, RTT and window over time (the throughput plot).
     pub throughput: crate::model::throughput::Throughput,
+    /// Received bytes cut into messages by a rule, when one is chosen (else each recv() is
+    /// an entry).
+    framer: Option<crate::proto::frame::Framer>,
 }
 
 impl ClientModel {
@@ -78,6 +89,56 @@ impl ClientModel {
         self.kernel_unavailable = false;
         self.after_close = None;
         self.throughput = Default::default();
+        if let Some(f) = &self.framer {
+            self.framer = Some(Framer::new(f.framing().clone(), frame::DEFAULT_CAP));
+        }
+    }
+
+    /// How received bytes are cut into messages from now on (bytes waiting for the rest of a
+    /// message under the old rule are shown as they are).
+    pub fn set_framing(&mut self, framing: &Framing) {
+        let current = self.framer.as_ref().map(|f| f.framing().clone());
+        if current.as_ref().unwrap_or(&Framing::Recv) == framing {
+            return;
+        }
+        self.flush_frames(std::time::SystemTime::now());
+        self.framer =
+            (*framing != Framing::Recv).then(|| Framer::new(framing.clone(), frame::DEFAULT_CAP));
+    }
+
+    /// The framing's count of messages that shared a recv() and messages that took several.
+    pub fn frame_stats(&self) -> Option<frame::FrameStats> {
+        self.framer.as_ref().map(|f| f.stats)
+    }
+
+    /// The pause rule: hands on what has waited the pause out; when to look again.
+    pub fn tick_frames(&mut self, now: std::time::SystemTime) -> Option<std::time::Duration> {
+        let framer = self.framer.as_mut()?;
+        if let Some(frame) = framer.tick(micros(now)) {
+            self.push_frames(now, vec![frame]);
+        }
+        let due = self.framer.as_ref()?.due()?;
+        Some(std::time::Duration::from_micros(
+            due.saturating_sub(micros(now)),
+        ))
+    }
+
+    fn flush_frames(&mut self, at: std::time::SystemTime) {
+        if let Some(frame) = self.framer.as_mut().and_then(Framer::finish) {
+            self.push_frames(at, vec![frame]);
+        }
+    }
+
+    fn push_frames(&mut self, at: std::time::SystemTime, frames: Vec<frame::Frame>) {
+        for f in frames {
+            let len = f.bytes.len() as u64;
+            let note = LogNote::Frame {
+                recvs: f.recvs,
+                complete: f.complete,
+            };
+            self.log
+                .push_data(at, Direction::Rx, f.bytes.into(), len, Some(note));
+        }
     }
 
     pub fn apply(&mut self, msg: ClientMsg) {
@@ -112,7 +173,13 @@ impl ClientModel {
             ClientEvent::Received { data } => {
                 let len = data.len() as u64;
                 self.throughput.received(at, len);
-                self.log.push_data(at, Direction::Rx, data, len, None);
+                match &mut self.framer {
+                    Some(framer) => {
+                        let frames = framer.push(&data, micros(at));
+                        self.push_frames(at, frames);
+                    }
+                    None => self.log.push_data(at, Direction::Rx, data, len, None),
+                }
             }
             ClientEvent::PeerClosed => {
                 if let ClientStatus::Connected { peer_closed, .. } = &mut self.status {
@@ -152,6 +219,7 @@ impl ClientModel {
             ClientEvent::KernelAfterClose(state) => self.after_close = Some(state),
             ClientEvent::KernelUnavailable => self.kernel_unavailable = true,
             ClientEvent::Closed { reason } => {
+                self.flush_frames(at);
                 let dir = match reason {
                     CloseReason::Failed(_) => Direction::Error,
                     _ => Direction::Info,

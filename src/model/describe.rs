@@ -95,6 +95,13 @@ pub fn describe_note(lang: Lang, note: &LogNote) -> String {
             &[("error", &describe_error(lang, err))],
         ),
         LogNote::AutoReply => lang.t(Msg::NoteAutoReply).to_owned(),
+        LogNote::Frame {
+            complete: false, ..
+        } => lang.t(Msg::NoteFrameIncomplete).to_owned(),
+        LogNote::Frame { recvs, .. } if *recvs > 1 => {
+            lang.fmt(Msg::NoteFrameSplit, &[("n", recvs)])
+        }
+        LogNote::Frame { .. } => lang.t(Msg::NoteFrameWhole).to_owned(),
         LogNote::UdpBound { local, auto: false } => {
             lang.fmt(Msg::NoteUdpBound, &[("local", local)])
         }

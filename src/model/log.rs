@@ -66,6 +66,12 @@ pub enum LogNote {
     SendDropped,
     ServerEnd(ServerEnd),
     AutoReply,
+    /// A received message as framed (see `proto::frame`): how many recv()s carried it, and
+    /// whether it is whole.
+    Frame {
+        recvs: u32,
+        complete: bool,
+    },
     UdpBound {
         local: SocketAddr,
         auto: bool,

@@ -37,6 +37,8 @@ pub struct ClientSettings {
     pub trace_diagram: bool,
     pub composer: ComposerSettings,
     pub log: LogViewSettings,
+    /// How received bytes are cut into messages in the log.
+    pub framing: crate::proto::frame::Framing,
 }
 
 impl Default for ClientSettings {
@@ -51,6 +53,7 @@ impl Default for ClientSettings {
             trace_diagram: false,
             composer: ComposerSettings::default(),
             log: LogViewSettings::default(),
+            framing: crate::proto::frame::Framing::Recv,
         }
     }
 }
@@ -87,6 +90,7 @@ impl ClientPanel {
     /// Applies every event that has arrived. Cheap when nothing has; runs every frame, and
     /// also while the window is hidden (eframe's `logic`), so the channel never piles up.
     pub fn drain_events(&mut self) {
+        self.model.set_framing(&self.settings.framing);
         self.link.drain(&mut self.model);
         if !self.model.status.active() {
             self.handle = None;
@@ -167,6 +171,9 @@ impl ClientPanel {
             ui.ctx().request_repaint();
         }
         self.drain_events();
+        if let Some(due) = self.model.tick_frames(std::time::SystemTime::now()) {
+            ui.ctx().request_repaint_after(due);
+        }
         super::frame::show(ui, lang, classroom, self);
     }
 
@@ -276,6 +283,14 @@ impl super::frame::Framed for ClientPanel {
     }
 
     fn details_ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
+        ui.horizontal_wrapped(|ui| {
+            super::widgets::framing_ui(ui, lang, "client_framing", &mut self.settings.framing);
+            if let Some(stats) = self.model.frame_stats()
+                && stats.recvs > 0
+            {
+                ui.label(RichText::new(frame_stats_line(lang, &stats)).strong());
+            }
+        });
         if let Some(line) = kernel_line(lang, &self.model) {
             // One line in classroom mode (the whole of it on hover).
             let label = egui::Label::new(RichText::new(&line).monospace());
@@ -399,4 +414,17 @@ impl super::Panel for ClientPanel {
     fn drain_events(&mut self) {
         ClientPanel::drain_events(self)
     }
+}
+
+/// The lesson's point in one line: how many messages shared a recv(), how many took several.
+pub fn frame_stats_line(lang: Lang, s: &crate::proto::frame::FrameStats) -> String {
+    lang.fmt(
+        Msg::FrameStatsLine,
+        &[
+            ("frames", &s.frames),
+            ("recvs", &s.recvs),
+            ("merged", &s.merged_frames),
+            ("split", &s.split_frames),
+        ],
+    )
 }

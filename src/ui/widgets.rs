@@ -264,6 +264,40 @@ pub fn region_table(
         });
 }
 
+/// How received bytes are cut into messages: the common rules, and what another rule's words
+/// are (set from the command line or a file) when it is none of them.
+pub fn framing_ui(ui: &mut Ui, lang: Lang, id: &str, framing: &mut crate::proto::frame::Framing) {
+    use crate::proto::frame::Framing;
+    let presets: [(Msg, &str); 6] = [
+        (Msg::FramingRecv, "recv"),
+        (Msg::FramingLine, "line"),
+        (Msg::FramingCrlf, "crlf"),
+        (Msg::FramingLen2, "len:2be"),
+        (Msg::FramingLen4, "len:4be"),
+        (Msg::FramingGap, "gap:50"),
+    ];
+    let words = framing.words();
+    let current = presets.iter().find(|(_, w)| *w == words).map_or_else(
+        || lang.fmt(Msg::FramingOther, &[("words", &words)]),
+        |(m, _)| lang.t(*m).to_owned(),
+    );
+    let label = ui.label(lang.t(Msg::FramingLabel)).id;
+    egui::ComboBox::from_id_salt(id)
+        .selected_text(current)
+        .show_ui(ui, |ui| {
+            for (msg, w) in &presets {
+                if let Ok(f) = Framing::parse(w)
+                    && ui.selectable_label(words == *w, lang.t(*msg)).clicked()
+                {
+                    *framing = f;
+                }
+            }
+        })
+        .response
+        .labelled_by(label)
+        .on_hover_text(lang.t(Msg::FramingHint));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
