@@ -275,6 +275,31 @@ counter = { start = 5, step = 10, width = 0, hex = false }
     assert_eq!(code, 0, "{err}");
     assert_eq!(server.join(), want);
 
+    // --checksum goes after typed payloads only: a library payload carries its own.
+    let want: Vec<u8> = [
+        &[0x01, 0x03, 0x00, 0x00, 0x00, 0x0A, 0xC5, 0xCD][..],
+        b"mid",
+        &[b'm' ^ b'i' ^ b'd'],
+    ]
+    .concat();
+    let (port, server) = peer(want.len(), vec![]);
+    let (code, _, err) = run_here(&[
+        "tcp-client",
+        &format!("127.0.0.1:{port}"),
+        "--payloads",
+        &path,
+        "--send-name",
+        "Modbus/read",
+        "--send",
+        "mid",
+        "--checksum",
+        "xor",
+        "--wait",
+        "0.5",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(server.join(), want);
+
     // A name the file lacks, and a file with a mistake: said, nothing sent, exit 2.
     let (code, _, err) = run_here(&[
         "tcp-client",

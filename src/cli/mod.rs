@@ -380,6 +380,30 @@ fn ordered_payloads(
     items.into_iter().map(|(_, item)| item).collect()
 }
 
+/// The protocol bench's flags of the commands that send and receive (`tcp-client`, `udp`).
+#[derive(Debug, Args, Default)]
+pub struct ProtocolArgs {
+    /// Append a checksum to every --send/--send-hex payload (library payloads carry their
+    /// own): crc16-modbus (low byte first, as Modbus RTU sends it), crc16-ccitt-false,
+    /// crc16-xmodem, crc16-arc, crc32, crc8, xor, sum8 or lrc. With --frame, every received
+    /// message is checked for it too.
+    #[arg(long, value_name = "ALGO", value_parser = parse_checksum)]
+    pub checksum: Option<crate::proto::checksum::Checksum>,
+    /// Print what is received as messages, one per line, cut by a rule: line, crlf,
+    /// hex:BYTES (a delimiter), len:2be, len:2le, len:4be, len:4le or len:1 (a length prefix;
+    /// add +self when it counts itself, @N when N header bytes come before it), fixed:N,
+    /// gap:MS (a pause ends a message). TCP has no message boundaries: this puts them back.
+    #[arg(long, value_name = "RULE", value_parser = parse_framing)]
+    pub frame: Option<crate::proto::frame::Framing>,
+}
+
+impl ProtocolArgs {
+    /// The checksum as it is appended and checked.
+    fn check(&self) -> Option<crate::proto::checksum::ChecksumSpec> {
+        self.checksum.map(crate::proto::checksum::ChecksumSpec::new)
+    }
+}
+
 /// What `--payloads` and `--send-name` give: the library read from its file.
 #[derive(Debug, Args, Default)]
 pub struct LibraryArgs {
@@ -443,7 +467,7 @@ fn random_bytes() -> impl FnMut(&mut [u8]) {
 /// after saying what is wrong and that nothing was sent, the usage exit code.
 fn payloads_of(
     args: (&[String], &[String]),
-    library: &LibraryArgs,
+    (library, protocol): (&LibraryArgs, &ProtocolArgs),
     matches: Option<&clap::ArgMatches>,
     encoding: TextEncoding,
     eol: LineEnding,
@@ -463,7 +487,10 @@ fn payloads_of(
                     PayloadMode::Hex => LineEnding::None,
                 };
                 match build_payload(&text, mode, encoding, eol) {
-                    Ok(bytes) => out.push(bytes),
+                    Ok(bytes) => out.push(match protocol.check() {
+                        Some(check) => check.append(&bytes),
+                        None => bytes,
+                    }),
                     Err(err) => {
                         errln!(
                             io,

@@ -28,17 +28,8 @@ pub struct TcpClientArgs {
     /// Seconds to wait for the connection to be set up.
     #[arg(long, default_value_t = 5.0, value_name = "SECS", value_parser = parse_secs)]
     pub timeout: f64,
-    /// Append a checksum to every --send/--send-hex payload: crc16-modbus (low byte
-    /// first, as Modbus RTU sends it), crc16-ccitt-false, crc16-xmodem, crc16-arc, crc32,
-    /// crc8, xor, sum8 or lrc. With --frame, every received message is checked for it too.
-    #[arg(long, value_name = "ALGO", value_parser = parse_checksum)]
-    pub checksum: Option<crate::proto::checksum::Checksum>,
-    /// Print what is received as messages, one per line, cut by a rule: line, crlf,
-    /// hex:BYTES (a delimiter), len:2be, len:2le, len:4be, len:4le or len:1 (a length prefix;
-    /// add +self when it counts itself, @N when N header bytes come before it), fixed:N,
-    /// gap:MS (a pause ends a message). TCP has no message boundaries: this puts them back.
-    #[arg(long, value_name = "RULE", value_parser = parse_framing)]
-    pub frame: Option<crate::proto::frame::Framing>,
+    #[command(flatten)]
+    pub protocol: ProtocolArgs,
     #[command(flatten)]
     pub library: LibraryArgs,
     /// Print every socket call to stderr as it happens.
@@ -61,7 +52,7 @@ pub(super) fn tcp_client(
     };
     let mut payloads = match payloads_of(
         (&args.send, &args.send_hex),
-        &args.library,
+        (&args.library, &args.protocol),
         matches,
         args.encoding,
         args.eol,
@@ -71,12 +62,7 @@ pub(super) fn tcp_client(
         Ok(p) => p,
         Err(code) => return code,
     };
-    let check = args.checksum.map(crate::proto::checksum::ChecksumSpec::new);
-    if let Some(check) = &check {
-        for p in &mut payloads {
-            *p = check.append(p);
-        }
-    }
+    let check = args.protocol.check();
 
     let mut config = ClientConfig::new(host, port);
     config.connect_timeout = Duration::from_secs_f64(args.timeout.clamp(0.01, 3600.0));
@@ -90,6 +76,7 @@ pub(super) fn tcp_client(
     let wait = Duration::from_secs_f64(args.wait.clamp(0.0, 86_400.0));
     let mut printer = Printer::new(args.encoding, args.hex);
     let mut framed = args
+        .protocol
         .frame
         .clone()
         .map(|f| FramedPrinter::new(f, args.encoding, args.hex, check, lang));

@@ -36,17 +36,8 @@ pub struct UdpArgs {
     /// Seconds to wait for replies after sending (default 2), or to run at all without --send.
     #[arg(long, value_name = "SECS", value_parser = parse_secs)]
     pub wait: Option<f64>,
-    /// Append a checksum to every --send/--send-hex datagram: crc16-modbus (low byte
-    /// first, as Modbus RTU sends it), crc16-ccitt-false, crc16-xmodem, crc16-arc, crc32,
-    /// crc8, xor, sum8 or lrc. With --frame, every received message is checked for it too.
-    #[arg(long, value_name = "ALGO", value_parser = parse_checksum)]
-    pub checksum: Option<crate::proto::checksum::Checksum>,
-    /// Print what is received as messages, one per line, cut by a rule: line, crlf,
-    /// hex:BYTES (a delimiter), len:2be, len:2le, len:4be, len:4le or len:1 (a length prefix;
-    /// add +self when it counts itself, @N when N header bytes come before it), fixed:N,
-    /// gap:MS (a pause ends a message). TCP has no message boundaries: this puts them back.
-    #[arg(long, value_name = "RULE", value_parser = parse_framing)]
-    pub frame: Option<crate::proto::frame::Framing>,
+    #[command(flatten)]
+    pub protocol: ProtocolArgs,
     /// Print what is received in hex.
     #[arg(long)]
     pub hex: bool,
@@ -57,7 +48,8 @@ pub struct UdpArgs {
     pub trace: bool,
 }
 
-/// Senders whose messages are framed at once (past this many, the oldest state is dropped).
+/// Senders whose messages are framed at once (past this many, what the framers hold is
+/// printed and they start afresh).
 const MAX_FRAMED_PEERS: usize = 1024;
 
 pub(super) fn udp(
@@ -76,7 +68,7 @@ pub(super) fn udp(
     };
     let mut payloads = match payloads_of(
         (&args.send, &args.send_hex),
-        &args.library,
+        (&args.library, &args.protocol),
         matches,
         args.encoding,
         args.eol,
@@ -86,12 +78,7 @@ pub(super) fn udp(
         Ok(p) => p,
         Err(code) => return code,
     };
-    let check = args.checksum.map(crate::proto::checksum::ChecksumSpec::new);
-    if let Some(check) = &check {
-        for p in &mut payloads {
-            *p = check.append(p);
-        }
-    }
+    let check = args.protocol.check();
     // One framer per sender: a device may spread a message over datagrams.
     let mut framed: std::collections::HashMap<std::net::SocketAddr, FramedPrinter> =
         std::collections::HashMap::new();
@@ -129,6 +116,9 @@ pub(super) fn udp(
             deadline = None;
             handle.command(UdpCommand::Close);
         }
+        for (from, f) in &mut framed {
+            f.tick(&mut *io.out, &format!("from {from}: "));
+        }
         let Ok(msg) = rx.recv_timeout(Duration::from_millis(100)) else {
             continue;
         };
@@ -160,10 +150,13 @@ pub(super) fn udp(
             }
             UdpEvent::Received { from, data } => {
                 unread.taken(data.len());
-                if let Some(framing) = &args.frame {
+                if let Some(framing) = &args.protocol.frame {
                     // Bounded like the engine's peer table: a flood of senders cannot grow it.
                     if framed.len() >= MAX_FRAMED_PEERS && !framed.contains_key(&from) {
-                        framed.clear();
+                        // What each sender's framer holds is printed (marked), not lost.
+                        for (from, mut f) in framed.drain() {
+                            f.finish(&mut *io.out, &format!("from {from}: "));
+                        }
                     }
                     let printer = framed.entry(from).or_insert_with(|| {
                         FramedPrinter::new(framing.clone(), args.encoding, args.hex, check, lang)

@@ -62,6 +62,120 @@ pub fn write_file(path: &Path, write: impl FnOnce(&Path) -> std::io::Result<()>)
         .map_err(|e| NetError::file_write(path, &e))
 }
 
+/// A panel's exports: the path typed, the file write or screenshot under way (off the UI
+/// thread), and how the last one went.
+pub struct Exports {
+    pub path: String,
+    job: Option<Job<Written>>,
+    shot: Option<Receiver<Written>>,
+    result: Option<Written>,
+}
+
+impl Exports {
+    pub fn new(path: String) -> Self {
+        Self {
+            path,
+            job: None,
+            shot: None,
+            result: None,
+        }
+    }
+
+    /// An export is under way (its buttons wait).
+    pub fn busy(&self) -> bool {
+        self.job.is_some() || self.shot.is_some()
+    }
+
+    /// The path typed, trimmed.
+    pub fn target(&self) -> PathBuf {
+        PathBuf::from(self.path.trim())
+    }
+
+    /// Writes `data` to `path` on a thread of its own.
+    pub fn write(&mut self, ctx: &egui::Context, name: &str, path: PathBuf, data: Vec<u8>) {
+        match Job::start(name, Some(ctx.clone()), move || {
+            write_file(&path, |p| std::fs::write(p, &data))
+        }) {
+            Ok(job) => {
+                self.job = Some(job);
+                self.result = None;
+            }
+            Err(e) => self.result = Some(Err(e)),
+        }
+    }
+
+    /// Saves what `rect` shows as a PNG at `path` (the next frame's screenshot).
+    pub fn screenshot(&mut self, ctx: &egui::Context, rect: egui::Rect, path: PathBuf) {
+        self.shot = Some(screenshot_png(ctx, rect, path));
+        self.result = None;
+    }
+
+    /// Takes in how a write or screenshot ended.
+    pub fn poll(&mut self) {
+        if let Some(job) = &self.job
+            && let Some(r) = job.poll()
+        {
+            self.job = None;
+            if let Ok(r) = r {
+                self.result = Some(r);
+            }
+        }
+        if let Some(rx) = &self.shot {
+            match rx.try_recv() {
+                Ok(r) => {
+                    self.result = Some(r);
+                    self.shot = None;
+                }
+                Err(flume::TryRecvError::Disconnected) => self.shot = None,
+                Err(flume::TryRecvError::Empty) => {}
+            }
+        }
+    }
+
+    /// The path field.
+    pub fn path_ui(&mut self, ui: &mut egui::Ui, lang: crate::i18n::Lang, width: f32) {
+        let label = ui.label(lang.t(crate::i18n::Msg::LessonExportPath)).id;
+        ui.add(egui::TextEdit::singleline(&mut self.path).desired_width(width))
+            .labelled_by(label);
+    }
+
+    /// A diagram's two buttons: SVG (`svg` makes it, written to `svg_path`) and PNG (what
+    /// `rect` shows, at the path with `.png`).
+    pub fn diagram_buttons_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        lang: crate::i18n::Lang,
+        (svg_path, svg): (PathBuf, impl FnOnce() -> String),
+        rect: Option<egui::Rect>,
+    ) {
+        use crate::i18n::Msg;
+        let busy = self.busy();
+        if ui
+            .add_enabled(!busy, egui::Button::new(lang.t(Msg::LessonExportSvg)))
+            .clicked()
+        {
+            self.write(ui.ctx(), "export-svg", svg_path, svg().into_bytes());
+        }
+        if ui
+            .add_enabled(
+                !busy && rect.is_some(),
+                egui::Button::new(lang.t(Msg::LessonExportPng)),
+            )
+            .on_hover_text(lang.t(Msg::LessonExportPngHint))
+            .clicked()
+            && let Some(rect) = rect
+        {
+            let path = self.target().with_extension("png");
+            self.screenshot(ui.ctx(), rect, path);
+        }
+    }
+
+    /// How the last export went.
+    pub fn result_ui(&self, ui: &mut egui::Ui, lang: crate::i18n::Lang) {
+        export_result_ui(ui, lang, self.result.as_ref());
+    }
+}
+
 /// An export's outcome under its buttons: where it was saved, or why not, in plain words.
 pub fn export_result_ui(ui: &mut egui::Ui, lang: crate::i18n::Lang, result: Option<&Written>) {
     use crate::i18n::{Msg, describe_error};

@@ -2,7 +2,6 @@
 //! from the recorded socket calls and kernel states.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 
 use egui::{RichText, Ui};
 use flume::{Receiver, Sender};
@@ -228,12 +227,9 @@ pub struct LessonPanel {
     states: (Option<TcpState>, Option<TcpState>),
     /// The last step's result.
     last_step: Option<LastStep>,
-    export_path: String,
+    exports: super::jobs::Exports,
     /// Where the diagram was drawn last frame (for cropping a PNG from a screenshot).
     diagram_rect: Option<egui::Rect>,
-    export_rx: Option<Receiver<super::jobs::Written>>,
-    export_result: Option<super::jobs::Written>,
-    export_job: Option<super::jobs::Job<super::jobs::Written>>,
     /// Why the step lab could not start.
     lab_error: Option<crate::net::NetError>,
     /// Set by the app each frame: the diagram takes the screen, the words fold away.
@@ -263,15 +259,14 @@ impl Default for LessonPanel {
             stages: (ServerStage::None, ClientStage::None),
             states: (None, None),
             last_step: None,
-            export_path: super::widgets::default_download_dir()
-                .join("socket-workbench-diagram.svg")
-                .display()
-                .to_string(),
+            exports: super::jobs::Exports::new(
+                super::widgets::default_download_dir()
+                    .join("socket-workbench-diagram.svg")
+                    .display()
+                    .to_string(),
+            ),
             diagram_rect: None,
-            export_rx: None,
-            export_job: None,
             lab_error: None,
-            export_result: None,
             classroom: false,
             to_top: false,
         }
@@ -322,20 +317,7 @@ impl LessonPanel {
                 }
             }
         }
-        if let Some(rx) = &self.export_rx
-            && let Ok(r) = rx.try_recv()
-        {
-            self.export_result = Some(r);
-            self.export_rx = None;
-        }
-        if let Some(job) = &self.export_job
-            && let Some(r) = job.poll()
-        {
-            self.export_job = None;
-            if let Ok(r) = r {
-                self.export_result = Some(r);
-            }
-        }
+        self.exports.poll();
     }
 
     /// Starts a scenario (also used by tests).
@@ -474,47 +456,21 @@ impl LessonPanel {
 
     fn export_ui(&mut self, ui: &mut Ui, lang: Lang, steps: bool) {
         ui.horizontal(|ui| {
-            let label = ui.label(lang.t(Msg::LessonExportPath)).id;
-            ui.add(egui::TextEdit::singleline(&mut self.export_path).desired_width(380.0))
-                .labelled_by(label);
-            let busy = self.export_rx.is_some() || self.export_job.is_some();
-            if ui
-                .add_enabled(!busy, egui::Button::new(lang.t(Msg::LessonExportSvg)))
-                .clicked()
-            {
-                let rec = if steps {
-                    &mut self.steps
-                } else {
-                    &mut self.rec
-                };
-                let svg = to_svg(rec.diagram(), lang);
-                let path = PathBuf::from(self.export_path.trim());
-                // Files are written off the UI thread.
-                let ctx = ui.ctx().clone();
-                match super::jobs::Job::start("export-svg", Some(ctx), move || {
-                    super::jobs::write_file(&path, |p| std::fs::write(p, svg))
-                }) {
-                    Ok(job) => {
-                        self.export_job = Some(job);
-                        self.export_result = None;
-                    }
-                    Err(e) => self.export_result = Some(Err(e)),
-                }
-            }
-            if ui
-                .add_enabled(
-                    !busy && self.diagram_rect.is_some(),
-                    egui::Button::new(lang.t(Msg::LessonExportPng)),
-                )
-                .on_hover_text(lang.t(Msg::LessonExportPngHint))
-                .clicked()
-                && let Some(rect) = self.diagram_rect
-            {
-                let path = PathBuf::from(self.export_path.trim()).with_extension("png");
-                self.export_rx = Some(super::jobs::screenshot_png(ui.ctx(), rect, path));
-                self.export_result = None;
-            }
-            super::jobs::export_result_ui(ui, lang, self.export_result.as_ref());
+            self.exports.path_ui(ui, lang, 380.0);
+            let rec = if steps {
+                &mut self.steps
+            } else {
+                &mut self.rec
+            };
+            // The SVG goes to the path as typed.
+            let svg_path = self.exports.target();
+            self.exports.diagram_buttons_ui(
+                ui,
+                lang,
+                (svg_path, || to_svg(rec.diagram(), lang)),
+                self.diagram_rect,
+            );
+            self.exports.result_ui(ui, lang);
         });
     }
 

@@ -112,7 +112,7 @@ pub(super) struct Worker {
 }
 
 impl Worker {
-    /// False if the loop has ended (its poll failed).
+    /// Gives the message back if the loop has ended (its poll failed).
     fn tell(&self, msg: LoopMsg) -> Result<(), LoopMsg> {
         self.tx.send(msg).map_err(|e| e.into_inner())?;
         let _ = self.wake.wake();

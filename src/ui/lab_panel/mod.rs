@@ -8,14 +8,12 @@
 //! milliseconds of work per frame at most (a headless 10 MB transfer takes well under a
 //! second of CPU in all), so nothing here ever waits. Files are written by `ui::jobs`.
 
-use std::path::PathBuf;
-
 use egui::{
     Align2, Color32, FontId, Pos2, Rect, RichText, Sense, Stroke, StrokeKind, Ui, pos2, vec2,
 };
 use egui_plot::{Legend, Line, Plot, Points};
 
-use super::jobs::{Job, Written};
+use super::jobs::Job;
 
 mod controls;
 mod diagram;
@@ -135,10 +133,7 @@ pub struct LabPanel {
     text: String,
     encoding: TextEncoding,
     bulk: u64,
-    export_path: String,
-    export_job: Option<Job<Written>>,
-    export_rx: Option<flume::Receiver<Written>>,
-    export_result: Option<Written>,
+    exports: super::jobs::Exports,
     diagram_rect: Option<Rect>,
     /// Set by the app each frame: the wire and the diagram take the screen.
     pub classroom: bool,
@@ -176,13 +171,12 @@ impl Default for LabPanel {
             text: "你好, TCP".to_owned(),
             encoding: TextEncoding::Utf8,
             bulk: 20_000,
-            export_path: std::env::temp_dir()
-                .join("lab")
-                .to_string_lossy()
-                .into_owned(),
-            export_job: None,
-            export_rx: None,
-            export_result: None,
+            exports: super::jobs::Exports::new(
+                std::env::temp_dir()
+                    .join("lab")
+                    .to_string_lossy()
+                    .into_owned(),
+            ),
             diagram_rect: None,
             classroom: false,
             was_classroom: false,
@@ -378,7 +372,7 @@ impl LabPanel {
             self.dirty = true;
         }
         self.tick(ui.ctx());
-        self.poll_export();
+        self.exports.poll();
         let classroom = self.classroom;
         super::frame::show_demo(ui, lang, classroom, self);
     }
