@@ -19,6 +19,7 @@ mod io;
 mod lab;
 mod load;
 mod print;
+mod run;
 mod serve_files;
 mod tcp_client;
 mod tcp_server;
@@ -35,6 +36,8 @@ use lab::lab;
 use load::load;
 pub use load::{LoadArgs, load_report_json, parse_rate};
 use print::*;
+pub use run::RunArgs;
+use run::run_script;
 pub use serve_files::ServeFilesArgs;
 use serve_files::serve_files;
 pub use tcp_client::TcpClientArgs;
@@ -221,6 +224,12 @@ pub enum Command {
     /// Scenarios: handshake, old-duplicate-syn, acks, timeout-retransmit, fast-retransmit,
     /// checksum, flow-control, congestion, close, reorder, udp-loss.
     Lab(LabArgs),
+    /// Run a scripted conversation (a TOML file of [[step]]s: send, expect, wait, repeat)
+    /// against a TCP server, or a UDP peer with --udp. Prints each step as it ends: what was
+    /// sent, what came back and how long it took, and for a failed expect what was expected
+    /// and what came instead. Exit 0 when every expect held, 1 when one failed (or the
+    /// connection did), 2 for a bad script (with its line and what is wrong).
+    Run(RunArgs),
 }
 
 fn parse_name_encoding(s: &str) -> Result<crate::proto::download::NameEncoding, String> {
@@ -294,6 +303,7 @@ pub fn run(command: Command, lang: Lang, matches: &clap::ArgMatches, io: &mut Io
         Command::CheckServer(args) => check_server(args, lang, io),
         Command::CheckFiles(args) => check_files(args, lang, io),
         Command::Load(args) => load(args, lang, io),
+        Command::Run(args) => run_script(args, lang, io),
         Command::Udp(args) => {
             let sub = matches.subcommand_matches("udp");
             udp(args, lang, sub, io)

@@ -163,15 +163,9 @@ impl FramedPrinter {
 /// hex, then what the checks say.
 fn frame_line(p: &FramedPrinter, frame: &crate::proto::frame::Frame) -> String {
     use crate::proto::checksum::Verdict;
-    use crate::proto::frame::Framing;
     // The message without the delimiter that ended it: what is shown as text, and what a
     // checksum covers (it comes before the delimiter).
-    let mut body: &[u8] = &frame.bytes;
-    if let Framing::Delimiter(d) = p.framer.framing()
-        && frame.complete
-    {
-        body = body.strip_suffix(d.as_slice()).unwrap_or(body);
-    }
+    let body = frame.body(p.framer.framing());
     let mut line = if p.hex {
         crate::proto::format_hex(&frame.bytes)
     } else {

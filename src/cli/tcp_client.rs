@@ -32,6 +32,10 @@ pub struct TcpClientArgs {
     pub protocol: ProtocolArgs,
     #[command(flatten)]
     pub library: LibraryArgs,
+    /// Write the conversation to FILE as a script for `run`: what was sent becomes send
+    /// steps, each message received (cut by --frame) an exact expect, to loosen by hand.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
     /// Print every socket call to stderr as it happens.
     #[arg(long)]
     pub trace: bool,
@@ -80,6 +84,10 @@ pub(super) fn tcp_client(
         .frame
         .clone()
         .map(|f| FramedPrinter::new(f, args.encoding, args.hex, check, lang));
+    let mut recorder = args
+        .record
+        .as_ref()
+        .map(|_| Recorder::new(args.protocol.frame.clone().unwrap_or_default()));
     let mut last_activity = Instant::now();
     let mut connected = false;
     let code = loop {
@@ -113,12 +121,18 @@ pub(super) fn tcp_client(
                     connected = true;
                     last_activity = Instant::now();
                     for bytes in payloads.drain(..) {
+                        if let Some(r) = &mut recorder {
+                            r.sent(&bytes);
+                        }
                         handle.command(ClientCommand::Send(bytes));
                     }
                 }
                 ClientEvent::Sent { .. } => last_activity = Instant::now(),
                 ClientEvent::Received { data } => {
                     last_activity = Instant::now();
+                    if let Some(r) = &mut recorder {
+                        r.received(&data);
+                    }
                     match &mut framed {
                         Some(f) => f.push(&mut *io.out, "", &data),
                         None => printer.print(&mut *io.out, &data),
@@ -169,5 +183,64 @@ pub(super) fn tcp_client(
     // The engine may be waiting for room in the full channel: let its sends fail instead.
     drop(rx);
     handle.join();
+    if let (Some(recorder), Some(path)) = (recorder, &args.record) {
+        let header = [format!(
+            "Recorded by socket-workbench tcp-client from {} on {}.",
+            args.target,
+            chrono::Local::now().format("%Y-%m-%d %H:%M")
+        )];
+        if let Err(e) = std::fs::write(path, recorder.script(args.encoding, &header)) {
+            let err = NetError::file_write(path, &e);
+            errln!(io, "socket-workbench: {}", describe_error(lang, &err));
+            return ExitCode::from(EXIT_NETWORK);
+        }
+    }
     code
+}
+
+/// What a conversation sent and received, for `--record`: the messages cut by the framing.
+struct Recorder {
+    framer: crate::proto::frame::Framer,
+    items: Vec<crate::proto::script::Recorded>,
+    start: Instant,
+}
+
+impl Recorder {
+    fn new(framing: crate::proto::frame::Framing) -> Self {
+        Recorder {
+            framer: crate::proto::frame::Framer::new(framing, crate::proto::frame::DEFAULT_CAP),
+            items: Vec::new(),
+            start: Instant::now(),
+        }
+    }
+
+    fn sent(&mut self, bytes: &[u8]) {
+        self.items
+            .push(crate::proto::script::Recorded::Sent(bytes.to_vec()));
+    }
+
+    fn received(&mut self, data: &[u8]) {
+        let now = u64::try_from(self.start.elapsed().as_micros()).unwrap_or(u64::MAX);
+        // A pause since the last bytes ended a message (the pause rule).
+        if let Some(frame) = self.framer.tick(now) {
+            self.keep(&frame);
+        }
+        for frame in self.framer.push(data, now) {
+            self.keep(&frame);
+        }
+    }
+
+    fn keep(&mut self, frame: &crate::proto::frame::Frame) {
+        let body = frame.body(self.framer.framing()).to_vec();
+        self.items
+            .push(crate::proto::script::Recorded::Received(body));
+    }
+
+    fn script(mut self, encoding: TextEncoding, header: &[String]) -> String {
+        // What the framing still held when the connection ended is a message too.
+        if let Some(frame) = self.framer.finish() {
+            self.keep(&frame);
+        }
+        crate::proto::script::record(&self.items, self.framer.framing(), encoding, header)
+    }
 }

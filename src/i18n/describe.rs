@@ -294,6 +294,13 @@ pub fn colon(lang: Lang) -> &'static str {
     }
 }
 
+pub fn comma(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => ", ",
+        Lang::Zh => "，",
+    }
+}
+
 /// A further check's short name, for its on/off box.
 pub fn describe_further(lang: Lang, kind: CheckKind) -> &'static str {
     lang.t(match kind {
@@ -477,5 +484,37 @@ pub fn describe_payload_error(lang: Lang, err: &PayloadError) -> String {
                 ("encoding", encoding),
             ],
         ),
+    }
+}
+
+/// What a conversation's expect wants, in words: "contains \"OK\", CRC-16/MODBUS right".
+pub fn describe_expect(
+    lang: Lang,
+    x: &crate::proto::script::Expect,
+    encoding: crate::proto::TextEncoding,
+) -> String {
+    use crate::proto::script::{Matcher, as_text};
+    let base = match &x.matcher {
+        Matcher::Contains(b) => lang.fmt(
+            Msg::ScriptExpectContains,
+            &[("text", &encoding.decode_display(b))],
+        ),
+        Matcher::Exact(b) => {
+            let what = match as_text(b, encoding) {
+                Some(t) => format!("\"{}\"", t.escape_debug()),
+                None => crate::proto::format_hex(b),
+            };
+            lang.fmt(Msg::ScriptExpectExact, &[("what", &what)])
+        }
+        Matcher::Regex(re) => lang.fmt(Msg::ScriptExpectRegex, &[("re", &re.as_str())]),
+        Matcher::Any => lang.t(Msg::ScriptExpectAny).to_owned(),
+    };
+    match &x.checksum {
+        Some(c) => format!(
+            "{base}{}{}",
+            comma(lang),
+            lang.fmt(Msg::ChecksumOk, &[("algo", &c.algo.label())])
+        ),
+        None => base,
     }
 }

@@ -155,6 +155,19 @@ pub struct Frame {
     pub complete: bool,
 }
 
+impl Frame {
+    /// The message without the delimiter that ended it: what is shown as text, matched by a
+    /// conversation's expects, and covered by a checksum (which comes before the delimiter).
+    pub fn body(&self, framing: &Framing) -> &[u8] {
+        match framing {
+            Framing::Delimiter(d) if self.complete => {
+                self.bytes.strip_suffix(d.as_slice()).unwrap_or(&self.bytes)
+            }
+            _ => &self.bytes,
+        }
+    }
+}
+
 /// What the framing has seen, in the lesson's words: messages that shared a `recv()`, and
 /// messages that took more than one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -11,6 +11,7 @@ pub mod frame;
 pub mod hex;
 pub mod library;
 pub mod payload;
+pub mod script;
 pub mod vars;
 
 pub use encoding::{EncodeError, Segment, StreamDecoder, TextEncoding, decode_segments};
