@@ -140,7 +140,7 @@ fn a_device_with_a_bad_crc_fails_with_the_evidence() {
         (
             "en",
             [
-                "✗ no matching message within 800 ms",
+                "FAILED: no matching message within 800 ms",
                 "CRC-16/MODBUS wrong: expected",
                 "passed over 1 message",
                 "0 expects held",
@@ -149,7 +149,7 @@ fn a_device_with_a_bad_crc_fails_with_the_evidence() {
         (
             "zh",
             [
-                "✗ 800 毫秒内没有收到匹配的消息",
+                "失败：800 毫秒内没有收到匹配的消息",
                 "CRC-16/MODBUS 错误：应为",
                 "跳过了 1 条",
                 "第 2 步停止",

@@ -91,6 +91,8 @@ pub struct WorkbenchApp {
     pub tab: Tab,
     /// Every panel (see `panels.rs`, the one list of them).
     pub panels: Panels,
+    /// The payload library the sending panels share.
+    pub shelf: crate::ui::library::Shelf,
     pub classroom: bool,
     /// What was last applied to the context: theme, effective zoom, language, classroom.
     applied: Option<(ThemeChoice, f32, Lang, bool)>,
@@ -215,12 +217,18 @@ impl WorkbenchApp {
     }
 
     pub fn with_settings(settings: Settings) -> Self {
+        let shelf = crate::ui::library::Book::shared(settings.library.clone(), settings.library_group);
+        let mut panels = Panels::new(&settings);
+        for &tab in Tab::ALL {
+            panels.get_mut(tab).attach_library(shelf.clone());
+        }
         Self {
             lang: settings.lang,
             theme: settings.theme,
             zoom: settings.zoom.clamp(MIN_ZOOM, MAX_ZOOM),
             tab: settings.tab,
-            panels: Panels::new(&settings),
+            panels,
+            shelf,
             classroom: settings.classroom,
             applied: None,
             fit_window: 10,
@@ -234,6 +242,8 @@ impl WorkbenchApp {
             classroom: self.classroom,
             zoom: self.zoom,
             tab: self.tab,
+            library: self.shelf.borrow().lib.clone(),
+            library_group: self.shelf.borrow().group,
             ..Settings::default()
         };
         settings.take_from(&self.panels);

@@ -78,6 +78,9 @@ macro_rules! panels {
             /// Classroom mode: large text, high contrast, full screen.
             pub classroom: bool,
             pub tab: Tab,
+            /// The payload library every sending panel shares, and the group shown.
+            pub library: crate::proto::library::Library,
+            pub library_group: usize,
             $(pub $field: <$ty as Persist>::Settings,)*
         }
 
@@ -89,6 +92,8 @@ macro_rules! panels {
                     zoom: 1.0,
                     classroom: false,
                     tab: Tab::default(),
+                    library: crate::proto::library::Library::starter(),
+                    library_group: 0,
                     $($field: Default::default(),)*
                 }
             }

@@ -456,23 +456,6 @@ impl LibraryArgs {
     }
 }
 
-/// Random bytes for `{rand:N}`: xorshift64*, seeded from the clock (test data, not secrets).
-fn random_bytes() -> impl FnMut(&mut [u8]) {
-    let mut state = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0x9E37_79B9_7F4A_7C15, |d| d.as_nanos() as u64)
-        ^ u64::from(std::process::id()).rotate_left(32)
-        | 1;
-    move |buf: &mut [u8]| {
-        for b in buf {
-            state ^= state >> 12;
-            state ^= state << 25;
-            state ^= state >> 27;
-            *b = (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8;
-        }
-    }
-}
-
 /// Every `--send` (with the line ending) and `--send-hex` payload as bytes, in order; or,
 /// after saying what is wrong and that nothing was sent, the usage exit code.
 fn payloads_of(
@@ -486,7 +469,7 @@ fn payloads_of(
 ) -> Result<Vec<Vec<u8>>, ExitCode> {
     let lib = library.read(lang, io)?;
     let mut uses: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
-    let mut random = random_bytes();
+    let mut random = crate::proto::vars::weak_random();
     let captures = std::collections::HashMap::new();
     let mut out = Vec::new();
     for item in ordered_payloads(args.0, args.1, &library.send_name, matches) {

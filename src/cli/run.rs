@@ -80,7 +80,7 @@ pub(super) fn run_script(args: RunArgs, lang: Lang, io: &mut Io) -> ExitCode {
     };
     let start = Instant::now();
     let now_us = || u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
-    let mut random = random_bytes();
+    let mut random = crate::proto::vars::weak_random();
     let (stop_tx, stop_rx) = flume::bounded::<()>(1);
     io.stop.on_stop(move || {
         let _ = stop_tx.try_send(());
@@ -330,11 +330,7 @@ impl RunPrinter {
                 Failure::Variable(e) => lang.fmt(Msg::RunFailVariable, &[("error", e)]),
             },
         };
-        outln!(
-            io,
-            "{}",
-            lang.fmt(Msg::RunLine, &[("head", &head), ("what", &what)])
-        );
+        outln!(io, "{head}{}{what}", crate::i18n::colon(lang));
         if matches!(r.outcome, Outcome::Matched) {
             if let Some(got) = &r.got {
                 outln!(

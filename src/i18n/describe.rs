@@ -518,3 +518,19 @@ pub fn describe_expect(
         None => base,
     }
 }
+
+/// Why a payload with variables and a checksum could not be built.
+pub fn describe_template_error(lang: Lang, err: &crate::proto::payload::TemplateError) -> String {
+    use crate::proto::payload::TemplateError;
+    use crate::proto::vars::VarErrorKind;
+    match err {
+        TemplateError::Payload(e) => describe_payload_error(lang, e),
+        TemplateError::Var(e) => match &e.kind {
+            VarErrorKind::Unknown(name) => lang.fmt(Msg::ErrVarUnknown, &[("name", name)]),
+            VarErrorKind::BadArgs { name, why } => {
+                lang.fmt(Msg::ErrVarArgs, &[("name", name), ("why", why)])
+            }
+            VarErrorKind::Literal(why) => why.clone(),
+        },
+    }
+}

@@ -139,6 +139,45 @@ fn error(message: impl Into<String>) -> LibraryError {
 }
 
 impl Library {
+    /// What a first run starts with: a few examples to send and to copy from.
+    pub fn starter() -> Library {
+        let text = r#"
+version = 1
+
+[[group]]
+name = "Examples"
+
+[[group.payload]]
+name = "hello"
+text = "hello #{counter}"
+eol = "lf"
+note = "a line with a counter: hello #1, hello #2, …"
+
+[[group.payload]]
+name = "time"
+text = "TIME {time:%Y-%m-%d %H:%M:%S}"
+eol = "crlf"
+
+[[group.payload]]
+name = "JSON ping"
+text = '{"type": "ping", "seq": {counter}}'
+eol = "lf"
+note = "JSON braces go as typed; only {counter} is a variable"
+
+[[group.payload]]
+name = "Modbus: read 10 registers"
+hex = "01 03 00 00 00 0A"
+checksum = "crc16-modbus"
+note = "unit 1, from register 0; CRC-16/MODBUS appended low byte first"
+
+[[group.payload]]
+name = "length-prefixed"
+text = "{len:u16be}hello"
+note = "a 2-byte big-endian length, then the message"
+"#;
+        Library::parse(text).unwrap_or_default()
+    }
+
     /// Reads a library file's text; every payload is checked (its options, not its
     /// variables' values), so a mistake is said at once with its place.
     pub fn parse(text: &str) -> Result<Library, LibraryError> {
@@ -308,6 +347,13 @@ impl Payload {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_starter_library_reads() {
+        let lib = Library::starter();
+        assert_eq!(lib.groups.len(), 1);
+        assert_eq!(lib.groups[0].payloads.len(), 5);
+    }
     use std::collections::HashMap;
 
     /// The example at the top of this file, as a teacher would write it.

@@ -112,6 +112,105 @@ pub fn build_payload(
     }
 }
 
+/// Why a templated payload could not be built: the text itself (with its place, in chars of
+/// the whole input), or a variable (its span, in bytes of the input).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplateError {
+    Payload(PayloadError),
+    Var(super::vars::VarError),
+}
+
+/// What a send adds to the typed payload: its variables (expanded when `vars`), and a
+/// checksum appended after the line ending.
+pub struct Extras<'a, 'c> {
+    pub vars: bool,
+    pub checksum: Option<super::checksum::ChecksumSpec>,
+    pub ctx: &'a mut super::vars::Context<'c>,
+}
+
+/// [`build_payload`] with variables and a checksum. Without a variable in the text it is
+/// exactly `build_payload` (then the checksum); with one, the text between variables is
+/// encoded (or read as hex) piece by piece, and an error in a piece keeps its place in the
+/// whole input.
+pub fn build_templated(
+    input: &str,
+    mode: PayloadMode,
+    encoding: TextEncoding,
+    eol: LineEnding,
+    extras: Extras<'_, '_>,
+) -> Result<Vec<u8>, TemplateError> {
+    use super::vars::{self, Piece};
+    let pieces = if extras.vars {
+        vars::parse(input)
+    } else {
+        Vec::new()
+    };
+    let mut bytes = if !pieces.iter().any(|p| matches!(p, Piece::Var { .. })) {
+        // `{{` still means one brace when variables are on.
+        let plain;
+        let input = if extras.vars && input.contains("{{") {
+            plain = pieces
+                .iter()
+                .map(|p| match p {
+                    Piece::Text { text, .. } => text.as_str(),
+                    Piece::Var { .. } => "",
+                })
+                .collect::<String>();
+            plain.as_str()
+        } else {
+            input
+        };
+        build_payload(input, mode, encoding, eol).map_err(TemplateError::Payload)?
+    } else {
+        let eol_text = eol.as_str();
+        let mut literal = |text: &str| -> Result<Vec<u8>, String> {
+            match mode {
+                PayloadMode::Hex => parse_hex(text).map_err(|e| e.to_string()),
+                PayloadMode::Text if eol == LineEnding::None => {
+                    encoding.encode(text).map_err(|e| e.to_string())
+                }
+                PayloadMode::Text => {
+                    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+                    encoding
+                        .encode(&text.replace('\n', eol_text))
+                        .map_err(|e| e.to_string())
+                }
+            }
+        };
+        let mut out = vars::expand(&pieces, &mut literal, extras.ctx).map_err(|e| {
+            // A piece of text that cannot be encoded (or is not hex): its own error, moved
+            // to its place in the whole input.
+            if let vars::VarErrorKind::Literal(_) = e.kind {
+                let piece = &input[e.span.clone()];
+                let shift = input[..e.span.start].chars().count();
+                if let Err(mut pe) = build_payload(piece, mode, encoding, LineEnding::None) {
+                    match &mut pe {
+                        PayloadError::Hex(h) => h.char_index += shift,
+                        PayloadError::Encode(EncodeError::Unmappable { char_index, .. }) => {
+                            *char_index += shift
+                        }
+                    }
+                    return TemplateError::Payload(pe);
+                }
+            }
+            TemplateError::Var(e)
+        })?;
+        match mode {
+            PayloadMode::Hex => out.extend_from_slice(eol.bytes()),
+            PayloadMode::Text => out.extend(
+                encoding
+                    .encode(eol_text)
+                    .map_err(|e| TemplateError::Payload(e.into()))?,
+            ),
+        }
+        out
+    };
+    if let Some(spec) = extras.checksum {
+        bytes = spec.append(&bytes);
+    }
+    Ok(bytes)
+}
+
 /// Encodes line by line rather than normalising first and encoding the
 /// result, so that an error's char index refers to the text the user sees.
 fn encode_lines(
@@ -296,5 +395,70 @@ mod tests {
         );
         let message = hex_err.unwrap_err().to_string();
         assert_eq!(message, "invalid hex character 'g' at position 4");
+    }
+
+    fn templated(
+        input: &str,
+        mode: PayloadMode,
+        eol: LineEnding,
+        checksum: Option<crate::proto::checksum::Checksum>,
+    ) -> Result<Vec<u8>, TemplateError> {
+        let caps = std::collections::HashMap::new();
+        let mut random = |b: &mut [u8]| b.fill(0xAB);
+        let mut ctx = crate::proto::vars::Context {
+            counter: 7,
+            counter_spec: Default::default(),
+            now: chrono::NaiveDateTime::default(),
+            unix_ms: 0,
+            random: &mut random,
+            captures: &caps,
+        };
+        build_templated(
+            input,
+            mode,
+            TextEncoding::Gbk,
+            eol,
+            Extras {
+                vars: true,
+                checksum: checksum.map(crate::proto::checksum::ChecksumSpec::new),
+                ctx: &mut ctx,
+            },
+        )
+    }
+
+    #[test]
+    fn templated_payloads() {
+        use crate::proto::checksum::Checksum;
+        // Variables, lines ending CRLF, in GBK.
+        assert_eq!(
+            templated("你{counter}\nb", PayloadMode::Text, LineEnding::CrLf, None).unwrap(),
+            b"\xC4\xE37\r\nb\r\n".to_vec()
+        );
+        // Hex with a variable, then a checksum over all of it.
+        assert_eq!(
+            templated("01 03 {rand:2}", PayloadMode::Hex, LineEnding::None, Some(Checksum::Xor))
+                .unwrap(),
+            vec![1, 3, 0xAB, 0xAB, 1 ^ 3]
+        );
+        // Without variables: exactly build_payload; `{{` is one brace; JSON as typed.
+        assert_eq!(
+            templated("{\"a\": {{1}", PayloadMode::Text, LineEnding::None, None).unwrap(),
+            b"{\"a\": {1}".to_vec()
+        );
+        // An unknown variable: its span.
+        match templated("ab{nope}", PayloadMode::Text, LineEnding::None, None) {
+            Err(TemplateError::Var(e)) => assert_eq!(e.span, 2..8),
+            other => panic!("{other:?}"),
+        }
+        // A character GBK lacks after a variable: its place in the whole input.
+        match templated("{counter}x😀", PayloadMode::Text, LineEnding::None, None) {
+            Err(TemplateError::Payload(PayloadError::Encode(e))) => assert_eq!(e.char_index(), 10),
+            other => panic!("{other:?}"),
+        }
+        // Bad hex after a variable, likewise.
+        match templated("{counter:u8} 0G", PayloadMode::Hex, LineEnding::None, None) {
+            Err(TemplateError::Payload(PayloadError::Hex(e))) => assert_eq!(e.char_index, 14),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -57,6 +57,8 @@ pub const VERSION: u32 = 1;
 pub const DEFAULT_TIMEOUT_MS: u64 = 2000;
 /// Messages kept for the next expect; past this the oldest are dropped (and counted).
 pub const INBOX_CAP: usize = 1024;
+/// Bytes kept for the next expect, all messages together (each is at most the framing's cap).
+pub const INBOX_BYTES: usize = 16 * 1024 * 1024;
 /// Passed-over messages kept as an expect's evidence (the rest are counted).
 pub const EVIDENCE_CAP: usize = 8;
 /// Steps in one script, counting those inside repeats once.
@@ -706,6 +708,7 @@ pub struct Conversation {
     rounds: Vec<Round>,
     phase: Phase,
     inbox: VecDeque<Incoming>,
+    inbox_bytes: usize,
     /// Messages dropped because the inbox was full.
     pub dropped: u64,
     captures: HashMap<String, Vec<u8>>,
@@ -729,6 +732,7 @@ impl Conversation {
             rounds: Vec::new(),
             phase: Phase::Ready,
             inbox: VecDeque::new(),
+            inbox_bytes: 0,
             dropped: 0,
             captures: HashMap::new(),
             sends: HashMap::new(),
@@ -765,8 +769,12 @@ impl Conversation {
 
     /// A message as framed, arrived at `at_us`.
     pub fn received(&mut self, bytes: Vec<u8>, complete: bool, at_us: u64) {
-        if self.inbox.len() >= INBOX_CAP {
-            self.inbox.pop_front();
+        self.inbox_bytes += bytes.len();
+        while self.inbox.len() >= INBOX_CAP || self.inbox_bytes > INBOX_BYTES {
+            let Some(old) = self.inbox.pop_front() else {
+                break;
+            };
+            self.inbox_bytes -= old.bytes.len();
             self.dropped += 1;
         }
         self.inbox.push_back(Incoming {
@@ -975,6 +983,7 @@ impl Conversation {
                     };
                     let mut ended = None;
                     while let Some(msg) = self.inbox.pop_front() {
+                        self.inbox_bytes -= msg.bytes.len();
                         let mut caps = Vec::new();
                         let holds = msg.complete
                             && x.matcher.matches(&msg.bytes, enc, &mut caps)
@@ -1402,6 +1411,12 @@ repeat = 3
         }
         assert_eq!(c.inbox.len(), INBOX_CAP);
         assert_eq!(c.dropped, 10);
+        // Big messages: bounded by bytes too.
+        for _ in 0..40 {
+            c.received(vec![0; 1024 * 1024], true, 0);
+        }
+        assert!(c.inbox_bytes <= INBOX_BYTES);
+        assert_eq!(c.inbox_bytes, c.inbox.iter().map(|m| m.bytes.len()).sum::<usize>());
     }
 
     #[test]

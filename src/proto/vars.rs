@@ -210,6 +210,24 @@ impl LenForm {
     }
 }
 
+/// Random bytes for `{rand:N}`: xorshift64*, seeded from the clock and the process (test
+/// data, not secrets).
+pub fn weak_random() -> impl FnMut(&mut [u8]) {
+    let mut state = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0x9E37_79B9_7F4A_7C15, |d| d.as_nanos() as u64)
+        ^ u64::from(std::process::id()).rotate_left(32)
+        | 1;
+    move |buf: &mut [u8]| {
+        for b in buf {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            *b = (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8;
+        }
+    }
+}
+
 /// Expands a template into the bytes to send. `literal` turns the text between variables
 /// into bytes (encoding it, or reading it as hex).
 pub fn expand(

@@ -403,6 +403,10 @@ impl super::frame::Framed for ClientPanel {
 }
 
 impl super::Panel for ClientPanel {
+    fn attach_library(&mut self, shelf: super::library::Shelf) {
+        self.composer.shelf = Some(shelf);
+    }
+
     fn ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
         ClientPanel::ui(self, ui, lang, classroom)
     }

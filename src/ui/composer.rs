@@ -10,8 +10,11 @@ use egui::{Color32, FontId, Key, Modifiers, TextFormat, TextStyle, Ui};
 use serde::{Deserialize, Serialize};
 
 use super::widgets::{FilePicker, PickKind, human_bytes, path_field};
-use crate::i18n::{Lang, Msg, describe_payload_error};
-use crate::proto::{LineEnding, PayloadError, PayloadMode, TextEncoding, build_payload};
+use crate::i18n::{Lang, Msg, describe_template_error};
+use crate::proto::checksum::{ByteOrder, Checksum, ChecksumSpec};
+use crate::proto::payload::{Extras, TemplateError, build_templated};
+use crate::proto::vars::CounterSpec;
+use crate::proto::{LineEnding, PayloadError, PayloadMode, TextEncoding};
 
 /// Payloads kept in the history.
 pub const HISTORY_MAX: usize = 20;
@@ -22,6 +25,22 @@ pub struct HistoryItem {
     pub encoding: TextEncoding,
     pub eol: LineEnding,
     pub text: String,
+    #[serde(default)]
+    pub vars: bool,
+    #[serde(default)]
+    pub checksum: Option<ChecksumSpec>,
+}
+
+impl HistoryItem {
+    /// Puts this payload back into the composer.
+    pub fn load_into(self, s: &mut ComposerSettings) {
+        s.text = self.text;
+        s.mode = self.mode;
+        s.encoding = self.encoding;
+        s.eol = self.eol;
+        s.vars = self.vars;
+        s.checksum = self.checksum;
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,6 +55,12 @@ pub struct ComposerSettings {
     pub repeat_count: u64,
     pub file_path: String,
     pub history: Vec<HistoryItem>,
+    /// Variables (`{counter}`, `{time}`, …) are expanded; off, braces go as typed.
+    pub vars: bool,
+    /// Appended after the line ending.
+    pub checksum: Option<ChecksumSpec>,
+    /// How `{counter}` counts the composer's sends.
+    pub counter: CounterSpec,
 }
 
 impl Default for ComposerSettings {
@@ -49,6 +74,9 @@ impl Default for ComposerSettings {
             repeat_count: 0,
             file_path: String::new(),
             history: Vec::new(),
+            vars: true,
+            checksum: None,
+            counter: CounterSpec::default(),
         }
     }
 }
@@ -77,32 +105,115 @@ pub struct SendState {
     pub file: Option<(u64, Option<u64>)>,
 }
 
+/// What the current input will send, for the preview: its size, its first bytes, and
+/// whether variables or a checksum make it differ from what is typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preview {
+    pub len: usize,
+    pub head: Vec<u8>,
+    /// The checksum's bytes (at the end).
+    pub checksum: Vec<u8>,
+    /// Variables were expanded.
+    pub expanded: bool,
+}
+
+/// Bytes of a payload shown in the preview.
+const PREVIEW_BYTES: usize = 48;
+
 #[derive(Default)]
 pub struct Composer {
     picker: FilePicker,
     /// Validation of the current text, recomputed only when the text or options change.
-    checked: Option<(u64, Result<usize, PayloadError>)>,
+    checked: Option<(u64, Result<Preview, TemplateError>)>,
+    /// Sends so far, for `{counter}`.
+    sends: u64,
+    /// The payload library, when the panel has been given it.
+    pub shelf: Option<super::library::Shelf>,
+    random: Option<Box<dyn FnMut(&mut [u8])>>,
 }
 
-fn fingerprint(s: &ComposerSettings) -> u64 {
+fn fingerprint(s: &ComposerSettings, sends: u64) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     (&s.text, s.mode, s.encoding, s.eol).hash(&mut h);
+    (s.vars, s.checksum, s.counter.start, s.counter.step, sends).hash(&mut h);
     h.finish()
 }
 
+/// Whether a template has a variable whose value changes by itself (time, random bytes):
+/// its preview is refreshed once a second.
+fn has_live_vars(s: &ComposerSettings) -> bool {
+    s.vars && (s.text.contains("{time") || s.text.contains("{unix_ms") || s.text.contains("{rand"))
+}
+
 impl Composer {
-    /// Builds the bytes the current input stands for.
-    pub fn payload(s: &ComposerSettings) -> Result<Vec<u8>, PayloadError> {
-        build_payload(&s.text, s.mode, s.encoding, s.eol)
+    /// Builds the bytes the current input stands for, with its variables and checksum.
+    /// `commit`: it is being sent (the counter moves on).
+    pub fn build(&mut self, s: &ComposerSettings, commit: bool) -> Result<Vec<u8>, TemplateError> {
+        let random = self
+            .random
+            .get_or_insert_with(|| Box::new(crate::proto::vars::weak_random()));
+        let captures = std::collections::HashMap::new();
+        let now = chrono::Local::now();
+        let mut ctx = crate::proto::vars::Context {
+            counter: s.counter.value(self.sends),
+            counter_spec: s.counter,
+            now: now.naive_local(),
+            unix_ms: u64::try_from(now.timestamp_millis()).unwrap_or(0),
+            random: &mut **random,
+            captures: &captures,
+        };
+        let built = build_templated(
+            &s.text,
+            s.mode,
+            s.encoding,
+            s.eol,
+            Extras {
+                vars: s.vars,
+                checksum: s.checksum,
+                ctx: &mut ctx,
+            },
+        );
+        if commit && built.is_ok() {
+            self.sends += 1;
+        }
+        built
     }
 
-    fn check(&mut self, s: &ComposerSettings) -> Result<usize, PayloadError> {
-        let fp = fingerprint(s);
+    /// Sends so far (what `{counter}` counts), and a fresh start.
+    pub fn sends(&self) -> u64 {
+        self.sends
+    }
+
+    pub fn reset_counter(&mut self) {
+        self.sends = 0;
+    }
+
+    fn check(&mut self, ui: &Ui, s: &ComposerSettings) -> Result<Preview, TemplateError> {
+        let mut fp = fingerprint(s, self.sends);
+        if has_live_vars(s) {
+            // The time moves on: the preview with it, once a second.
+            let second = ui.input(|i| i.time) as u64;
+            fp ^= second.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            ui.ctx().request_repaint_after(Duration::from_secs(1));
+        }
         match &self.checked {
             Some((f, r)) if *f == fp => r.clone(),
             _ => {
-                let r = Self::payload(s).map(|b| b.len());
+                let expanded = s.vars
+                    && s.text.contains('{')
+                    && crate::proto::vars::parse(&s.text)
+                        .iter()
+                        .any(|p| matches!(p, crate::proto::vars::Piece::Var { .. }));
+                let r = self.build(s, false).map(|b| {
+                    let width = s.checksum.map_or(0, |c| c.algo.width()).min(b.len());
+                    Preview {
+                        len: b.len(),
+                        head: b[..b.len().min(PREVIEW_BYTES)].to_vec(),
+                        checksum: b[b.len() - width..].to_vec(),
+                        expanded,
+                    }
+                });
                 self.checked = Some((fp, r.clone()));
                 r
             }
@@ -123,21 +234,39 @@ impl Composer {
         lead: &mut dyn FnMut(&mut Ui, bool),
     ) -> Option<ComposerAction> {
         let mut action = None;
-        let checked = self.check(s);
+        let checked = self.check(ui, s);
         // Ctrl+Enter (⌘Return on macOS) sends; take it before the text box turns it into a
         // newline. egui names the shortcut the way this system writes it.
         let shortcut = egui::KeyboardShortcut::new(Modifiers::COMMAND, Key::Enter);
         let shortcut_text = ui.ctx().format_shortcut(&shortcut);
         let send_key = ui.input_mut(|i| i.consume_shortcut(&shortcut));
+        // F1–F12: the library's first twelve payloads of the group shown.
+        if state.can_send
+            && let Some(shelf) = &self.shelf
+            && let Some(bytes) = super::library::f_keys(ui, lang, shelf, s.encoding)
+        {
+            action = Some(ComposerAction::Send(bytes));
+        }
+        if super::library::take_more_wanted(ui) {
+            *more = true;
+        }
         if !*more {
             ui.horizontal(|ui| {
                 lead(ui, true);
                 let label_id = ui.label(lang.t(Msg::Message)).id;
                 // Room for Send and More after the box.
+                let library = self.shelf.as_ref().map_or(0.0, |shelf| {
+                    let n = shelf.borrow().current().map_or(0, |g| g.payloads.len());
+                    let text = lang.fmt(Msg::LibraryMenu, &[("n", &n)]);
+                    super::frame::text_width(ui, &text, TextStyle::Button)
+                        + ui.spacing().button_padding.x * 2.0
+                        + ui.spacing().item_spacing.x
+                });
                 let buttons = ui.spacing().interact_size.x * 2.0
                     + ui.spacing().item_spacing.x * 3.0
                     + super::frame::text_width(ui, lang.t(Msg::ComposerMore), TextStyle::Button)
-                    + super::frame::text_width(ui, lang.t(Msg::Send), TextStyle::Button);
+                    + super::frame::text_width(ui, lang.t(Msg::Send), TextStyle::Button)
+                    + library;
                 let width = (ui.available_width() - buttons).max(80.0);
                 // One line: plain Enter sends too (Shift+Enter for a new line). Taken
                 // before the box would turn it into a newline.
@@ -150,9 +279,15 @@ impl Composer {
                 let key_send = (send_key && edit.has_focus()) || enter;
                 if (send.clicked() || key_send)
                     && state.can_send
-                    && let Ok(bytes) = Self::payload(s)
+                    && let Ok(bytes) = self.build(s, true)
                 {
                     self.remember(s);
+                    action = Some(ComposerAction::Send(bytes));
+                }
+                if let Some(shelf) = &self.shelf
+                    && let Some(bytes) =
+                        super::library::menu_ui(ui, lang, shelf, s.encoding, state.can_send)
+                {
                     action = Some(ComposerAction::Send(bytes));
                 }
                 if ui
@@ -163,8 +298,12 @@ impl Composer {
                     *more = true;
                 }
             });
-            if let Err(e) = &checked {
-                ui.colored_label(ui.visuals().error_fg_color, describe_payload_error(lang, e));
+            match &checked {
+                Err(e) => {
+                    ui.colored_label(ui.visuals().error_fg_color, describe_template_error(lang, e));
+                }
+                Ok(p) if p.expanded || s.checksum.is_some() => preview_ui(ui, lang, p),
+                Ok(_) => {}
             }
             if let Some(sent) = state.repeating {
                 ui.horizontal(|ui| {
@@ -181,6 +320,12 @@ impl Composer {
             lead(ui, false);
             if ui.button(lang.t(Msg::ComposerLess)).clicked() {
                 *more = false;
+            }
+            if let Some(shelf) = &self.shelf
+                && let Some(bytes) =
+                    super::library::menu_ui(ui, lang, shelf, s.encoding, state.can_send)
+            {
+                action = Some(ComposerAction::Send(bytes));
             }
         });
         ui.horizontal_wrapped(|ui| {
@@ -209,6 +354,26 @@ impl Composer {
                 })
                 .response
                 .labelled_by(eol_label);
+            ui.separator();
+            ui.checkbox(&mut s.vars, lang.t(Msg::Variables))
+                .on_hover_text(lang.t(Msg::VariablesHint));
+            if s.vars && s.text.contains("{counter") {
+                let from = ui.label(lang.t(Msg::CounterFrom)).id;
+                ui.add(egui::DragValue::new(&mut s.counter.start))
+                    .labelled_by(from);
+                let step = ui.label(lang.t(Msg::CounterStep)).id;
+                ui.add(egui::DragValue::new(&mut s.counter.step).range(0..=u32::MAX))
+                    .labelled_by(step);
+                if ui
+                    .small_button(lang.fmt(Msg::CounterReset, &[("n", &self.sends)]))
+                    .on_hover_text(lang.t(Msg::CounterResetHint))
+                    .clicked()
+                {
+                    self.sends = 0;
+                }
+            }
+            ui.separator();
+            checksum_ui(ui, lang, &mut s.checksum);
         });
 
         let edit = ui
@@ -225,17 +390,18 @@ impl Composer {
             let key_send = send_key && (edit.has_focus() || send.has_focus());
             if (send.clicked() || key_send)
                 && state.can_send
-                && let Ok(bytes) = Self::payload(s)
+                && let Ok(bytes) = self.build(s, true)
             {
                 self.remember(s);
                 action = Some(ComposerAction::Send(bytes));
             }
             match &checked {
-                Ok(n) => {
-                    ui.weak(lang.fmt(Msg::PayloadSize, &[("n", n)]));
+                Ok(p) if p.expanded || s.checksum.is_some() => preview_ui(ui, lang, p),
+                Ok(p) => {
+                    ui.weak(lang.fmt(Msg::PayloadSize, &[("n", &p.len)]));
                 }
                 Err(e) => {
-                    ui.colored_label(ui.visuals().error_fg_color, describe_payload_error(lang, e));
+                    ui.colored_label(ui.visuals().error_fg_color, describe_template_error(lang, e));
                 }
             }
             ui.separator();
@@ -264,7 +430,7 @@ impl Composer {
                             egui::Button::new(lang.t(Msg::StartRepeat)),
                         )
                         .clicked()
-                        && let Ok(bytes) = Self::payload(s)
+                        && let Ok(bytes) = self.build(s, true)
                     {
                         self.remember(s);
                         action = Some(ComposerAction::Repeat {
@@ -314,6 +480,11 @@ impl Composer {
             }
         });
 
+        if let Some(shelf) = &self.shelf
+            && let Some(bytes) = super::library::section_ui(ui, lang, shelf, s, state.can_send)
+        {
+            action = Some(ComposerAction::Send(bytes));
+        }
         if let Some(resend) = self.history_ui(ui, lang, s, state) {
             action = Some(resend);
         }
@@ -327,14 +498,19 @@ impl Composer {
         ui: &mut Ui,
         lang: Lang,
         s: &mut ComposerSettings,
-        checked: &Result<usize, PayloadError>,
+        checked: &Result<Preview, TemplateError>,
         shortcut_text: &str,
         rows: usize,
         width: f32,
     ) -> egui::Response {
         let error_span = match checked {
-            Err(PayloadError::Hex(e)) => Some((e.char_index, e.len.max(1))),
-            Err(PayloadError::Encode(e)) => Some((e.char_index(), 1)),
+            Err(TemplateError::Payload(PayloadError::Hex(e))) => Some((e.char_index, e.len.max(1))),
+            Err(TemplateError::Payload(PayloadError::Encode(e))) => Some((e.char_index(), 1)),
+            Err(TemplateError::Var(e)) => {
+                let start = s.text.get(..e.span.start).map_or(0, |t| t.chars().count());
+                let len = s.text.get(e.span.clone()).map_or(1, |t| t.chars().count());
+                Some((start, len.max(1)))
+            }
             Ok(_) => None,
         };
         let mut layouter = |ui: &Ui, text: &dyn egui::TextBuffer, wrap: f32| {
@@ -378,6 +554,8 @@ impl Composer {
             encoding: s.encoding,
             eol: s.eol,
             text: s.text.clone(),
+            vars: s.vars,
+            checksum: s.checksum,
         };
         if item.text.is_empty() {
             return;
@@ -402,6 +580,7 @@ impl Composer {
                     .max_height(120.0)
                     .show(ui, |ui| {
                         let mut load = None;
+                        let mut resend = None;
                         for (i, item) in s.history.iter().enumerate() {
                             ui.horizontal(|ui| {
                                 if ui
@@ -411,14 +590,8 @@ impl Composer {
                                     )
                                     .on_hover_text(lang.t(Msg::ResendHint))
                                     .clicked()
-                                    && let Ok(bytes) = build_payload(
-                                        &item.text,
-                                        item.mode,
-                                        item.encoding,
-                                        item.eol,
-                                    )
                                 {
-                                    action = Some(ComposerAction::Send(bytes));
+                                    resend = Some(i);
                                 }
                                 if ui.button(lang.t(Msg::Edit)).clicked() {
                                     load = Some(i);
@@ -431,17 +604,80 @@ impl Composer {
                                 ui.monospace(format!("[{kind}] {}", preview.replace('\n', "\\n")));
                             });
                         }
+                        if let Some(i) = resend
+                            && let Some(item) = s.history.get(i).cloned()
+                        {
+                            let mut again = s.clone();
+                            item.load_into(&mut again);
+                            if let Ok(bytes) = self.build(&again, true) {
+                                action = Some(ComposerAction::Send(bytes));
+                            }
+                        }
                         if let Some(i) = load
                             && let Some(item) = s.history.get(i).cloned()
                         {
-                            s.text = item.text;
-                            s.mode = item.mode;
-                            s.encoding = item.encoding;
-                            s.eol = item.eol;
+                            item.load_into(s);
                         }
                     });
             });
         action
+    }
+}
+
+/// What will be sent, after variables and the checksum: its size and first bytes in hex,
+/// the checksum set apart.
+fn preview_ui(ui: &mut Ui, lang: Lang, p: &Preview) {
+    let body = &p.head[..p.head.len().min(p.len - p.checksum.len())];
+    let mut text = crate::proto::format_hex(body);
+    if p.len - p.checksum.len() > body.len() {
+        text.push_str(" …");
+    }
+    if !p.checksum.is_empty() {
+        text.push_str(&format!(" [{}]", crate::proto::format_hex(&p.checksum)));
+    }
+    ui.label(
+        egui::RichText::new(lang.fmt(Msg::PreviewLine, &[("n", &p.len), ("bytes", &text)]))
+            .monospace()
+            .weak(),
+    )
+    .on_hover_text(lang.t(Msg::PreviewHint));
+}
+
+/// The checksum appended to what is sent: none or an algorithm, its byte order, and the
+/// first byte it covers.
+pub fn checksum_ui(ui: &mut Ui, lang: Lang, spec: &mut Option<ChecksumSpec>) {
+    let label = ui.label(lang.t(Msg::ChecksumLabel)).id;
+    let shown = spec.map_or(lang.t(Msg::ChecksumNone), |c| c.algo.label());
+    egui::ComboBox::from_id_salt("send_checksum")
+        .selected_text(shown)
+        .show_ui(ui, |ui| {
+            if ui
+                .selectable_label(spec.is_none(), lang.t(Msg::ChecksumNone))
+                .clicked()
+            {
+                *spec = None;
+            }
+            for algo in Checksum::ALL {
+                let on = spec.is_some_and(|c| c.algo == algo);
+                if ui.selectable_label(on, algo.label()).clicked() && !on {
+                    *spec = Some(ChecksumSpec::new(algo));
+                }
+            }
+        })
+        .response
+        .labelled_by(label)
+        .on_hover_text(lang.t(Msg::ChecksumHint));
+    if let Some(c) = spec {
+        if c.algo.width() > 1 {
+            ui.selectable_value(&mut c.order, ByteOrder::Little, lang.t(Msg::OrderLow))
+                .on_hover_text(lang.t(Msg::OrderLowHint));
+            ui.selectable_value(&mut c.order, ByteOrder::Big, lang.t(Msg::OrderHigh))
+                .on_hover_text(lang.t(Msg::OrderHighHint));
+        }
+        let from = ui.label(lang.t(Msg::ChecksumFrom)).id;
+        ui.add(egui::DragValue::new(&mut c.from).range(0..=65_535))
+            .labelled_by(from)
+            .on_hover_text(lang.t(Msg::ChecksumFromHint));
     }
 }
 

@@ -11,6 +11,7 @@ pub mod frame;
 pub mod jobs;
 pub mod lab_panel;
 pub mod lesson_panel;
+pub mod library;
 pub mod live_diagram;
 pub mod log_view;
 pub mod plot;
@@ -33,6 +34,8 @@ pub trait Panel {
     fn shows_status(&self) -> bool {
         true
     }
+    /// The payload library every sending panel shares (panels that do not send ignore it).
+    fn attach_library(&mut self, _shelf: library::Shelf) {}
 }
 
 /// What a panel remembers between runs: its settings, saved with the app's under the panel's

@@ -925,6 +925,10 @@ pub fn describe_server_status(lang: Lang, m: &ServerModel) -> String {
 }
 
 impl super::Panel for ServerPanel {
+    fn attach_library(&mut self, shelf: super::library::Shelf) {
+        self.composer.shelf = Some(shelf);
+    }
+
     fn ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
         ServerPanel::ui(self, ui, lang, classroom)
     }

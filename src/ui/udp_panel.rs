@@ -608,6 +608,10 @@ impl super::frame::Framed for UdpPanel {
 }
 
 impl super::Panel for UdpPanel {
+    fn attach_library(&mut self, shelf: super::library::Shelf) {
+        self.composer.shelf = Some(shelf);
+    }
+
     fn ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
         UdpPanel::ui(self, ui, lang, classroom)
     }
