@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use ui_support::{App, shows};
 
 use common::{LessonServer, NI_HAO_GBK, closed_port};
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use socket_workbench::app::{Settings, WorkbenchApp};
 use socket_workbench::i18n::Lang;
 use socket_workbench::model::ClientStatus;
@@ -240,4 +240,181 @@ fn framing_shows_messages_and_counts_what_tcp_merged_and_split() {
         !a.panels.client.model.status.active()
     });
     server.join();
+}
+
+/// The payload library: a payload sent from the Library menu and another by its F-key, with
+/// their checksum and counter; the composer's checksum shown in its preview before sending;
+/// an unknown variable marked and nothing sent.
+#[test]
+fn library_sends_by_click_and_f_key_and_the_composer_previews_its_checksum() {
+    use socket_workbench::proto::checksum::{Checksum, ChecksumSpec};
+    use socket_workbench::proto::library::Library;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = common::peer::spawn_peer(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(LIMIT)).unwrap();
+        let mut got = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut s, &mut got);
+        got
+    });
+    let mut settings = Settings::default();
+    settings.client.host = "127.0.0.1".into();
+    settings.client.port = port.to_string();
+    settings.library = Library::parse(
+        "version = 1\n[[group]]\nname = \"Lab\"\n\
+         [[group.payload]]\nname = \"read\"\nhex = \"01 03 00 00 00 0A\"\nchecksum = \"crc16-modbus\"\n\
+         [[group.payload]]\nname = \"hi\"\ntext = \"hi {counter}\"\neol = \"lf\"\n",
+    )
+    .unwrap();
+    settings.client.composer.checksum = Some(ChecksumSpec::new(Checksum::Xor));
+    let mut h = harness(settings);
+    h.run();
+    h.get_by_label("Connect").click();
+    h.run();
+    wait_until(&mut h, "the connection", |a| {
+        a.panels.client.model.status.connected()
+    });
+
+    // By click, from the Library menu.
+    h.get_by_label("Library (2) ▼").click();
+    h.run();
+    h.get_by_label("F1  read").click();
+    h.run();
+    // By its key.
+    h.key_press(egui::Key::F2);
+    h.run();
+
+    // The composer's own message, with XOR appended: the preview says so before sending.
+    type_into(&mut h, "Message", "hello");
+    assert!(
+        shows(&h, "→ 6 bytes: 68 65 6C 6C 6F [62]"),
+        "the preview with the checksum apart"
+    );
+    h.get_by_label("Send").click();
+    h.run();
+
+    // An unknown variable: said, and Send is off.
+    clear_field(&mut h, "Message");
+    type_into(&mut h, "Message", "x{nope}");
+    assert!(shows(&h, "unknown variable {nope}"));
+    assert!(h.get_by_label("Send").accesskit_node().is_disabled());
+
+    wait_until(&mut h, "the three sends", |a| {
+        a.panels.client.model.log.counters.tx_bytes >= 19
+    });
+    h.get_by_label("Disconnect").click();
+    h.run();
+    wait_until(&mut h, "the close", |a| {
+        !a.panels.client.model.status.active()
+    });
+    let got = server.join();
+    let mut want = vec![1, 3, 0, 0, 0, 0x0A, 0xC5, 0xCD];
+    want.extend_from_slice(b"hi 1\nhello\x62");
+    assert_eq!(got, want);
+}
+
+/// A conversation in the panel, step by step against a line server, each step's state shown;
+/// then the connection's log recorded as a script and run again.
+#[test]
+fn a_conversation_runs_step_by_step_and_a_recording_replays() {
+    use std::io::{BufRead, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = common::peer::spawn_peer(move || {
+        let (s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(LIMIT)).unwrap();
+        let mut w = s.try_clone().unwrap();
+        let mut lines = 0;
+        for line in std::io::BufReader::new(s).lines() {
+            let Ok(line) = line else { break };
+            let answer = line.replace("PING", "PONG");
+            w.write_all(format!("{answer}\n").as_bytes()).unwrap();
+            lines += 1;
+        }
+        lines
+    });
+    let mut settings = Settings::default();
+    settings.client.host = "127.0.0.1".into();
+    settings.client.port = port.to_string();
+    settings.client.framing = socket_workbench::proto::frame::Framing::parse("line").unwrap();
+    settings.client.script = "frame = \"line\"\n\n[[step]]\nsend = \"PING 1\\n\"\n\n\
+                              [[step]]\nexpect_regex = 'PONG (?P<n>\\d+)'\n\n\
+                              [[step]]\nsend = \"PING {n}{n}\\n\"\n\n[[step]]\nexpect = \"PONG 11\"\n"
+        .into();
+    let mut h = harness(settings);
+    h.run();
+    h.get_by_label("Connect").click();
+    h.run();
+    wait_until(&mut h, "the connection", |a| {
+        a.panels.client.model.status.connected()
+    });
+    h.get_by_label("Conversation ▼").click();
+    h.run();
+    h.get_by_label("Step by step").click();
+    h.run();
+    // One step ran (the send); the expect waits for Next step.
+    assert!(shows(&h, "Next step"));
+    let step_state = |a: &WorkbenchApp, i: usize| {
+        a.panels
+            .client
+            .model
+            .conversation
+            .as_ref()
+            .map(|r| r.state(i))
+    };
+    use socket_workbench::model::conversation::StepState;
+    assert_eq!(step_state(h.state(), 0), Some(StepState::Passed));
+    assert_eq!(step_state(h.state(), 1), Some(StepState::Waiting));
+    for i in 1..4 {
+        h.get_by_label("Next step").click();
+        h.run();
+        wait_until(&mut h, "the step", |a| {
+            step_state(a, i) == Some(StepState::Passed)
+        });
+    }
+    wait_until(&mut h, "the end", |a| {
+        a.panels
+            .client
+            .model
+            .conversation
+            .as_ref()
+            .is_some_and(|r| r.done())
+    });
+    assert!(shows(&h, "all 2 expects held"));
+    assert!(shows(&h, "passed"));
+
+    // The log becomes a script, which runs again on the same connection.
+    h.get_by_label("Record from log").click();
+    h.run();
+    let script = h.state().panels.client.settings.script.clone();
+    assert!(script.contains("send = \"PING 11\\n\""), "{script}");
+    assert!(script.contains("expect_exact = \"PONG 11\""), "{script}");
+    h.get_by_label("Run").click();
+    h.run();
+    wait_until(&mut h, "the replay", |a| {
+        a.panels
+            .client
+            .model
+            .conversation
+            .as_ref()
+            .is_some_and(|r| r.done())
+    });
+    assert!(
+        shows(&h, "all 2 expects held"),
+        "the replay: {:?}",
+        h.state()
+            .panels
+            .client
+            .model
+            .conversation
+            .as_ref()
+            .map(|r| r.reports.clone())
+    );
+    h.get_by_label("Disconnect").click();
+    h.run();
+    wait_until(&mut h, "the close", |a| {
+        !a.panels.client.model.status.active()
+    });
+    assert_eq!(server.join(), 4);
 }

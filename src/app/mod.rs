@@ -217,7 +217,8 @@ impl WorkbenchApp {
     }
 
     pub fn with_settings(settings: Settings) -> Self {
-        let shelf = crate::ui::library::Book::shared(settings.library.clone(), settings.library_group);
+        let shelf =
+            crate::ui::library::Book::shared(settings.library.clone(), settings.library_group);
         let mut panels = Panels::new(&settings);
         for &tab in Tab::ALL {
             panels.get_mut(tab).attach_library(shelf.clone());

@@ -44,13 +44,10 @@ impl ClientStatus {
     }
 }
 
-use crate::proto::frame::{self, Framer, Framing};
+use crate::proto::frame::{self, Framing};
 
 /// Microseconds since the epoch (the framer's clock).
-fn micros(at: std::time::SystemTime) -> u64 {
-    at.duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as u64)
-}
+use super::rx::{RxEntry, RxPipe, micros};
 
 #[derive(Debug, Default)]
 pub struct ClientModel {
@@ -72,9 +69,11 @@ pub struct ClientModel {
     pub after_close: Option<crate::net::trace::TcpState>,
     /// Bytes per second each way, RTT and window over time (the throughput plot).
     pub throughput: crate::model::throughput::Throughput,
-    /// Received bytes cut into messages by a rule, when one is chosen (else each recv() is
-    /// an entry).
-    framer: Option<crate::proto::frame::Framer>,
+    /// Received bytes cut into messages by a rule (else each recv() is an entry), checked,
+    /// and the replies timed.
+    rx: RxPipe,
+    /// A scripted conversation running on this connection.
+    pub conversation: Option<super::conversation::ConversationRun>,
 }
 
 impl ClientModel {
@@ -89,55 +88,55 @@ impl ClientModel {
         self.kernel_unavailable = false;
         self.after_close = None;
         self.throughput = Default::default();
-        if let Some(f) = &self.framer {
-            self.framer = Some(Framer::new(f.framing().clone(), frame::DEFAULT_CAP));
-        }
+        self.rx = RxPipe::new(&self.rx.framing(), self.rx.check());
     }
 
     /// How received bytes are cut into messages from now on (bytes waiting for the rest of a
     /// message under the old rule are shown as they are).
     pub fn set_framing(&mut self, framing: &Framing) {
-        let current = self.framer.as_ref().map(|f| f.framing().clone());
-        if current.as_ref().unwrap_or(&Framing::Recv) == framing {
-            return;
+        let now = std::time::SystemTime::now();
+        if let Some(left) = self.rx.set_framing(framing, now) {
+            self.push_rx(now, vec![left]);
         }
-        self.flush_frames(std::time::SystemTime::now());
-        self.framer =
-            (*framing != Framing::Recv).then(|| Framer::new(framing.clone(), frame::DEFAULT_CAP));
+    }
+
+    /// The checksum each received message is checked for, from now on.
+    pub fn set_check(&mut self, check: Option<crate::proto::checksum::ChecksumSpec>) {
+        self.rx.set_check(check);
+    }
+
+    /// The framing received messages are cut by.
+    pub fn framing(&self) -> Framing {
+        self.rx.framing()
     }
 
     /// The framing's count of messages that shared a recv() and messages that took several.
     pub fn frame_stats(&self) -> Option<frame::FrameStats> {
-        self.framer.as_ref().map(|f| f.stats)
+        self.rx.stats()
+    }
+
+    /// The session's round trips (a send, then the first message back): p50, p99, count, in
+    /// microseconds.
+    pub fn round_trips(&self) -> Option<(u64, u64, u64)> {
+        self.rx.round_trips()
     }
 
     /// The pause rule: hands on what has waited the pause out; when to look again.
     pub fn tick_frames(&mut self, now: std::time::SystemTime) -> Option<std::time::Duration> {
-        let framer = self.framer.as_mut()?;
-        if let Some(frame) = framer.tick(micros(now)) {
-            self.push_frames(now, vec![frame]);
+        if let Some(entry) = self.rx.tick(now) {
+            self.push_rx(now, vec![entry]);
         }
-        let due = self.framer.as_ref()?.due()?;
+        let due = self.rx.due()?;
         Some(std::time::Duration::from_micros(
             due.saturating_sub(micros(now)),
         ))
     }
 
-    fn flush_frames(&mut self, at: std::time::SystemTime) {
-        if let Some(frame) = self.framer.as_mut().and_then(Framer::finish) {
-            self.push_frames(at, vec![frame]);
-        }
-    }
-
-    fn push_frames(&mut self, at: std::time::SystemTime, frames: Vec<frame::Frame>) {
-        for f in frames {
-            let len = f.bytes.len() as u64;
-            let note = LogNote::Frame {
-                recvs: f.recvs,
-                complete: f.complete,
-            };
-            self.log
-                .push_data(at, Direction::Rx, f.bytes.into(), len, Some(note));
+    fn push_rx(&mut self, at: std::time::SystemTime, entries: Vec<RxEntry>) {
+        for (data, note) in entries {
+            let len = data.len() as u64;
+            let note = (note != Default::default()).then_some(LogNote::Rx(note));
+            self.log.push_data(at, Direction::Rx, data, len, note);
         }
     }
 
@@ -168,18 +167,17 @@ impl ClientModel {
             ClientEvent::Sent { data, len, origin } => {
                 let note = self.sending.note(origin);
                 self.throughput.sent(at, len);
+                self.rx.sent(at);
                 self.log.push_data(at, Direction::Tx, data, len, note);
             }
             ClientEvent::Received { data } => {
                 let len = data.len() as u64;
                 self.throughput.received(at, len);
-                match &mut self.framer {
-                    Some(framer) => {
-                        let frames = framer.push(&data, micros(at));
-                        self.push_frames(at, frames);
-                    }
-                    None => self.log.push_data(at, Direction::Rx, data, len, None),
+                if let Some(run) = &mut self.conversation {
+                    run.received(&data, at);
                 }
+                let entries = self.rx.received(data, at);
+                self.push_rx(at, entries);
             }
             ClientEvent::PeerClosed => {
                 if let ClientStatus::Connected { peer_closed, .. } = &mut self.status {
@@ -219,7 +217,12 @@ impl ClientModel {
             ClientEvent::KernelAfterClose(state) => self.after_close = Some(state),
             ClientEvent::KernelUnavailable => self.kernel_unavailable = true,
             ClientEvent::Closed { reason } => {
-                self.flush_frames(at);
+                if let Some(left) = self.rx.finish(at) {
+                    self.push_rx(at, vec![left]);
+                }
+                if let Some(run) = &mut self.conversation {
+                    run.closed(at);
+                }
                 let dir = match reason {
                     CloseReason::Failed(_) => Direction::Error,
                     _ => Direction::Info,

@@ -95,13 +95,7 @@ pub fn describe_note(lang: Lang, note: &LogNote) -> String {
             &[("error", &describe_error(lang, err))],
         ),
         LogNote::AutoReply => lang.t(Msg::NoteAutoReply).to_owned(),
-        LogNote::Frame {
-            complete: false, ..
-        } => lang.t(Msg::NoteFrameIncomplete).to_owned(),
-        LogNote::Frame { recvs, .. } if *recvs > 1 => {
-            lang.fmt(Msg::NoteFrameSplit, &[("n", recvs)])
-        }
-        LogNote::Frame { .. } => lang.t(Msg::NoteFrameWhole).to_owned(),
+        LogNote::Rx(rx) => describe_rx(lang, rx),
         LogNote::UdpBound { local, auto: false } => {
             lang.fmt(Msg::NoteUdpBound, &[("local", local)])
         }
@@ -161,4 +155,49 @@ pub fn describe_kernel(lang: Lang, k: &crate::net::kernel::TcpInfo) -> String {
             ),
         ],
     )
+}
+
+/// A received message's marks: its framing, its reply time, its checksum ("message split
+/// over 2 recv() · reply after 12.3 ms · CRC-16/MODBUS ok").
+pub fn describe_rx(lang: Lang, rx: &crate::model::log::RxNote) -> String {
+    use crate::proto::checksum::Verdict;
+    let mut parts = Vec::new();
+    match rx.frame {
+        Some((_, false)) => parts.push(lang.t(Msg::NoteFrameIncomplete).to_owned()),
+        Some((recvs, true)) if recvs > 1 => {
+            parts.push(lang.fmt(Msg::NoteFrameSplit, &[("n", &recvs)]))
+        }
+        Some(_) => parts.push(lang.t(Msg::NoteFrameWhole).to_owned()),
+        None => {}
+    }
+    if let Some(us) = rx.reply_us {
+        parts.push(lang.fmt(Msg::NoteReplyAfter, &[("t", &human_us(us))]));
+    }
+    if let Some((algo, verdict)) = &rx.check {
+        let algo = algo.label();
+        parts.push(match verdict {
+            Verdict::Ok => lang.fmt(Msg::ChecksumOk, &[("algo", &algo)]),
+            Verdict::Wrong { expected, found } => lang.fmt(
+                Msg::ChecksumWrong,
+                &[
+                    ("algo", &algo),
+                    ("expected", &crate::proto::format_hex(expected)),
+                    ("found", &crate::proto::format_hex(found)),
+                ],
+            ),
+            Verdict::TooShort { .. } => lang.fmt(Msg::ChecksumTooShort, &[("algo", &algo)]),
+        });
+    }
+    parts.join(" · ")
+}
+
+/// A short time: "850 µs", "12.3 ms", "1.52 s".
+pub fn human_us(us: u64) -> String {
+    if us < 1000 {
+        format!("{us} µs")
+    } else if us < 1_000_000 {
+        format!("{:.1} ms", us as f64 / 1000.0)
+    } else {
+        format!("{:.2} s", us as f64 / 1_000_000.0)
+    }
 }

@@ -66,12 +66,8 @@ pub enum LogNote {
     SendDropped,
     ServerEnd(ServerEnd),
     AutoReply,
-    /// A received message as framed (see `proto::frame`): how many recv()s carried it, and
-    /// whether it is whole.
-    Frame {
-        recvs: u32,
-        complete: bool,
-    },
+    /// What the panel made of a received message: its framing, its reply time, its checksum.
+    Rx(RxNote),
     UdpBound {
         local: SocketAddr,
         auto: bool,
@@ -87,6 +83,20 @@ pub enum LogNote {
     },
     Drops(u64),
     Echo,
+}
+
+/// What the log says about a received message (see `model::rx`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RxNote {
+    /// Framed (see `proto::frame`): how many recv()s carried it, and whether it is whole.
+    pub frame: Option<(u32, bool)>,
+    /// The first message after a send: microseconds since that send.
+    pub reply_us: Option<u64>,
+    /// The panel's checksum, checked on it.
+    pub check: Option<(
+        crate::proto::checksum::Checksum,
+        crate::proto::checksum::Verdict,
+    )>,
 }
 
 /// The connection an entry belongs to, on panels with several (a server's clients).

@@ -4,12 +4,14 @@
 
 pub mod check;
 pub mod client;
+pub mod conversation;
 pub mod describe;
 pub mod diagram;
 pub mod files;
 pub mod lab;
 pub mod lab_diagram;
 pub mod log;
+pub mod rx;
 pub mod send;
 pub mod server;
 pub mod throughput;

@@ -606,24 +606,35 @@ impl Session {
             self.stop_repeat();
             return Flow::Continue;
         }
-        match self.write_all(&bytes, false) {
-            WriteEnd::Done => {
-                let len = bytes.len() as u64;
-                self.emitter.emit(ClientEvent::Sent {
-                    data: bytes.into(),
-                    len,
-                    origin,
-                });
-                Flow::Continue
-            }
+        match self.write_all(&bytes, false, Some(origin)) {
+            WriteEnd::Done => Flow::Continue,
             WriteEnd::Cancelled => Flow::Continue,
             WriteEnd::Stop(reason) => Flow::Stop(reason),
         }
     }
 
     /// Writes everything, one `send()` per call the kernel accepts, while watching for
-    /// Disconnect (and, for files, CancelFile).
-    fn write_all(&mut self, mut buf: &[u8], cancellable: bool) -> WriteEnd {
+    /// Disconnect (and, for files, CancelFile). With `report`, `Sent` is said under the
+    /// order lock as the last byte goes: a reply read after it is logged after it.
+    fn write_all(
+        &mut self,
+        whole: &[u8],
+        cancellable: bool,
+        report: Option<SendOrigin>,
+    ) -> WriteEnd {
+        let mut buf = whole;
+        let sent = |emitter: &Emitter| {
+            if let Some(origin) = &report {
+                emitter.emit(ClientEvent::Sent {
+                    data: whole.into(),
+                    len: whole.len() as u64,
+                    origin: origin.clone(),
+                });
+            }
+        };
+        if whole.is_empty() {
+            sent(&self.emitter);
+        }
         while !buf.is_empty() {
             // The order lock is held only for a send that never waits and its report: the
             // reader, which takes it after every recv(), is never held up by a send that
@@ -636,6 +647,9 @@ impl Session {
                 if let Ok(n) = result {
                     self.emitter
                         .call(CallKind::Send { len: buf.len() }, CallOutcome::Bytes(n));
+                    if n == buf.len() {
+                        sent(&self.emitter);
+                    }
                 }
                 result
             };
@@ -709,7 +723,7 @@ impl Session {
                     break false;
                 }
             };
-            match self.write_all(&buf[..n], true) {
+            match self.write_all(&buf[..n], true, None) {
                 WriteEnd::Done => {}
                 WriteEnd::Cancelled => break false,
                 WriteEnd::Stop(reason) => {

@@ -436,8 +436,13 @@ mod tests {
         );
         // Hex with a variable, then a checksum over all of it.
         assert_eq!(
-            templated("01 03 {rand:2}", PayloadMode::Hex, LineEnding::None, Some(Checksum::Xor))
-                .unwrap(),
+            templated(
+                "01 03 {rand:2}",
+                PayloadMode::Hex,
+                LineEnding::None,
+                Some(Checksum::Xor)
+            )
+            .unwrap(),
             vec![1, 3, 0xAB, 0xAB, 1 ^ 3]
         );
         // Without variables: exactly build_payload; `{{` is one brace; JSON as typed.

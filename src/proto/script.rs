@@ -1138,8 +1138,23 @@ pub fn as_text(bytes: &[u8], encoding: TextEncoding) -> Option<String> {
     (printable && !text.is_empty()).then_some(text)
 }
 
+/// A TOML basic string on one line: `"PING 1\n"`, as a person would write it.
 fn toml_str(s: &str) -> String {
-    toml::Value::String(s.to_owned()).to_string()
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// Turns a conversation into a script: sends become send steps, messages received become
@@ -1416,7 +1431,10 @@ repeat = 3
             c.received(vec![0; 1024 * 1024], true, 0);
         }
         assert!(c.inbox_bytes <= INBOX_BYTES);
-        assert_eq!(c.inbox_bytes, c.inbox.iter().map(|m| m.bytes.len()).sum::<usize>());
+        assert_eq!(
+            c.inbox_bytes,
+            c.inbox.iter().map(|m| m.bytes.len()).sum::<usize>()
+        );
     }
 
     #[test]

@@ -210,6 +210,9 @@ impl LenForm {
     }
 }
 
+/// A source of random bytes for `{rand:N}`, kept by whoever sends.
+pub type Random = Box<dyn FnMut(&mut [u8])>;
+
 /// Random bytes for `{rand:N}`: xorshift64*, seeded from the clock and the process (test
 /// data, not secrets).
 pub fn weak_random() -> impl FnMut(&mut [u8]) {

@@ -39,6 +39,10 @@ pub struct ClientSettings {
     pub log: LogViewSettings,
     /// How received bytes are cut into messages in the log.
     pub framing: crate::proto::frame::Framing,
+    /// The checksum each received message is checked for.
+    pub rx_check: Option<crate::proto::checksum::ChecksumSpec>,
+    /// The conversation script being edited (TOML, as `run SCRIPT` reads it).
+    pub script: String,
 }
 
 impl Default for ClientSettings {
@@ -54,6 +58,8 @@ impl Default for ClientSettings {
             composer: ComposerSettings::default(),
             log: LogViewSettings::default(),
             framing: crate::proto::frame::Framing::Recv,
+            rx_check: None,
+            script: String::new(),
         }
     }
 }
@@ -71,6 +77,10 @@ pub struct ClientPanel {
     /// The connection's diagram; the app refreshes it with the server panel's calls when
     /// that is the other end.
     pub diagram: super::live_diagram::Cached,
+    /// The conversation: its script's file, its checks, whether it is shown.
+    pub conversation: super::conversation::ConversationView,
+    /// When the running conversation next needs a look.
+    conversation_wake: Option<Duration>,
 }
 
 impl ClientPanel {
@@ -84,6 +94,8 @@ impl ClientPanel {
             log_view: LogView::default(),
             form_error: None,
             diagram: Default::default(),
+            conversation: Default::default(),
+            conversation_wake: None,
         }
     }
 
@@ -91,9 +103,92 @@ impl ClientPanel {
     /// also while the window is hidden (eframe's `logic`), so the channel never piles up.
     pub fn drain_events(&mut self) {
         self.model.set_framing(&self.settings.framing);
+        self.model.set_check(self.settings.rx_check);
         self.link.drain(&mut self.model);
+        self.poll_conversation();
         if !self.model.status.active() {
             self.handle = None;
+        }
+    }
+
+    /// Moves a running conversation on: its sends go out now.
+    fn poll_conversation(&mut self) {
+        let Some(run) = &mut self.model.conversation else {
+            return;
+        };
+        let (sends, wake) = run.poll(std::time::SystemTime::now());
+        self.conversation_wake = wake;
+        for bytes in sends {
+            if let Some(handle) = &self.handle {
+                handle.command(ClientCommand::Send(bytes));
+            }
+        }
+    }
+
+    /// What the conversation's buttons asked.
+    fn conversation_asked(&mut self, lang: Lang, ask: super::conversation::ConversationAsk) {
+        use super::conversation::ConversationAsk;
+        use crate::model::conversation::{ConversationRun, recorded_from_log};
+        match ask {
+            ConversationAsk::Run { stepping } => {
+                let library = self
+                    .composer
+                    .shelf
+                    .as_ref()
+                    .map(|shelf| shelf.borrow().lib.clone());
+                match crate::proto::script::Script::parse(&self.settings.script, library.as_ref()) {
+                    Ok(script) => {
+                        let mut run = ConversationRun::new(script, stepping);
+                        if stepping {
+                            run.step_once();
+                        }
+                        self.model.conversation = Some(run);
+                        self.conversation.message = None;
+                        self.poll_conversation();
+                    }
+                    Err(e) => self.conversation.message = Some((true, e.to_string())),
+                }
+            }
+            ConversationAsk::Step => {
+                if let Some(run) = &mut self.model.conversation {
+                    run.step_once();
+                }
+                self.poll_conversation();
+            }
+            ConversationAsk::Stop => {
+                self.model.conversation = None;
+                self.conversation.message =
+                    Some((false, lang.t(Msg::ConversationStopped).to_owned()));
+            }
+            ConversationAsk::Record => {
+                let framing = self.model.framing();
+                let (items, partial) = recorded_from_log(&self.model.log, &framing);
+                let sent = items
+                    .iter()
+                    .filter(|i| matches!(i, crate::proto::script::Recorded::Sent(_)))
+                    .count();
+                let header = [format!(
+                    "Recorded by Socket Workbench from {}:{} on {}.",
+                    self.settings.host,
+                    self.settings.port,
+                    chrono::Local::now().format("%Y-%m-%d %H:%M")
+                )];
+                self.settings.script = crate::proto::script::record(
+                    &items,
+                    &framing,
+                    self.settings.composer.encoding,
+                    &header,
+                );
+                let mut words = lang.fmt(
+                    Msg::ConversationRecorded,
+                    &[("sent", &sent), ("received", &(items.len() - sent))],
+                );
+                if partial > 0 {
+                    words.push_str("; ");
+                    words.push_str(&lang.fmt(Msg::ConversationRecordedPartial, &[("n", &partial)]));
+                }
+                self.conversation.message = Some((false, words));
+            }
         }
     }
 
@@ -173,6 +268,9 @@ impl ClientPanel {
         self.drain_events();
         if let Some(due) = self.model.tick_frames(std::time::SystemTime::now()) {
             ui.ctx().request_repaint_after(due);
+        }
+        if let Some(wake) = self.conversation_wake {
+            ui.ctx().request_repaint_after(wake);
         }
         super::frame::show(ui, lang, classroom, self);
     }
@@ -282,13 +380,50 @@ impl super::frame::Framed for ClientPanel {
         self.connection_actions_ui(ui, lang);
     }
 
+    /// The conversation, when open, takes the table's place above (or beside) the log.
+    fn table_rows(&self, _classroom: bool) -> Option<usize> {
+        self.conversation.open.then_some(10)
+    }
+
+    fn table_ui(&mut self, ui: &mut Ui, lang: Lang, _compact: bool) {
+        let can_run = self.can_send();
+        egui::ScrollArea::vertical()
+            .id_salt("conversation_scroll")
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                if let Some(ask) = self.conversation.ui(
+                    ui,
+                    lang,
+                    &mut self.settings.script,
+                    self.model.conversation.as_ref(),
+                    can_run,
+                ) {
+                    self.conversation_asked(lang, ask);
+                }
+            });
+    }
+
+    fn table_share(&self) -> f32 {
+        0.5
+    }
+
     fn details_ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
         ui.horizontal_wrapped(|ui| {
             super::widgets::framing_ui(ui, lang, "client_framing", &mut self.settings.framing);
+            super::composer::checksum_ui(
+                ui,
+                lang,
+                ("client_rx_check", Msg::RxCheckLabel, Msg::RxCheckHint),
+                &mut self.settings.rx_check,
+            );
             if let Some(stats) = self.model.frame_stats()
                 && stats.recvs > 0
             {
                 ui.label(RichText::new(frame_stats_line(lang, &stats)).strong());
+            }
+            if let Some(rtt) = self.model.round_trips() {
+                ui.label(super::widgets::round_trips_line(lang, rtt))
+                    .on_hover_text(lang.t(Msg::RoundTripsHint));
             }
         });
         if let Some(line) = kernel_line(lang, &self.model) {
@@ -369,6 +504,7 @@ impl super::frame::Framed for ClientPanel {
             repeating: self.model.sending.repeating,
             file: self.model.sending.file_in_progress(),
         };
+        let open = &mut self.conversation.open;
         let action = self.composer.ui(
             ui,
             lang,
@@ -379,8 +515,11 @@ impl super::frame::Framed for ClientPanel {
                 if !compact {
                     ui.strong(lang.t(Msg::SendHeading));
                 }
+                ui.toggle_value(open, lang.t(Msg::ConversationMenu))
+                    .on_hover_text(lang.t(Msg::ConversationHint));
             },
         );
+
         if let Some(action) = action {
             let cmd = match action {
                 ComposerAction::Send(bytes) => ClientCommand::Send(bytes),

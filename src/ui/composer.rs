@@ -129,7 +129,7 @@ pub struct Composer {
     sends: u64,
     /// The payload library, when the panel has been given it.
     pub shelf: Option<super::library::Shelf>,
-    random: Option<Box<dyn FnMut(&mut [u8])>>,
+    random: Option<crate::proto::vars::Random>,
 }
 
 fn fingerprint(s: &ComposerSettings, sends: u64) -> u64 {
@@ -300,7 +300,10 @@ impl Composer {
             });
             match &checked {
                 Err(e) => {
-                    ui.colored_label(ui.visuals().error_fg_color, describe_template_error(lang, e));
+                    ui.colored_label(
+                        ui.visuals().error_fg_color,
+                        describe_template_error(lang, e),
+                    );
                 }
                 Ok(p) if p.expanded || s.checksum.is_some() => preview_ui(ui, lang, p),
                 Ok(_) => {}
@@ -373,7 +376,12 @@ impl Composer {
                 }
             }
             ui.separator();
-            checksum_ui(ui, lang, &mut s.checksum);
+            checksum_ui(
+                ui,
+                lang,
+                ("send_checksum", Msg::ChecksumLabel, Msg::ChecksumHint),
+                &mut s.checksum,
+            );
         });
 
         let edit = ui
@@ -401,7 +409,10 @@ impl Composer {
                     ui.weak(lang.fmt(Msg::PayloadSize, &[("n", &p.len)]));
                 }
                 Err(e) => {
-                    ui.colored_label(ui.visuals().error_fg_color, describe_template_error(lang, e));
+                    ui.colored_label(
+                        ui.visuals().error_fg_color,
+                        describe_template_error(lang, e),
+                    );
                 }
             }
             ui.separator();
@@ -645,10 +656,15 @@ fn preview_ui(ui: &mut Ui, lang: Lang, p: &Preview) {
 
 /// The checksum appended to what is sent: none or an algorithm, its byte order, and the
 /// first byte it covers.
-pub fn checksum_ui(ui: &mut Ui, lang: Lang, spec: &mut Option<ChecksumSpec>) {
-    let label = ui.label(lang.t(Msg::ChecksumLabel)).id;
+pub fn checksum_ui(
+    ui: &mut Ui,
+    lang: Lang,
+    (id, label, hint): (&str, Msg, Msg),
+    spec: &mut Option<ChecksumSpec>,
+) {
+    let label = ui.label(lang.t(label)).id;
     let shown = spec.map_or(lang.t(Msg::ChecksumNone), |c| c.algo.label());
-    egui::ComboBox::from_id_salt("send_checksum")
+    egui::ComboBox::from_id_salt(id)
         .selected_text(shown)
         .show_ui(ui, |ui| {
             if ui
@@ -666,7 +682,7 @@ pub fn checksum_ui(ui: &mut Ui, lang: Lang, spec: &mut Option<ChecksumSpec>) {
         })
         .response
         .labelled_by(label)
-        .on_hover_text(lang.t(Msg::ChecksumHint));
+        .on_hover_text(lang.t(hint));
     if let Some(c) = spec {
         if c.algo.width() > 1 {
             ui.selectable_value(&mut c.order, ByteOrder::Little, lang.t(Msg::OrderLow))

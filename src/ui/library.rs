@@ -63,7 +63,7 @@ pub struct Book {
     pub group: usize,
     /// Sends of each payload, for its `{counter}` (by group and name).
     counts: HashMap<(String, String), u64>,
-    random: Box<dyn FnMut(&mut [u8])>,
+    random: crate::proto::vars::Random,
     pub editing: Option<Editing>,
     /// The file to import from or export to (typed, or picked with a dialog).
     pub file_path: String,
@@ -97,10 +97,7 @@ impl Book {
 
     /// The current group, if the library has any.
     pub fn current(&self) -> Option<&Group> {
-        self.lib
-            .groups
-            .get(self.group)
-            .or(self.lib.groups.first())
+        self.lib.groups.get(self.group).or(self.lib.groups.first())
     }
 
     fn current_index(&self) -> Option<usize> {
@@ -310,16 +307,20 @@ pub fn load_into(p: &Payload, s: &mut ComposerSettings) {
         .as_deref()
         .and_then(LineEnding::from_label)
         .unwrap_or(LineEnding::None);
-    s.checksum = p.checksum.as_deref().and_then(Checksum::from_name).map(|algo| {
-        let mut spec = ChecksumSpec::new(algo);
-        match p.checksum_order.as_deref() {
-            Some("big") => spec.order = ByteOrder::Big,
-            Some("little") => spec.order = ByteOrder::Little,
-            _ => {}
-        }
-        spec.from = p.checksum_from.unwrap_or(0);
-        spec
-    });
+    s.checksum = p
+        .checksum
+        .as_deref()
+        .and_then(Checksum::from_name)
+        .map(|algo| {
+            let mut spec = ChecksumSpec::new(algo);
+            match p.checksum_order.as_deref() {
+                Some("big") => spec.order = ByteOrder::Big,
+                Some("little") => spec.order = ByteOrder::Little,
+                _ => {}
+            }
+            spec.from = p.checksum_from.unwrap_or(0);
+            spec
+        });
     s.vars = p.vars;
     s.counter = p.counter();
 }
@@ -502,7 +503,14 @@ fn book_ui(
             .on_hover_text(lang.t(Msg::LibraryAddHint))
             .clicked()
         {
-            let name: String = s.text.lines().next().unwrap_or("").chars().take(24).collect();
+            let name: String = s
+                .text
+                .lines()
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(24)
+                .collect();
             let p = payload_from(s, &name, "");
             book.add(lang, p);
         }
@@ -582,13 +590,13 @@ fn book_ui(
                         if ui.small_button(lang.t(Msg::Edit)).clicked() {
                             act = Some((Act::Edit, i));
                         }
-                        if ui
-                            .small_button(lang.t(Msg::LibraryDuplicate))
-                            .clicked()
-                        {
+                        if ui.small_button(lang.t(Msg::LibraryDuplicate)).clicked() {
                             act = Some((Act::Duplicate, i));
                         }
-                        if ui.add_enabled(i > 0, egui::Button::new("↑").small()).clicked() {
+                        if ui
+                            .add_enabled(i > 0, egui::Button::new("↑").small())
+                            .clicked()
+                        {
                             act = Some((Act::Up, i));
                         }
                         if ui
@@ -600,7 +608,10 @@ fn book_ui(
                         if ui.small_button(lang.t(Msg::LibraryDelete)).clicked() {
                             act = Some((Act::Delete, i));
                         }
-                        ui.add(egui::Label::new(RichText::new(glance(p)).monospace().weak()).truncate());
+                        ui.add(
+                            egui::Label::new(RichText::new(glance(p)).monospace().weak())
+                                .truncate(),
+                        );
                     });
                 }
             });
@@ -736,7 +747,10 @@ mod tests {
     #[test]
     fn importing_replaces_groups_of_the_same_name() {
         let mut book = Book::new(Library::default(), 0);
-        book.add(Lang::En, payload_from(&ComposerSettings::default(), "a", ""));
+        book.add(
+            Lang::En,
+            payload_from(&ComposerSettings::default(), "a", ""),
+        );
         let sheet = Library::parse(
             "version = 1\n[[group]]\nname = \"My payloads\"\n[[group.payload]]\nname = \"x\"\n\
              text = \"x\"\n[[group]]\nname = \"Lab 2\"\n[[group.payload]]\nname = \"y\"\nhex = \"01\"\n",

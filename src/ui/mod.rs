@@ -5,6 +5,7 @@
 pub mod check_panel;
 pub mod client_panel;
 pub mod composer;
+pub mod conversation;
 pub mod diagram_view;
 pub mod files_panel;
 pub mod frame;

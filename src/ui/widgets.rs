@@ -298,6 +298,15 @@ pub fn framing_ui(ui: &mut Ui, lang: Lang, id: &str, framing: &mut crate::proto:
         .on_hover_text(lang.t(Msg::FramingHint));
 }
 
+/// The session's round trips in a few words: "round trip p50 1.2 ms · p99 3.4 ms (12)".
+pub fn round_trips_line(lang: Lang, (p50, p99, n): (u64, u64, u64)) -> String {
+    use crate::model::describe::human_us;
+    lang.fmt(
+        Msg::RoundTrips,
+        &[("p50", &human_us(p50)), ("p99", &human_us(p99)), ("n", &n)],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
