@@ -134,3 +134,87 @@ fn sending_without_bind_binds_an_ephemeral_port_and_says_so() {
     });
     assert!(shows(&h, "the system picked"));
 }
+
+/// Datagrams framed per peer, checked for a checksum, the reply timed; then a conversation
+/// with the target run from the panel.
+#[test]
+fn framing_checks_round_trips_and_a_conversation_over_udp() {
+    use socket_workbench::proto::checksum::{Checksum, ChecksumSpec};
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let peer_addr = peer.local_addr().unwrap();
+    let mut settings = Settings {
+        tab: Tab::Udp,
+        ..Settings::default()
+    };
+    settings.udp.bind_ip = "127.0.0.1".into();
+    settings.udp.port = "0".into();
+    settings.udp.target = peer_addr.to_string();
+    settings.udp.framing = socket_workbench::proto::frame::Framing::parse("line").unwrap();
+    settings.udp.rx_check = Some(ChecksumSpec::new(Checksum::Xor));
+    settings.udp.script = "frame = \"line\"\n[[step]]\nsend = \"ping\"\n[[step]]\n\
+                           expect_regex = 'pong (?P<n>\\d+)'\n"
+        .into();
+    let mut h = harness(settings);
+    h.run();
+    h.get_by_label("Bind").click();
+    h.run();
+    wait_until(&mut h, "the bind", |a| {
+        a.panels.udp.model.status.bound().is_some()
+    });
+    type_message(&mut h, "hello");
+    h.get_by_label("Send").click();
+    h.run();
+    let (got, from) = recv(&peer);
+    assert_eq!(got, b"hello");
+    // Two lines in one datagram: the first with a right XOR, the second wrong.
+    let mut reply = ChecksumSpec::new(Checksum::Xor).append(b"ok");
+    reply.extend_from_slice(b"\nbad!\n");
+    peer.send_to(&reply, from).unwrap();
+    wait_until(&mut h, "two messages", |a| {
+        a.panels
+            .udp
+            .model
+            .frame_stats()
+            .is_some_and(|s| s.frames >= 2)
+    });
+    assert!(
+        shows(&h, "2 messages in 1 recv()"),
+        "the lesson's count over datagrams"
+    );
+    assert!(shows(&h, "XOR (BCC) ok"));
+    assert!(shows(&h, "XOR (BCC) wrong"));
+    assert!(shows(&h, "reply after"));
+    assert!(
+        h.state()
+            .panels
+            .udp
+            .model
+            .round_trips()
+            .is_some_and(|(_, _, n)| n == 1)
+    );
+
+    // The conversation: ping, and a pong with a number.
+    h.get_by_label("Conversation ▼").click();
+    h.run();
+    h.get_by_label("Run").click();
+    h.run();
+    let (got, from) = recv(&peer);
+    assert_eq!(got, b"ping");
+    peer.send_to(b"noise\npong 42\n", from).unwrap();
+    wait_until(&mut h, "the conversation's end", |a| {
+        a.panels
+            .udp
+            .model
+            .conversation
+            .as_ref()
+            .is_some_and(|r| r.done())
+    });
+    assert!(shows(&h, "all 1 expects held"));
+}
+
+fn type_message(h: &mut App, text: &str) {
+    let field = h.get_by_label("Message");
+    field.focus();
+    field.type_text(text);
+    h.run();
+}

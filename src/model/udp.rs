@@ -5,14 +5,20 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::SystemTime;
 
+use super::rx::{RxEntry, RxPipe, micros};
 use super::send::Sending;
 use super::{Direction, LogBook, LogNote, PeerTag, TraceBook};
 use crate::net::tcp_client::CloseReason;
 use crate::net::udp::{UdpEvent, UdpMsg};
 use crate::net::{NetError, SessionId};
+use crate::proto::checksum::ChecksumSpec;
+use crate::proto::frame::{FrameStats, Framing};
 
 /// Peers kept in the table; the least recently seen go first.
 pub const MAX_PEERS: usize = 10_000;
+/// Peers whose datagrams are framed at once (each framing holds at most its cap); past
+/// this, what the framings hold is logged as it is and they start afresh.
+pub const MAX_FRAMED_PEERS: usize = 256;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum UdpStatus {
@@ -75,6 +81,14 @@ pub struct UdpModel {
     pub last_warning: Option<NetError>,
     /// Changes whenever peers come or go, so views can cache row lists.
     pub generation: u64,
+    /// Each peer's received datagrams framed, checked and timed (see `model::rx`).
+    pipes: std::collections::HashMap<SocketAddr, RxPipe>,
+    framing: Framing,
+    check: Option<ChecksumSpec>,
+    /// Round trips of the session (a datagram sent to a peer, the first one back from it).
+    rtts: Option<hdrhistogram::Histogram<u64>>,
+    /// A scripted conversation with the target.
+    pub conversation: Option<super::conversation::ConversationRun>,
 }
 
 impl UdpModel {
@@ -86,6 +100,117 @@ impl UdpModel {
         self.drops = 0;
         self.sending = Sending::default();
         self.last_warning = None;
+        self.pipes.clear();
+        self.rtts = None;
+    }
+
+    /// How each peer's datagrams are cut into messages from now on.
+    pub fn set_framing(&mut self, framing: &Framing) {
+        if self.framing == *framing {
+            return;
+        }
+        self.framing = framing.clone();
+        let now = SystemTime::now();
+        let left: Vec<(SocketAddr, RxEntry)> = self
+            .pipes
+            .iter_mut()
+            .filter_map(|(addr, p)| p.set_framing(framing, now).map(|e| (*addr, e)))
+            .collect();
+        for (addr, entry) in left {
+            self.push_rx(addr, now, vec![entry]);
+        }
+    }
+
+    /// The checksum each received message is checked for, from now on.
+    pub fn set_check(&mut self, check: Option<ChecksumSpec>) {
+        if self.check == check {
+            return;
+        }
+        self.check = check;
+        for p in self.pipes.values_mut() {
+            p.set_check(check);
+        }
+    }
+
+    pub fn framing(&self) -> Framing {
+        self.framing.clone()
+    }
+
+    /// Messages that shared a datagram and messages that took several, over every peer.
+    pub fn frame_stats(&self) -> Option<FrameStats> {
+        if self.framing == Framing::Recv {
+            return None;
+        }
+        let mut all = FrameStats::default();
+        for s in self.pipes.values().filter_map(RxPipe::stats) {
+            all.recvs += s.recvs;
+            all.frames += s.frames;
+            all.merged_recvs += s.merged_recvs;
+            all.merged_frames += s.merged_frames;
+            all.split_frames += s.split_frames;
+        }
+        Some(all)
+    }
+
+    /// The session's round trips: p50, p99, count, in microseconds.
+    pub fn round_trips(&self) -> Option<(u64, u64, u64)> {
+        let h = self.rtts.as_ref().filter(|h| !h.is_empty())?;
+        Some((h.value_at_quantile(0.5), h.value_at_quantile(0.99), h.len()))
+    }
+
+    /// The pause rule: hands on what has waited the pause out; when to look again.
+    pub fn tick_frames(&mut self, now: SystemTime) -> Option<std::time::Duration> {
+        if !matches!(self.framing, Framing::Gap(_)) {
+            return None;
+        }
+        let ticked: Vec<(SocketAddr, RxEntry)> = self
+            .pipes
+            .iter_mut()
+            .filter_map(|(addr, p)| p.tick(now).map(|e| (*addr, e)))
+            .collect();
+        for (addr, entry) in ticked {
+            self.push_rx(addr, now, vec![entry]);
+        }
+        let due = self.pipes.values().filter_map(RxPipe::due).min()?;
+        Some(std::time::Duration::from_micros(
+            due.saturating_sub(micros(now)),
+        ))
+    }
+
+    fn pipe(&mut self, addr: SocketAddr, at: SystemTime) -> &mut RxPipe {
+        if !self.pipes.contains_key(&addr) && self.pipes.len() >= MAX_FRAMED_PEERS {
+            let held: Vec<(SocketAddr, RxEntry)> = self
+                .pipes
+                .drain()
+                .filter_map(|(a, mut p)| p.finish(at).map(|e| (a, e)))
+                .collect();
+            for (a, entry) in held {
+                self.push_rx(a, at, vec![entry]);
+            }
+        }
+        let (framing, check) = (self.framing.clone(), self.check);
+        self.pipes
+            .entry(addr)
+            .or_insert_with(|| RxPipe::new(&framing, check))
+    }
+
+    fn push_rx(&mut self, from: SocketAddr, at: SystemTime, entries: Vec<RxEntry>) {
+        let id = self.peers.get(&from).map_or(0, |p| p.id);
+        let tag = PeerTag { id, addr: from };
+        for (data, note) in entries {
+            if let Some(us) = note.reply_us {
+                if self.rtts.is_none() {
+                    self.rtts = hdrhistogram::Histogram::new_with_bounds(1, 3_600_000_000, 3).ok();
+                }
+                if let Some(h) = &mut self.rtts {
+                    let _ = h.record(us.max(1));
+                }
+            }
+            let len = data.len() as u64;
+            let note = (note != Default::default()).then_some(LogNote::Rx(note));
+            self.log
+                .push_peer_data(at, Direction::Rx, Some(tag), data, len, note);
+        }
     }
 
     pub fn closing(&mut self) {
@@ -139,12 +264,11 @@ impl UdpModel {
                 let row = self.peer(from, at);
                 row.datagrams_in += 1;
                 row.bytes_in += len;
-                let tag = PeerTag {
-                    id: row.id,
-                    addr: from,
-                };
-                self.log
-                    .push_peer_data(at, Direction::Rx, Some(tag), data, len, None);
+                if let Some(run) = &mut self.conversation {
+                    run.received(&data, at);
+                }
+                let entries = self.pipe(from, at).received(data, at);
+                self.push_rx(from, at, entries);
             }
             UdpEvent::Sent { to, data, origin } => {
                 let len = data.len() as u64;
@@ -156,6 +280,7 @@ impl UdpModel {
                     addr: to,
                 };
                 let note = self.sending.note(origin);
+                self.pipe(to, at).sent(at);
                 self.log
                     .push_peer_data(at, Direction::Tx, Some(tag), data, len, note);
             }
@@ -192,6 +317,17 @@ impl UdpModel {
                     CloseReason::Failed(_) => Direction::Error,
                     _ => Direction::Info,
                 };
+                let held: Vec<(SocketAddr, RxEntry)> = self
+                    .pipes
+                    .drain()
+                    .filter_map(|(a, mut p)| p.finish(at).map(|e| (a, e)))
+                    .collect();
+                for (a, entry) in held {
+                    self.push_rx(a, at, vec![entry]);
+                }
+                if let Some(run) = &mut self.conversation {
+                    run.closed(at);
+                }
                 self.log.push_note(at, dir, LogNote::Closed(reason.clone()));
                 self.status = UdpStatus::Ended(reason);
                 self.groups.clear();

@@ -127,68 +127,22 @@ impl ClientPanel {
 
     /// What the conversation's buttons asked.
     fn conversation_asked(&mut self, lang: Lang, ask: super::conversation::ConversationAsk) {
-        use super::conversation::ConversationAsk;
-        use crate::model::conversation::{ConversationRun, recorded_from_log};
-        match ask {
-            ConversationAsk::Run { stepping } => {
-                let library = self
-                    .composer
-                    .shelf
-                    .as_ref()
-                    .map(|shelf| shelf.borrow().lib.clone());
-                match crate::proto::script::Script::parse(&self.settings.script, library.as_ref()) {
-                    Ok(script) => {
-                        let mut run = ConversationRun::new(script, stepping);
-                        if stepping {
-                            run.step_once();
-                        }
-                        self.model.conversation = Some(run);
-                        self.conversation.message = None;
-                        self.poll_conversation();
-                    }
-                    Err(e) => self.conversation.message = Some((true, e.to_string())),
-                }
-            }
-            ConversationAsk::Step => {
-                if let Some(run) = &mut self.model.conversation {
-                    run.step_once();
-                }
-                self.poll_conversation();
-            }
-            ConversationAsk::Stop => {
-                self.model.conversation = None;
-                self.conversation.message =
-                    Some((false, lang.t(Msg::ConversationStopped).to_owned()));
-            }
-            ConversationAsk::Record => {
-                let framing = self.model.framing();
-                let (items, partial) = recorded_from_log(&self.model.log, &framing);
-                let sent = items
-                    .iter()
-                    .filter(|i| matches!(i, crate::proto::script::Recorded::Sent(_)))
-                    .count();
-                let header = [format!(
-                    "Recorded by Socket Workbench from {}:{} on {}.",
-                    self.settings.host,
-                    self.settings.port,
-                    chrono::Local::now().format("%Y-%m-%d %H:%M")
-                )];
-                self.settings.script = crate::proto::script::record(
-                    &items,
-                    &framing,
-                    self.settings.composer.encoding,
-                    &header,
-                );
-                let mut words = lang.fmt(
-                    Msg::ConversationRecorded,
-                    &[("sent", &sent), ("received", &(items.len() - sent))],
-                );
-                if partial > 0 {
-                    words.push_str("; ");
-                    words.push_str(&lang.fmt(Msg::ConversationRecordedPartial, &[("n", &partial)]));
-                }
-                self.conversation.message = Some((false, words));
-            }
+        let framing = self.model.framing();
+        let target = super::conversation::Target {
+            script: &mut self.settings.script,
+            run: &mut self.model.conversation,
+            log: &self.model.log,
+            framing,
+            encoding: self.settings.composer.encoding,
+            peer: format!("{}:{}", self.settings.host, self.settings.port),
+            library: self
+                .composer
+                .shelf
+                .as_ref()
+                .map(|shelf| shelf.borrow().lib.clone()),
+        };
+        if self.conversation.handle(lang, ask, target) {
+            self.poll_conversation();
         }
     }
 
@@ -408,24 +362,14 @@ impl super::frame::Framed for ClientPanel {
     }
 
     fn details_ui(&mut self, ui: &mut Ui, lang: Lang, classroom: bool) {
-        ui.horizontal_wrapped(|ui| {
-            super::widgets::framing_ui(ui, lang, "client_framing", &mut self.settings.framing);
-            super::composer::checksum_ui(
-                ui,
-                lang,
-                ("client_rx_check", Msg::RxCheckLabel, Msg::RxCheckHint),
-                &mut self.settings.rx_check,
-            );
-            if let Some(stats) = self.model.frame_stats()
-                && stats.recvs > 0
-            {
-                ui.label(RichText::new(frame_stats_line(lang, &stats)).strong());
-            }
-            if let Some(rtt) = self.model.round_trips() {
-                ui.label(super::widgets::round_trips_line(lang, rtt))
-                    .on_hover_text(lang.t(Msg::RoundTripsHint));
-            }
-        });
+        super::widgets::receive_rules_ui(
+            ui,
+            lang,
+            "client",
+            (&mut self.settings.framing, &mut self.settings.rx_check),
+            self.model.frame_stats(),
+            self.model.round_trips(),
+        );
         if let Some(line) = kernel_line(lang, &self.model) {
             // One line in classroom mode (the whole of it on hover).
             let label = egui::Label::new(RichText::new(&line).monospace());
@@ -557,17 +501,4 @@ impl super::Panel for ClientPanel {
     fn drain_events(&mut self) {
         ClientPanel::drain_events(self)
     }
-}
-
-/// The lesson's point in one line: how many messages shared a recv(), how many took several.
-pub fn frame_stats_line(lang: Lang, s: &crate::proto::frame::FrameStats) -> String {
-    lang.fmt(
-        Msg::FrameStatsLine,
-        &[
-            ("frames", &s.frames),
-            ("recvs", &s.recvs),
-            ("merged", &s.merged_frames),
-            ("split", &s.split_frames),
-        ],
-    )
 }

@@ -247,6 +247,80 @@ impl ConversationView {
     }
 }
 
+/// What the conversation's asks act on: the panel's script, its run, its log.
+pub struct Target<'a> {
+    pub script: &'a mut String,
+    pub run: &'a mut Option<ConversationRun>,
+    pub log: &'a crate::model::LogBook,
+    /// How the panel frames what it receives (a recording cuts messages by it).
+    pub framing: crate::proto::frame::Framing,
+    pub encoding: TextEncoding,
+    /// Who the conversation is with, for a recording's first line.
+    pub peer: String,
+    pub library: Option<crate::proto::library::Library>,
+}
+
+impl ConversationView {
+    /// Does what a button asked. True when the run should be polled at once.
+    pub fn handle(&mut self, lang: Lang, ask: ConversationAsk, t: Target<'_>) -> bool {
+        use crate::model::conversation::recorded_from_log;
+        use crate::proto::script::{Recorded, record};
+        match ask {
+            ConversationAsk::Run { stepping } => {
+                match Script::parse(t.script, t.library.as_ref()) {
+                    Ok(script) => {
+                        let mut run = ConversationRun::new(script, stepping);
+                        if stepping {
+                            run.step_once();
+                        }
+                        *t.run = Some(run);
+                        self.message = None;
+                        true
+                    }
+                    Err(e) => {
+                        self.message = Some((true, e.to_string()));
+                        false
+                    }
+                }
+            }
+            ConversationAsk::Step => {
+                if let Some(run) = t.run {
+                    run.step_once();
+                }
+                true
+            }
+            ConversationAsk::Stop => {
+                *t.run = None;
+                self.message = Some((false, lang.t(Msg::ConversationStopped).to_owned()));
+                false
+            }
+            ConversationAsk::Record => {
+                let (items, partial) = recorded_from_log(t.log, &t.framing);
+                let sent = items
+                    .iter()
+                    .filter(|i| matches!(i, Recorded::Sent(_)))
+                    .count();
+                let header = [format!(
+                    "Recorded by Socket Workbench from {} on {}.",
+                    t.peer,
+                    chrono::Local::now().format("%Y-%m-%d %H:%M")
+                )];
+                *t.script = record(&items, &t.framing, t.encoding, &header);
+                let mut words = lang.fmt(
+                    Msg::ConversationRecorded,
+                    &[("sent", &sent), ("received", &(items.len() - sent))],
+                );
+                if partial > 0 {
+                    words.push_str("; ");
+                    words.push_str(&lang.fmt(Msg::ConversationRecordedPartial, &[("n", &partial)]));
+                }
+                self.message = Some((false, words));
+                false
+            }
+        }
+    }
+}
+
 fn state_badge(lang: Lang, state: StepState) -> (Color32, &'static str) {
     match state {
         StepState::Waiting => (Color32::GRAY, lang.t(Msg::StepWaiting)),

@@ -36,6 +36,12 @@ pub struct UdpSettings {
     pub show_trace: bool,
     pub composer: ComposerSettings,
     pub log: LogViewSettings,
+    /// How each peer's datagrams are cut into messages in the log.
+    pub framing: crate::proto::frame::Framing,
+    /// The checksum each received message is checked for.
+    pub rx_check: Option<crate::proto::checksum::ChecksumSpec>,
+    /// The conversation script being edited (as `run SCRIPT --udp` reads it).
+    pub script: String,
 }
 
 impl Default for UdpSettings {
@@ -54,6 +60,9 @@ impl Default for UdpSettings {
             show_trace: true,
             composer: ComposerSettings::default(),
             log: LogViewSettings::default(),
+            framing: crate::proto::frame::Framing::Recv,
+            rx_check: None,
+            script: String::new(),
         }
     }
 }
@@ -70,6 +79,9 @@ pub struct UdpPanel {
     broadcasts: Vec<Ipv4Addr>,
     form_error: Option<Msg>,
     rows: (u64, Vec<SocketAddr>),
+    /// The conversation with the target: its script's file, whether it is shown.
+    pub conversation: super::conversation::ConversationView,
+    conversation_wake: Option<Duration>,
 }
 
 impl UdpPanel {
@@ -87,13 +99,56 @@ impl UdpPanel {
             broadcasts: ifaces::broadcast_addrs(),
             form_error: None,
             rows: (u64::MAX, Vec::new()),
+            conversation: Default::default(),
+            conversation_wake: None,
         }
     }
 
     pub fn drain_events(&mut self) {
+        self.model.set_framing(&self.settings.framing);
+        self.model.set_check(self.settings.rx_check);
         self.link.drain(&mut self.model);
+        self.poll_conversation();
         if !self.model.status.active() {
             self.handle = None;
+        }
+    }
+
+    /// Moves a running conversation on: its datagrams go to the target now.
+    fn poll_conversation(&mut self) {
+        let Some(run) = &mut self.model.conversation else {
+            return;
+        };
+        let (sends, wake) = run.poll(std::time::SystemTime::now());
+        self.conversation_wake = wake;
+        let to = self.settings.target.trim().to_owned();
+        for bytes in sends {
+            if let Some(h) = &self.handle {
+                h.command(UdpCommand::SendTo {
+                    to: to.clone(),
+                    bytes,
+                });
+            }
+        }
+    }
+
+    fn conversation_asked(&mut self, lang: Lang, ask: super::conversation::ConversationAsk) {
+        let framing = self.model.framing();
+        let target = super::conversation::Target {
+            script: &mut self.settings.script,
+            run: &mut self.model.conversation,
+            log: &self.model.log,
+            framing,
+            encoding: self.settings.composer.encoding,
+            peer: self.settings.target.trim().to_owned(),
+            library: self
+                .composer
+                .shelf
+                .as_ref()
+                .map(|shelf| shelf.borrow().lib.clone()),
+        };
+        if self.conversation.handle(lang, ask, target) {
+            self.poll_conversation();
         }
     }
 
@@ -198,6 +253,12 @@ impl UdpPanel {
             ui.ctx().request_repaint();
         }
         self.drain_events();
+        if let Some(due) = self.model.tick_frames(std::time::SystemTime::now()) {
+            ui.ctx().request_repaint_after(due);
+        }
+        if let Some(wake) = self.conversation_wake {
+            ui.ctx().request_repaint_after(wake);
+        }
         super::frame::show(ui, lang, classroom, self);
     }
 
@@ -480,6 +541,14 @@ impl super::frame::Framed for UdpPanel {
     }
 
     fn details_ui(&mut self, ui: &mut Ui, lang: Lang, _classroom: bool) {
+        super::widgets::receive_rules_ui(
+            ui,
+            lang,
+            "udp",
+            (&mut self.settings.framing, &mut self.settings.rx_check),
+            self.model.frame_stats(),
+            self.model.round_trips(),
+        );
         let active = self.model.status.active();
         if !active {
             ui.weak(lang.t(Msg::UdpUnboundHint));
@@ -509,11 +578,31 @@ impl super::frame::Framed for UdpPanel {
     }
 
     fn table_rows(&self, _classroom: bool) -> Option<usize> {
-        Some(3)
+        Some(if self.conversation.open { 10 } else { 3 })
     }
 
+    /// The peers; or, while it is open, the conversation with the target.
     fn table_ui(&mut self, ui: &mut Ui, lang: Lang, compact: bool) {
-        self.peers_ui(ui, lang, compact);
+        if !self.conversation.open {
+            self.peers_ui(ui, lang, compact);
+            return;
+        }
+        let can_run =
+            self.model.status.bound().is_some() && !self.settings.target.trim().is_empty();
+        egui::ScrollArea::vertical()
+            .id_salt("conversation_scroll")
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                if let Some(ask) = self.conversation.ui(
+                    ui,
+                    lang,
+                    &mut self.settings.script,
+                    self.model.conversation.as_ref(),
+                    can_run,
+                ) {
+                    self.conversation_asked(lang, ask);
+                }
+            });
     }
 
     /// Beside the log the peers keep a third: the log is what a class reads.
@@ -560,6 +649,7 @@ impl super::frame::Framed for UdpPanel {
         // The target is part of every send: on the composer's first line in either mode.
         let mut target = std::mem::take(&mut self.settings.target);
         let mut history = std::mem::take(&mut self.settings.target_history);
+        let open = &mut self.conversation.open;
         let action = self.composer.ui(
             ui,
             lang,
@@ -577,6 +667,8 @@ impl super::frame::Framed for UdpPanel {
                 if !compact {
                     history_button(ui, lang, &history, &mut target);
                 }
+                ui.toggle_value(open, lang.t(Msg::ConversationMenu))
+                    .on_hover_text(lang.t(Msg::ConversationHint));
             },
         );
         self.settings.target = target;

@@ -298,6 +298,56 @@ pub fn framing_ui(ui: &mut Ui, lang: Lang, id: &str, framing: &mut crate::proto:
         .on_hover_text(lang.t(Msg::FramingHint));
 }
 
+/// The lesson's point in one line: how many messages shared a recv(), how many took several.
+pub fn frame_stats_line(lang: Lang, s: &crate::proto::frame::FrameStats) -> String {
+    lang.fmt(
+        Msg::FrameStatsLine,
+        &[
+            ("frames", &s.frames),
+            ("recvs", &s.recvs),
+            ("merged", &s.merged_frames),
+            ("split", &s.split_frames),
+        ],
+    )
+}
+
+/// How a panel reads what it receives, on one wrapped line: the framing, the checksum each
+/// message is checked for, what the framing has seen, and the round trips so far.
+pub fn receive_rules_ui(
+    ui: &mut Ui,
+    lang: Lang,
+    id: &str,
+    (framing, check): (
+        &mut crate::proto::frame::Framing,
+        &mut Option<crate::proto::checksum::ChecksumSpec>,
+    ),
+    stats: Option<crate::proto::frame::FrameStats>,
+    round_trips: Option<(u64, u64, u64)>,
+) {
+    ui.horizontal_wrapped(|ui| {
+        framing_ui(ui, lang, &format!("{id}_framing"), framing);
+        super::composer::checksum_ui(
+            ui,
+            lang,
+            (
+                &format!("{id}_rx_check"),
+                Msg::RxCheckLabel,
+                Msg::RxCheckHint,
+            ),
+            check,
+        );
+        if let Some(stats) = stats
+            && stats.recvs > 0
+        {
+            ui.label(egui::RichText::new(frame_stats_line(lang, &stats)).strong());
+        }
+        if let Some(rtt) = round_trips {
+            ui.label(round_trips_line(lang, rtt))
+                .on_hover_text(lang.t(Msg::RoundTripsHint));
+        }
+    });
+}
+
 /// The session's round trips in a few words: "round trip p50 1.2 ms · p99 3.4 ms (12)".
 pub fn round_trips_line(lang: Lang, (p50, p99, n): (u64, u64, u64)) -> String {
     use crate::model::describe::human_us;
