@@ -1020,14 +1020,11 @@ fn auto_reply_changes_at_runtime() {
     // Rules (GBK): a `Contains` rule and a regex on the decoded text; no match, no answer.
     s.command(ServerCommand::SetAutoReply(AutoReply::Rules {
         rules: vec![
-            ReplyRule {
-                matcher: Matcher::Contains(b"ping".to_vec()),
-                reply: b"pong".to_vec(),
-            },
-            ReplyRule {
-                matcher: Matcher::Regex(regex::Regex::new("^你好").unwrap()),
-                reply: b"hi".to_vec(),
-            },
+            ReplyRule::fixed(Matcher::Contains(b"ping".to_vec()), b"pong".to_vec()),
+            ReplyRule::fixed(
+                Matcher::Regex(regex::Regex::new("^你好").unwrap()),
+                b"hi".to_vec(),
+            ),
         ],
         encoding: TextEncoding::Gbk,
     }));

@@ -32,6 +32,8 @@ pub struct RxPipe {
     /// Our last send since the last reply: the next message received is its reply.
     sent_at: Option<SystemTime>,
     rtts: Option<hdrhistogram::Histogram<u64>>,
+    /// The cap on a message's size.
+    cap: usize,
 }
 
 impl Default for RxPipe {
@@ -41,6 +43,7 @@ impl Default for RxPipe {
             check: None,
             sent_at: None,
             rtts: histogram(),
+            cap: frame::DEFAULT_CAP,
         }
     }
 }
@@ -48,10 +51,15 @@ impl Default for RxPipe {
 impl RxPipe {
     /// A pipe with these rules (a new connection: nothing carried over).
     pub fn new(framing: &Framing, check: Option<ChecksumSpec>) -> Self {
+        Self::with_cap(framing, check, frame::DEFAULT_CAP)
+    }
+
+    /// With a smaller cap on a message (a server holds one pipe per client).
+    pub fn with_cap(framing: &Framing, check: Option<ChecksumSpec>, cap: usize) -> Self {
         Self {
-            framer: (*framing != Framing::Recv)
-                .then(|| Framer::new(framing.clone(), frame::DEFAULT_CAP)),
+            framer: (*framing != Framing::Recv).then(|| Framer::new(framing.clone(), cap)),
             check,
+            cap,
             ..Self::default()
         }
     }
@@ -72,8 +80,7 @@ impl RxPipe {
             return None;
         }
         let left = self.finish(at);
-        self.framer =
-            (*framing != Framing::Recv).then(|| Framer::new(framing.clone(), frame::DEFAULT_CAP));
+        self.framer = (*framing != Framing::Recv).then(|| Framer::new(framing.clone(), self.cap));
         left
     }
 

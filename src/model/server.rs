@@ -122,7 +122,16 @@ pub struct ServerModel {
     /// Changes whenever rows are added or removed, so views can cache their row lists.
     pub generation: u64,
     closed_order: std::collections::VecDeque<ClientId>,
+    /// Each open client's received bytes framed, checked and timed (see `model::rx`).
+    pipes: std::collections::HashMap<ClientId, super::rx::RxPipe>,
+    framing: crate::proto::frame::Framing,
+    check: Option<crate::proto::checksum::ChecksumSpec>,
+    /// Round trips of the session, every client together.
+    rtts: Option<hdrhistogram::Histogram<u64>>,
 }
+
+/// The cap on one client's message (a server holds one framing per client).
+pub const SERVER_FRAME_CAP: usize = 64 * 1024;
 
 impl ServerModel {
     pub fn begin(&mut self, session: SessionId, bind: SocketAddr) {
@@ -137,6 +146,98 @@ impl ServerModel {
         self.last_warning = None;
         self.kernel_unavailable = false;
         self.generation += 1;
+        self.pipes.clear();
+        self.rtts = None;
+    }
+
+    /// How each client's bytes are cut into messages from now on.
+    pub fn set_framing(&mut self, framing: &crate::proto::frame::Framing) {
+        if self.framing == *framing {
+            return;
+        }
+        self.framing = framing.clone();
+        let now = SystemTime::now();
+        let left: Vec<_> = self
+            .pipes
+            .iter_mut()
+            .filter_map(|(id, p)| p.set_framing(framing, now).map(|e| (*id, e)))
+            .collect();
+        for (id, entry) in left {
+            self.push_rx(id, now, vec![entry]);
+        }
+    }
+
+    /// The checksum each received message is checked for, from now on.
+    pub fn set_check(&mut self, check: Option<crate::proto::checksum::ChecksumSpec>) {
+        if self.check != check {
+            self.check = check;
+            for p in self.pipes.values_mut() {
+                p.set_check(check);
+            }
+        }
+    }
+
+    /// Messages that shared a recv() and messages that took several, over every client.
+    pub fn frame_stats(&self) -> Option<crate::proto::frame::FrameStats> {
+        if self.framing == crate::proto::frame::Framing::Recv {
+            return None;
+        }
+        let mut all = crate::proto::frame::FrameStats::default();
+        for s in self.pipes.values().filter_map(super::rx::RxPipe::stats) {
+            all.recvs += s.recvs;
+            all.frames += s.frames;
+            all.merged_recvs += s.merged_recvs;
+            all.merged_frames += s.merged_frames;
+            all.split_frames += s.split_frames;
+        }
+        Some(all)
+    }
+
+    /// The session's round trips: p50, p99, count, in microseconds.
+    pub fn round_trips(&self) -> Option<(u64, u64, u64)> {
+        let h = self.rtts.as_ref().filter(|h| !h.is_empty())?;
+        Some((h.value_at_quantile(0.5), h.value_at_quantile(0.99), h.len()))
+    }
+
+    /// The pause rule: hands on what has waited the pause out; when to look again.
+    pub fn tick_frames(&mut self, now: SystemTime) -> Option<std::time::Duration> {
+        if !matches!(self.framing, crate::proto::frame::Framing::Gap(_)) {
+            return None;
+        }
+        let ticked: Vec<_> = self
+            .pipes
+            .iter_mut()
+            .filter_map(|(id, p)| p.tick(now).map(|e| (*id, e)))
+            .collect();
+        for (id, entry) in ticked {
+            self.push_rx(id, now, vec![entry]);
+        }
+        let due = self
+            .pipes
+            .values()
+            .filter_map(super::rx::RxPipe::due)
+            .min()?;
+        Some(std::time::Duration::from_micros(
+            due.saturating_sub(super::rx::micros(now)),
+        ))
+    }
+
+    fn push_rx(&mut self, client: ClientId, at: SystemTime, entries: Vec<super::rx::RxEntry>) {
+        let tag = self.tag(client);
+        for (data, note) in entries {
+            if let Some(us) = note.reply_us {
+                if self.rtts.is_none() {
+                    self.rtts = hdrhistogram::Histogram::new_with_bounds(1, 3_600_000_000, 3).ok();
+                }
+                if let Some(h) = &mut self.rtts {
+                    let _ = h.record(us.max(1));
+                }
+            }
+            let len = data.len() as u64;
+            let note = (note != Default::default()).then_some(LogNote::Rx(note));
+            self.log
+                .push_peer_data(at, Direction::Rx, tag, data, len, note);
+        }
     }
 
     pub fn stopping(&mut self) {
@@ -191,6 +292,10 @@ impl ServerModel {
                 );
                 self.connected += 1;
                 self.generation += 1;
+                self.pipes.insert(
+                    client,
+                    super::rx::RxPipe::with_cap(&self.framing, self.check, SERVER_FRAME_CAP),
+                );
                 let tag = self.tag(client);
                 self.log
                     .push_peer_note(at, Direction::Info, tag, LogNote::Accepted);
@@ -207,9 +312,11 @@ impl ServerModel {
                     row.msgs_in += 1;
                     row.throughput_mut().received(at, len);
                 }
-                let tag = self.tag(client);
-                self.log
-                    .push_peer_data(at, Direction::Rx, tag, data, len, None);
+                let entries = match self.pipes.get_mut(&client) {
+                    Some(pipe) => pipe.received(data, at),
+                    None => vec![(data, Default::default())],
+                };
+                self.push_rx(client, at, entries);
             }
             ServerEvent::Sent {
                 client,
@@ -221,6 +328,9 @@ impl ServerModel {
                     row.bytes_out += len;
                     row.msgs_out += 1;
                     row.throughput_mut().sent(at, len);
+                }
+                if let Some(pipe) = self.pipes.get_mut(&client) {
+                    pipe.sent(at);
                 }
                 let note = self.sending.note(origin);
                 let tag = self.tag(client);
@@ -247,6 +357,9 @@ impl ServerModel {
                 }
             }
             ServerEvent::ClientClosed { client, end } => {
+                if let Some(left) = self.pipes.remove(&client).and_then(|mut p| p.finish(at)) {
+                    self.push_rx(client, at, vec![left]);
+                }
                 let tag = self.tag(client);
                 if let Some(row) = self.clients.get_mut(&client) {
                     if row.open() {
@@ -286,6 +399,14 @@ impl ServerModel {
                     .push_peer_note(at, Direction::Error, tag, LogNote::SendDropped);
             }
             ServerEvent::Stopped { end } => {
+                let held: Vec<_> = self
+                    .pipes
+                    .drain()
+                    .filter_map(|(id, mut p)| p.finish(at).map(|e| (id, e)))
+                    .collect();
+                for (id, entry) in held {
+                    self.push_rx(id, at, vec![entry]);
+                }
                 for row in self.clients.values_mut() {
                     if row.open() {
                         row.state = ClientState::Closed(ClientEnd::ServerStopped);
@@ -359,5 +480,57 @@ mod tests {
             }));
         }
         assert_eq!(m.clients.len(), MAX_CLOSED_ROWS, "closed rows are capped");
+    }
+
+    /// Each client's bytes are framed on their own: two clients' halves interleaved make
+    /// two whole messages, each tagged with its client and checked.
+    #[test]
+    fn clients_are_framed_apart() {
+        use crate::proto::checksum::{Checksum, ChecksumSpec, Verdict};
+        use crate::proto::frame::Framing;
+        let mut m = ServerModel::default();
+        m.begin(1, "127.0.0.1:0".parse().unwrap());
+        m.set_framing(&Framing::Delimiter(b"\n".to_vec()));
+        m.set_check(Some(ChecksumSpec::new(Checksum::Sum8)));
+        let ev = |event| Tagged::now(1, event);
+        let peer: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        m.apply(ev(ServerEvent::Accepted { client: 1, peer }));
+        m.apply(ev(ServerEvent::Accepted { client: 2, peer }));
+        let one = ChecksumSpec::new(Checksum::Sum8).append(b"one");
+        for (client, data) in [
+            (1, &one[..2]),
+            (2, &b"tw"[..]),
+            (1, &one[2..]),
+            (2, &b"oX"[..]),
+            (1, &b"\n"[..]),
+            (2, &b"\n"[..]),
+        ] {
+            m.apply(ev(ServerEvent::Received {
+                client,
+                data: Arc::from(data),
+            }));
+        }
+        let rx: Vec<_> = m
+            .log
+            .entries()
+            .iter()
+            .filter(|e| e.dir == Direction::Rx)
+            .collect();
+        assert_eq!(rx.len(), 2);
+        assert_eq!(rx[0].peer.map(|p| p.id), Some(1));
+        assert_eq!(&rx[0].data[..], [&one[..], b"\n"].concat().as_slice());
+        match &rx[0].note {
+            Some(LogNote::Rx(n)) => {
+                assert_eq!(n.frame, Some((3, true)));
+                assert_eq!(n.check.as_ref().map(|c| &c.1), Some(&Verdict::Ok));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(&rx[1].data[..], b"twoX\n");
+        assert!(matches!(
+            &rx[1].note,
+            Some(LogNote::Rx(n)) if matches!(n.check, Some((_, Verdict::Wrong { .. })))
+        ));
+        assert_eq!(m.frame_stats().map(|s| s.split_frames), Some(2));
     }
 }

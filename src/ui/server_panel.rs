@@ -71,6 +71,10 @@ pub struct ServerSettings {
     pub trace_diagram: bool,
     pub composer: ComposerSettings,
     pub log: LogViewSettings,
+    /// How each client's bytes are cut into messages in the log.
+    pub framing: crate::proto::frame::Framing,
+    /// The checksum each received message is checked for.
+    pub rx_check: Option<crate::proto::checksum::ChecksumSpec>,
 }
 
 impl Default for ServerSettings {
@@ -91,6 +95,8 @@ impl Default for ServerSettings {
             trace_diagram: false,
             composer: ComposerSettings::default(),
             log: LogViewSettings::default(),
+            framing: crate::proto::frame::Framing::Recv,
+            rx_check: None,
         }
     }
 }
@@ -117,9 +123,15 @@ pub fn build_auto_reply(s: &ServerSettings) -> Result<AutoReply, (Msg, String)> 
                             .map_err(|e| (Msg::ErrBadRegex, e.to_string()))?,
                     ),
                 };
+                let reply = encode(&rule.reply)?;
+                // A regex rule's reply may use what it captured ($1, {name}).
+                let template = (matches!(rule.kind, RuleKind::Regex)
+                    && (rule.reply.contains('$') || rule.reply.contains('{')))
+                .then(|| rule.reply.clone());
                 rules.push(ReplyRule {
                     matcher,
-                    reply: encode(&rule.reply)?,
+                    reply,
+                    template,
                 });
             }
             AutoReply::Rules { rules, encoding }
@@ -182,7 +194,26 @@ impl ServerPanel {
 
     /// Applies what the engine reported, for at most [`DRAIN_BUDGET`] (a flood must not make
     /// one frame long); what is left waits for the next frame.
+    /// A framing or a checksum is chosen for what clients send.
+    fn receive_rules_active(&self) -> bool {
+        self.settings.framing != crate::proto::frame::Framing::Recv
+            || self.settings.rx_check.is_some()
+    }
+
+    fn receive_rules_ui(&mut self, ui: &mut Ui, lang: Lang) {
+        super::widgets::receive_rules_ui(
+            ui,
+            lang,
+            "server",
+            (&mut self.settings.framing, &mut self.settings.rx_check),
+            self.model.frame_stats(),
+            self.model.round_trips(),
+        );
+    }
+
     pub fn drain_events(&mut self) {
+        self.model.set_framing(&self.settings.framing);
+        self.model.set_check(self.settings.rx_check);
         self.link.drain(&mut self.model);
         if !self.model.status.active() {
             self.handle = None;
@@ -290,6 +321,9 @@ impl ServerPanel {
         }
         self.sync_auto_reply();
         self.sync_max_clients();
+        if let Some(due) = self.model.tick_frames(std::time::SystemTime::now()) {
+            ui.ctx().request_repaint_after(due);
+        }
         super::frame::show(ui, lang, classroom, self);
     }
 
@@ -709,6 +743,10 @@ impl super::frame::Framed for ServerPanel {
     fn settings_ui(&mut self, ui: &mut Ui, lang: Lang) {
         self.listen_ui(ui, lang);
         self.auto_reply_ui(ui, lang);
+        // Once a rule is chosen it shows under the status too, with what it has seen.
+        if !self.receive_rules_active() {
+            self.receive_rules_ui(ui, lang);
+        }
     }
 
     fn status(&self, ui: &Ui, lang: Lang) -> (egui::Color32, String) {
@@ -740,6 +778,9 @@ impl super::frame::Framed for ServerPanel {
             ui.weak(lang.t(Msg::KernelUnavailable));
         }
         self.addresses_ui(ui, lang, classroom);
+        if self.receive_rules_active() {
+            self.receive_rules_ui(ui, lang);
+        }
         if let Some(err) = self.form_error {
             ui.colored_label(ui.visuals().error_fg_color, lang.t(err));
         }
