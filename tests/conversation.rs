@@ -321,3 +321,22 @@ fn a_udp_conversation() {
     assert!(out.contains("all 4 expects held"), "{out}");
     assert!(out.contains("passed over 1 message"), "{out}");
 }
+
+/// The script in the README reads as written (and the payload file there too).
+#[test]
+fn the_readmes_script_and_payload_file_read() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let block_after = |heading: &str| -> String {
+        let from = readme.find(heading).unwrap_or_else(|| panic!("{heading}"));
+        let start = readme[from..].find("```toml\n").unwrap() + from + 8;
+        let end = readme[start..].find("```").unwrap() + start;
+        readme[start..end].to_owned()
+    };
+    let script = block_after("### Scripted conversations");
+    let s = socket_workbench::proto::script::Script::parse(&script, None)
+        .unwrap_or_else(|e| panic!("{e}\n{script}"));
+    assert_eq!(s.expects(), 2);
+    let sheet = block_after("**Named payloads from a file**");
+    socket_workbench::proto::library::Library::parse(&sheet).unwrap_or_else(|e| panic!("{e}"));
+}

@@ -501,7 +501,13 @@ pub fn describe_expect(
         ),
         Matcher::Exact(b) => {
             let what = match as_text(b, encoding) {
-                Some(t) => format!("\"{}\"", t.escape_debug()),
+                Some(t) => format!(
+                    "\"{}\"",
+                    t.replace('\\', "\\\\")
+                        .replace('\n', "\\n")
+                        .replace('\r', "\\r")
+                        .replace('\t', "\\t")
+                ),
                 None => crate::proto::format_hex(b),
             };
             lang.fmt(Msg::ScriptExpectExact, &[("what", &what)])

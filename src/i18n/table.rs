@@ -56,6 +56,8 @@ messages! {
     RxCheckLabel => "Check", "校验";
     RxCheckHint => "Check each received message for this checksum (its last bytes): the log marks it ok, or wrong with the value expected and the one found", "按此校验算法检查收到的每条消息（校验值在末尾）：日志标出正确，或标出错误并给出应有值和实际值";
     RoundTrips => "round trip p50 {p50} · p99 {p99} ({n})", "往返 p50 {p50} · p99 {p99}（{n} 次）";
+    FrameStatsShort => "{frames} messages in {recvs} recv()", "{frames} 条消息 / {recvs} 次 recv()";
+    RoundTripShort => "round trip {p50}", "往返 {p50}";
     RoundTripsHint => "From each send to the first message back, this session: the median and the 99th percentile", "本次会话中从每次发送到收到第一条回复的时间：中位数和第 99 百分位";
     NoteFrameWhole => "message", "消息";
     NoteFrameSplit => "message split over {n} recv()", "消息，分 {n} 次 recv() 收到";

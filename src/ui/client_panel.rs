@@ -459,8 +459,11 @@ impl super::frame::Framed for ClientPanel {
                 if !compact {
                     ui.strong(lang.t(Msg::SendHeading));
                 }
-                ui.toggle_value(open, lang.t(Msg::ConversationMenu))
-                    .on_hover_text(lang.t(Msg::ConversationHint));
+                // On the one line the room is the message's: the conversation is behind More.
+                if !compact {
+                    ui.toggle_value(open, lang.t(Msg::ConversationMenu))
+                        .on_hover_text(lang.t(Msg::ConversationHint));
+                }
             },
         );
 

@@ -183,7 +183,9 @@ impl ConversationView {
                     )
                 });
         });
-        if let Some((_, Err(e))) = &self.checked {
+        if let Some((_, Err(e))) = &self.checked
+            && !script.trim().is_empty()
+        {
             let line = e
                 .line
                 .map(|l| lang.fmt(Msg::ScriptLine, &[("n", &l)]))
@@ -352,8 +354,16 @@ fn step_words(lang: Lang, kind: &StepKind, encoding: TextEncoding) -> String {
     match kind {
         StepKind::Send(p) => {
             let what = p.text.as_deref().or(p.hex.as_deref()).unwrap_or_default();
-            let what: String = what.chars().take(40).collect();
-            lang.fmt(Msg::StepSend, &[("what", &what.escape_debug())])
+            let mut shown: String = what.chars().take(40).collect();
+            if what.chars().count() > 40 {
+                shown.push('…');
+            }
+            let shown = shown
+                .replace('\\', "\\\\")
+                .replace('\n', "\\n")
+                .replace('\r', "\\r")
+                .replace('\t', "\\t");
+            lang.fmt(Msg::StepSend, &[("what", &shown)])
         }
         StepKind::Expect(x) => lang.fmt(
             Msg::StepExpect,

@@ -667,8 +667,11 @@ impl super::frame::Framed for UdpPanel {
                 if !compact {
                     history_button(ui, lang, &history, &mut target);
                 }
-                ui.toggle_value(open, lang.t(Msg::ConversationMenu))
-                    .on_hover_text(lang.t(Msg::ConversationHint));
+                // On the one line the room is the message's: the conversation is behind More.
+                if !compact {
+                    ui.toggle_value(open, lang.t(Msg::ConversationMenu))
+                        .on_hover_text(lang.t(Msg::ConversationHint));
+                }
             },
         );
         self.settings.target = target;

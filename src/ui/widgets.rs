@@ -339,13 +339,41 @@ pub fn receive_rules_ui(
         if let Some(stats) = stats
             && stats.recvs > 0
         {
-            ui.label(egui::RichText::new(frame_stats_line(lang, &stats)).strong());
+            let short = lang.fmt(
+                Msg::FrameStatsShort,
+                &[("frames", &stats.frames), ("recvs", &stats.recvs)],
+            );
+            fit_label(ui, frame_stats_line(lang, &stats), short, true, "");
         }
         if let Some(rtt) = round_trips {
-            ui.label(round_trips_line(lang, rtt))
-                .on_hover_text(lang.t(Msg::RoundTripsHint));
+            let short = lang.fmt(
+                Msg::RoundTripShort,
+                &[("p50", &crate::model::describe::human_us(rtt.0))],
+            );
+            let line = round_trips_line(lang, rtt);
+            fit_label(ui, line, short, false, lang.t(Msg::RoundTripsHint));
         }
     });
+}
+
+/// A label on the current row: the whole text when it fits there, else the short one (the
+/// whole on hover), so a wrapped row does not grow by a line.
+fn fit_label(ui: &mut Ui, full: String, short: String, strong: bool, hint: &str) {
+    let need = super::frame::text_width(ui, &full, egui::TextStyle::Body);
+    let fits = need + 16.0 <= ui.available_size_before_wrap().x;
+    let shown = if fits { full.clone() } else { short };
+    let text = if strong {
+        egui::RichText::new(shown).strong()
+    } else {
+        egui::RichText::new(shown)
+    };
+    let hover = if hint.is_empty() {
+        full
+    } else {
+        format!("{full}\n{hint}")
+    };
+    ui.add(egui::Label::new(text).truncate())
+        .on_hover_text(hover);
 }
 
 /// The session's round trips in a few words: "round trip p50 1.2 ms · p99 3.4 ms (12)".
