@@ -131,8 +131,8 @@ shoot() {
 }
 
 # SHOTS="server udp" regenerates only those groups (client server udp files download lesson
-# lab check load classroom).
-want() { [[ " ${SHOTS:-client server udp files download lesson lab check load classroom} " == *" $1 "* ]]; }
+# lab check load bench classroom).
+want() { [[ " ${SHOTS:-client server udp files download lesson lab check load bench classroom} " == *" $1 "* ]]; }
 langs() { want "$1" && echo en zh || true; }
 
 free_port() {
@@ -250,6 +250,76 @@ if want load; then
     BEFORE_TYPING='sleep 12'
     shoot en "load-en" "--load 127.0.0.1:$EPORT --clients 1000"
     unset BEFORE_TYPING
+fi
+
+# The protocol bench against a server whose replies TCP merges and splits: a lab sheet's
+# payloads sent by F1–F3, the log cut into lines (three messages in one recv(), one message
+# over two), reply times, and a conversation run; then the library's menu.
+if want bench; then
+    python3 scripts/sticky_server.py 0 >"$WORK/sticky.out" 2>&1 &
+    PIDS+=($!)
+    BPORT=$(port_of "$WORK/sticky.out" "the sticky server")
+    cat >"$WORK/lab3.toml" <<'EOF'
+version = 1
+
+[[group]]
+name = "Lab 3"
+
+[[group.payload]]
+name = "three lines"
+text = "LIST"
+eol = "lf"
+note = "the server answers with three lines in one send()"
+
+[[group.payload]]
+name = "one long line"
+text = "BIG"
+eol = "lf"
+note = "the server answers with one line in two send()s"
+
+[[group.payload]]
+name = "ping"
+text = "PING {counter}"
+eol = "lf"
+EOF
+    cat >"$WORK/conv.toml" <<'EOF'
+# Ask for the list, take the last item's number, ping with it.
+frame = "line"
+timeout_ms = 2000
+
+[[step]]
+send = "LIST\n"
+
+[[step]]
+expect = "item 1"
+
+[[step]]
+expect_regex = 'item (?P<last>\d+)'
+strict = true
+
+[[step]]
+expect_regex = 'item (?P<last>\d+)'
+
+[[step]]
+send = "PING {last}\n"
+
+[[step]]
+expect = "PONG 3"
+EOF
+    fresh_screen 1280x800
+    FKEYS='xdotool windowfocus --sync "$win"; xdotool mousemove --window "$win" 670 360 click 1; for k in F1 F2 F3; do xdotool key $k; sleep 0.6; done'
+    BENCH_FLAGS="--connect 127.0.0.1:$BPORT --frame line --payloads $WORK/lab3.toml --script $WORK/conv.toml"
+    # Where Run and the Library menu are in each language (window-relative).
+    BEFORE_TYPING="$FKEYS; xdotool mousemove --window \"\$win\" 119 132 click 1; sleep 1.5"
+    shoot en "bench-en" "$BENCH_FLAGS"
+    BEFORE_TYPING="$FKEYS; xdotool mousemove --window \"\$win\" 97 132 click 1; sleep 1.5"
+    shoot zh "bench-zh" "$BENCH_FLAGS"
+    BEFORE_TYPING="$FKEYS; xdotool mousemove --window \"\$win\" 305 551 click 1; sleep 0.8"
+    shoot en "library-en" "$BENCH_FLAGS"
+    BEFORE_TYPING="$FKEYS; xdotool mousemove --window \"\$win\" 274 551 click 1; sleep 0.8"
+    shoot zh "library-zh" "$BENCH_FLAGS"
+    unset BEFORE_TYPING
+    export DISPLAY="$DISP"
 fi
 
 # Every panel in classroom mode, at 1024×768 and 1280×800, in both languages, each with what

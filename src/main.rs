@@ -83,7 +83,43 @@ fn main() -> ExitCode {
                     return ExitCode::from(socket_workbench::cli::EXIT_USAGE);
                 }
             };
+            let lang = cli.lang.unwrap_or_default();
+            let payloads = match &cli.gui_payloads {
+                None => None,
+                Some(path) => match std::fs::read_to_string(path)
+                    .map_err(|e| {
+                        describe_error(lang, &socket_workbench::net::NetError::file_read(path, &e))
+                    })
+                    .and_then(|text| {
+                        socket_workbench::proto::library::Library::parse(&text).map_err(|e| {
+                            lang.fmt(
+                                Msg::LibraryBad,
+                                &[("path", &path.display()), ("error", &e.to_string())],
+                            )
+                        })
+                    }) {
+                    Ok(lib) => Some(lib),
+                    Err(words) => {
+                        eprintln!("socket-workbench: --payloads: {words}");
+                        return ExitCode::from(socket_workbench::cli::EXIT_USAGE);
+                    }
+                },
+            };
+            let script = match &cli.gui_script {
+                None => None,
+                Some(path) => match std::fs::read_to_string(path) {
+                    Ok(text) => Some(text),
+                    Err(e) => {
+                        let err = socket_workbench::net::NetError::file_read(path, &e);
+                        eprintln!("socket-workbench: --script: {}", describe_error(lang, &err));
+                        return ExitCode::from(socket_workbench::cli::EXIT_USAGE);
+                    }
+                },
+            };
             open_window(StartOptions {
+                frame: cli.gui_frame,
+                payloads,
+                script,
                 lang: cli.lang,
                 connect,
                 encoding: cli.gui_encoding,

@@ -77,6 +77,12 @@ pub struct StartOptions {
     pub check: Option<(crate::model::check::Mode, String)>,
     /// `--clients`: the Check panel's client count for that run.
     pub clients: Option<u32>,
+    /// `--frame RULE`: the client, server and UDP panels' framing.
+    pub frame: Option<crate::proto::frame::Framing>,
+    /// `--payloads FILE`: groups to put in the library.
+    pub payloads: Option<crate::proto::library::Library>,
+    /// `--script FILE`: the conversation script of the client and UDP panels, shown.
+    pub script: Option<String>,
     /// `--classroom`: open in classroom mode (full screen, large text).
     pub classroom: bool,
     /// `--download HOST:PORT [--file NAME]...`: open on the Download panel with that
@@ -130,6 +136,15 @@ impl WorkbenchApp {
         if let Some(enc) = start.encoding {
             settings.set_encoding(enc);
         }
+        if let Some(framing) = &start.frame {
+            settings.client.framing = framing.clone();
+            settings.server.framing = framing.clone();
+            settings.udp.framing = framing.clone();
+        }
+        if let Some(script) = &start.script {
+            settings.client.script = script.clone();
+            settings.udp.script = script.clone();
+        }
         let serve = start.serve.is_some();
         if let Some(dir) = &start.serve {
             settings.files.folder = dir.display().to_string();
@@ -172,6 +187,13 @@ impl WorkbenchApp {
             }
         }
         let mut app = Self::with_settings(settings);
+        if let Some(lib) = start.payloads {
+            app.shelf.borrow_mut().merge(lib);
+        }
+        if start.script.is_some() {
+            app.panels.client.conversation.open = true;
+            app.panels.udp.conversation.open = true;
+        }
         if udp {
             app.panels.udp.bind(ctx);
         }

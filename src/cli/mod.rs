@@ -163,6 +163,20 @@ pub struct Cli {
     #[arg(long = "encoding", value_name = "ENCODING", value_parser = parse_encoding)]
     pub gui_encoding: Option<TextEncoding>,
 
+    /// Open the window with received bytes cut into messages by this rule in the client,
+    /// server and UDP panels (the words `--frame` takes: line, crlf, len:2be, gap:50, ...).
+    #[arg(long = "frame", value_name = "RULE", value_parser = parse_framing)]
+    pub gui_frame: Option<crate::proto::frame::Framing>,
+
+    /// Open the window with this payload file's groups in the library (a lab sheet's
+    /// payloads; groups of the same name are replaced).
+    #[arg(long = "payloads", value_name = "FILE")]
+    pub gui_payloads: Option<PathBuf>,
+
+    /// Open the window with this conversation script in the TCP client and UDP panels, shown.
+    #[arg(long = "script", value_name = "FILE")]
+    pub gui_script: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
