@@ -257,6 +257,18 @@ proptest! {
         }
         prop_assert_eq!(framer.finish(), None);
         prop_assert!(got.iter().all(|f| f.complete));
+        // Each message lists the recv()s that carried it: in order, their bytes adding up.
+        let mut last_recv = 0;
+        let max = socket_workbench::proto::frame::MAX_PIECES;
+        for f in &got {
+            prop_assert_eq!(f.pieces.len(), (f.recvs as usize).min(max));
+            if (f.recvs as usize) <= max {
+                prop_assert_eq!(f.pieces.iter().map(|p| p.1 as usize).sum::<usize>(), f.bytes.len());
+            }
+            prop_assert!(f.pieces.windows(2).all(|w| w[0].0 < w[1].0));
+            prop_assert!(f.pieces[0].0 >= last_recv);
+            last_recv = f.pieces.last().map_or(last_recv, |p| p.0);
+        }
         let got: Vec<Vec<u8>> = got.into_iter().map(|f| f.bytes).collect();
         prop_assert_eq!(got, messages);
     }
@@ -278,6 +290,7 @@ proptest! {
             let end = (at + *cut.next().unwrap_or(&1)).min(stream.len());
             for f in framer.push(&stream[at..end], 0) {
                 prop_assert!(f.bytes.len() <= CAP);
+                prop_assert!(f.pieces.len() <= socket_workbench::proto::frame::MAX_PIECES);
                 handed += f.bytes.len();
             }
             prop_assert!(framer.pending() <= CAP);

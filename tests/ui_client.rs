@@ -213,6 +213,7 @@ fn framing_shows_messages_and_counts_what_tcp_merged_and_split() {
     settings.client.host = "127.0.0.1".into();
     settings.client.port = port.to_string();
     settings.client.framing = socket_workbench::proto::frame::Framing::parse("line").unwrap();
+    settings.client.show_recvs = true;
     let mut h = harness(settings);
     h.run();
     h.get_by_label("Connect").click();
@@ -234,6 +235,9 @@ fn framing_shows_messages_and_counts_what_tcp_merged_and_split() {
         "the lesson's count"
     );
     assert!(shows(&h, "message split over 2 recv()"));
+    // Each message with the recv()s that carried it: two share #1, the third came in two.
+    assert!(shows(&h, "recv() #1 4 B"), "one\\n in recv() #1");
+    assert!(shows(&h, "recv() #1 3 B + #2 3 B"), "thr + ee\\n");
     h.get_by_label("Disconnect").click();
     h.run();
     wait_until(&mut h, "the close", |a| {

@@ -52,6 +52,9 @@ messages! {
     RunStopped => "stopped at step {step}; the steps after it did not run", "在第 {step} 步停止，之后的步骤没有执行";
     RunRtt => "round trip: p50 {p50}, p99 {p99}, max {max} ({n} replies)", "往返时间：p50 {p50}，p99 {p99}，最大 {max}（{n} 个回复）";
     RunDropped => "{n} messages were dropped: more arrived than the script read", "丢弃了 {n} 条消息：收到的比脚本读取的多";
+    NoteRecvPieces => "recv() {list}", "来自 recv() {list}";
+    ShowRecvs => "recv() calls", "显示 recv() 调用";
+    ShowRecvsHint => "Mark each message with the recv() calls that carried it (their numbers and bytes): messages that share a number arrived together (粘包); a message with several came in pieces (拆包)", "给每条消息标出承载它的 recv() 调用（编号和字节数）：编号相同的消息是一起到达的（粘包）；有多个编号的消息是分几次到达的（拆包）";
     NoteReplyAfter => "reply after {t}", "{t} 后回复";
     RxCheckLabel => "Check", "校验";
     RxCheckHint => "Check each received message for this checksum (its last bytes): the log marks it ok, or wrong with the value expected and the one found", "按此校验算法检查收到的每条消息（校验值在末尾）：日志标出正确，或标出错误并给出应有值和实际值";

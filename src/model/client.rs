@@ -88,7 +88,9 @@ impl ClientModel {
         self.kernel_unavailable = false;
         self.after_close = None;
         self.throughput = Default::default();
+        let show = self.rx.shows_recvs();
         self.rx = RxPipe::new(&self.rx.framing(), self.rx.check());
+        self.rx.set_show_recvs(show);
     }
 
     /// How received bytes are cut into messages from now on (bytes waiting for the rest of a
@@ -103,6 +105,11 @@ impl ClientModel {
     /// The checksum each received message is checked for, from now on.
     pub fn set_check(&mut self, check: Option<crate::proto::checksum::ChecksumSpec>) {
         self.rx.set_check(check);
+    }
+
+    /// Whether each message's note lists the recv()s that carried it, from now on.
+    pub fn set_show_recvs(&mut self, on: bool) {
+        self.rx.set_show_recvs(on);
     }
 
     /// The framing received messages are cut by.

@@ -170,6 +170,14 @@ pub fn describe_rx(lang: Lang, rx: &crate::model::log::RxNote) -> String {
         Some(_) => parts.push(lang.t(Msg::NoteFrameWhole).to_owned()),
         None => {}
     }
+    if !rx.recvs.is_empty() {
+        let list: Vec<String> = rx
+            .recvs
+            .iter()
+            .map(|(no, len)| format!("#{no} {len} B"))
+            .collect();
+        parts.push(lang.fmt(Msg::NoteRecvPieces, &[("list", &list.join(" + "))]));
+    }
     if let Some(us) = rx.reply_us {
         parts.push(lang.fmt(Msg::NoteReplyAfter, &[("t", &human_us(us))]));
     }

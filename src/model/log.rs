@@ -92,6 +92,8 @@ pub struct RxNote {
     pub frame: Option<(u32, bool)>,
     /// The first message after a send: microseconds since that send.
     pub reply_us: Option<u64>,
+    /// The `recv()`s that carried it (their numbers and bytes), when the panel shows them.
+    pub recvs: Vec<(u64, u32)>,
     /// The panel's checksum, checked on it.
     pub check: Option<(
         crate::proto::checksum::Checksum,

@@ -34,6 +34,10 @@ pub struct RxPipe {
     rtts: Option<hdrhistogram::Histogram<u64>>,
     /// The cap on a message's size.
     cap: usize,
+    /// Each message's note lists the recv()s that carried it.
+    show_recvs: bool,
+    /// recv()s so far (unframed: each is an entry).
+    recv_count: u64,
 }
 
 impl Default for RxPipe {
@@ -44,6 +48,8 @@ impl Default for RxPipe {
             sent_at: None,
             rtts: histogram(),
             cap: frame::DEFAULT_CAP,
+            show_recvs: false,
+            recv_count: 0,
         }
     }
 }
@@ -84,6 +90,15 @@ impl RxPipe {
         left
     }
 
+    /// Whether each message's note lists the recv()s that carried it, from now on.
+    pub fn set_show_recvs(&mut self, on: bool) {
+        self.show_recvs = on;
+    }
+
+    pub fn shows_recvs(&self) -> bool {
+        self.show_recvs
+    }
+
     /// The checksum received messages are checked for, from now on.
     pub fn set_check(&mut self, check: Option<ChecksumSpec>) {
         self.check = check;
@@ -109,8 +124,16 @@ impl RxPipe {
 
     /// What one `recv()` returned, at `at`: the messages it completes.
     pub fn received(&mut self, data: Arc<[u8]>, at: SystemTime) -> Vec<RxEntry> {
+        self.recv_count += 1;
         let frames = match &mut self.framer {
-            None => return vec![self.note(data, None, at)],
+            None => {
+                let piece = (self.recv_count, data.len() as u32);
+                let (data, mut note) = self.note(data, None, at);
+                if self.show_recvs {
+                    note.recvs = vec![piece];
+                }
+                return vec![(data, note)];
+            }
             Some(f) => f.push(&data, micros(at)),
         };
         frames.into_iter().map(|f| self.frame(f, at)).collect()
@@ -138,7 +161,13 @@ impl RxPipe {
         let body = f.body(&framing).to_vec();
         let mark = (f.recvs, f.complete);
         let complete = f.complete;
+        let pieces = if self.show_recvs {
+            f.pieces
+        } else {
+            Vec::new()
+        };
         let (data, mut note) = self.note(f.bytes.into(), Some(mark), at);
+        note.recvs = pieces;
         // The checksum comes before a delimiter: check the message without it.
         note.check = self
             .check
@@ -165,6 +194,7 @@ impl RxPipe {
             RxNote {
                 frame,
                 reply_us,
+                recvs: Vec::new(),
                 check,
             },
         )

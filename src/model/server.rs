@@ -126,6 +126,8 @@ pub struct ServerModel {
     pipes: std::collections::HashMap<ClientId, super::rx::RxPipe>,
     framing: crate::proto::frame::Framing,
     check: Option<crate::proto::checksum::ChecksumSpec>,
+    /// Each message's note lists the recv()s that carried it.
+    show_recvs: bool,
     /// Round trips of the session, every client together.
     rtts: Option<hdrhistogram::Histogram<u64>>,
 }
@@ -164,6 +166,16 @@ impl ServerModel {
             .collect();
         for (id, entry) in left {
             self.push_rx(id, now, vec![entry]);
+        }
+    }
+
+    /// Whether each message's note lists the recv()s (datagrams) that carried it.
+    pub fn set_show_recvs(&mut self, on: bool) {
+        if self.show_recvs != on {
+            self.show_recvs = on;
+            for p in self.pipes.values_mut() {
+                p.set_show_recvs(on);
+            }
         }
     }
 
@@ -292,10 +304,10 @@ impl ServerModel {
                 );
                 self.connected += 1;
                 self.generation += 1;
-                self.pipes.insert(
-                    client,
-                    super::rx::RxPipe::with_cap(&self.framing, self.check, SERVER_FRAME_CAP),
-                );
+                let mut pipe =
+                    super::rx::RxPipe::with_cap(&self.framing, self.check, SERVER_FRAME_CAP);
+                pipe.set_show_recvs(self.show_recvs);
+                self.pipes.insert(client, pipe);
                 let tag = self.tag(client);
                 self.log
                     .push_peer_note(at, Direction::Info, tag, LogNote::Accepted);

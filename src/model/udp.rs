@@ -85,6 +85,8 @@ pub struct UdpModel {
     pipes: std::collections::HashMap<SocketAddr, RxPipe>,
     framing: Framing,
     check: Option<ChecksumSpec>,
+    /// Each message's note lists the recv()s that carried it.
+    show_recvs: bool,
     /// Round trips of the session (a datagram sent to a peer, the first one back from it).
     rtts: Option<hdrhistogram::Histogram<u64>>,
     /// A scripted conversation with the target.
@@ -118,6 +120,16 @@ impl UdpModel {
             .collect();
         for (addr, entry) in left {
             self.push_rx(addr, now, vec![entry]);
+        }
+    }
+
+    /// Whether each message's note lists the recv()s (datagrams) that carried it.
+    pub fn set_show_recvs(&mut self, on: bool) {
+        if self.show_recvs != on {
+            self.show_recvs = on;
+            for p in self.pipes.values_mut() {
+                p.set_show_recvs(on);
+            }
         }
     }
 
@@ -188,10 +200,12 @@ impl UdpModel {
                 self.push_rx(a, at, vec![entry]);
             }
         }
-        let (framing, check) = (self.framing.clone(), self.check);
-        self.pipes
-            .entry(addr)
-            .or_insert_with(|| RxPipe::new(&framing, check))
+        let (framing, check, show) = (self.framing.clone(), self.check, self.show_recvs);
+        self.pipes.entry(addr).or_insert_with(|| {
+            let mut pipe = RxPipe::new(&framing, check);
+            pipe.set_show_recvs(show);
+            pipe
+        })
     }
 
     fn push_rx(&mut self, from: SocketAddr, at: SystemTime, entries: Vec<RxEntry>) {

@@ -38,6 +38,8 @@ pub enum Framing {
 
 /// The cap on a frame, by default: bigger messages are handed on in pieces.
 pub const DEFAULT_CAP: usize = 1024 * 1024;
+/// The `recv()`s listed for one frame (a message made of more is counted, not listed).
+pub const MAX_PIECES: usize = 64;
 
 impl Framing {
     /// Reads the command line's words: `recv`, `line`, `crlf`, `hex:0D0A`, `len:2be`,
@@ -151,6 +153,9 @@ pub struct Frame {
     pub bytes: Vec<u8>,
     /// How many `recv()`s carried a part of it.
     pub recvs: u32,
+    /// The `recv()`s that carried it: each one's number in the stream (from 1) and how many
+    /// of this message's bytes it brought (the first [`MAX_PIECES`]).
+    pub pieces: Vec<(u64, u32)>,
     /// False for a piece handed on at the cap, or what was left when the connection closed.
     pub complete: bool,
 }
@@ -190,6 +195,11 @@ pub struct Framer {
     buf: Vec<u8>,
     /// `recv()`s that carried part of what is buffered.
     recvs: u32,
+    /// Where each `recv()` still buffered ended, in bytes of the stream, with its number.
+    bounds: std::collections::VecDeque<(u64, u64)>,
+    /// Bytes of the stream taken in, and handed on in frames.
+    taken_in: u64,
+    handed_on: u64,
     /// Bytes of an oversized length-prefixed message still to come (handed on in pieces).
     skipping: u64,
     /// When the last bytes came (µs), for the pause rule.
@@ -204,6 +214,9 @@ impl Framer {
             cap: cap.max(1),
             buf: Vec::new(),
             recvs: 0,
+            bounds: std::collections::VecDeque::new(),
+            taken_in: 0,
+            handed_on: 0,
             skipping: 0,
             last_at: None,
             stats: FrameStats::default(),
@@ -236,6 +249,8 @@ impl Framer {
         }
         self.last_at = Some(at_us);
         self.recvs += 1;
+        self.taken_in += data.len() as u64;
+        self.bounds.push_back((self.taken_in, self.stats.recvs));
         match self.framing.clone() {
             Framing::Recv => {
                 self.buf.extend_from_slice(data);
@@ -383,9 +398,32 @@ impl Framer {
         let recvs = self.recvs.max(1);
         // What stays buffered came in the last recv() (if anything stays).
         self.recvs = u32::from(!self.buf.is_empty());
+        // The recv()s this frame's bytes came in, by where each ended in the stream.
+        let start = self.handed_on;
+        let end = start + bytes.len() as u64;
+        let mut pieces = Vec::new();
+        let mut from = start;
+        for &(bound, no) in &self.bounds {
+            if from >= end {
+                break;
+            }
+            if bound <= from {
+                continue;
+            }
+            let to = bound.min(end);
+            if pieces.len() < MAX_PIECES {
+                pieces.push((no, (to - from) as u32));
+            }
+            from = to;
+        }
+        while self.bounds.front().is_some_and(|&(bound, _)| bound <= end) {
+            self.bounds.pop_front();
+        }
+        self.handed_on = end;
         Frame {
             bytes,
             recvs,
+            pieces,
             complete,
         }
     }

@@ -75,6 +75,8 @@ pub struct ServerSettings {
     pub framing: crate::proto::frame::Framing,
     /// The checksum each received message is checked for.
     pub rx_check: Option<crate::proto::checksum::ChecksumSpec>,
+    /// Each received message is marked with the recv() calls that carried it.
+    pub show_recvs: bool,
 }
 
 impl Default for ServerSettings {
@@ -97,6 +99,7 @@ impl Default for ServerSettings {
             log: LogViewSettings::default(),
             framing: crate::proto::frame::Framing::Recv,
             rx_check: None,
+            show_recvs: false,
         }
     }
 }
@@ -205,7 +208,11 @@ impl ServerPanel {
             ui,
             lang,
             "server",
-            (&mut self.settings.framing, &mut self.settings.rx_check),
+            (
+                &mut self.settings.framing,
+                &mut self.settings.rx_check,
+                &mut self.settings.show_recvs,
+            ),
             self.model.frame_stats(),
             self.model.round_trips(),
         );
@@ -214,6 +221,7 @@ impl ServerPanel {
     pub fn drain_events(&mut self) {
         self.model.set_framing(&self.settings.framing);
         self.model.set_check(self.settings.rx_check);
+        self.model.set_show_recvs(self.settings.show_recvs);
         self.link.drain(&mut self.model);
         if !self.model.status.active() {
             self.handle = None;

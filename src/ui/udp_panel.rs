@@ -40,6 +40,8 @@ pub struct UdpSettings {
     pub framing: crate::proto::frame::Framing,
     /// The checksum each received message is checked for.
     pub rx_check: Option<crate::proto::checksum::ChecksumSpec>,
+    /// Each received message is marked with the recv() calls that carried it.
+    pub show_recvs: bool,
     /// The conversation script being edited (as `run SCRIPT --udp` reads it).
     pub script: String,
 }
@@ -62,6 +64,7 @@ impl Default for UdpSettings {
             log: LogViewSettings::default(),
             framing: crate::proto::frame::Framing::Recv,
             rx_check: None,
+            show_recvs: false,
             script: String::new(),
         }
     }
@@ -107,6 +110,7 @@ impl UdpPanel {
     pub fn drain_events(&mut self) {
         self.model.set_framing(&self.settings.framing);
         self.model.set_check(self.settings.rx_check);
+        self.model.set_show_recvs(self.settings.show_recvs);
         self.link.drain(&mut self.model);
         self.poll_conversation();
         if !self.model.status.active() {
@@ -545,7 +549,11 @@ impl super::frame::Framed for UdpPanel {
             ui,
             lang,
             "udp",
-            (&mut self.settings.framing, &mut self.settings.rx_check),
+            (
+                &mut self.settings.framing,
+                &mut self.settings.rx_check,
+                &mut self.settings.show_recvs,
+            ),
             self.model.frame_stats(),
             self.model.round_trips(),
         );

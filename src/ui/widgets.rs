@@ -317,9 +317,10 @@ pub fn receive_rules_ui(
     ui: &mut Ui,
     lang: Lang,
     id: &str,
-    (framing, check): (
+    (framing, check, show_recvs): (
         &mut crate::proto::frame::Framing,
         &mut Option<crate::proto::checksum::ChecksumSpec>,
+        &mut bool,
     ),
     stats: Option<crate::proto::frame::FrameStats>,
     round_trips: Option<(u64, u64, u64)>,
@@ -336,6 +337,8 @@ pub fn receive_rules_ui(
             ),
             check,
         );
+        ui.checkbox(show_recvs, lang.t(Msg::ShowRecvs))
+            .on_hover_text(lang.t(Msg::ShowRecvsHint));
         if let Some(stats) = stats
             && stats.recvs > 0
         {
