@@ -487,6 +487,7 @@ mod tests {
             [Frame {
                 bytes: b"four\n".to_vec(),
                 recvs: 2,
+                pieces: vec![(1, 2), (2, 3)],
                 complete: true
             }]
         );
