@@ -183,3 +183,70 @@ fn chinese_server_panel() {
         assert!(h.query_by_label(label).is_some(), "no {label}");
     }
 }
+
+/// A conversation run with two selected clients at once, each its own run: one answers as
+/// the script expects, the other does not; each client gets its own sends.
+#[test]
+fn a_conversation_runs_with_each_selected_client() {
+    let mut settings = Settings {
+        tab: Tab::TcpServer,
+        ..Settings::default()
+    };
+    settings.server.bind_ip = "127.0.0.1".into();
+    settings.server.port = "0".into();
+    settings.server.script = "timeout_ms = 3000\n[[step]]\nsend = \"NAME?\\n\"\n\
+                              [[step]]\nexpect_regex = 'NAME (?P<who>\\w+)'\n\
+                              [[step]]\nsend = \"HI {who}\\n\"\n"
+        .into();
+    let mut h = harness(settings);
+    h.run();
+    h.get_by_label("Start listening").click();
+    h.run();
+    wait_until(&mut h, "listening", |a| {
+        a.panels.server.model.status.listening().is_some()
+    });
+    let local = h.state().panels.server.model.status.listening().unwrap();
+    let mut a = TcpStream::connect(local).unwrap();
+    let mut b = TcpStream::connect(local).unwrap();
+    wait_until(&mut h, "two clients", |app| {
+        app.panels.server.model.connected == 2
+    });
+    {
+        let server = &mut h.state_mut().panels.server;
+        server.model.selected.insert(1);
+        server.model.selected.insert(2);
+    }
+    h.run();
+    h.get_by_label("Conversation ▼").click();
+    h.run();
+    h.get_by_label("Run").click();
+    h.run();
+    assert_eq!(read_exactly(&mut a, 6), b"NAME?\n");
+    assert_eq!(read_exactly(&mut b, 6), b"NAME?\n");
+    a.write_all(b"NAME alice\n").unwrap();
+    b.write_all(b"no idea\n").unwrap();
+    wait_until(&mut h, "alice's run", |app| {
+        app.panels
+            .server
+            .model
+            .conversations
+            .get(&1)
+            .is_some_and(|r| r.done())
+    });
+    assert_eq!(read_exactly(&mut a, 9), b"HI alice\n");
+    // b's run stops at its expect (after its timeout): b gets nothing more.
+    wait_until(&mut h, "both runs over", |app| {
+        app.panels
+            .server
+            .model
+            .conversations
+            .values()
+            .all(|r| r.done())
+    });
+    let runs = &h.state().panels.server.model.conversations;
+    assert_eq!(runs.len(), 2);
+    assert!(runs[&1].stopped_at().is_none() && runs[&1].tally() == (1, 0));
+    assert_eq!(runs[&2].stopped_at(), Some(1));
+    assert!(reads_nothing(&mut b));
+    assert!(shows(&h, "#1 passed 1/1 · #2 FAILED 0/1"));
+}

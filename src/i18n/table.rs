@@ -270,6 +270,7 @@ messages! {
     LibraryJobGone => "the file could not be read or written (the job stopped)", "无法读写该文件（任务已中止）";
     ConversationHeading => "Conversation", "对话脚本";
     ConversationHint => "A script of steps — send, expect a reply that matches within a time, capture part of it, wait, repeat — run against this connection. The same file runs headless: socket-workbench run SCRIPT --target HOST:PORT", "由若干步骤组成的脚本——发送、在限定时间内等待匹配的回复、捕获其中一部分、等待、重复——在当前连接上运行。同一文件也可在命令行运行：socket-workbench run 脚本 --target 主机:端口";
+    ConversationServerHint => "A script of steps run with each selected client at once (each its own run): send, expect a reply that matches within a time, capture, wait, repeat", "对每个选中的客户端同时运行的步骤脚本（各自独立运行）：发送、在限定时间内等待匹配的回复、捕获、等待、重复";
     ConversationMenu => "Conversation ▼", "对话脚本 ▼";
     ConversationRun => "Run", "运行";
     ConversationRunHint => "Run every step now, one after another", "立即依次运行所有步骤";

@@ -168,15 +168,26 @@ impl ConversationRun {
 /// The log of the connection open now (or last), as a conversation to record: what was sent,
 /// and each message received (its framing's delimiter left out); and how many entries were
 /// left out because the log holds them only in part (too big to keep whole).
-pub fn recorded_from_log(log: &LogBook, framing: &Framing) -> (Vec<Recorded>, u64) {
-    let entries: Vec<_> = log.entries().iter().collect();
+/// `peer`: only that connection's entries (a server's client).
+pub fn recorded_from_log(
+    log: &LogBook,
+    framing: &Framing,
+    peer: Option<u64>,
+) -> (Vec<Recorded>, u64) {
+    let entries: Vec<_> = log
+        .entries()
+        .iter()
+        .filter(|e| peer.is_none_or(|id| e.peer.is_some_and(|p| p.id == id)))
+        .collect();
     // From the last connection's start.
     let start = entries
         .iter()
         .rposition(|e| {
             matches!(
                 e.note,
-                Some(LogNote::Connected { .. }) | Some(LogNote::UdpBound { .. })
+                Some(LogNote::Connected { .. })
+                    | Some(LogNote::UdpBound { .. })
+                    | Some(LogNote::Accepted)
             )
         })
         .map_or(0, |i| i + 1);

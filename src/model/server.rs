@@ -128,6 +128,8 @@ pub struct ServerModel {
     check: Option<crate::proto::checksum::ChecksumSpec>,
     /// Each message's note lists the recv()s that carried it.
     show_recvs: bool,
+    /// A scripted conversation with each of the clients it was started with.
+    pub conversations: BTreeMap<ClientId, super::conversation::ConversationRun>,
     /// Round trips of the session, every client together.
     rtts: Option<hdrhistogram::Histogram<u64>>,
 }
@@ -324,6 +326,9 @@ impl ServerModel {
                     row.msgs_in += 1;
                     row.throughput_mut().received(at, len);
                 }
+                if let Some(run) = self.conversations.get_mut(&client) {
+                    run.received(&data, at);
+                }
                 let entries = match self.pipes.get_mut(&client) {
                     Some(pipe) => pipe.received(data, at),
                     None => vec![(data, Default::default())],
@@ -369,6 +374,9 @@ impl ServerModel {
                 }
             }
             ServerEvent::ClientClosed { client, end } => {
+                if let Some(run) = self.conversations.get_mut(&client) {
+                    run.closed(at);
+                }
                 if let Some(left) = self.pipes.remove(&client).and_then(|mut p| p.finish(at)) {
                     self.push_rx(client, at, vec![left]);
                 }
@@ -411,6 +419,9 @@ impl ServerModel {
                     .push_peer_note(at, Direction::Error, tag, LogNote::SendDropped);
             }
             ServerEvent::Stopped { end } => {
+                for run in self.conversations.values_mut() {
+                    run.closed(at);
+                }
                 let held: Vec<_> = self
                     .pipes
                     .drain()

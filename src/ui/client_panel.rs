@@ -139,6 +139,7 @@ impl ClientPanel {
             framing,
             encoding: self.settings.composer.encoding,
             peer: format!("{}:{}", self.settings.host, self.settings.port),
+            only: None,
             library: self
                 .composer
                 .shelf

@@ -45,6 +45,8 @@ pub struct ConversationView {
     pub message: Option<(bool, String)>,
     /// The script checked as typed (recomputed when the text changes).
     checked: Option<(u64, Result<usize, ScriptError>)>,
+    /// On a server: how the run goes with each selected client, in a line.
+    pub runs_line: Option<String>,
 }
 
 fn fingerprint(text: &str) -> u64 {
@@ -168,6 +170,9 @@ impl ConversationView {
         if let Some(run) = run {
             run_ui(ui, lang, run);
         }
+        if let Some(extra) = &self.runs_line {
+            ui.label(RichText::new(extra).weak());
+        }
         ui.add_enabled_ui(!running, |ui| {
             egui::ScrollArea::vertical()
                 .id_salt("script_text")
@@ -259,6 +264,8 @@ pub struct Target<'a> {
     pub encoding: TextEncoding,
     /// Who the conversation is with, for a recording's first line.
     pub peer: String,
+    /// A server's client: only its part of the log is recorded.
+    pub only: Option<u64>,
     pub library: Option<crate::proto::library::Library>,
 }
 
@@ -297,7 +304,7 @@ impl ConversationView {
                 false
             }
             ConversationAsk::Record => {
-                let (items, partial) = recorded_from_log(t.log, &t.framing);
+                let (items, partial) = recorded_from_log(t.log, &t.framing, t.only);
                 let sent = items
                     .iter()
                     .filter(|i| matches!(i, Recorded::Sent(_)))
@@ -323,7 +330,7 @@ impl ConversationView {
     }
 }
 
-fn state_badge(lang: Lang, state: StepState) -> (Color32, &'static str) {
+pub fn state_badge(lang: Lang, state: StepState) -> (Color32, &'static str) {
     match state {
         StepState::Waiting => (Color32::GRAY, lang.t(Msg::StepWaiting)),
         StepState::Running => (

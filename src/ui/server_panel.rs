@@ -77,6 +77,8 @@ pub struct ServerSettings {
     pub rx_check: Option<crate::proto::checksum::ChecksumSpec>,
     /// Each received message is marked with the recv() calls that carried it.
     pub show_recvs: bool,
+    /// The conversation script run with the selected clients.
+    pub script: String,
 }
 
 impl Default for ServerSettings {
@@ -100,6 +102,7 @@ impl Default for ServerSettings {
             framing: crate::proto::frame::Framing::Recv,
             rx_check: None,
             show_recvs: false,
+            script: String::new(),
         }
     }
 }
@@ -164,6 +167,9 @@ pub struct ServerPanel {
     /// The diagram of [`Self::diagram_client`]'s connection; the app refreshes it with the
     /// client panel's calls when that client is this program.
     pub diagram: super::live_diagram::Cached,
+    /// The conversation with the selected clients: its script's file, whether it is shown.
+    pub conversation: super::conversation::ConversationView,
+    conversation_wake: Option<Duration>,
 }
 
 impl ServerPanel {
@@ -183,6 +189,121 @@ impl ServerPanel {
             rows: (u64::MAX, false, Vec::new()),
             max_sent: None,
             diagram: Default::default(),
+            conversation: Default::default(),
+            conversation_wake: None,
+        }
+    }
+
+    /// Moves the conversations on: each one's sends go to its own client.
+    fn poll_conversations(&mut self) {
+        let now = std::time::SystemTime::now();
+        let mut wake: Option<Duration> = None;
+        let mut sends = Vec::new();
+        for (&client, run) in &mut self.model.conversations {
+            let (out, next) = run.poll(now);
+            sends.extend(out.into_iter().map(|bytes| (client, bytes)));
+            if let Some(next) = next {
+                wake = Some(wake.map_or(next, |w| w.min(next)));
+            }
+        }
+        self.conversation_wake = wake;
+        for (client, bytes) in sends {
+            if let Some(h) = &self.handle {
+                h.command(ServerCommand::Send {
+                    to: crate::net::tcp_server::Target::Clients(vec![client]),
+                    bytes,
+                });
+            }
+        }
+    }
+
+    /// The conversations in a line: each client's number and how its run stands.
+    fn runs_line(&self, lang: Lang) -> Option<String> {
+        if self.model.conversations.is_empty() {
+            return None;
+        }
+        let parts: Vec<String> = self
+            .model
+            .conversations
+            .iter()
+            .map(|(id, run)| {
+                let (held, failed) = run.tally();
+                let word = if !run.done() {
+                    lang.t(Msg::StepRunning)
+                } else if failed == 0 && run.stopped_at().is_none() {
+                    lang.t(Msg::StepPassed)
+                } else {
+                    lang.t(Msg::StepFailed)
+                };
+                format!("#{id} {word} {held}/{}", held + failed)
+            })
+            .collect();
+        Some(parts.join(" · "))
+    }
+
+    /// What the conversation's buttons asked, for every selected client.
+    fn conversation_asked(&mut self, lang: Lang, ask: super::conversation::ConversationAsk) {
+        use super::conversation::ConversationAsk;
+        use crate::model::conversation::ConversationRun;
+        match ask {
+            ConversationAsk::Run { stepping } => {
+                let library = self
+                    .composer
+                    .shelf
+                    .as_ref()
+                    .map(|shelf| shelf.borrow().lib.clone());
+                match crate::proto::script::Script::parse(&self.settings.script, library.as_ref()) {
+                    Ok(script) => {
+                        self.model.conversations.clear();
+                        for id in self.model.selected_open() {
+                            let mut run = ConversationRun::new(script.clone(), stepping);
+                            if stepping {
+                                run.step_once();
+                            }
+                            self.model.conversations.insert(id, run);
+                        }
+                        self.conversation.message = None;
+                        self.poll_conversations();
+                    }
+                    Err(e) => self.conversation.message = Some((true, e.to_string())),
+                }
+            }
+            ConversationAsk::Step => {
+                for run in self.model.conversations.values_mut() {
+                    run.step_once();
+                }
+                self.poll_conversations();
+            }
+            ConversationAsk::Stop => {
+                self.model.conversations.clear();
+                self.conversation.message =
+                    Some((false, lang.t(Msg::ConversationStopped).to_owned()));
+            }
+            ConversationAsk::Record => {
+                // From the first selected client's part of the log.
+                let Some(&id) = self.model.selected.iter().next() else {
+                    return;
+                };
+                let peer = self
+                    .model
+                    .clients
+                    .get(&id)
+                    .map_or_else(String::new, |c| format!("client #{id} {}", c.peer));
+                let framing = self.settings.framing.clone();
+                let mut none = None;
+                let target = super::conversation::Target {
+                    script: &mut self.settings.script,
+                    run: &mut none,
+                    log: &self.model.log,
+                    framing,
+                    encoding: self.settings.composer.encoding,
+                    peer,
+                    only: Some(id),
+                    library: None,
+                };
+                self.conversation
+                    .handle(lang, ConversationAsk::Record, target);
+            }
         }
     }
 
@@ -223,6 +344,9 @@ impl ServerPanel {
         self.model.set_check(self.settings.rx_check);
         self.model.set_show_recvs(self.settings.show_recvs);
         self.link.drain(&mut self.model);
+        if !self.model.conversations.is_empty() {
+            self.poll_conversations();
+        }
         if !self.model.status.active() {
             self.handle = None;
         }
@@ -825,8 +949,40 @@ impl super::frame::Framed for ServerPanel {
         Some(8)
     }
 
+    /// The class's clients; with the conversation open, it beside them (under them when
+    /// narrow), run with the selected clients.
     fn table_ui(&mut self, ui: &mut Ui, lang: Lang, compact: bool) {
-        self.clients_ui(ui, lang, compact);
+        if !self.conversation.open {
+            self.clients_ui(ui, lang, compact);
+            return;
+        }
+        let can_run =
+            self.model.status.listening().is_some() && !self.model.selected_open().is_empty();
+        self.conversation.runs_line = self.runs_line(lang);
+        let mut ask = None;
+        let mut conversation_ui = |panel: &mut Self, ui: &mut Ui| {
+            egui::ScrollArea::vertical()
+                .id_salt("conversation_scroll")
+                .auto_shrink([false, false])
+                .show(ui, |ui| {
+                    let shown = panel.model.conversations.values().next();
+                    ask =
+                        panel
+                            .conversation
+                            .ui(ui, lang, &mut panel.settings.script, shown, can_run);
+                });
+        };
+        if ui.available_width() >= 700.0 {
+            ui.columns(2, |cols| {
+                self.clients_ui(&mut cols[0], lang, true);
+                conversation_ui(self, &mut cols[1]);
+            });
+        } else {
+            conversation_ui(self, ui);
+        }
+        if let Some(ask) = ask {
+            self.conversation_asked(lang, ask);
+        }
     }
 
     /// Beside the log, the class's table takes half: a client's state must fit.
@@ -897,6 +1053,7 @@ impl super::frame::Framed for ServerPanel {
         let selected = self.model.selected_open().len();
         let connected = self.model.connected;
         let target = &mut self.settings.target;
+        let open = &mut self.conversation.open;
         let action = self.composer.ui(
             ui,
             lang,
@@ -922,6 +1079,8 @@ impl super::frame::Framed for ServerPanel {
                         SendTarget::All,
                         lang.fmt(Msg::ToAll, &[("n", &connected)]),
                     );
+                    ui.toggle_value(open, lang.t(Msg::ConversationMenu))
+                        .on_hover_text(lang.t(Msg::ConversationServerHint));
                 }
             },
         );

@@ -145,6 +145,7 @@ impl UdpPanel {
             framing,
             encoding: self.settings.composer.encoding,
             peer: self.settings.target.trim().to_owned(),
+            only: None,
             library: self
                 .composer
                 .shelf
