@@ -211,7 +211,7 @@ impl LenForm {
 }
 
 /// A source of random bytes for `{rand:N}`, kept by whoever sends.
-pub type Random = Box<dyn FnMut(&mut [u8])>;
+pub type Random = Box<dyn FnMut(&mut [u8]) + Send>;
 
 /// Random bytes for `{rand:N}`: xorshift64*, seeded from the clock and the process (test
 /// data, not secrets).
