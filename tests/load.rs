@@ -104,7 +104,13 @@ fn exact_counts_against_our_echo_server() {
     assert!(!r.stopped, "{r:?}");
     assert_eq!(r.errors.len(), 0, "{:?}", r.errors);
     assert_eq!(r.clients_connected, 100);
-    assert_eq!(r.peak_connected, 100, "all 100 were connected at once");
+    // A client that is done leaves: on a loaded machine the first may finish their 20
+    // messages before the last connect, so "at once" is most of them, not all.
+    assert!(
+        (50..=100).contains(&r.peak_connected),
+        "most of the 100 were connected at once: {}",
+        r.peak_connected
+    );
     assert_eq!(r.messages, 2000);
     assert_eq!(r.sent_messages, 2000);
     assert_eq!(r.bytes_sent, 2000 * 100);
