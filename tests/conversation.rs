@@ -340,3 +340,59 @@ fn the_readmes_script_and_payload_file_read() {
     let sheet = block_after("**Named payloads from a file**");
     socket_workbench::proto::library::Library::parse(&sheet).unwrap_or_else(|e| panic!("{e}"));
 }
+
+/// A library file carries its conversations too: `run NAME --payloads FILE` runs the script
+/// saved under NAME, whose sends are the library's payloads.
+#[test]
+fn a_script_saved_in_the_library_runs_by_name() {
+    let Some((py, _, port)) = device(&["--seed", "3"]) else {
+        return;
+    };
+    let dir = TempDir::new("conv-library");
+    let lib = write(
+        &dir,
+        "lab.toml",
+        r#"version = 1
+
+[[group]]
+name = "Modbus"
+
+[[group.payload]]
+name = "read 3"
+hex = "01 03 00 02 00 03"
+checksum = "crc16-modbus"
+
+[[script]]
+name = "read and check"
+note = "registers 2 to 4 hold 1002, 1003, 1004"
+text = '''
+frame = "len:2be"
+[[step]]
+send_payload = "Modbus/read 3"
+[[step]]
+expect_hex = "00 0B 01 03 06 03 EA 03 EB 03 EC 49 9C"
+'''
+"#,
+    );
+    let target = format!("127.0.0.1:{port}");
+    let (exit, out, err) = run_here(&[
+        "run",
+        "read and check",
+        "--payloads",
+        &lib,
+        "--target",
+        &target,
+    ]);
+    drop(py);
+    assert_eq!(exit, 0, "{out}\n{err}");
+    assert!(out.contains("all 1 expects held"), "{out}");
+    // A script that does not read is said when the library is read.
+    let bad = write(
+        &dir,
+        "bad.toml",
+        "version = 1\n[[script]]\nname = \"x\"\ntext = '''\n[[step]]\nexpect_regex = \"(\"\n'''\n",
+    );
+    let (exit, _, err) = run_here(&["run", "x", "--payloads", &bad, "--target", &target]);
+    assert_eq!(exit, 2);
+    assert!(err.contains("script 'x'"), "{err}");
+}

@@ -5,7 +5,8 @@ use crate::proto::script::{Driver, Env, Failure, Next, Outcome, Report, Script};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The script: a TOML file of [[step]] tables (see the README).
+    /// The script: a TOML file of [[step]] tables (see the README), or the name of a script
+    /// saved in the --payloads library.
     pub script: PathBuf,
     /// Where to run it: HOST:PORT of a TCP server (or of a UDP peer with --udp).
     #[arg(long, value_name = "HOST:PORT")]
@@ -13,7 +14,7 @@ pub struct RunArgs {
     /// Talk UDP: every send is one datagram to the target, every datagram back a message.
     #[arg(long)]
     pub udp: bool,
-    /// A payload library for the script's send_payload steps.
+    /// A payload library: for the script's send_payload steps, and its saved scripts.
     #[arg(long, value_name = "FILE")]
     pub payloads: Option<PathBuf>,
     /// One JSON object per step as it ends, then the result.
@@ -48,14 +49,23 @@ pub(super) fn run_script(args: RunArgs, lang: Lang, io: &mut Io) -> ExitCode {
         Ok(lib) => lib,
         Err(code) => return code,
     };
-    let script = std::fs::read_to_string(&args.script)
-        .map_err(|e| describe_error(lang, &NetError::file_read(&args.script, &e)))
-        .and_then(|text| {
-            Script::parse(&text, lib.as_ref()).map_err(|e| {
-                let error = e.to_string();
-                lang.fmt(Msg::RunScriptBad, &[("path", &path), ("error", &error)])
-            })
-        });
+    // A script file, or a script saved by that name in the payload library.
+    let saved = lib
+        .as_ref()
+        .filter(|_| !args.script.exists())
+        .and_then(|l| l.script(&args.script.to_string_lossy()))
+        .map(|s| s.text.clone());
+    let script = match saved {
+        Some(text) => Ok(text),
+        None => std::fs::read_to_string(&args.script)
+            .map_err(|e| describe_error(lang, &NetError::file_read(&args.script, &e))),
+    }
+    .and_then(|text| {
+        Script::parse(&text, lib.as_ref()).map_err(|e| {
+            let error = e.to_string();
+            lang.fmt(Msg::RunScriptBad, &[("path", &path), ("error", &error)])
+        })
+    });
     let script = match script {
         Ok(s) => s,
         Err(words) => {

@@ -287,6 +287,11 @@ messages! {
     ConversationRecordedPartial => "{n} entries were too big to keep whole in the log and were left out", "有 {n} 条日志记录太大，日志中没有保存完整内容，已略过";
     ConversationRunning => "running: {held} expect(s) held, {failed} failed so far", "运行中：已有 {held} 个期望满足，{failed} 个失败";
     ScriptHint => "[[step]]\nsend = \"HELLO\\n\"\n\n[[step]]\nexpect = \"OK\"", "[[step]]\nsend = \"HELLO\\n\"\n\n[[step]]\nexpect = \"OK\"\n# 每个 [[step]] 是一步";
+    ScriptFromLibrary => "From library ({n}) ▼", "从载荷库（{n}）▼";
+    ScriptLibraryEmpty => "No scripts saved yet: type one and Save to library", "还没有保存的脚本：写好后点“保存到载荷库”";
+    ScriptSaveToLibrary => "Save to library", "保存到载荷库";
+    ScriptSaveToLibraryHint => "Keep this script in the library under the name typed (exported with the payloads, so a lab sheet carries its conversations too)", "以输入的名称把脚本保存到载荷库（随载荷一起导出，实验单也能带上对话脚本）";
+    ScriptSavedToLibrary => "script saved in the library as {name}", "脚本已保存到载荷库：{name}";
     ScriptLine => "line {n}: ", "第 {n} 行：";
     ScriptFile => "Script file", "脚本文件";
     ScriptLoad => "Load", "载入";

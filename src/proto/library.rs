@@ -43,6 +43,9 @@ pub struct Library {
     pub version: u32,
     #[serde(default, rename = "group", skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<Group>,
+    /// Conversation scripts kept with the payloads (`proto::script`'s format, as text).
+    #[serde(default, rename = "script", skip_serializing_if = "Vec::is_empty")]
+    pub scripts: Vec<NamedScript>,
 }
 
 impl Default for Library {
@@ -50,8 +53,20 @@ impl Default for Library {
         Self {
             version: VERSION,
             groups: Vec::new(),
+            scripts: Vec::new(),
         }
     }
+}
+
+/// A conversation script saved in the library file: its name and its text (a script file's
+/// content, usually written as a TOML multi-line string).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamedScript {
+    pub name: String,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -193,6 +208,10 @@ note = "a 2-byte big-endian length, then the message"
                 lib.version
             )));
         }
+        for script in &lib.scripts {
+            super::script::Script::parse(&script.text, Some(&lib))
+                .map_err(|e| error(format!("script '{}': {e}", script.name)))?;
+        }
         for group in &lib.groups {
             for p in &group.payloads {
                 p.check().map_err(|e| {
@@ -209,6 +228,23 @@ note = "a 2-byte big-endian length, then the message"
     /// The file's text.
     pub fn to_text(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// A saved conversation script by name.
+    pub fn script(&self, name: &str) -> Option<&NamedScript> {
+        self.scripts.iter().find(|s| s.name == name)
+    }
+
+    /// Saves a script under `name` (replacing one of that name).
+    pub fn save_script(&mut self, name: &str, text: &str) {
+        match self.scripts.iter_mut().find(|s| s.name == name) {
+            Some(s) => s.text = text.to_owned(),
+            None => self.scripts.push(NamedScript {
+                name: name.to_owned(),
+                text: text.to_owned(),
+                note: None,
+            }),
+        }
     }
 
     /// A payload by `GROUP/NAME`, or by its name alone when only one payload has it.
@@ -347,6 +383,20 @@ impl Payload {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scripts_round_trip_in_the_library_file() {
+        let mut lib = Library::starter();
+        lib.save_script(
+            "check",
+            "frame = \"line\"\n[[step]]\nsend_payload = \"hello\"\n[[step]]\nexpect_any = true\n",
+        );
+        lib.save_script("check", "[[step]]\nsend_payload = \"Examples/time\"\n");
+        assert_eq!(lib.scripts.len(), 1, "saved again under its name");
+        let again = Library::parse(&lib.to_text()).unwrap();
+        assert_eq!(again, lib);
+        assert!(again.script("check").is_some());
+    }
 
     #[test]
     fn the_starter_library_reads() {

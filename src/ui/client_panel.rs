@@ -499,6 +499,7 @@ impl super::frame::Framed for ClientPanel {
 
 impl super::Panel for ClientPanel {
     fn attach_library(&mut self, shelf: super::library::Shelf) {
+        self.conversation.shelf = Some(shelf.clone());
         self.composer.shelf = Some(shelf);
     }
 

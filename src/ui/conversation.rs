@@ -47,6 +47,10 @@ pub struct ConversationView {
     checked: Option<(u64, Result<usize, ScriptError>)>,
     /// On a server: how the run goes with each selected client, in a line.
     pub runs_line: Option<String>,
+    /// The name the script is saved under in the library.
+    pub save_name: String,
+    /// The payload library (scripts are saved in it too).
+    pub shelf: Option<super::library::Shelf>,
 }
 
 fn fingerprint(text: &str) -> u64 {
@@ -231,6 +235,9 @@ impl ConversationView {
                 });
             }
         });
+        if let Some(shelf) = self.shelf.clone() {
+            self.library_ui(ui, lang, &shelf, script, running);
+        }
         if let Some((error, words)) = &self.message {
             if *error {
                 ui.colored_label(ui.visuals().error_fg_color, words);
@@ -239,6 +246,63 @@ impl ConversationView {
             }
         }
         ask
+    }
+
+    /// Scripts kept in the library: one to load, or this one saved under a name.
+    fn library_ui(
+        &mut self,
+        ui: &mut Ui,
+        lang: Lang,
+        shelf: &super::library::Shelf,
+        script: &mut String,
+        running: bool,
+    ) {
+        ui.horizontal_wrapped(|ui| {
+            let names: Vec<String> = shelf
+                .borrow()
+                .lib
+                .scripts
+                .iter()
+                .map(|s| s.name.clone())
+                .collect();
+            ui.add_enabled_ui(!running, |ui| {
+                ui.menu_button(
+                    lang.fmt(Msg::ScriptFromLibrary, &[("n", &names.len())]),
+                    |ui| {
+                        if names.is_empty() {
+                            ui.label(lang.t(Msg::ScriptLibraryEmpty));
+                        }
+                        for name in &names {
+                            if ui.button(name).clicked() {
+                                if let Some(s) = shelf.borrow().lib.script(name) {
+                                    *script = s.text.clone();
+                                }
+                                self.save_name = name.clone();
+                                ui.close();
+                            }
+                        }
+                    },
+                );
+            });
+            let label = ui.label(lang.t(Msg::LibraryName)).id;
+            ui.add(egui::TextEdit::singleline(&mut self.save_name).desired_width(140.0))
+                .labelled_by(label);
+            let ok = !self.save_name.trim().is_empty()
+                && matches!(self.checked, Some((_, Ok(_))))
+                && !script.trim().is_empty();
+            if ui
+                .add_enabled(ok, egui::Button::new(lang.t(Msg::ScriptSaveToLibrary)))
+                .on_hover_text(lang.t(Msg::ScriptSaveToLibraryHint))
+                .clicked()
+            {
+                let name = self.save_name.trim().to_owned();
+                shelf.borrow_mut().lib.save_script(&name, script);
+                self.message = Some((
+                    false,
+                    lang.fmt(Msg::ScriptSavedToLibrary, &[("name", &name)]),
+                ));
+            }
+        });
     }
 
     fn start(

@@ -235,6 +235,9 @@ impl Book {
             };
             first.get_or_insert(at);
         }
+        for script in lib.scripts {
+            self.lib.save_script(&script.name, &script.text);
+        }
         self.editing = None;
         if let Some(at) = first {
             self.group = at;

@@ -1134,6 +1134,7 @@ pub fn describe_server_status(lang: Lang, m: &ServerModel) -> String {
 
 impl super::Panel for ServerPanel {
     fn attach_library(&mut self, shelf: super::library::Shelf) {
+        self.conversation.shelf = Some(shelf.clone());
         self.composer.shelf = Some(shelf);
     }
 

@@ -713,6 +713,7 @@ impl super::frame::Framed for UdpPanel {
 
 impl super::Panel for UdpPanel {
     fn attach_library(&mut self, shelf: super::library::Shelf) {
+        self.conversation.shelf = Some(shelf.clone());
         self.composer.shelf = Some(shelf);
     }
 
