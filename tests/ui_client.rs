@@ -422,3 +422,53 @@ fn a_conversation_runs_step_by_step_and_a_recording_replays() {
     });
     assert_eq!(server.join(), 4);
 }
+
+/// The framing switched while data flows: what came before stays as recv() gave it, what
+/// comes after is cut by the new rule (here a typed one: a 0x7E delimiter).
+#[test]
+fn framing_switched_on_live_data() {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (go_tx, go_rx) = flume::bounded::<()>(1);
+    let server = common::peer::spawn_peer(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.write_all(b"a~b~").unwrap();
+        go_rx.recv_timeout(LIMIT).unwrap();
+        s.write_all(b"c~d~e").unwrap();
+        let mut buf = [0u8; 16];
+        let _ = std::io::Read::read(&mut s, &mut buf);
+    });
+    let mut settings = Settings::default();
+    settings.client.host = "127.0.0.1".into();
+    settings.client.port = port.to_string();
+    let mut h = harness(settings);
+    h.run();
+    h.get_by_label("Connect").click();
+    h.run();
+    wait_until(&mut h, "the first bytes", |a| {
+        a.panels.client.model.log.counters.rx_bytes >= 4
+    });
+    assert!(shows(&h, "a~b~"), "as recv() returned it");
+    h.state_mut().panels.client.settings.framing =
+        socket_workbench::proto::frame::Framing::parse("hex:7E").unwrap();
+    h.run();
+    go_tx.send(()).unwrap();
+    wait_until(&mut h, "two messages", |a| {
+        a.panels
+            .client
+            .model
+            .frame_stats()
+            .is_some_and(|s| s.frames >= 2)
+    });
+    assert_eq!(h.state().panels.client.model.framing().words(), "hex:7E");
+    assert!(shows(&h, "2 messages in 1 recv()"));
+    h.get_by_label("Disconnect").click();
+    h.run();
+    wait_until(&mut h, "the close", |a| {
+        !a.panels.client.model.status.active()
+    });
+    // "e" never got its delimiter: handed on as an incomplete message when the connection ended.
+    assert!(shows(&h, "incomplete message"));
+    server.join();
+}

@@ -73,6 +73,8 @@ messages! {
     FramingLen2 => "2-byte length first", "先发 2 字节长度";
     FramingLen4 => "4-byte length first", "先发 4 字节长度";
     FramingGap => "a pause of 50 ms", "停顿 50 毫秒";
+    FramingCustom => "another rule…", "其他规则…";
+    FramingCustomHint => "Type the rule as --frame takes it: hex:BYTES (a delimiter, e.g. hex:7E), len:1 / len:2be / len:2le / len:4be / len:4le (add +self when the length counts itself, @N for N bytes before it), fixed:N, gap:MS", "按 --frame 的写法输入规则：hex:字节（分隔符，如 hex:7E）、len:1 / len:2be / len:2le / len:4be / len:4le（长度包含自身时加 +self，前面有 N 字节时加 @N）、fixed:N、gap:毫秒";
     FramingOther => "other: {words}", "其他：{words}";
     FrameStatsLine => "{frames} messages in {recvs} recv(): {merged} arrived together with others, {split} split over several recv()", "{recvs} 次 recv() 收到 {frames} 条消息：{merged} 条与别的消息挤在同一次 recv() 里（粘包），{split} 条分几次才收全（拆包）";
     UnknownPanel => "unknown panel '{name}' ({names})", "没有这个面板：“{name}”（可选：{names}）";

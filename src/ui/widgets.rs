@@ -277,10 +277,14 @@ pub fn framing_ui(ui: &mut Ui, lang: Lang, id: &str, framing: &mut crate::proto:
         (Msg::FramingGap, "gap:50"),
     ];
     let words = framing.words();
-    let current = presets.iter().find(|(_, w)| *w == words).map_or_else(
-        || lang.fmt(Msg::FramingOther, &[("words", &words)]),
-        |(m, _)| lang.t(*m).to_owned(),
-    );
+    // The rule typed as words (any delimiter, length field, size or pause), kept while typed.
+    let typed_id = ui.make_persistent_id((id, "framing words"));
+    let mut typed: Option<String> = ui.data(|d| d.get_temp(typed_id));
+    let preset = presets.iter().find(|(_, w)| *w == words);
+    let current = match preset {
+        Some((m, _)) if typed.is_none() => lang.t(*m).to_owned(),
+        _ => lang.fmt(Msg::FramingOther, &[("words", &words)]),
+    };
     let label = ui.label(lang.t(Msg::FramingLabel)).id;
     egui::ComboBox::from_id_salt(id)
         .selected_text(current)
@@ -290,12 +294,53 @@ pub fn framing_ui(ui: &mut Ui, lang: Lang, id: &str, framing: &mut crate::proto:
                     && ui.selectable_label(words == *w, lang.t(*msg)).clicked()
                 {
                     *framing = f;
+                    typed = None;
                 }
+            }
+            if ui
+                .selectable_label(
+                    typed.is_some() || preset.is_none(),
+                    lang.t(Msg::FramingCustom),
+                )
+                .on_hover_text(lang.t(Msg::FramingCustomHint))
+                .clicked()
+            {
+                typed = Some(words.clone());
             }
         })
         .response
         .labelled_by(label)
         .on_hover_text(lang.t(Msg::FramingHint));
+    if preset.is_none() && typed.is_none() {
+        typed = Some(words.clone());
+    }
+    if let Some(text) = &mut typed {
+        let parsed = Framing::parse(text);
+        let mut edit = egui::TextEdit::singleline(text)
+            .desired_width(130.0)
+            .hint_text("hex:0D0A, len:2le+self@3, fixed:8, gap:20");
+        if parsed.is_err() {
+            edit = edit.text_color(ui.visuals().error_fg_color);
+        }
+        let response = ui.add(edit);
+        match &parsed {
+            Ok(f) => {
+                response.on_hover_text(lang.t(Msg::FramingCustomHint));
+                if *f != *framing {
+                    *framing = f.clone();
+                }
+            }
+            Err(why) => {
+                response.on_hover_text(why);
+            }
+        }
+    }
+    ui.data_mut(|d| match typed {
+        Some(t) => {
+            d.insert_temp(typed_id, t);
+        }
+        None => d.remove::<String>(typed_id),
+    });
 }
 
 /// The lesson's point in one line: how many messages shared a recv(), how many took several.
