@@ -162,7 +162,6 @@ impl FramedPrinter {
 /// A message on one line: its text (the delimiter that ended it left out) or its bytes in
 /// hex, then what the checks say.
 fn frame_line(p: &FramedPrinter, frame: &crate::proto::frame::Frame) -> String {
-    use crate::proto::checksum::Verdict;
     // The message without the delimiter that ended it: what is shown as text, and what a
     // checksum covers (it comes before the delimiter).
     let body = frame.body(p.framer.framing());
@@ -177,19 +176,11 @@ fn frame_line(p: &FramedPrinter, frame: &crate::proto::frame::Frame) -> String {
     if let Some(check) = &p.check
         && frame.complete
     {
-        let algo = check.algo.label();
-        let mark = match check.verify(body) {
-            Verdict::Ok => p.lang.fmt(Msg::ChecksumOk, &[("algo", &algo)]),
-            Verdict::Wrong { expected, found } => p.lang.fmt(
-                Msg::ChecksumWrong,
-                &[
-                    ("algo", &algo),
-                    ("expected", &crate::proto::format_hex(&expected)),
-                    ("found", &crate::proto::format_hex(&found)),
-                ],
-            ),
-            Verdict::TooShort { .. } => p.lang.fmt(Msg::ChecksumTooShort, &[("algo", &algo)]),
-        };
+        let mark = crate::model::describe::describe_verdict(
+            p.lang,
+            check.algo.label(),
+            &check.verify(body),
+        );
         line.push_str(&format!(" [{mark}]"));
     }
     line

@@ -531,18 +531,6 @@ impl RunPrinter {
 }
 
 fn verdict_words(lang: Lang, r: &Report, v: &crate::proto::checksum::Verdict) -> String {
-    use crate::proto::checksum::Verdict;
     let algo = r.checksum.as_ref().map_or("checksum", |c| c.algo.label());
-    match v {
-        Verdict::Ok => lang.fmt(Msg::ChecksumOk, &[("algo", &algo)]),
-        Verdict::Wrong { expected, found } => lang.fmt(
-            Msg::ChecksumWrong,
-            &[
-                ("algo", &algo),
-                ("expected", &crate::proto::format_hex(expected)),
-                ("found", &crate::proto::format_hex(found)),
-            ],
-        ),
-        Verdict::TooShort { .. } => lang.fmt(Msg::ChecksumTooShort, &[("algo", &algo)]),
-    }
+    crate::model::describe::describe_verdict(lang, algo, v)
 }

@@ -160,7 +160,6 @@ pub fn describe_kernel(lang: Lang, k: &crate::net::kernel::TcpInfo) -> String {
 /// A received message's marks: its framing, its reply time, its checksum ("message split
 /// over 2 recv() · reply after 12.3 ms · CRC-16/MODBUS ok").
 pub fn describe_rx(lang: Lang, rx: &crate::model::log::RxNote) -> String {
-    use crate::proto::checksum::Verdict;
     let mut parts = Vec::new();
     match rx.frame {
         Some((_, false)) => parts.push(lang.t(Msg::NoteFrameIncomplete).to_owned()),
@@ -182,21 +181,30 @@ pub fn describe_rx(lang: Lang, rx: &crate::model::log::RxNote) -> String {
         parts.push(lang.fmt(Msg::NoteReplyAfter, &[("t", &human_us(us))]));
     }
     if let Some((algo, verdict)) = &rx.check {
-        let algo = algo.label();
-        parts.push(match verdict {
-            Verdict::Ok => lang.fmt(Msg::ChecksumOk, &[("algo", &algo)]),
-            Verdict::Wrong { expected, found } => lang.fmt(
-                Msg::ChecksumWrong,
-                &[
-                    ("algo", &algo),
-                    ("expected", &crate::proto::format_hex(expected)),
-                    ("found", &crate::proto::format_hex(found)),
-                ],
-            ),
-            Verdict::TooShort { .. } => lang.fmt(Msg::ChecksumTooShort, &[("algo", &algo)]),
-        });
+        parts.push(describe_verdict(lang, algo.label(), verdict));
     }
     parts.join(" · ")
+}
+
+/// A checksum's verdict on a message: "CRC-32 ok", or wrong with the expected and found bytes.
+pub fn describe_verdict(
+    lang: Lang,
+    algo: &str,
+    verdict: &crate::proto::checksum::Verdict,
+) -> String {
+    use crate::proto::checksum::Verdict;
+    match verdict {
+        Verdict::Ok => lang.fmt(Msg::ChecksumOk, &[("algo", &algo)]),
+        Verdict::Wrong { expected, found } => lang.fmt(
+            Msg::ChecksumWrong,
+            &[
+                ("algo", &algo),
+                ("expected", &crate::proto::format_hex(expected)),
+                ("found", &crate::proto::format_hex(found)),
+            ],
+        ),
+        Verdict::TooShort { .. } => lang.fmt(Msg::ChecksumTooShort, &[("algo", &algo)]),
+    }
 }
 
 /// A short time: "850 µs", "12.3 ms", "1.52 s".

@@ -31,7 +31,7 @@ pub struct RxPipe {
     check: Option<ChecksumSpec>,
     /// Our last send since the last reply: the next message received is its reply.
     sent_at: Option<SystemTime>,
-    rtts: Option<hdrhistogram::Histogram<u64>>,
+    rtts: RoundTrips,
     /// The cap on a message's size.
     cap: usize,
     /// Each message's note lists the recv()s that carried it.
@@ -46,7 +46,7 @@ impl Default for RxPipe {
             framer: None,
             check: None,
             sent_at: None,
-            rtts: histogram(),
+            rtts: RoundTrips::default(),
             cap: frame::DEFAULT_CAP,
             show_recvs: false,
             recv_count: 0,
@@ -118,8 +118,7 @@ impl RxPipe {
 
     /// The session's round trips: (p50, p99, count), in microseconds.
     pub fn round_trips(&self) -> Option<(u64, u64, u64)> {
-        let h = self.rtts.as_ref().filter(|h| !h.is_empty())?;
-        Some((h.value_at_quantile(0.5), h.value_at_quantile(0.99), h.len()))
+        self.rtts.summary()
     }
 
     /// What one `recv()` returned, at `at`: the messages it completes.
@@ -181,8 +180,8 @@ impl RxPipe {
             .sent_at
             .take()
             .map(|sent| at.duration_since(sent).map_or(0, |d| d.as_micros() as u64));
-        if let (Some(us), Some(h)) = (reply_us, &mut self.rtts) {
-            let _ = h.record(us.max(1));
+        if let Some(us) = reply_us {
+            self.rtts.record(us);
         }
         let check = match (frame, self.check) {
             // Unframed: each recv() is checked as it came.
@@ -198,6 +197,181 @@ impl RxPipe {
                 check,
             },
         )
+    }
+}
+
+/// The session's round trips, every connection together: p50, p99, count (µs).
+#[derive(Debug, Default)]
+pub struct RoundTrips(Option<hdrhistogram::Histogram<u64>>);
+
+impl RoundTrips {
+    pub fn record(&mut self, us: u64) {
+        if self.0.is_none() {
+            self.0 = histogram();
+        }
+        if let Some(h) = &mut self.0 {
+            let _ = h.record(us.max(1));
+        }
+    }
+
+    pub fn summary(&self) -> Option<(u64, u64, u64)> {
+        let h = self.0.as_ref().filter(|h| !h.is_empty())?;
+        Some((h.value_at_quantile(0.5), h.value_at_quantile(0.99), h.len()))
+    }
+}
+
+/// One [`RxPipe`] per connection (a server's clients, a UDP socket's peers) under the same
+/// rules, at most `max` of them: past that, what they hold is handed on and they start
+/// afresh. Each method gives back the entries it completed, with their connection.
+#[derive(Debug)]
+pub struct RxPipes<K> {
+    pipes: std::collections::HashMap<K, RxPipe>,
+    framing: Framing,
+    check: Option<ChecksumSpec>,
+    show_recvs: bool,
+    cap: usize,
+    max: usize,
+    pub round_trips: RoundTrips,
+}
+
+impl<K: Copy + Eq + std::hash::Hash> Default for RxPipes<K> {
+    fn default() -> Self {
+        Self::new(frame::DEFAULT_CAP, usize::MAX)
+    }
+}
+
+impl<K: Copy + Eq + std::hash::Hash> RxPipes<K> {
+    /// The cap on one message, and on the connections framed at once.
+    pub fn set_limits(&mut self, cap: usize, max: usize) {
+        self.cap = cap;
+        self.max = max.max(1);
+    }
+
+    pub fn new(cap: usize, max: usize) -> Self {
+        Self {
+            pipes: Default::default(),
+            framing: Framing::Recv,
+            check: None,
+            show_recvs: false,
+            cap,
+            max,
+            round_trips: RoundTrips::default(),
+        }
+    }
+
+    /// A new session: no pipes, no round trips (the rules stay).
+    pub fn clear(&mut self) {
+        self.pipes.clear();
+        self.round_trips = RoundTrips::default();
+    }
+
+    pub fn framing(&self) -> Framing {
+        self.framing.clone()
+    }
+
+    pub fn set_framing(&mut self, framing: &Framing, at: SystemTime) -> Vec<(K, RxEntry)> {
+        if self.framing == *framing {
+            return Vec::new();
+        }
+        self.framing = framing.clone();
+        self.pipes
+            .iter_mut()
+            .filter_map(|(k, p)| p.set_framing(framing, at).map(|e| (*k, e)))
+            .collect()
+    }
+
+    pub fn set_check(&mut self, check: Option<ChecksumSpec>) {
+        if self.check != check {
+            self.check = check;
+            self.pipes.values_mut().for_each(|p| p.set_check(check));
+        }
+    }
+
+    pub fn set_show_recvs(&mut self, on: bool) {
+        if self.show_recvs != on {
+            self.show_recvs = on;
+            self.pipes.values_mut().for_each(|p| p.set_show_recvs(on));
+        }
+    }
+
+    /// What the framings have seen, every connection together (none without framing).
+    pub fn stats(&self) -> Option<FrameStats> {
+        if self.framing == Framing::Recv {
+            return None;
+        }
+        let mut all = FrameStats::default();
+        for s in self.pipes.values().filter_map(RxPipe::stats) {
+            all.recvs += s.recvs;
+            all.frames += s.frames;
+            all.merged_recvs += s.merged_recvs;
+            all.merged_frames += s.merged_frames;
+            all.split_frames += s.split_frames;
+        }
+        Some(all)
+    }
+
+    /// The pause rule over every connection; when to look again.
+    pub fn tick(&mut self, now: SystemTime) -> (Vec<(K, RxEntry)>, Option<std::time::Duration>) {
+        if !matches!(self.framing, Framing::Gap(_)) {
+            return (Vec::new(), None);
+        }
+        let ticked = self
+            .pipes
+            .iter_mut()
+            .filter_map(|(k, p)| p.tick(now).map(|e| (*k, e)))
+            .collect();
+        let due = self.pipes.values().filter_map(RxPipe::due).min();
+        let wait = due.map(|d| std::time::Duration::from_micros(d.saturating_sub(micros(now))));
+        (ticked, wait)
+    }
+
+    /// The pipe of `key` (made if new); what full pipes were holding when room was made.
+    fn pipe(&mut self, key: K, at: SystemTime) -> (&mut RxPipe, Vec<(K, RxEntry)>) {
+        let mut held = Vec::new();
+        if !self.pipes.contains_key(&key) && self.pipes.len() >= self.max {
+            held = self.finish_all(at);
+        }
+        let (framing, check, show, cap) =
+            (self.framing.clone(), self.check, self.show_recvs, self.cap);
+        let pipe = self.pipes.entry(key).or_insert_with(|| {
+            let mut pipe = RxPipe::with_cap(&framing, check, cap);
+            pipe.set_show_recvs(show);
+            pipe
+        });
+        (pipe, held)
+    }
+
+    /// What one recv() (or datagram) from `key` returned.
+    pub fn received(&mut self, key: K, data: Arc<[u8]>, at: SystemTime) -> Vec<(K, RxEntry)> {
+        let (pipe, mut out) = self.pipe(key, at);
+        let entries = pipe.received(data, at);
+        out.extend(entries.into_iter().map(|e| (key, e)));
+        for (_, (_, note)) in &out {
+            if let Some(us) = note.reply_us {
+                self.round_trips.record(us);
+            }
+        }
+        out
+    }
+
+    /// We sent to `key`: its next message is the reply.
+    pub fn sent(&mut self, key: K, at: SystemTime) -> Vec<(K, RxEntry)> {
+        let (pipe, held) = self.pipe(key, at);
+        pipe.sent(at);
+        held
+    }
+
+    /// `key`'s connection ended: what its framing held.
+    pub fn remove(&mut self, key: K, at: SystemTime) -> Option<RxEntry> {
+        self.pipes.remove(&key).and_then(|mut p| p.finish(at))
+    }
+
+    /// Every connection ended: what the framings held.
+    pub fn finish_all(&mut self, at: SystemTime) -> Vec<(K, RxEntry)> {
+        self.pipes
+            .drain()
+            .filter_map(|(k, mut p)| p.finish(at).map(|e| (k, e)))
+            .collect()
     }
 }
 

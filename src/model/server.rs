@@ -123,15 +123,9 @@ pub struct ServerModel {
     pub generation: u64,
     closed_order: std::collections::VecDeque<ClientId>,
     /// Each open client's received bytes framed, checked and timed (see `model::rx`).
-    pipes: std::collections::HashMap<ClientId, super::rx::RxPipe>,
-    framing: crate::proto::frame::Framing,
-    check: Option<crate::proto::checksum::ChecksumSpec>,
-    /// Each message's note lists the recv()s that carried it.
-    show_recvs: bool,
+    rx: super::rx::RxPipes<ClientId>,
     /// A scripted conversation with each of the clients it was started with.
     pub conversations: BTreeMap<ClientId, super::conversation::ConversationRun>,
-    /// Round trips of the session, every client together.
-    rtts: Option<hdrhistogram::Histogram<u64>>,
 }
 
 /// The cap on one client's message (a server holds one framing per client).
@@ -150,103 +144,47 @@ impl ServerModel {
         self.last_warning = None;
         self.kernel_unavailable = false;
         self.generation += 1;
-        self.pipes.clear();
-        self.rtts = None;
+        self.rx.clear();
+        self.rx.set_limits(SERVER_FRAME_CAP, usize::MAX);
     }
 
     /// How each client's bytes are cut into messages from now on.
     pub fn set_framing(&mut self, framing: &crate::proto::frame::Framing) {
-        if self.framing == *framing {
-            return;
-        }
-        self.framing = framing.clone();
         let now = SystemTime::now();
-        let left: Vec<_> = self
-            .pipes
-            .iter_mut()
-            .filter_map(|(id, p)| p.set_framing(framing, now).map(|e| (*id, e)))
-            .collect();
-        for (id, entry) in left {
-            self.push_rx(id, now, vec![entry]);
-        }
-    }
-
-    /// Whether each message's note lists the recv()s (datagrams) that carried it.
-    pub fn set_show_recvs(&mut self, on: bool) {
-        if self.show_recvs != on {
-            self.show_recvs = on;
-            for p in self.pipes.values_mut() {
-                p.set_show_recvs(on);
-            }
-        }
+        let left = self.rx.set_framing(framing, now);
+        self.push_rx(now, left);
     }
 
     /// The checksum each received message is checked for, from now on.
     pub fn set_check(&mut self, check: Option<crate::proto::checksum::ChecksumSpec>) {
-        if self.check != check {
-            self.check = check;
-            for p in self.pipes.values_mut() {
-                p.set_check(check);
-            }
-        }
+        self.rx.set_check(check);
+    }
+
+    /// Whether each message's note lists the recv()s that carried it.
+    pub fn set_show_recvs(&mut self, on: bool) {
+        self.rx.set_show_recvs(on);
     }
 
     /// Messages that shared a recv() and messages that took several, over every client.
     pub fn frame_stats(&self) -> Option<crate::proto::frame::FrameStats> {
-        if self.framing == crate::proto::frame::Framing::Recv {
-            return None;
-        }
-        let mut all = crate::proto::frame::FrameStats::default();
-        for s in self.pipes.values().filter_map(super::rx::RxPipe::stats) {
-            all.recvs += s.recvs;
-            all.frames += s.frames;
-            all.merged_recvs += s.merged_recvs;
-            all.merged_frames += s.merged_frames;
-            all.split_frames += s.split_frames;
-        }
-        Some(all)
+        self.rx.stats()
     }
 
     /// The session's round trips: p50, p99, count, in microseconds.
     pub fn round_trips(&self) -> Option<(u64, u64, u64)> {
-        let h = self.rtts.as_ref().filter(|h| !h.is_empty())?;
-        Some((h.value_at_quantile(0.5), h.value_at_quantile(0.99), h.len()))
+        self.rx.round_trips.summary()
     }
 
     /// The pause rule: hands on what has waited the pause out; when to look again.
     pub fn tick_frames(&mut self, now: SystemTime) -> Option<std::time::Duration> {
-        if !matches!(self.framing, crate::proto::frame::Framing::Gap(_)) {
-            return None;
-        }
-        let ticked: Vec<_> = self
-            .pipes
-            .iter_mut()
-            .filter_map(|(id, p)| p.tick(now).map(|e| (*id, e)))
-            .collect();
-        for (id, entry) in ticked {
-            self.push_rx(id, now, vec![entry]);
-        }
-        let due = self
-            .pipes
-            .values()
-            .filter_map(super::rx::RxPipe::due)
-            .min()?;
-        Some(std::time::Duration::from_micros(
-            due.saturating_sub(super::rx::micros(now)),
-        ))
+        let (ticked, wait) = self.rx.tick(now);
+        self.push_rx(now, ticked);
+        wait
     }
 
-    fn push_rx(&mut self, client: ClientId, at: SystemTime, entries: Vec<super::rx::RxEntry>) {
-        let tag = self.tag(client);
-        for (data, note) in entries {
-            if let Some(us) = note.reply_us {
-                if self.rtts.is_none() {
-                    self.rtts = hdrhistogram::Histogram::new_with_bounds(1, 3_600_000_000, 3).ok();
-                }
-                if let Some(h) = &mut self.rtts {
-                    let _ = h.record(us.max(1));
-                }
-            }
+    fn push_rx(&mut self, at: SystemTime, entries: Vec<(ClientId, super::rx::RxEntry)>) {
+        for (client, (data, note)) in entries {
+            let tag = self.tag(client);
             let len = data.len() as u64;
             let note = (note != Default::default()).then_some(LogNote::Rx(note));
             self.log
@@ -306,10 +244,6 @@ impl ServerModel {
                 );
                 self.connected += 1;
                 self.generation += 1;
-                let mut pipe =
-                    super::rx::RxPipe::with_cap(&self.framing, self.check, SERVER_FRAME_CAP);
-                pipe.set_show_recvs(self.show_recvs);
-                self.pipes.insert(client, pipe);
                 let tag = self.tag(client);
                 self.log
                     .push_peer_note(at, Direction::Info, tag, LogNote::Accepted);
@@ -329,11 +263,8 @@ impl ServerModel {
                 if let Some(run) = self.conversations.get_mut(&client) {
                     run.received(&data, at);
                 }
-                let entries = match self.pipes.get_mut(&client) {
-                    Some(pipe) => pipe.received(data, at),
-                    None => vec![(data, Default::default())],
-                };
-                self.push_rx(client, at, entries);
+                let entries = self.rx.received(client, data, at);
+                self.push_rx(at, entries);
             }
             ServerEvent::Sent {
                 client,
@@ -346,9 +277,8 @@ impl ServerModel {
                     row.msgs_out += 1;
                     row.throughput_mut().sent(at, len);
                 }
-                if let Some(pipe) = self.pipes.get_mut(&client) {
-                    pipe.sent(at);
-                }
+                let held = self.rx.sent(client, at);
+                self.push_rx(at, held);
                 let note = self.sending.note(origin);
                 let tag = self.tag(client);
                 self.log
@@ -377,8 +307,8 @@ impl ServerModel {
                 if let Some(run) = self.conversations.get_mut(&client) {
                     run.closed(at);
                 }
-                if let Some(left) = self.pipes.remove(&client).and_then(|mut p| p.finish(at)) {
-                    self.push_rx(client, at, vec![left]);
+                if let Some(left) = self.rx.remove(client, at) {
+                    self.push_rx(at, vec![(client, left)]);
                 }
                 let tag = self.tag(client);
                 if let Some(row) = self.clients.get_mut(&client) {
@@ -422,14 +352,8 @@ impl ServerModel {
                 for run in self.conversations.values_mut() {
                     run.closed(at);
                 }
-                let held: Vec<_> = self
-                    .pipes
-                    .drain()
-                    .filter_map(|(id, mut p)| p.finish(at).map(|e| (id, e)))
-                    .collect();
-                for (id, entry) in held {
-                    self.push_rx(id, at, vec![entry]);
-                }
+                let held = self.rx.finish_all(at);
+                self.push_rx(at, held);
                 for row in self.clients.values_mut() {
                     if row.open() {
                         row.state = ClientState::Closed(ClientEnd::ServerStopped);

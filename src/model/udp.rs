@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::SystemTime;
 
-use super::rx::{RxEntry, RxPipe, micros};
+use super::rx::{RxEntry, RxPipes};
 use super::send::Sending;
 use super::{Direction, LogBook, LogNote, PeerTag, TraceBook};
 use crate::net::tcp_client::CloseReason;
@@ -81,14 +81,9 @@ pub struct UdpModel {
     pub last_warning: Option<NetError>,
     /// Changes whenever peers come or go, so views can cache row lists.
     pub generation: u64,
-    /// Each peer's received datagrams framed, checked and timed (see `model::rx`).
-    pipes: std::collections::HashMap<SocketAddr, RxPipe>,
-    framing: Framing,
-    check: Option<ChecksumSpec>,
-    /// Each message's note lists the recv()s that carried it.
-    show_recvs: bool,
-    /// Round trips of the session (a datagram sent to a peer, the first one back from it).
-    rtts: Option<hdrhistogram::Histogram<u64>>,
+    /// Each peer's received datagrams framed, checked and timed (see `model::rx`); round
+    /// trips are a datagram sent to a peer and the first one back from it.
+    rx: RxPipes<SocketAddr>,
     /// A scripted conversation with the target.
     pub conversation: Option<super::conversation::ConversationRun>,
 }
@@ -102,124 +97,53 @@ impl UdpModel {
         self.drops = 0;
         self.sending = Sending::default();
         self.last_warning = None;
-        self.pipes.clear();
-        self.rtts = None;
+        self.rx.clear();
+        self.rx
+            .set_limits(crate::proto::frame::DEFAULT_CAP, MAX_FRAMED_PEERS);
     }
 
     /// How each peer's datagrams are cut into messages from now on.
     pub fn set_framing(&mut self, framing: &Framing) {
-        if self.framing == *framing {
-            return;
-        }
-        self.framing = framing.clone();
         let now = SystemTime::now();
-        let left: Vec<(SocketAddr, RxEntry)> = self
-            .pipes
-            .iter_mut()
-            .filter_map(|(addr, p)| p.set_framing(framing, now).map(|e| (*addr, e)))
-            .collect();
-        for (addr, entry) in left {
-            self.push_rx(addr, now, vec![entry]);
-        }
-    }
-
-    /// Whether each message's note lists the recv()s (datagrams) that carried it.
-    pub fn set_show_recvs(&mut self, on: bool) {
-        if self.show_recvs != on {
-            self.show_recvs = on;
-            for p in self.pipes.values_mut() {
-                p.set_show_recvs(on);
-            }
-        }
+        let left = self.rx.set_framing(framing, now);
+        self.push_rx(now, left);
     }
 
     /// The checksum each received message is checked for, from now on.
     pub fn set_check(&mut self, check: Option<ChecksumSpec>) {
-        if self.check == check {
-            return;
-        }
-        self.check = check;
-        for p in self.pipes.values_mut() {
-            p.set_check(check);
-        }
+        self.rx.set_check(check);
+    }
+
+    /// Whether each message's note lists the datagrams that carried it.
+    pub fn set_show_recvs(&mut self, on: bool) {
+        self.rx.set_show_recvs(on);
     }
 
     pub fn framing(&self) -> Framing {
-        self.framing.clone()
+        self.rx.framing()
     }
 
     /// Messages that shared a datagram and messages that took several, over every peer.
     pub fn frame_stats(&self) -> Option<FrameStats> {
-        if self.framing == Framing::Recv {
-            return None;
-        }
-        let mut all = FrameStats::default();
-        for s in self.pipes.values().filter_map(RxPipe::stats) {
-            all.recvs += s.recvs;
-            all.frames += s.frames;
-            all.merged_recvs += s.merged_recvs;
-            all.merged_frames += s.merged_frames;
-            all.split_frames += s.split_frames;
-        }
-        Some(all)
+        self.rx.stats()
     }
 
     /// The session's round trips: p50, p99, count, in microseconds.
     pub fn round_trips(&self) -> Option<(u64, u64, u64)> {
-        let h = self.rtts.as_ref().filter(|h| !h.is_empty())?;
-        Some((h.value_at_quantile(0.5), h.value_at_quantile(0.99), h.len()))
+        self.rx.round_trips.summary()
     }
 
     /// The pause rule: hands on what has waited the pause out; when to look again.
     pub fn tick_frames(&mut self, now: SystemTime) -> Option<std::time::Duration> {
-        if !matches!(self.framing, Framing::Gap(_)) {
-            return None;
-        }
-        let ticked: Vec<(SocketAddr, RxEntry)> = self
-            .pipes
-            .iter_mut()
-            .filter_map(|(addr, p)| p.tick(now).map(|e| (*addr, e)))
-            .collect();
-        for (addr, entry) in ticked {
-            self.push_rx(addr, now, vec![entry]);
-        }
-        let due = self.pipes.values().filter_map(RxPipe::due).min()?;
-        Some(std::time::Duration::from_micros(
-            due.saturating_sub(micros(now)),
-        ))
+        let (ticked, wait) = self.rx.tick(now);
+        self.push_rx(now, ticked);
+        wait
     }
 
-    fn pipe(&mut self, addr: SocketAddr, at: SystemTime) -> &mut RxPipe {
-        if !self.pipes.contains_key(&addr) && self.pipes.len() >= MAX_FRAMED_PEERS {
-            let held: Vec<(SocketAddr, RxEntry)> = self
-                .pipes
-                .drain()
-                .filter_map(|(a, mut p)| p.finish(at).map(|e| (a, e)))
-                .collect();
-            for (a, entry) in held {
-                self.push_rx(a, at, vec![entry]);
-            }
-        }
-        let (framing, check, show) = (self.framing.clone(), self.check, self.show_recvs);
-        self.pipes.entry(addr).or_insert_with(|| {
-            let mut pipe = RxPipe::new(&framing, check);
-            pipe.set_show_recvs(show);
-            pipe
-        })
-    }
-
-    fn push_rx(&mut self, from: SocketAddr, at: SystemTime, entries: Vec<RxEntry>) {
-        let id = self.peers.get(&from).map_or(0, |p| p.id);
-        let tag = PeerTag { id, addr: from };
-        for (data, note) in entries {
-            if let Some(us) = note.reply_us {
-                if self.rtts.is_none() {
-                    self.rtts = hdrhistogram::Histogram::new_with_bounds(1, 3_600_000_000, 3).ok();
-                }
-                if let Some(h) = &mut self.rtts {
-                    let _ = h.record(us.max(1));
-                }
-            }
+    fn push_rx(&mut self, at: SystemTime, entries: Vec<(SocketAddr, RxEntry)>) {
+        for (from, (data, note)) in entries {
+            let id = self.peers.get(&from).map_or(0, |p| p.id);
+            let tag = PeerTag { id, addr: from };
             let len = data.len() as u64;
             let note = (note != Default::default()).then_some(LogNote::Rx(note));
             self.log
@@ -281,8 +205,8 @@ impl UdpModel {
                 if let Some(run) = &mut self.conversation {
                     run.received(&data, at);
                 }
-                let entries = self.pipe(from, at).received(data, at);
-                self.push_rx(from, at, entries);
+                let entries = self.rx.received(from, data, at);
+                self.push_rx(at, entries);
             }
             UdpEvent::Sent { to, data, origin } => {
                 let len = data.len() as u64;
@@ -294,7 +218,8 @@ impl UdpModel {
                     addr: to,
                 };
                 let note = self.sending.note(origin);
-                self.pipe(to, at).sent(at);
+                let held = self.rx.sent(to, at);
+                self.push_rx(at, held);
                 self.log
                     .push_peer_data(at, Direction::Tx, Some(tag), data, len, note);
             }
@@ -331,14 +256,8 @@ impl UdpModel {
                     CloseReason::Failed(_) => Direction::Error,
                     _ => Direction::Info,
                 };
-                let held: Vec<(SocketAddr, RxEntry)> = self
-                    .pipes
-                    .drain()
-                    .filter_map(|(a, mut p)| p.finish(at).map(|e| (a, e)))
-                    .collect();
-                for (a, entry) in held {
-                    self.push_rx(a, at, vec![entry]);
-                }
+                let held = self.rx.finish_all(at);
+                self.push_rx(at, held);
                 if let Some(run) = &mut self.conversation {
                     run.closed(at);
                 }

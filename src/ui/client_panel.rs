@@ -346,20 +346,15 @@ impl super::frame::Framed for ClientPanel {
 
     fn table_ui(&mut self, ui: &mut Ui, lang: Lang, _compact: bool) {
         let can_run = self.can_send();
-        egui::ScrollArea::vertical()
-            .id_salt("conversation_scroll")
-            .auto_shrink([false, false])
-            .show(ui, |ui| {
-                if let Some(ask) = self.conversation.ui(
-                    ui,
-                    lang,
-                    &mut self.settings.script,
-                    self.model.conversation.as_ref(),
-                    can_run,
-                ) {
-                    self.conversation_asked(lang, ask);
-                }
-            });
+        if let Some(ask) = self.conversation.table_ui(
+            ui,
+            lang,
+            &mut self.settings.script,
+            self.model.conversation.as_ref(),
+            can_run,
+        ) {
+            self.conversation_asked(lang, ask);
+        }
     }
 
     fn table_share(&self) -> f32 {

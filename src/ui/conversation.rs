@@ -318,6 +318,24 @@ impl ConversationView {
     }
 }
 
+impl ConversationView {
+    /// The conversation in a panel's table place, scrolled as a whole.
+    pub fn table_ui(
+        &mut self,
+        ui: &mut Ui,
+        lang: Lang,
+        script: &mut String,
+        run: Option<&ConversationRun>,
+        can_run: bool,
+    ) -> Option<ConversationAsk> {
+        egui::ScrollArea::vertical()
+            .id_salt("conversation_scroll")
+            .auto_shrink([false, false])
+            .show(ui, |ui| self.ui(ui, lang, script, run, can_run))
+            .inner
+    }
+}
+
 /// What the conversation's asks act on: the panel's script, its run, its log.
 pub struct Target<'a> {
     pub script: &'a mut String,

@@ -961,16 +961,10 @@ impl super::frame::Framed for ServerPanel {
         self.conversation.runs_line = self.runs_line(lang);
         let mut ask = None;
         let mut conversation_ui = |panel: &mut Self, ui: &mut Ui| {
-            egui::ScrollArea::vertical()
-                .id_salt("conversation_scroll")
-                .auto_shrink([false, false])
-                .show(ui, |ui| {
-                    let shown = panel.model.conversations.values().next();
-                    ask =
-                        panel
-                            .conversation
-                            .ui(ui, lang, &mut panel.settings.script, shown, can_run);
-                });
+            let shown = panel.model.conversations.values().next();
+            ask = panel
+                .conversation
+                .table_ui(ui, lang, &mut panel.settings.script, shown, can_run);
         };
         if ui.available_width() >= 700.0 {
             ui.columns(2, |cols| {

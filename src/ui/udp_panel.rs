@@ -598,20 +598,15 @@ impl super::frame::Framed for UdpPanel {
         }
         let can_run =
             self.model.status.bound().is_some() && !self.settings.target.trim().is_empty();
-        egui::ScrollArea::vertical()
-            .id_salt("conversation_scroll")
-            .auto_shrink([false, false])
-            .show(ui, |ui| {
-                if let Some(ask) = self.conversation.ui(
-                    ui,
-                    lang,
-                    &mut self.settings.script,
-                    self.model.conversation.as_ref(),
-                    can_run,
-                ) {
-                    self.conversation_asked(lang, ask);
-                }
-            });
+        if let Some(ask) = self.conversation.table_ui(
+            ui,
+            lang,
+            &mut self.settings.script,
+            self.model.conversation.as_ref(),
+            can_run,
+        ) {
+            self.conversation_asked(lang, ask);
+        }
     }
 
     /// Beside the log the peers keep a third: the log is what a class reads.
