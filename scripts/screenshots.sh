@@ -104,9 +104,9 @@ shoot() {
     width=$(xdotool getwindowgeometry "$win" | sed -n 's/.*Geometry: \([0-9]*\)x[0-9]*/\1/p')
     for message in "$@"; do
         # The message box sits about 120 px above the window's bottom edge; in classroom
-        # mode it is the one line at the bottom, a little right of the middle.
+        # mode it is the one line at the bottom, at 40 % of the width (after the server.s "to" and the UDP target).
         if [ -n "${WHOLE_SCREEN:-}" ]; then
-            xdotool mousemove --window "$win" $((width * 55 / 100)) $((height - 24)) click 1
+            xdotool mousemove --window "$win" $((width * 40 / 100)) $((height - 24)) click 1
         else
             xdotool mousemove --window "$win" 600 $((height - 120)) click 1
         fi

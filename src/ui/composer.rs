@@ -18,6 +18,9 @@ use crate::proto::{LineEnding, PayloadError, PayloadMode, TextEncoding};
 
 /// Payloads kept in the history.
 pub const HISTORY_MAX: usize = 20;
+/// The one-line composer's message box is at least this wide before the library's menu
+/// takes a place beside it.
+const MIN_MESSAGE_WIDTH: f32 = 240.0;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryItem {
@@ -265,8 +268,15 @@ impl Composer {
                 let buttons = ui.spacing().interact_size.x * 2.0
                     + ui.spacing().item_spacing.x * 3.0
                     + super::frame::text_width(ui, lang.t(Msg::ComposerMore), TextStyle::Button)
-                    + super::frame::text_width(ui, lang.t(Msg::Send), TextStyle::Button)
-                    + library;
+                    + super::frame::text_width(ui, lang.t(Msg::Send), TextStyle::Button);
+                // The message keeps room to be read: when the line is short, the library's
+                // menu steps aside (F1–F12 still send; the library is behind More).
+                let with_library = ui.available_width() - buttons - library >= MIN_MESSAGE_WIDTH;
+                let buttons = if with_library {
+                    buttons + library
+                } else {
+                    buttons
+                };
                 let width = (ui.available_width() - buttons).max(80.0);
                 // One line: plain Enter sends too (Shift+Enter for a new line). Taken
                 // before the box would turn it into a newline.
@@ -284,7 +294,7 @@ impl Composer {
                     self.remember(s);
                     action = Some(ComposerAction::Send(bytes));
                 }
-                if let Some(shelf) = &self.shelf
+                if let Some(shelf) = self.shelf.as_ref().filter(|_| with_library)
                     && let Some(bytes) =
                         super::library::menu_ui(ui, lang, shelf, s.encoding, state.can_send)
                 {
