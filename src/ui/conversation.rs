@@ -114,12 +114,9 @@ impl ConversationView {
         let mut ask = None;
         let fp = fingerprint(script);
         if self.checked.as_ref().is_none_or(|(f, _)| *f != fp) {
-            let r = Script::parse(script, None).map(|s| s.steps.len());
-            // A library payload is resolved when it runs; only that mistake waits till then.
-            let r = match r {
-                Err(e) if e.message.contains("needs a payload library") => Ok(0),
-                other => other,
-            };
+            // Checked against the library as it is, as Run will read it.
+            let library = self.shelf.as_ref().map(|shelf| shelf.borrow().lib.clone());
+            let r = Script::parse(script, library.as_ref()).map(|s| s.steps.len());
             self.checked = Some((fp, r));
         }
         let valid = matches!(self.checked, Some((_, Ok(_))));
@@ -311,10 +308,7 @@ impl ConversationView {
         ctx: egui::Context,
         work: impl FnOnce() -> FileDone + Send + 'static,
     ) {
-        match Job::start("script-file", Some(ctx), work) {
-            Ok(job) => self.job = Some(job),
-            Err(e) => self.message = Some((true, describe_error(lang, &e))),
-        }
+        self.job = super::jobs::start_or_say("script-file", ctx, lang, &mut self.message, work);
     }
 }
 

@@ -47,6 +47,24 @@ impl<T: Send + 'static> Job<T> {
     }
 }
 
+/// Starts a job for a panel that keeps one line of what happened: when no thread can be
+/// started, that line says why (in `lang`) and there is no job.
+pub fn start_or_say<T: Send + 'static>(
+    name: &str,
+    ctx: egui::Context,
+    lang: crate::i18n::Lang,
+    said: &mut Option<(bool, String)>,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Option<Job<T>> {
+    match Job::start(name, Some(ctx), work) {
+        Ok(job) => Some(job),
+        Err(e) => {
+            *said = Some((true, crate::i18n::describe_error(lang, &e)));
+            None
+        }
+    }
+}
+
 /// The job's thread ended without a result (it panicked).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Gone;

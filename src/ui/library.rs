@@ -672,10 +672,16 @@ fn book_ui(
         {
             let ctx = ui.ctx().clone();
             let p = path.clone();
-            book.job = start_job(&mut book.message, lang, ctx, move || {
-                let read = std::fs::read_to_string(&p).map_err(|e| NetError::file_read(&p, &e));
-                FileDone::Imported(p, read)
-            });
+            book.job = super::jobs::start_or_say(
+                "library-file",
+                ctx,
+                lang,
+                &mut book.message,
+                move || {
+                    let read = std::fs::read_to_string(&p).map_err(|e| NetError::file_read(&p, &e));
+                    FileDone::Imported(p, read)
+                },
+            );
         }
         if ui
             .add_enabled(ready, egui::Button::new(lang.t(Msg::LibraryExport)))
@@ -684,9 +690,15 @@ fn book_ui(
         {
             let ctx = ui.ctx().clone();
             let text = book.lib.to_text();
-            book.job = start_job(&mut book.message, lang, ctx, move || {
-                FileDone::Exported(super::jobs::write_file(&path, |p| std::fs::write(p, text)))
-            });
+            book.job = super::jobs::start_or_say(
+                "library-file",
+                ctx,
+                lang,
+                &mut book.message,
+                move || {
+                    FileDone::Exported(super::jobs::write_file(&path, |p| std::fs::write(p, text)))
+                },
+            );
         }
     });
     if let Some((error, words)) = &book.message {
@@ -697,21 +709,6 @@ fn book_ui(
         }
     }
     send
-}
-
-fn start_job(
-    message: &mut Option<(bool, String)>,
-    lang: Lang,
-    ctx: egui::Context,
-    work: impl FnOnce() -> FileDone + Send + 'static,
-) -> Option<Job<FileDone>> {
-    match Job::start("library-file", Some(ctx), work) {
-        Ok(job) => Some(job),
-        Err(e) => {
-            *message = Some((true, describe_error(lang, &e)));
-            None
-        }
-    }
 }
 
 #[cfg(test)]
